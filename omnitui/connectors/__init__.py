@@ -1,0 +1,1 @@
+"""Channels: one module a channel, each speaking only its own protocol."""

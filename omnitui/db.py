@@ -1,0 +1,347 @@
+"""The store: engine, tables, pragmas, full-text index and migration entry points.
+
+SQLite is the embedded default; every SQLite-only piece of SQL (pragmas, FTS5,
+BEGIN IMMEDIATE) sits behind a function here so that PostgreSQL gets its twin in
+one place. Tables are created and changed only by the Alembic migrations in
+omnitui/migrations; ``SCHEMA_HEAD`` names the revision this code expects.
+
+Must not import Textual or any connector.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Index, LargeBinary, UniqueConstraint, create_engine, event, text
+from sqlalchemy.engine import Connection
+from sqlmodel import Column, Field, Session, SQLModel
+
+from omnitui.normalize import fold
+from omnitui.reads import SCHEMA_HEAD, SchemaError, schema_revision, sqlite_path, stamp
+
+__all__ = ["SCHEMA_HEAD", "SchemaError", "stamp"]
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime (DESIGN invariant 4: stored in UTC, shown local)."""
+    return datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------
+# Tables. Times are aware UTC datetimes (SQLModel refuses naive ones). Strings that name a state are kept short and
+# checked in inbox.py, which is the only writer.
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    # Denormalized for the customer list, kept in step by inbox.py in the same
+    # transaction as the change, so the first screen is one indexed read.
+    last_activity_at: datetime = Field(default_factory=utcnow, index=True)
+    preview: str = ""
+    channels: str = ""
+    unread_count: int = 0
+    open_count: int = 0
+    # Bumped whenever anything in this customer's history changes (a message,
+    # a delivery state, a status): a TUI reloads the timeline when it moves.
+    version: int = 0
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id")
+
+
+class Identity(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str
+    address: str
+    display_name: str = ""
+    account: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    unreachable_reason: str | None = None
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    status: str = "open"
+    assignee: str | None = None
+    snoozed_until: datetime | None = None
+    opened_at: datetime = Field(default_factory=utcnow)
+    first_inbound_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    last_message_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("account", "external_id"),
+        Index("ix_message_customer_time", "customer_id", "sent_at", "id"),
+        Index("ix_message_outbox", "delivery", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    direction: str  # in, out, note
+    channel: str  # email, telegram, webchat, phone; "" for a note
+    account: str = ""
+    external_id: str | None = None
+    identity_id: int | None = Field(default=None, foreign_key="identity.id")
+    author: str = ""  # the agent for out and note; the sender's name for in
+    subject: str = ""
+    body: str = ""
+    html: str | None = None
+    sent_at: datetime = Field(default_factory=utcnow)
+    stored_at: datetime = Field(default_factory=utcnow)
+    thread_ref: str | None = None
+    thread_reason: str = ""
+    # Outgoing only.
+    delivery: str | None = None  # queued, sending, sent, failed, unconfirmed
+    idempotency_key: str | None = Field(default=None, unique=True)
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    claimed_generation: int | None = None
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    sha256: str = ""
+
+
+class Agent(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+    display_name: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    agent: str = ""
+    kind: str
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    before: str | None = None
+    after: str | None = None
+
+
+class Tag(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+
+
+class ConversationTag(SQLModel, table=True):
+    conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
+    tag: str = Field(foreign_key="tag.name", primary_key=True)
+
+
+class CannedReply(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    body: str = ""
+    language: str = ""
+
+
+class SyncState(SQLModel, table=True):
+    """A connector's cursor, committed with the messages it covers (invariant 1)."""
+
+    account: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str = ""
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ConnectorState(SQLModel, table=True):
+    """What each connector is doing, written by the runner, shown by every TUI."""
+
+    account: str = Field(primary_key=True)
+    channel: str = ""
+    state: str = "starting"  # starting, running, backoff, stopped
+    error: str | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RunnerLease(SQLModel, table=True):
+    """One row: which process runs the connectors and the outbox, and until when."""
+
+    id: int = Field(default=1, primary_key=True)
+    holder: str = ""
+    generation: int = 0
+    heartbeat_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class Presence(SQLModel, table=True):
+    agent: str = Field(primary_key=True)
+    customer_id: int | None = None
+    typing: bool = False
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+
+
+class Quarantine(SQLModel, table=True):
+    """Inbound data that could not be parsed: kept with the error, never dropped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    external_id: str = ""
+    error: str
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    stored_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------------------
+# Engine
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the store's pragmas; use ``write()`` for every write transaction."""
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # A deferred transaction that later writes fails at once with
+            # "database is locked" whatever busy_timeout says, so writers take
+            # the lock up front and wait for it.
+            immediate = conn.get_execution_options().get("omnitui_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Session]:
+    """One write transaction: BEGIN IMMEDIATE on SQLite, committed on success."""
+    with Session(engine.execution_options(omnitui_write=True)) as session, session.begin():
+        yield session
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+# ---------------------------------------------------------------------------
+# Full-text index. Both stores index fold()ed text computed here in Python.
+
+
+def index_message(session: Session, message_id: int, subject: str, body: str) -> None:
+    """Add one message to the full-text index, in the caller's transaction."""
+    session.connection().execute(
+        text("INSERT INTO message_fts(rowid, body) VALUES (:id, :body)"),
+        {"id": message_id, "body": fold(f"{subject}\n{body}")},
+    )
+
+
+def index_messages(session: Session, rows: Sequence[tuple[int, str]]) -> None:
+    """Add many (message id, already folded text) rows to the index in one statement."""
+    session.connection().exec_driver_sql(
+        "INSERT INTO message_fts(rowid, body) VALUES (?, ?)", list(rows)
+    )
+
+
+def index_customer(session: Session, customer_id: int) -> None:
+    """(Re)index a customer's name and identities, in the caller's transaction."""
+    conn = session.connection()
+    name = conn.execute(text("SELECT name FROM customer WHERE id=:id"), {"id": customer_id})
+    parts = [name.scalar_one()]
+    rows = conn.execute(
+        text("SELECT address, display_name FROM identity WHERE customer_id=:id"),
+        {"id": customer_id},
+    )
+    for address, display_name in rows:
+        parts += [address, display_name]
+    conn.execute(text("DELETE FROM customer_fts WHERE rowid=:id"), {"id": customer_id})
+    conn.execute(
+        text("INSERT INTO customer_fts(rowid, body) VALUES (:id, :body)"),
+        {"id": customer_id, "body": fold(" ".join(p for p in parts if p))},
+    )
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 MATCH expression: every folded word of ``query`` as a prefix, ANDed."""
+    from omnitui.normalize import words
+
+    terms = words(query)
+    if not terms:
+        return None
+    return " ".join(f'"{term}"*' for term in terms)
+
+
+# ---------------------------------------------------------------------------
+# Migrations
+
+
+def migrations_dir() -> Path:
+    return Path(__file__).parent / "migrations"
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the store at ``url`` up to ``revision`` (creating it when empty)."""
+    from alembic import command
+
+    path = sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(_alembic_config(url), revision)
+
+
+def alembic_head() -> str:
+    """The head revision as Alembic sees it (a test checks it equals SCHEMA_HEAD)."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def ensure_schema(url: str, *, create: bool = True) -> None:
+    """Create a new store at head; refuse an older or newer one with a clear message."""
+    revision = schema_revision(url)
+    if revision == SCHEMA_HEAD:
+        return
+    if revision is None and create:
+        upgrade(url)
+        return
+    raise SchemaError.for_revision(url, revision)

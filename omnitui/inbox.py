@@ -1,0 +1,631 @@
+"""The services: every business rule, called by the TUI, the runner and the CLI.
+
+Who a message belongs to, which conversation it joins, what a reply does, status
+changes, the outbox's claims and retries, and the runner lease all live here, each
+as one write transaction (BEGIN IMMEDIATE on SQLite) through ``db.write``.
+Reads for the screens are in reads.py.
+
+Must not import Textual or any connector module other than connectors.base.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, text
+from sqlmodel import Session, col, select
+
+from omnitui import db
+from omnitui.config import OutboxConfig
+from omnitui.connectors.base import Batch, InboundMessage, OutboundMessage
+from omnitui.db import (
+    Conversation,
+    ConnectorState,
+    Customer,
+    Event,
+    Identity,
+    Message,
+    RunnerLease,
+    SyncState,
+    utcnow,
+)
+from omnitui.text import one_line
+
+STATUSES = ("open", "pending", "snoozed", "resolved")
+ACTIVE = ("open", "pending", "snoozed")
+DELIVERY_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")
+
+
+class ServiceError(Exception):
+    """An action that cannot be done as asked (unknown customer, empty reply...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    message_id: int | None  # None when the message was already stored
+    customer_id: int
+    conversation_id: int | None
+    reason: str
+
+
+# ---------------------------------------------------------------------------
+# Inbound
+
+
+def ingest(engine: Engine, batch: Batch) -> list[Ingested]:
+    """Store a batch and its cursor in one transaction (DESIGN invariant 1).
+
+    Idempotent on (account, external id): a message already stored is skipped,
+    so a connector replaying after a crash duplicates nothing.
+    """
+    with db.write(engine) as session:
+        results = [ingest_one(session, m) for m in batch.messages]
+        accounts = {m.account for m in batch.messages}
+        if batch.cursor:
+            if len(accounts) > 1:
+                raise ServiceError("a batch with a cursor must come from one account")
+            account = next(iter(accounts)) if accounts else None
+            if account is None:
+                raise ServiceError("a cursor without messages needs save_cursor()")
+            _save_cursor(session, account, batch.cursor)
+    return results
+
+
+def save_cursor(engine: Engine, account: str, cursor: Mapping[str, str]) -> None:
+    """Move a connector's cursor past data that held no message to store."""
+    with db.write(engine) as session:
+        _save_cursor(session, account, cursor)
+
+
+def _save_cursor(session: Session, account: str, cursor: Mapping[str, str]) -> None:
+    now = utcnow()
+    for key, value in cursor.items():
+        row = session.get(SyncState, (account, key))
+        if row is None:
+            session.add(SyncState(account=account, key=key, value=value, updated_at=now))
+        else:
+            row.value = value
+            row.updated_at = now
+
+
+def load_cursor(engine: Engine, account: str) -> dict[str, str]:
+    with db.read(engine) as session:
+        rows = session.exec(select(SyncState).where(SyncState.account == account))
+        return {r.key: r.value for r in rows}
+
+
+def ingest_one(session: Session, msg: InboundMessage) -> Ingested:
+    """Store one inbound message in the caller's transaction."""
+    existing = session.exec(
+        select(Message).where(Message.account == msg.account, Message.external_id == msg.external_id)
+    ).first()
+    if existing is not None:
+        return Ingested(None, existing.customer_id, existing.conversation_id, "duplicate")
+
+    identity, created = _identity_for(session, msg)
+    customer = session.get(Customer, identity.customer_id)
+    assert customer is not None and customer.id is not None
+    conversation, reason = _conversation_for(session, customer.id, msg)
+    if created:
+        reason = f"new customer; {reason}"
+    assert conversation.id is not None
+
+    message = Message(
+        conversation_id=conversation.id,
+        customer_id=customer.id,
+        direction="in",
+        channel=msg.channel,
+        account=msg.account,
+        external_id=msg.external_id,
+        identity_id=identity.id,
+        author=msg.display_name or msg.address,
+        subject=msg.subject,
+        body=msg.body,
+        html=msg.html,
+        sent_at=msg.sent_at,
+        thread_ref=msg.thread_ref,
+        thread_reason=reason,
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    db.index_message(session, message.id, msg.subject, msg.body)
+
+    conversation.last_message_at = max(conversation.last_message_at, msg.sent_at)
+    if conversation.first_inbound_at is None:
+        conversation.first_inbound_at = msg.sent_at
+    customer.unread_count += 1
+    _touch(session, customer, msg.sent_at, msg.subject or msg.body)
+    return Ingested(message.id, customer.id, conversation.id, reason)
+
+
+def _identity_for(session: Session, msg: InboundMessage) -> tuple[Identity, bool]:
+    identity = session.exec(
+        select(Identity).where(Identity.channel == msg.channel, Identity.address == msg.address)
+    ).first()
+    if identity is not None:
+        if msg.display_name and identity.display_name != msg.display_name:
+            identity.display_name = msg.display_name
+            session.flush()
+            assert identity.customer_id is not None
+            db.index_customer(session, identity.customer_id)
+        return identity, False
+    customer = Customer(name=msg.display_name or msg.address, last_activity_at=msg.sent_at)
+    session.add(customer)
+    session.flush()
+    assert customer.id is not None
+    identity = Identity(
+        customer_id=customer.id,
+        channel=msg.channel,
+        address=msg.address,
+        display_name=msg.display_name,
+        account=msg.account,
+    )
+    session.add(identity)
+    session.flush()
+    db.index_customer(session, customer.id)
+    return identity, True
+
+
+def _conversation_for(
+    session: Session, customer_id: int, msg: InboundMessage
+) -> tuple[Conversation, str]:
+    """The conversation a customer's new message joins, and why (recorded on the message)."""
+    if msg.thread_ref:
+        parent = session.exec(
+            select(Message).where(
+                Message.customer_id == customer_id,
+                Message.external_id == msg.thread_ref,
+            )
+        ).first()
+        if parent is not None:
+            conv = session.get(Conversation, parent.conversation_id)
+            assert conv is not None
+            if conv.status != "open":
+                _change_status(session, conv, "open", agent="", why="customer replied")
+                return conv, f"answers message {parent.id}; reopened conversation {conv.id}"
+            return conv, f"answers message {parent.id} in conversation {conv.id}"
+    active = session.exec(
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id, col(Conversation.status).in_(ACTIVE))
+        .order_by(col(Conversation.id).desc())
+    ).first()
+    if active is not None:
+        if active.status != "open":
+            was = active.status
+            _change_status(session, active, "open", agent="", why="customer wrote")
+            return active, f"woke {was} conversation {active.id}"
+        return active, f"joined open conversation {active.id}"
+    conv = Conversation(customer_id=customer_id, opened_at=msg.sent_at, last_message_at=msg.sent_at)
+    session.add(conv)
+    session.flush()
+    return conv, f"no open conversation; opened {conv.id}"
+
+
+def _touch(session: Session, customer: Customer, at: datetime, preview: str) -> None:
+    """Keep the customer list's denormalized columns in step, in this transaction."""
+    assert customer.id is not None
+    if at >= customer.last_activity_at:
+        customer.last_activity_at = at
+        customer.preview = one_line(preview, 120)
+    channels = session.exec(
+        select(Identity.channel).where(Identity.customer_id == customer.id).distinct()
+    ).all()
+    customer.channels = ",".join(sorted(channels))
+    customer.open_count = session.exec(
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.customer_id == customer.id, col(Conversation.status).in_(ACTIVE))
+    ).one()
+    customer.version += 1
+    session.add(customer)
+
+
+def _bump(session: Session, customer_id: int) -> None:
+    session.connection().execute(
+        text("UPDATE customer SET version = version + 1 WHERE id = :id"), {"id": customer_id}
+    )
+
+
+# ---------------------------------------------------------------------------
+# Agent actions
+
+
+def queue_reply(
+    engine: Engine,
+    customer_id: int,
+    body: str,
+    *,
+    agent: str,
+    identity_id: int | None = None,
+    subject: str = "",
+) -> int:
+    """Commit a reply as queued before any network I/O (DESIGN invariant 2).
+
+    The reply goes to ``identity_id`` or else to the identity of the customer's
+    last inbound message. Its idempotency key (an email's Message-ID) is fixed now.
+    """
+    if not body.strip():
+        raise ServiceError("the reply is empty")
+    with db.write(engine) as session:
+        customer = _customer(session, customer_id)
+        identity = _reply_identity(session, customer_id, identity_id)
+        conv = _newest_conversation(session, customer_id)
+        now = utcnow()
+        last_in = session.exec(
+            select(Message)
+            .where(Message.customer_id == customer_id, Message.direction == "in")
+            .where(Message.identity_id == identity.id)
+            .order_by(col(Message.sent_at).desc())
+        ).first()
+        message = Message(
+            conversation_id=conv.id,
+            customer_id=customer_id,
+            direction="out",
+            channel=identity.channel,
+            account=identity.account,
+            identity_id=identity.id,
+            author=agent,
+            subject=subject or _reply_subject(last_in.subject if last_in else ""),
+            body=body,
+            sent_at=now,
+            thread_ref=last_in.external_id if last_in else None,
+            delivery="queued",
+            idempotency_key=f"{uuid.uuid4().hex}@omnitui",
+            next_attempt_at=now,
+        )
+        session.add(message)
+        session.flush()
+        assert message.id is not None
+        db.index_message(session, message.id, message.subject, body)
+        if conv.first_response_at is None:
+            conv.first_response_at = now
+        conv.last_message_at = now
+        customer.unread_count = 0
+        _touch(session, customer, now, body)
+        return message.id
+
+
+def _reply_subject(subject: str) -> str:
+    if not subject:
+        return ""
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def add_note(engine: Engine, customer_id: int, body: str, *, agent: str) -> int:
+    """An internal note: stored in the history, never sent to the customer."""
+    if not body.strip():
+        raise ServiceError("the note is empty")
+    with db.write(engine) as session:
+        customer = _customer(session, customer_id)
+        conv = _newest_conversation(session, customer_id)
+        message = Message(
+            conversation_id=conv.id,
+            customer_id=customer_id,
+            direction="note",
+            channel="",
+            author=agent,
+            body=body,
+        )
+        session.add(message)
+        session.flush()
+        assert message.id is not None
+        db.index_message(session, message.id, "", body)
+        customer.version += 1
+        return message.id
+
+
+def set_status(engine: Engine, customer_id: int, status: str, *, agent: str) -> int:
+    """Change the status of the customer's newest conversation; returns its id."""
+    if status not in STATUSES:
+        raise ServiceError(f"unknown status {status!r}")
+    with db.write(engine) as session:
+        customer = _customer(session, customer_id)
+        conv = session.exec(
+            select(Conversation)
+            .where(Conversation.customer_id == customer_id)
+            .order_by(col(Conversation.id).desc())
+        ).first()
+        if conv is None:
+            raise ServiceError(f"customer {customer_id} has no conversation")
+        assert conv.id is not None
+        if conv.status != status:
+            _change_status(session, conv, status, agent=agent)
+            _touch(session, customer, customer.last_activity_at, customer.preview)
+        return conv.id
+
+
+def _change_status(
+    session: Session, conv: Conversation, status: str, *, agent: str, why: str = ""
+) -> None:
+    before = conv.status
+    conv.status = status
+    now = utcnow()
+    if status == "resolved":
+        conv.resolved_at = now
+    elif before == "resolved":
+        conv.resolved_at = None
+    if status != "snoozed":
+        conv.snoozed_until = None
+    session.add(conv)
+    session.add(
+        Event(
+            agent=agent or "system",
+            kind="status",
+            customer_id=conv.customer_id,
+            conversation_id=conv.id,
+            before=before,
+            after=status if not why else f"{status} ({why})",
+        )
+    )
+    session.flush()
+
+
+def mark_read(engine: Engine, customer_id: int) -> None:
+    """The agent has seen the customer's history: clear the unread count."""
+    with db.write(engine) as session:
+        session.connection().execute(
+            text(
+                "UPDATE customer SET unread_count = 0, version = version + 1 "
+                "WHERE id = :id AND unread_count > 0"
+            ),
+            {"id": customer_id},
+        )
+
+
+def retry_reply(engine: Engine, message_id: int, *, agent: str) -> None:
+    """An agent sends a failed or unconfirmed reply again."""
+    with db.write(engine) as session:
+        message = session.get(Message, message_id)
+        if message is None or message.direction != "out":
+            raise ServiceError(f"no reply {message_id}")
+        if message.delivery not in ("failed", "unconfirmed"):
+            raise ServiceError(f"reply {message_id} is {message.delivery}, not failed")
+        session.add(
+            Event(
+                agent=agent,
+                kind="retry",
+                customer_id=message.customer_id,
+                conversation_id=message.conversation_id,
+                before=message.delivery,
+                after="queued",
+            )
+        )
+        message.delivery = "queued"
+        message.next_attempt_at = utcnow()
+        message.last_error = None
+        _bump(session, message.customer_id)
+
+
+def _customer(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise ServiceError(f"no customer {customer_id}")
+    if customer.merged_into_id is not None:
+        raise ServiceError(f"customer {customer_id} was merged into {customer.merged_into_id}")
+    return customer
+
+
+def _reply_identity(session: Session, customer_id: int, identity_id: int | None) -> Identity:
+    if identity_id is not None:
+        identity = session.get(Identity, identity_id)
+        if identity is None or identity.customer_id != customer_id:
+            raise ServiceError(f"identity {identity_id} is not customer {customer_id}'s")
+        return identity
+    last_in = session.exec(
+        select(Message.identity_id)
+        .where(Message.customer_id == customer_id, Message.direction == "in")
+        .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
+    ).first()
+    if last_in is not None:
+        identity = session.get(Identity, last_in)
+        if identity is not None:
+            return identity
+    identity = session.exec(select(Identity).where(Identity.customer_id == customer_id)).first()
+    if identity is None:
+        raise ServiceError(f"customer {customer_id} has no address to reply to")
+    return identity
+
+
+def _newest_conversation(session: Session, customer_id: int) -> Conversation:
+    conv = session.exec(
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(col(Conversation.id).desc())
+    ).first()
+    if conv is None:
+        conv = Conversation(customer_id=customer_id)
+        session.add(conv)
+        session.flush()
+    return conv
+
+
+# ---------------------------------------------------------------------------
+# Outbox (called by the runner)
+
+
+def claim_outbox(
+    engine: Engine, holder: str, generation: int, limit: int = 20
+) -> list[OutboundMessage]:
+    """Claim due replies for sending, only while ``generation`` still holds the lease.
+
+    The lease check is in the same statement (a fencing token): a runner that was
+    paused and lost its lease claims nothing, so it cannot send.
+    """
+    now = db.stamp(utcnow())
+    with db.write(engine) as session:
+        rows = session.connection().execute(
+            text(
+                "UPDATE message SET delivery = 'sending', attempts = attempts + 1, "
+                "claimed_generation = :gen "
+                "WHERE id IN (SELECT id FROM message WHERE delivery = 'queued' "
+                "  AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
+                "  ORDER BY next_attempt_at, id LIMIT :limit) "
+                "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
+                "  AND generation = :gen AND expires_at > :now) "
+                "RETURNING id, idempotency_key, account, channel, identity_id, body, subject, "
+                "thread_ref, customer_id"
+            ),
+            {"gen": generation, "now": now, "limit": limit, "holder": holder},
+        ).all()
+        out = []
+        for r in rows:
+            identity = session.get(Identity, r.identity_id)
+            address = identity.address if identity is not None else ""
+            out.append(
+                OutboundMessage(
+                    message_id=r.id,
+                    idempotency_key=r.idempotency_key,
+                    account=r.account,
+                    channel=r.channel,
+                    address=address,
+                    body=r.body,
+                    subject=r.subject,
+                    thread_ref=r.thread_ref,
+                )
+            )
+            _bump(session, r.customer_id)
+        return sorted(out, key=lambda m: m.message_id)
+
+
+def mark_sent(engine: Engine, message_id: int, external_id: str) -> None:
+    with db.write(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.delivery = "sent"
+        message.external_id = external_id
+        message.last_error = None
+        message.next_attempt_at = None
+        _bump(session, message.customer_id)
+
+
+def mark_failed(
+    engine: Engine,
+    message_id: int,
+    error: str,
+    *,
+    permanent: bool,
+    policy: OutboxConfig,
+    rng: random.Random | None = None,
+) -> str:
+    """Record a failed attempt: back to queued with exponential backoff and jitter,
+    or failed for good (permanent error, or attempts used up). Returns the new state."""
+    rng = rng or random.Random()
+    with db.write(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.last_error = one_line(error, 300)
+        if permanent or message.attempts >= policy.max_attempts:
+            message.delivery = "failed"
+            message.next_attempt_at = None
+        else:
+            delay = min(
+                policy.backoff_max_seconds,
+                policy.backoff_base_seconds * 2 ** max(0, message.attempts - 1),
+            )
+            delay *= rng.uniform(0.5, 1.5)
+            message.delivery = "queued"
+            message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        _bump(session, message.customer_id)
+        return message.delivery
+
+
+def recover_claims(
+    engine: Engine, generation: int, idempotent_accounts: Iterable[str]
+) -> tuple[int, int]:
+    """After taking the lease over: replies a dead runner was sending.
+
+    Where the channel honours idempotency keys they go back to the queue (a retry
+    cannot double them); elsewhere they become 'unconfirmed' for an agent to
+    check, never silently resent. Returns (requeued, unconfirmed).
+    """
+    accounts = list(idempotent_accounts)
+    with db.write(engine) as session:
+        stale = session.exec(
+            select(Message).where(
+                Message.delivery == "sending",
+                col(Message.claimed_generation) < generation,
+            )
+        ).all()
+        requeued = unconfirmed = 0
+        for message in stale:
+            if message.account in accounts:
+                message.delivery = "queued"
+                message.next_attempt_at = utcnow()
+                requeued += 1
+            else:
+                message.delivery = "unconfirmed"
+                message.last_error = (
+                    "the runner stopped while sending: check whether the customer got it, "
+                    "then resend or leave it"
+                )
+                unconfirmed += 1
+            _bump(session, message.customer_id)
+        return requeued, unconfirmed
+
+
+# ---------------------------------------------------------------------------
+# Runner lease and connector states
+
+
+def acquire_lease(engine: Engine, holder: str, ttl: float) -> int | None:
+    """Take or renew the runner lease; the generation (fencing token) or None if held."""
+    with db.write(engine) as session:
+        now = utcnow()
+        lease = session.get(RunnerLease, 1)
+        if lease is None:
+            lease = RunnerLease(id=1)
+            session.add(lease)
+        alive = lease.expires_at is not None and lease.expires_at > now
+        if lease.holder and lease.holder != holder and alive:
+            return None
+        if lease.holder != holder or not alive:
+            lease.generation += 1
+        lease.holder = holder
+        lease.heartbeat_at = now
+        lease.expires_at = now + timedelta(seconds=ttl)
+        return lease.generation
+
+
+def renew_lease(engine: Engine, holder: str, generation: int, ttl: float) -> bool:
+    """Extend the lease; False when another process has taken it (stop at once)."""
+    now = utcnow()
+    with db.write(engine) as session:
+        result = session.connection().execute(
+            text(
+                "UPDATE runnerlease SET heartbeat_at = :now, expires_at = :exp "
+                "WHERE id = 1 AND holder = :holder AND generation = :gen AND expires_at > :now"
+            ),
+            {
+                "now": db.stamp(now),
+                "exp": db.stamp(now + timedelta(seconds=ttl)),
+                "holder": holder,
+                "gen": generation,
+            },
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release_lease(engine: Engine, holder: str) -> None:
+    with db.write(engine) as session:
+        lease = session.get(RunnerLease, 1)
+        if lease is not None and lease.holder == holder:
+            lease.holder = ""
+            lease.expires_at = utcnow()
+
+
+def set_connector_state(
+    engine: Engine, account: str, channel: str, state: str, error: str | None = None
+) -> None:
+    with db.write(engine) as session:
+        row = session.get(ConnectorState, account)
+        if row is None:
+            row = ConnectorState(account=account, channel=channel)
+            session.add(row)
+        row.state = state
+        row.error = one_line(error, 300) if error else None
+        row.updated_at = utcnow()

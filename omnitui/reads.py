@@ -1,0 +1,417 @@
+"""What the screens read, over a plain DB-API connection, without the ORM.
+
+The first paint must not wait on importing SQLAlchemy (about 0.3-0.5 s here), so
+the customer list, the timeline, search and the status line are read with the
+standard library's sqlite3 through this module. Writes go through inbox.py.
+The schema revision check lives here too, for the same reason.
+
+Must not import SQLAlchemy, SQLModel, Textual or any connector.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from omnitui.normalize import words
+
+SCHEMA_HEAD = "0002"
+"""The Alembic revision this code expects (a test checks it against the migrations)."""
+KNOWN_REVISIONS = ("0001", "0002")
+"""Every revision this code knows, oldest first: a store at one of these can be upgraded."""
+
+
+class SchemaError(Exception):
+    """The store's schema is not the one this code expects."""
+
+    @classmethod
+    def for_revision(cls, url: str, revision: str | None) -> SchemaError:
+        where = display_url(url)
+        if revision in KNOWN_REVISIONS:
+            return cls(
+                f"{where}: store schema is at revision {revision}, this omnitui needs "
+                f"{SCHEMA_HEAD}; run `omnitui db upgrade` (back up the store first)"
+            )
+        if revision is None:
+            return cls(f"{where}: no omnitui store here; run `omnitui db upgrade` to create one")
+        return cls(
+            f"{where}: store schema revision {revision} is newer than this omnitui knows "
+            f"({SCHEMA_HEAD}); upgrade omnitui instead of using an older one on it"
+        )
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a sqlite URL, or None for memory stores and other databases."""
+    if not url.startswith("sqlite:///"):
+        return None
+    rest = url.removeprefix("sqlite:///").split("?", 1)[0]
+    return Path(rest) if rest and rest != ":memory:" else None
+
+
+def display_url(url: str) -> str:
+    path = sqlite_path(url)
+    return str(path) if path is not None else url.split("@")[-1]
+
+
+def schema_revision(url: str) -> str | None:
+    """The store's Alembic revision, or None when there is no store yet."""
+    path = sqlite_path(url)
+    if path is None:
+        raise SchemaError(f"{url}: only SQLite stores are supported by this version")
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(path)
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
+# Full stamps: a bare "0000" would be taken as a number by the DATETIME column's affinity.
+_START_OF_TIME = "0001-01-01 00:00:00.000000"
+_END_OF_TIME = "9999-12-31 23:59:59.999999"
+
+
+def _ts(value: str | None) -> datetime | None:
+    return parse_stamp(value) if value else None
+
+
+def parse_stamp(value: str) -> datetime:
+    """A stored time (UTC without offset) as an aware UTC datetime."""
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def stamp(value: datetime) -> str:
+    """A time as the store keeps it (SQLAlchemy's SQLite format, in UTC), for SQL comparisons."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# ---------------------------------------------------------------------------
+# Rows the screens show
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    id: int
+    name: str
+    channels: str
+    unread: int
+    open: int
+    preview: str
+    last_activity_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    """One message, note or recorded event in a customer's history."""
+
+    id: int
+    kind: str  # in, out, note, event
+    channel: str
+    account: str
+    author: str
+    subject: str
+    body: str
+    at: datetime
+    conversation_id: int | None
+    delivery: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRow:
+    id: int
+    channel: str
+    address: str
+    account: str
+    display_name: str
+    unreachable_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerDetail:
+    row: CustomerRow
+    identities: tuple[IdentityRow, ...]
+    conversation_id: int | None  # the newest conversation
+    conversation_status: str | None
+    last_inbound_identity_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    customer_id: int
+    name: str
+    message_id: int | None
+    excerpt: str
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorStatus:
+    account: str
+    channel: str
+    state: str
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    lease_holder: str
+    lease_expires_at: datetime | None
+    connectors: tuple[ConnectorStatus, ...]
+    queued: int
+    sending: int
+    failed: int
+    unconfirmed: int
+    quarantined: int
+
+
+_CUSTOMER_COLS = (
+    "id, name, channels, unread_count, open_count, preview, last_activity_at, version"
+)
+
+
+def _customer(row: tuple[object, ...]) -> CustomerRow:
+    cid, name, channels, unread, open_, preview, last, version = row
+    return CustomerRow(
+        int(cid),  # type: ignore[call-overload]
+        str(name),
+        str(channels),
+        int(unread),  # type: ignore[call-overload]
+        int(open_),  # type: ignore[call-overload]
+        str(preview),
+        parse_stamp(str(last)),
+        int(version),  # type: ignore[call-overload]
+    )
+
+
+class Reader:
+    """Read-only queries over the store, one sqlite3 connection per thread."""
+
+    def __init__(self, url: str) -> None:
+        path = sqlite_path(url)
+        if path is None:
+            raise SchemaError(f"{url}: only SQLite stores are supported by this version")
+        self.path = path
+        self._local = threading.local()
+        self._version_conn: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=10000")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction, so several queries see one state of the store."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits (about 3 µs; poll it)."""
+        if self._version_conn is None:
+            self._version_conn = sqlite3.connect(
+                self.path, timeout=10, isolation_level=None, check_same_thread=False
+            )
+        row = self._version_conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    # -- customer list ----------------------------------------------------
+
+    def customer_count(self, *, open_only: bool = False) -> int:
+        where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
+        row = self._conn().execute(f"SELECT count(*) FROM customer WHERE {where}").fetchone()
+        return int(row[0])
+
+    def customers(self, offset: int, limit: int, *, open_only: bool = False) -> list[CustomerRow]:
+        """Customers by last activity, newest first."""
+        where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
+        rows = self._conn().execute(
+            f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} "
+            "ORDER BY last_activity_at DESC, id DESC LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [_customer(r) for r in rows]
+
+    def customer(self, customer_id: int) -> CustomerDetail | None:
+        with self._snapshot() as conn:
+            row = conn.execute(
+                f"SELECT {_CUSTOMER_COLS} FROM customer WHERE id=?", (customer_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            identities = tuple(
+                IdentityRow(*r)
+                for r in conn.execute(
+                    "SELECT id, channel, address, account, display_name, unreachable_reason "
+                    "FROM identity WHERE customer_id=? ORDER BY id",
+                    (customer_id,),
+                )
+            )
+            conv = conn.execute(
+                "SELECT id, status FROM conversation WHERE customer_id=? ORDER BY id DESC LIMIT 1",
+                (customer_id,),
+            ).fetchone()
+            last_in = conn.execute(
+                "SELECT identity_id FROM message WHERE customer_id=? AND direction='in' "
+                "ORDER BY sent_at DESC, id DESC LIMIT 1",
+                (customer_id,),
+            ).fetchone()
+        return CustomerDetail(
+            _customer(row),
+            identities,
+            conv[0] if conv else None,
+            conv[1] if conv else None,
+            last_in[0] if last_in else None,
+        )
+
+    # -- timeline -----------------------------------------------------------
+
+    def timeline(
+        self, customer_id: int, *, before: tuple[datetime, int] | None = None, limit: int = 100
+    ) -> list[TimelineItem]:
+        """Up to ``limit`` messages older than ``before``, oldest first, with their events."""
+        params: list[object] = [customer_id]
+        where = "customer_id=?"
+        if before is not None:
+            where += " AND (sent_at < ? OR (sent_at = ? AND id < ?))"
+            at = stamp(before[0])
+            params += [at, at, before[1]]
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                "SELECT id, direction, channel, account, author, subject, body, sent_at, "
+                "conversation_id, delivery, attempts, last_error, next_attempt_at "
+                f"FROM message WHERE {where} ORDER BY sent_at DESC, id DESC LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+            items = [
+                TimelineItem(
+                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], parse_stamp(r[7]),
+                    r[8], r[9], r[10], r[11], _ts(r[12]),
+                )
+                for r in rows
+            ]
+            if items:
+                low = stamp(items[-1].at)
+                high = stamp(before[0]) if before else _END_OF_TIME
+                events = conn.execute(
+                    "SELECT id, kind, agent, before, after, at, conversation_id FROM event "
+                    "WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
+                    "('status', 'assign', 'merge') ORDER BY at",
+                    (customer_id, low if len(items) == limit else _START_OF_TIME, high),
+                ).fetchall()
+                items += [
+                    TimelineItem(
+                        -e[0], "event", "", "", e[2], e[1], f"{e[3] or '-'} -> {e[4] or '-'}",
+                        parse_stamp(e[5]), e[6],
+                    )
+                    for e in events
+                ]
+        items.sort(key=lambda i: (i.at, i.kind == "event", abs(i.id)))
+        return items
+
+    def message_body(self, message_id: int) -> tuple[str, str] | None:
+        """The whole (subject, body) of one message, for the full view."""
+        row = self._conn().execute(
+            "SELECT subject, body FROM message WHERE id=?", (message_id,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # -- search -------------------------------------------------------------
+
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]:
+        """Customers by name or address, then messages, newest first."""
+        terms = words(query)
+        if not terms:
+            return []
+        match = " ".join(f'"{t}"*' for t in terms)
+        with self._snapshot() as conn:
+            hits = [
+                SearchHit(r[0], r[1], None, r[2], parse_stamp(r[3]))
+                for r in conn.execute(
+                    "SELECT c.id, c.name, c.preview, c.last_activity_at FROM customer_fts f "
+                    "JOIN customer c ON c.id = f.rowid WHERE customer_fts MATCH ? "
+                    "AND c.merged_into_id IS NULL ORDER BY f.rowid DESC LIMIT ?",
+                    (match, limit),
+                )
+            ]
+            # Rank by recency (rowid), not bm25: bm25 over a common term costs
+            # ~100 ms at 1M messages, rowid order is the index's own.
+            for r in conn.execute(
+                "SELECT m.customer_id, c.name, m.id, m.subject, m.body, m.sent_at "
+                "FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? "
+                "ORDER BY rowid DESC LIMIT ?) f "
+                "JOIN message m ON m.id = f.rowid JOIN customer c ON c.id = m.customer_id",
+                (match, limit),
+            ):
+                hits.append(
+                    SearchHit(r[0], r[1], r[2], excerpt(f"{r[3]} {r[4]}", terms),
+                              parse_stamp(r[5]))
+                )
+        return hits
+
+    # -- status line ----------------------------------------------------------
+
+    def status(self) -> StoreStatus:
+        with self._snapshot() as conn:
+            lease = conn.execute(
+                "SELECT holder, expires_at FROM runnerlease WHERE id=1"
+            ).fetchone()
+            connectors = tuple(
+                ConnectorStatus(*r)
+                for r in conn.execute(
+                    "SELECT account, channel, state, error FROM connectorstate ORDER BY account"
+                )
+            )
+            counts = dict(
+                conn.execute(
+                    "SELECT delivery, count(*) FROM message WHERE delivery IN "
+                    "('queued', 'sending', 'failed', 'unconfirmed') GROUP BY delivery"
+                ).fetchall()
+            )
+            quarantined = conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        return StoreStatus(
+            lease[0] if lease else "",
+            _ts(lease[1]) if lease else None,
+            connectors,
+            counts.get("queued", 0),
+            counts.get("sending", 0),
+            counts.get("failed", 0),
+            counts.get("unconfirmed", 0),
+            int(quarantined),
+        )
+
+
+def excerpt(raw: str, terms: list[str], width: int = 80) -> str:
+    """A one-line piece of ``raw`` around the first folded term found in it."""
+    from omnitui.normalize import fold
+    from omnitui.text import one_line
+
+    flat = one_line(raw, 10_000)
+    folded = fold(flat)
+    # fold() keeps lengths for most text; when it does not, fall back to the start.
+    start = 0
+    if len(folded) == len(flat):
+        positions = [p for p in (folded.find(t) for t in terms) if p >= 0]
+        if positions:
+            start = max(0, min(positions) - width // 3)
+    piece = flat[start : start + width]
+    return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")

@@ -1,0 +1,1 @@
+"""Screens of the TUI, one module each with its .tcss beside it."""
