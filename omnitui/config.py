@@ -14,6 +14,8 @@ import os
 import shlex
 import subprocess
 import tomllib
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +74,9 @@ class OutboxConfig(_Section):
 
 
 class DemoConfig(_Section):
-    enabled: bool = True
-    """Run the demo channel: invented customers writing on three simulated channels."""
+    enabled: bool = False
+    """Run the demo channel: invented customers writing on three simulated channels
+    (`omnitui demo` turns it on for its own store)."""
     messages_per_minute: float = Field(default=12.0, ge=0, le=60000)
     delivery_delay_seconds: tuple[float, float] = (0.3, 2.0)
     failure_rate: float = Field(default=0.15, ge=0, le=1)
@@ -127,9 +130,7 @@ def parse(data: dict[str, Any], path: Path | str = "<config>") -> Config:
         raise ConfigError(path, key, problem) from None
 
 
-def resolve_secret(
-    where: str, value: str | None, env: str | None, cmd: str | None
-) -> str | None:
+def resolve_secret(where: str, value: str | None, env: str | None, cmd: str | None) -> str | None:
     """A secret given inline, by environment variable or by command (run without a shell)."""
     if value:
         return value
@@ -147,3 +148,27 @@ def resolve_secret(
             raise ConfigError("config", where, f"command failed: {exc}") from None
         return out.stdout.rstrip("\n")
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a process needs to start, after the CLI's flags and the config are merged."""
+
+    data_dir: Path
+    config_path: Path
+    config: Config
+    agent: str
+    store_url: str
+    run_runner: bool
+    log_file: Path
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The agent's zone for showing times (DESIGN invariant 4)."""
+        if self.config.agent.timezone:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(self.config.agent.timezone)
+        local = datetime.now().astimezone().tzinfo
+        assert local is not None
+        return local

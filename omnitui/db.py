@@ -35,8 +35,8 @@ def utcnow() -> datetime:
 
 
 # ---------------------------------------------------------------------------
-# Tables. Times are aware UTC datetimes (SQLModel refuses naive ones). Strings that name a state are kept short and
-# checked in inbox.py, which is the only writer.
+# Tables. Times are aware UTC datetimes (SQLModel refuses naive ones). Strings
+# that name a state are checked in inbox.py, the only writer.
 
 
 class Customer(SQLModel, table=True):

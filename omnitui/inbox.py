@@ -23,8 +23,8 @@ from omnitui import db
 from omnitui.config import OutboxConfig
 from omnitui.connectors.base import Batch, InboundMessage, OutboundMessage
 from omnitui.db import (
-    Conversation,
     ConnectorState,
+    Conversation,
     Customer,
     Event,
     Identity,
@@ -101,7 +101,9 @@ def load_cursor(engine: Engine, account: str) -> dict[str, str]:
 def ingest_one(session: Session, msg: InboundMessage) -> Ingested:
     """Store one inbound message in the caller's transaction."""
     existing = session.exec(
-        select(Message).where(Message.account == msg.account, Message.external_id == msg.external_id)
+        select(Message).where(
+            Message.account == msg.account, Message.external_id == msg.external_id
+        )
     ).first()
     if existing is not None:
         return Ingested(None, existing.customer_id, existing.conversation_id, "duplicate")
@@ -255,6 +257,7 @@ def queue_reply(
         customer = _customer(session, customer_id)
         identity = _reply_identity(session, customer_id, identity_id)
         conv = _newest_conversation(session, customer_id)
+        assert conv.id is not None
         now = utcnow()
         last_in = session.exec(
             select(Message)
@@ -303,6 +306,7 @@ def add_note(engine: Engine, customer_id: int, body: str, *, agent: str) -> int:
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         conv = _newest_conversation(session, customer_id)
+        assert conv.id is not None
         message = Message(
             conversation_id=conv.id,
             customer_id=customer_id,
@@ -432,6 +436,7 @@ def _reply_identity(session: Session, customer_id: int, identity_id: int | None)
 
 
 def _newest_conversation(session: Session, customer_id: int) -> Conversation:
+    """The conversation a reply or note belongs to (made when the customer has none)."""
     conv = session.exec(
         select(Conversation)
         .where(Conversation.customer_id == customer_id)
@@ -441,6 +446,7 @@ def _newest_conversation(session: Session, customer_id: int) -> Conversation:
         conv = Conversation(customer_id=customer_id)
         session.add(conv)
         session.flush()
+    assert conv.id is not None
     return conv
 
 
@@ -458,20 +464,24 @@ def claim_outbox(
     """
     now = db.stamp(utcnow())
     with db.write(engine) as session:
-        rows = session.connection().execute(
-            text(
-                "UPDATE message SET delivery = 'sending', attempts = attempts + 1, "
-                "claimed_generation = :gen "
-                "WHERE id IN (SELECT id FROM message WHERE delivery = 'queued' "
-                "  AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
-                "  ORDER BY next_attempt_at, id LIMIT :limit) "
-                "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
-                "  AND generation = :gen AND expires_at > :now) "
-                "RETURNING id, idempotency_key, account, channel, identity_id, body, subject, "
-                "thread_ref, customer_id"
-            ),
-            {"gen": generation, "now": now, "limit": limit, "holder": holder},
-        ).all()
+        rows = (
+            session.connection()
+            .execute(
+                text(
+                    "UPDATE message SET delivery = 'sending', attempts = attempts + 1, "
+                    "claimed_generation = :gen "
+                    "WHERE id IN (SELECT id FROM message WHERE delivery = 'queued' "
+                    "  AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
+                    "  ORDER BY next_attempt_at, id LIMIT :limit) "
+                    "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
+                    "  AND generation = :gen AND expires_at > :now) "
+                    "RETURNING id, idempotency_key, account, channel, identity_id, body, subject, "
+                    "thread_ref, customer_id"
+                ),
+                {"gen": generation, "now": now, "limit": limit, "holder": holder},
+            )
+            .all()
+        )
         out = []
         for r in rows:
             identity = session.get(Identity, r.identity_id)
@@ -490,6 +500,20 @@ def claim_outbox(
             )
             _bump(session, r.customer_id)
         return sorted(out, key=lambda m: m.message_id)
+
+
+def next_outbox_due(engine: Engine) -> datetime | None:
+    """When the earliest queued reply is due (a read: the outbox loop claims only then)."""
+    with db.read(engine) as session:
+        due = session.connection().execute(
+            text(
+                "SELECT min(coalesce(next_attempt_at, '0001-01-01 00:00:00.000000')) "
+                "FROM message WHERE delivery = 'queued'"
+            )
+        ).scalar_one()
+    from omnitui.reads import parse_stamp
+
+    return None if due is None else parse_stamp(str(due))
 
 
 def mark_sent(engine: Engine, message_id: int, external_id: str) -> None:
@@ -607,7 +631,7 @@ def renew_lease(engine: Engine, holder: str, generation: int, ttl: float) -> boo
                 "gen": generation,
             },
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
 
 def release_lease(engine: Engine, holder: str) -> None:

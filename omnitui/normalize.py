@@ -48,9 +48,7 @@ def fold(text: str) -> str:
         return text.lower()
     text = unicodedata.normalize("NFKC", text).translate(_TURKISH_I).casefold()
     decomposed = unicodedata.normalize("NFD", text)
-    kept = "".join(
-        ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf")
-    )
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
     return unicodedata.normalize("NFC", kept).translate(_ARABIC_LETTERS)
 
 

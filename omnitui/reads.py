@@ -177,9 +177,7 @@ class StoreStatus:
     quarantined: int
 
 
-_CUSTOMER_COLS = (
-    "id, name, channels, unread_count, open_count, preview, last_activity_at, version"
-)
+_CUSTOMER_COLS = "id, name, channels, unread_count, open_count, preview, last_activity_at, version"
 
 
 def _customer(row: tuple[object, ...]) -> CustomerRow:
@@ -234,6 +232,10 @@ class Reader:
         row = self._version_conn.execute("PRAGMA data_version").fetchone()
         return int(row[0])
 
+    def message_count(self) -> int:
+        row = self._conn().execute("SELECT count(*) FROM message").fetchone()
+        return int(row[0])
+
     # -- customer list ----------------------------------------------------
 
     def customer_count(self, *, open_only: bool = False) -> int:
@@ -250,6 +252,22 @@ class Reader:
             (limit, offset),
         )
         return [_customer(r) for r in rows]
+
+    def customer_position(self, customer_id: int, *, open_only: bool = False) -> int | None:
+        """The customer's index in ``customers()`` order, or None when not listed there."""
+        where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
+        with self._snapshot() as conn:
+            row = conn.execute(
+                f"SELECT last_activity_at FROM customer WHERE id=? AND {where}", (customer_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            ahead = conn.execute(
+                f"SELECT count(*) FROM customer WHERE {where} AND "
+                "(last_activity_at > ? OR (last_activity_at = ? AND id > ?))",
+                (row[0], row[0], customer_id),
+            ).fetchone()
+        return int(ahead[0])
 
     def customer(self, customer_id: int) -> CustomerDetail | None:
         with self._snapshot() as conn:
@@ -304,8 +322,19 @@ class Reader:
             ).fetchall()
             items = [
                 TimelineItem(
-                    r[0], r[1], r[2], r[3], r[4], r[5], r[6], parse_stamp(r[7]),
-                    r[8], r[9], r[10], r[11], _ts(r[12]),
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    r[6],
+                    parse_stamp(r[7]),
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    _ts(r[12]),
                 )
                 for r in rows
             ]
@@ -320,8 +349,15 @@ class Reader:
                 ).fetchall()
                 items += [
                     TimelineItem(
-                        -e[0], "event", "", "", e[2], e[1], f"{e[3] or '-'} -> {e[4] or '-'}",
-                        parse_stamp(e[5]), e[6],
+                        -e[0],
+                        "event",
+                        "",
+                        "",
+                        e[2],
+                        e[1],
+                        f"{e[3] or '-'} -> {e[4] or '-'}",
+                        parse_stamp(e[5]),
+                        e[6],
                     )
                     for e in events
                 ]
@@ -330,9 +366,11 @@ class Reader:
 
     def message_body(self, message_id: int) -> tuple[str, str] | None:
         """The whole (subject, body) of one message, for the full view."""
-        row = self._conn().execute(
-            "SELECT subject, body FROM message WHERE id=?", (message_id,)
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute("SELECT subject, body FROM message WHERE id=?", (message_id,))
+            .fetchone()
+        )
         return (row[0], row[1]) if row else None
 
     # -- search -------------------------------------------------------------
@@ -363,8 +401,7 @@ class Reader:
                 (match, limit),
             ):
                 hits.append(
-                    SearchHit(r[0], r[1], r[2], excerpt(f"{r[3]} {r[4]}", terms),
-                              parse_stamp(r[5]))
+                    SearchHit(r[0], r[1], r[2], excerpt(f"{r[3]} {r[4]}", terms), parse_stamp(r[5]))
                 )
         return hits
 
@@ -372,9 +409,7 @@ class Reader:
 
     def status(self) -> StoreStatus:
         with self._snapshot() as conn:
-            lease = conn.execute(
-                "SELECT holder, expires_at FROM runnerlease WHERE id=1"
-            ).fetchone()
+            lease = conn.execute("SELECT holder, expires_at FROM runnerlease WHERE id=1").fetchone()
             connectors = tuple(
                 ConnectorStatus(*r)
                 for r in conn.execute(

@@ -26,7 +26,7 @@ class InboundMessage:
     channel: str
     """email, telegram, webchat, phone."""
     external_id: str
-    """Unique within the account (Message-ID, chat id + message id, ...): ingest is idempotent on it."""
+    """Unique within the account (Message-ID, chat + message id): ingest is idempotent on it."""
     address: str
     """The sender's identity on the channel (email address, Telegram user id, visitor id)."""
     body: str

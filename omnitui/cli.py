@@ -1,0 +1,433 @@
+"""The command line: `omnitui` opens the TUI; verbs script everything else.
+
+Imports only click at module level: `omnitui --help` must answer at once, and
+Textual is imported only when the TUI starts (a test checks both). A config
+error exits 2 with one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from omnitui import __version__
+
+if TYPE_CHECKING:
+    from omnitui.config import Settings
+
+EXIT_CONFIG = 2
+DEMO_DIR = "demo"
+
+
+def _default_data_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("omnitui", appauthor=False)
+
+
+def _default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("omnitui", appauthor=False) / "config.toml"
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"omnitui: {message}", err=True)
+    sys.exit(code)
+
+
+class _Options:
+    """The global flags, turned into Settings on first use (so --help never loads pydantic)."""
+
+    def __init__(
+        self,
+        data_dir: Path | None,
+        config: Path | None,
+        agent: str | None,
+        no_runner: bool,
+        log_file: Path | None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.config = config
+        self.agent = agent
+        self.no_runner = no_runner
+        self.log_file = log_file
+
+    def settings(self, *, default_data_dir: Path | None = None) -> Settings:
+        """Settings, or exit 2 with the config error's one line."""
+        from omnitui.config import ConfigError
+
+        try:
+            return self.load_settings(default_data_dir=default_data_dir)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_CONFIG)
+
+    def config_path(self) -> Path:
+        return self.config or Path(os.environ.get("OMNITUI_CONFIG") or _default_config_path())
+
+    def load_settings(self, *, default_data_dir: Path | None = None) -> Settings:
+        """Settings from the flags and the config file; raises ConfigError."""
+        from omnitui.config import Settings, load
+
+        config_path = self.config_path()
+        config = load(config_path, required=self.config is not None)
+        data_dir = self.data_dir or default_data_dir or _default_data_dir()
+        url = config.store.url or f"sqlite:///{data_dir / 'omnitui.db'}"
+        return Settings(
+            data_dir=data_dir,
+            config_path=config_path,
+            config=config,
+            agent=self.agent or config.agent.name or getpass.getuser(),
+            store_url=url,
+            run_runner=not self.no_runner,
+            log_file=self.log_file or data_dir / "omnitui.log",
+        )
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="OMNITUI_DATA_DIR",
+    help="Where the store, attachments and logs live [default: the XDG data dir].",
+)
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file [default: the XDG config dir's omnitui/config.toml].",
+)
+@click.option("--agent", metavar="NAME", help="Who you are [default: the login name].")
+@click.option(
+    "--no-runner", is_flag=True, help="Never run the connectors and outbox in this process."
+)
+@click.option(
+    "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the log."
+)
+@click.version_option(__version__, prog_name="omnitui")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    data_dir: Path | None,
+    config: Path | None,
+    agent: str | None,
+    no_runner: bool,
+    log_file: Path | None,
+) -> None:
+    """A terminal inbox for a support team: email, Telegram and web chat, one history per
+    customer. Without a command, opens the inbox."""
+    ctx.obj = _Options(data_dir, config, agent, no_runner, log_file)
+    if ctx.invoked_subcommand is None:
+        _open_tui(ctx.obj.settings())
+
+
+def _prepare_store(settings: Settings, *, create: bool) -> None:
+    """Check the schema without the ORM; create a new store at head when asked."""
+    from omnitui.reads import SCHEMA_HEAD, SchemaError, schema_revision
+
+    try:
+        revision = schema_revision(settings.store_url)
+    except SchemaError as exc:
+        _fail(str(exc))
+    if revision == SCHEMA_HEAD:
+        return
+    from omnitui import db
+
+    try:
+        db.ensure_schema(settings.store_url, create=create)
+    except SchemaError as exc:
+        _fail(str(exc))
+
+
+def _setup_logging(settings: Settings, *, stderr: bool = False) -> None:
+    import logging
+
+    settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.FileHandler(settings.log_file, encoding="utf-8")]
+    if stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+def _open_tui(settings: Settings) -> None:
+    _prepare_store(settings, create=True)
+    _setup_logging(settings)
+
+    def start_runner() -> Any:
+        from omnitui.runner import start_in_thread
+
+        return start_in_thread(settings)
+
+    from omnitui.app import run_tui
+
+    sys.exit(run_tui(settings, start_runner if settings.run_runner else None))
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@click.pass_obj
+def init(opts: _Options, force: bool) -> None:
+    """Write a starter config file (every key documented) and create the store."""
+    from importlib.resources import files
+
+    path = opts.config_path()
+    if path.exists() and not force:
+        _fail(f"{path} exists; pass --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(files("omnitui").joinpath("config.example.toml").read_text("utf-8"), "utf-8")
+    click.echo(f"wrote {path}")
+    settings = opts.settings()
+    _prepare_store(settings, create=True)
+    click.echo(f"store ready at {settings.store_url.removeprefix('sqlite:///')}")
+
+
+@main.command()
+@click.option("--customers", type=click.IntRange(1), default=2_000, show_default=True)
+@click.option("--messages", type=click.IntRange(0), default=30_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--no-tui", is_flag=True, help="Fill the store and exit.")
+@click.pass_obj
+def demo(opts: _Options, customers: int, messages: int, seed: int, no_tui: bool) -> None:
+    """Fill a demo store with a synthetic history, then open it with the demo channel live.
+
+    Without --data-dir the demo lives in its own store (DATA_DIR/demo), apart
+    from your real one. A store that already has messages is opened as it is.
+    """
+    settings = opts.settings(default_data_dir=_default_data_dir() / DEMO_DIR)
+    config = settings.config.model_copy(
+        update={"demo": settings.config.demo.model_copy(update={"enabled": True})}
+    )
+    settings = replace(settings, config=config)
+    _prepare_store(settings, create=True)
+    from omnitui.reads import Reader
+
+    if Reader(settings.store_url).message_count() == 0 and messages:
+        _fill(settings, customers, messages, seed)
+    elif no_tui:
+        click.echo("the store already has messages; not filling it again")
+    if not no_tui:
+        _setup_logging(settings)
+
+        def start_runner() -> Any:
+            from omnitui.runner import start_in_thread
+
+            return start_in_thread(settings)
+
+        from omnitui.app import run_tui
+
+        sys.exit(run_tui(settings, start_runner if settings.run_runner else None))
+
+
+def _fill(settings: Settings, customers: int, messages: int, seed: int) -> None:
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from omnitui.bulk import fill_demo
+
+    started = time.perf_counter()
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("filling the demo store", total=messages)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        fill_demo(
+            settings.store_url, customers=customers, messages=messages, seed=seed, progress=progress
+        )
+    took = time.perf_counter() - started
+    click.echo(
+        f"{messages:,} messages from {customers:,} customers in {took:.1f} s "
+        f"({messages / max(took, 1e-9):,.0f} messages/s)"
+    )
+
+
+@main.command()
+@click.pass_obj
+def serve(opts: _Options) -> None:
+    """Run the connectors, the outbox and the HTTP endpoint, without a TUI."""
+    import asyncio
+    import signal
+
+    settings = opts.settings()
+    _prepare_store(settings, create=True)
+    _setup_logging(settings, stderr=True)
+    from omnitui.runner import Runner
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Runner(settings).run(stop)
+
+    asyncio.run(run())
+
+
+@main.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.pass_obj
+def search(opts: _Options, query: str, as_json: bool, limit: int) -> None:
+    """Find customers and messages (names, addresses, words; any case or script variant)."""
+    import json
+
+    from omnitui.reads import Reader
+
+    settings = opts.settings()
+    _require_store(settings)
+    hits = Reader(settings.store_url).search(query, limit=limit)
+    if as_json:
+        for hit in hits:
+            click.echo(
+                json.dumps(
+                    {
+                        "customer_id": hit.customer_id,
+                        "name": hit.name,
+                        "message_id": hit.message_id,
+                        "excerpt": hit.excerpt,
+                        "at": hit.at.isoformat().replace("+00:00", "Z") if hit.at else None,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from omnitui.text import one_line
+
+    table = Table("customer", "name", "message", "when (UTC)", "excerpt", box=None)
+    for hit in hits:
+        table.add_row(
+            str(hit.customer_id),
+            Text(one_line(hit.name, 40)),
+            str(hit.message_id or ""),
+            hit.at.strftime("%Y-%m-%d %H:%M") if hit.at else "",
+            Text(hit.excerpt),
+        )
+    Console().print(table)
+    click.echo(f"{len(hits)} result{'s' * (len(hits) != 1)}", err=True)
+
+
+def _require_store(settings: Settings) -> None:
+    from omnitui.reads import SCHEMA_HEAD, SchemaError, schema_revision
+
+    try:
+        revision = schema_revision(settings.store_url)
+    except SchemaError as exc:
+        _fail(str(exc))
+    if revision != SCHEMA_HEAD:
+        _fail(str(SchemaError.for_revision(settings.store_url, revision)))
+
+
+@main.command()
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="[default: stdout]"
+)
+@click.pass_obj
+def export(opts: _Options, output: Path | None) -> None:
+    """Write every customer, identity, conversation and message as JSON Lines
+    (format: docs/export-format.md)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from omnitui.bulk import export_jsonl
+
+    settings = opts.settings()
+    _require_store(settings)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("exporting", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if output is None:
+            count = export_jsonl(settings.store_url, sys.stdout, progress=progress)
+        else:
+            with output.open("w", encoding="utf-8") as out:
+                count = export_jsonl(settings.store_url, out, progress=progress)
+    click.echo(f"exported {count:,} records", err=True)
+
+
+@main.command()
+@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
+@click.option("--text", "body", required=True, help="The reply, or - to read it from stdin.")
+@click.option("--note", is_flag=True, help="Add an internal note instead of a reply.")
+@click.pass_obj
+def send(opts: _Options, customer_id: int, body: str, note: bool) -> None:
+    """Queue a reply to a customer (on the channel they last wrote on), as a script would."""
+    settings = opts.settings()
+    _require_store(settings)
+    if body == "-":
+        body = sys.stdin.read()
+    from omnitui import db, inbox
+
+    engine = db.make_engine(settings.store_url)
+    try:
+        if note:
+            message_id = inbox.add_note(engine, customer_id, body, agent=settings.agent)
+        else:
+            message_id = inbox.queue_reply(engine, customer_id, body, agent=settings.agent)
+    except inbox.ServiceError as exc:
+        _fail(str(exc))
+    click.echo(message_id)
+
+
+@main.command()
+@click.pass_obj
+def doctor(opts: _Options) -> None:
+    """Check the config, the store, its schema, the runner lease and the connectors."""
+    from omnitui.doctor import run_checks
+
+    problems = 0
+    config_ok = True
+    for check in run_checks(opts.config_path(), opts.load_settings):
+        mark = click.style("OK  ", fg="green") if check.ok else click.style("FAIL", fg="red")
+        click.echo(f"{mark} {check.name}: {check.detail}")
+        problems += not check.ok
+        config_ok = config_ok and (check.ok or check.name != "config")
+    sys.exit(EXIT_CONFIG if not config_ok else 1 if problems else 0)
+
+
+@main.group(name="db")
+def db_group() -> None:
+    """Store maintenance."""
+
+
+@db_group.command()
+@click.pass_obj
+def upgrade(opts: _Options) -> None:
+    """Create the store or bring its schema up to this version of omnitui."""
+    from omnitui import db
+    from omnitui.reads import KNOWN_REVISIONS, SCHEMA_HEAD, schema_revision
+
+    settings = opts.settings()
+    before = schema_revision(settings.store_url)
+    if before is not None and before not in KNOWN_REVISIONS:
+        _fail(f"store schema revision {before} is newer than this omnitui knows ({SCHEMA_HEAD})")
+    db.upgrade(settings.store_url)
+    click.echo(f"store schema: {before or 'empty'} -> {SCHEMA_HEAD}")

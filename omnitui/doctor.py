@@ -1,0 +1,80 @@
+"""`omnitui doctor`: each part of an installation checked, OK or what is wrong.
+
+Checks the config, the store and its schema, the runner lease, every connector's
+last state, the outbox and the quarantine. Reads only; changes nothing.
+Must not import Textual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from omnitui.config import ConfigError, Settings
+from omnitui.reads import SCHEMA_HEAD, Reader, SchemaError, display_url, schema_revision
+from omnitui.text import one_line
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iterator[Check]:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        yield Check("config", False, str(exc))
+        return
+    found = "found" if config_path.exists() else "not found, using defaults"
+    yield Check("config", True, f"{config_path} ({found})")
+
+    where = display_url(settings.store_url)
+    try:
+        revision = schema_revision(settings.store_url)
+    except SchemaError as exc:
+        yield Check("store", False, str(exc))
+        return
+    if revision is None:
+        yield Check("store", False, f"{where}: no store yet; run `omnitui db upgrade`")
+        return
+    yield Check("store", True, where)
+    if revision != SCHEMA_HEAD:
+        yield Check("schema", False, str(SchemaError.for_revision(settings.store_url, revision)))
+        return
+    yield Check("schema", True, f"revision {revision}")
+
+    reader = Reader(settings.store_url)
+    status = reader.status()
+    now = datetime.now(UTC)
+    if status.lease_holder and status.lease_expires_at and status.lease_expires_at > now:
+        yield Check("runner", True, f"held by {status.lease_holder}")
+    else:
+        yield Check(
+            "runner",
+            False,
+            "no runner holds the lease: nothing is received or sent "
+            "(start `omnitui serve` or open the TUI)",
+        )
+    if not status.connectors:
+        yield Check("connectors", True, "none has run yet")
+    for conn in status.connectors:
+        healthy = conn.state in ("running", "starting", "stopped") and not conn.error
+        detail = conn.state + (f": {one_line(conn.error, 200)}" if conn.error else "")
+        yield Check(f"connector {conn.account} ({conn.channel})", healthy, detail)
+    stuck = status.failed + status.unconfirmed
+    yield Check(
+        "outbox",
+        stuck == 0,
+        f"{status.queued} queued, {status.sending} sending, {status.failed} failed, "
+        f"{status.unconfirmed} unconfirmed (need an agent)",
+    )
+    yield Check(
+        "quarantine",
+        status.quarantined == 0,
+        f"{status.quarantined} inbound item(s) could not be parsed and are kept for review",
+    )
