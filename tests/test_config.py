@@ -1,0 +1,69 @@
+"""The config file: every key documented, every mistake named, secrets kept out of it."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from omnitui.config import Config, ConfigError, load, resolve_secret
+
+EXAMPLE = files("omnitui").joinpath("config.example.toml").read_text("utf-8")
+
+
+def _keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            out += _keys(annotation, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+def test_the_example_loads_and_equals_the_defaults() -> None:
+    assert Config.model_validate(tomllib.loads(EXAMPLE)) == Config()
+
+
+@pytest.mark.parametrize("key", _keys(Config))
+def test_every_key_is_documented_in_the_example(key: str) -> None:
+    *sections, name = key.split(".")
+    if sections:
+        assert f"[{'.'.join(sections)}]" in EXAMPLE
+    assert f"\n{name} =" in EXAMPLE or f"\n# {name} =" in EXAMPLE or f"[{name}]" in EXAMPLE
+
+
+def test_a_missing_optional_file_gives_defaults_a_missing_given_one_is_an_error(
+    tmp_path: Path,
+) -> None:
+    assert load(tmp_path / "none.toml") == Config()
+    with pytest.raises(ConfigError, match=r"none\.toml: file not found"):
+        load(tmp_path / "none.toml", required=True)
+
+
+def test_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"[agent]\nname = '\xff'\n")
+    with pytest.raises(ConfigError, match="not UTF-8 at byte 16"):
+        load(path)
+
+
+def test_secrets_from_env_or_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OMNITUI_TEST_SECRET", "s3cret")
+    assert resolve_secret("imap.password", None, "OMNITUI_TEST_SECRET", None) == "s3cret"
+    script = tmp_path / "pass.py"
+    script.write_text("print('from a command')\n")
+    # Run without a shell: a ';' or '$(...)' in the command is an argument, not syntax.
+    cmd = f"{sys.executable} {script} ';' '$(touch {tmp_path}/pwned)'"
+    assert resolve_secret("imap.password", None, None, cmd) == "from a command"
+    assert not (tmp_path / "pwned").exists()
+    with pytest.raises(ConfigError, match=r"imap\.password: environment variable NOPE is not set"):
+        monkeypatch.delenv("NOPE", raising=False)
+        resolve_secret("imap.password", None, "NOPE", None)
+    with pytest.raises(ConfigError, match="command failed"):
+        resolve_secret("imap.password", None, None, f"{sys.executable} -c 'raise SystemExit(3)'")
