@@ -505,12 +505,16 @@ def claim_outbox(
 def next_outbox_due(engine: Engine) -> datetime | None:
     """When the earliest queued reply is due (a read: the outbox loop claims only then)."""
     with db.read(engine) as session:
-        due = session.connection().execute(
-            text(
-                "SELECT min(coalesce(next_attempt_at, '0001-01-01 00:00:00.000000')) "
-                "FROM message WHERE delivery = 'queued'"
+        due = (
+            session.connection()
+            .execute(
+                text(
+                    "SELECT min(coalesce(next_attempt_at, '0001-01-01 00:00:00.000000')) "
+                    "FROM message WHERE delivery = 'queued'"
+                )
             )
-        ).scalar_one()
+            .scalar_one()
+        )
     from omnitui.reads import parse_stamp
 
     return None if due is None else parse_stamp(str(due))
@@ -556,6 +560,18 @@ def mark_failed(
             message.next_attempt_at = utcnow() + timedelta(seconds=delay)
         _bump(session, message.customer_id)
         return message.delivery
+
+
+def mark_unconfirmed(engine: Engine, message_id: int, reason: str) -> None:
+    """A send whose outcome is unknown on a channel without idempotency keys: an agent
+    checks whether the customer got it, then resends or leaves it; never resent by itself."""
+    with db.write(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.delivery = "unconfirmed"
+        message.next_attempt_at = None
+        message.last_error = one_line(f"{reason}; check whether the customer got it", 300)
+        _bump(session, message.customer_id)
 
 
 def recover_claims(
@@ -653,3 +669,45 @@ def set_connector_state(
         row.state = state
         row.error = one_line(error, 300) if error else None
         row.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------------------
+# Identities
+
+
+def add_identity(
+    engine: Engine,
+    customer_id: int,
+    channel: str,
+    address: str,
+    *,
+    account: str,
+    display_name: str = "",
+) -> int:
+    """Link another address of a customer (say their Telegram id): messages from it then
+    join this customer's history. Refused when the address already belongs to someone."""
+    if not address.strip():
+        raise ServiceError("the address is empty")
+    with db.write(engine) as session:
+        customer = _customer(session, customer_id)
+        taken = session.exec(
+            select(Identity).where(Identity.channel == channel, Identity.address == address)
+        ).first()
+        if taken is not None:
+            if taken.customer_id == customer_id:
+                assert taken.id is not None
+                return taken.id
+            raise ServiceError(f"{channel} {address} belongs to customer {taken.customer_id}")
+        identity = Identity(
+            customer_id=customer_id,
+            channel=channel,
+            address=address,
+            display_name=display_name,
+            account=account,
+        )
+        session.add(identity)
+        session.flush()
+        assert identity.id is not None
+        db.index_customer(session, customer_id)
+        _touch(session, customer, customer.last_activity_at, customer.preview)
+        return identity.id

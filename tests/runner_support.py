@@ -1,0 +1,128 @@
+"""What the runner, lease and two-writer tests share: settings, store peeks, waiting, processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omnitui import db
+from omnitui.config import Settings, parse
+
+OMNITUI = Path(sys.executable).parent / "omnitui"
+
+
+def settings_for(data_dir: Path, store_url: str, **sections: dict[str, Any]) -> Settings:
+    """Settings for a store in a temp dir, with config sections given as dicts."""
+    return Settings(
+        data_dir=data_dir,
+        config_path=data_dir / "config.toml",
+        config=parse(sections),
+        agent="test",
+        store_url=store_url,
+        run_runner=True,
+        log_file=data_dir / "omnitui.log",
+    )
+
+
+def write_config(path: Path, **sections: dict[str, Any]) -> Path:
+    """A TOML config file (scalars and lists of numbers only), checked by the real parser."""
+    parse(sections)
+    lines = []
+    for name, table in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in table.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows from the store at ``path``, read with a fresh connection."""
+    conn = sqlite3.connect(path, timeout=10)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def scalar(path: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    return query(path, sql, params)[0][0]
+
+
+def deliveries(path: Path) -> Counter[str]:
+    """How many times each idempotency key was delivered, from the demo's deliveries file."""
+    if not path.exists():
+        return Counter()
+    return Counter(json.loads(line)["key"] for line in path.read_text("utf-8").splitlines())
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``condition`` until it is truthy (and return it), or fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+async def async_wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await asyncio.to_thread(condition)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def lease_holder(store: Path) -> str:
+    rows = query(store, "SELECT holder FROM runnerlease WHERE id = 1")
+    return str(rows[0][0]) if rows else ""
+
+
+def holds_lease(store: Path, proc: subprocess.Popen[bytes]) -> bool:
+    return f":{proc.pid}:" in lease_holder(store)
+
+
+def serve(data_dir: Path, config: Path, name: str) -> subprocess.Popen[bytes]:
+    """``omnitui serve`` in its own process, its output in DATA_DIR/NAME.out and .err."""
+    out = (data_dir / f"{name}.out").open("wb")
+    err = (data_dir / f"{name}.err").open("wb")
+    return subprocess.Popen(
+        [str(OMNITUI), "--data-dir", str(data_dir), "--config", str(config), "serve"],
+        stdout=out,
+        stderr=err,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 10) -> int:
+    """SIGTERM and wait: the exit code of a clean stop."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+def new_store(data_dir: Path) -> tuple[str, Path]:
+    path = data_dir / "omnitui.db"
+    url = db.sqlite_url(path)
+    db.ensure_schema(url)
+    return url, path
