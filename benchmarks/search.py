@@ -1,0 +1,109 @@
+"""Search and open-customer latency over the 1,000,000-message store, read the way the
+TUI reads (omnitui.reads.Reader, stdlib sqlite3).
+
+    .venv/bin/python benchmarks/search.py [--messages N] [--dir D] [--refill]
+
+Prints p50 and p95 of 100 Reader.search queries (rare order numbers, common words,
+names in az/tr/fa, typed with and without diacritics; goal p50 < 20 ms) and the time of
+Reader.customer() + Reader.timeline(limit=100) for a customer with 1,000 messages
+(goal < 100 ms). The first pass runs on a fresh Reader (a cold process); the second
+shows the same queries again.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import sqlite3
+import time
+
+import stores
+
+from omnitui.reads import Reader
+
+WORDS = [
+    "order", "refund", "kettle", "headphones", "delivery", "invoice", "warehouse", "label",
+    "sifariş", "sifaris", "ödəniş", "çatdırılma", "salam", "təşəkkürlər",
+    "sipariş", "siparis", "merhaba", "teşekkürler", "iade", "kulaklık", "kulaklik",
+    "سلام", "سفارش", "فاکتور", "ممنون",
+    "thanks", "help", "urgent", "password", "plan",
+]  # fmt: skip
+NAMES = [
+    "Əliyev", "Yılmaz", "رضایی", "istanbul", "yilmaz", "Gökçe", "gokce", "Işıl", "isil",
+    "Mehmet", "Leyla", "Rəşad", "Quliyeva", "محمدی", "زهرا", "Emma Smith", "Şahin", "sahin",
+    "Öztürk", "ozturk", "Həsənov", "Cəfərova", "حسینی", "Oliver", "Taylor", "yıl", "əli",
+    "Çağrı", "cagri", "Nərgiz", "Aygün", "aygun", "Tural Rzayev", "فاطمه کریمی", "Burak Kaya",
+    "example.az", "100000042", "visitor-1-4242", "mehmet.demir", "leyla.mammadova",
+]  # fmt: skip
+
+
+def queries(path: str, count: int = 100) -> list[str]:
+    """Deterministic queries: 30 order numbers from the store, then words and names."""
+    conn = sqlite3.connect(path)
+    top = conn.execute("SELECT max(id) FROM message").fetchone()[0]
+    rng = random.Random(42)
+    numbers: list[str] = []
+    while len(numbers) < 30:
+        row = conn.execute("SELECT body FROM message WHERE id=?", (rng.randrange(1, top),))
+        found = re.findall(r"\b\d{5}\b", (row.fetchone() or [""])[0])
+        numbers += found[:1]
+    conn.close()
+    mixed = numbers + WORDS + NAMES
+    return (mixed * (count // len(mixed) + 1))[:count]
+
+
+def timed(fn: object, *args: object, **kwargs: object) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)  # type: ignore[operator]
+    return (time.perf_counter() - started) * 1000, result
+
+
+def main() -> None:
+    args = stores.arguments(__doc__.splitlines()[0], (1_000_000,))
+    print(f"machine: {stores.machine()}")
+    for messages in args.messages:
+        where, info = stores.cached(args.dir, messages, refill=args.refill)
+        path = str(where / "omnitui.db")
+        url = f"sqlite:///{path}"
+        qs = queries(path)
+        reader = Reader(url)
+        for label in ("first pass", "second pass"):
+            times = []
+            slow: list[tuple[float, str, int]] = []
+            for q in qs:
+                ms, hits = timed(reader.search, q)
+                times.append(ms)
+                slow.append((ms, q, len(hits)))  # type: ignore[arg-type]
+            p50, p95 = stores.percentile(times, 50), stores.percentile(times, 95)
+            print(
+                f"search, {messages:,} messages, {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, "
+                f"max {max(times):.1f} ms ({'ok' if p50 < 20 else 'above the goal of 20 ms'})"
+            )
+        worst = sorted(slow, reverse=True)[:5]
+        print("  slowest: " + ", ".join(f"{q!r} {ms:.0f} ms ({n} hits)" for ms, q, n in worst))
+
+        customer_id = info["longest_customer_id"]
+        opens = []
+        for i in range(21):
+            fresh = Reader(url)  # a new connection, as a TUI worker thread would open
+            started = time.perf_counter()
+            detail = fresh.customer(customer_id)
+            items = fresh.timeline(customer_id, limit=100)
+            opens.append((time.perf_counter() - started) * 1000)
+            if i == 0:
+                assert detail is not None and len(items) >= 100, (customer_id, len(items))
+        count = (
+            sqlite3.connect(path)
+            .execute("SELECT count(*) FROM message WHERE customer_id=?", (customer_id,))
+            .fetchone()[0]
+        )
+        median = stores.median(opens[1:])
+        print(
+            f"open customer {customer_id} ({count:,} messages): customer() + timeline(100) "
+            f"first {opens[0]:.1f} ms, median {median:.1f} ms "
+            f"({'ok' if max(opens[0], median) < 100 else 'above the goal of 100 ms'})"
+        )
+
+
+if __name__ == "__main__":
+    main()

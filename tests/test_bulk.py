@@ -1,0 +1,421 @@
+"""The bulk demo fill and the JSON Lines export: rows as inbox.py would have written them."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omnitui import bulk, db, inbox
+from omnitui.connectors.base import Batch, InboundMessage
+from omnitui.normalize import fold
+from omnitui.reads import Reader, sqlite_path
+from omnitui.synthetic import World
+from omnitui.text import one_line
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+CUSTOMERS = 200
+MESSAGES = 3_000
+
+
+def _rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    path = sqlite_path(url)
+    assert path is not None
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def _new_store(tmp_path: Path, name: str) -> str:
+    url = db.sqlite_url(tmp_path / name)
+    db.ensure_schema(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bulk.FillResult]:
+    url = _new_store(tmp_path_factory.mktemp("bulk"), "filled.db")
+    result = bulk.fill_demo(
+        url, customers=CUSTOMERS, messages=MESSAGES, seed=7, longest=120, now=NOW,
+        batch_messages=700, parallel=False,
+    )  # fmt: skip
+    return url, result
+
+
+def test_the_fill_writes_what_was_asked(filled: tuple[str, bulk.FillResult]) -> None:
+    url, result = filled
+    assert (result.customers, result.messages) == (CUSTOMERS, MESSAGES)
+    counts = {
+        table: _rows(url, f"SELECT count(*) FROM {table}")[0][0]
+        for table in ("customer", "identity", "conversation", "message", "event")
+    }
+    assert counts == {
+        "customer": result.customers,
+        "identity": result.identities,
+        "conversation": result.conversations,
+        "message": result.messages,
+        "event": result.events,
+    }
+    assert _rows(url, "SELECT count(*) FROM message_fts")[0][0] == MESSAGES
+    assert _rows(url, "SELECT count(*) FROM customer_fts")[0][0] == CUSTOMERS
+    assert _rows(url, "PRAGMA foreign_key_check") == []
+    assert _rows(url, "PRAGMA integrity_check") == [("ok",)]
+    # Every message is in the last SPAN_DAYS, none in the future.
+    low, high = _rows(url, "SELECT min(sent_at), max(sent_at) FROM message")[0]
+    assert low >= db.stamp(NOW - timedelta(days=bulk.SPAN_DAYS))
+    assert high <= db.stamp(NOW)
+    assert result.longest_customer_id is not None
+    longest = _rows(
+        url, "SELECT count(*) FROM message WHERE customer_id=?", (result.longest_customer_id,)
+    )
+    assert longest == [(120,)]
+    # Some replies failed for good, the rest were sent with an external id.
+    states = dict(_rows(url, "SELECT delivery, count(*) FROM message GROUP BY delivery"))
+    assert set(states) == {None, "sent", "failed"}
+    assert 0 < states["failed"] < states["sent"] / 10
+    assert _rows(url, "SELECT count(*) FROM message WHERE delivery='sent' AND external_id IS NULL")[
+        0
+    ] == (0,)
+
+
+def test_denormalized_columns_equal_a_recomputation(filled: tuple[str, bulk.FillResult]) -> None:
+    url, _ = filled
+    messages: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in _rows(
+        url,
+        "SELECT customer_id, conversation_id, direction, subject, body, sent_at, id "
+        "FROM message ORDER BY sent_at, id",
+    ):
+        messages[row[0]].append(row)
+    events = Counter(r[0] for r in _rows(url, "SELECT customer_id FROM event"))
+    channels: dict[int, set[str]] = defaultdict(set)
+    for customer_id, channel in _rows(url, "SELECT customer_id, channel FROM identity"):
+        channels[customer_id].add(channel)
+    conversations: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for conv_id, customer_id, status in _rows(
+        url, "SELECT id, customer_id, status FROM conversation ORDER BY id"
+    ):
+        conversations[customer_id].append((conv_id, status))
+
+    customers = _rows(
+        url,
+        "SELECT id, last_activity_at, preview, channels, unread_count, open_count, version "
+        "FROM customer",
+    )
+    assert len(customers) == CUSTOMERS
+    for cid, last_activity, preview, chans, unread, open_count, version in customers:
+        history = messages[cid]
+        said = [m for m in history if m[2] != "note"]  # notes move neither time nor preview
+        newest = said[-1]
+        assert last_activity == newest[5]
+        text = (newest[3] or newest[4]) if newest[2] == "in" else newest[4]
+        assert preview == one_line(text, 120)
+        assert chans == ",".join(sorted(channels[cid]))
+        newest_conv = conversations[cid][-1][0]
+        unread_expected = 0
+        for m in history:
+            if m[1] == newest_conv and m[2] == "in":
+                unread_expected += 1
+            elif m[1] == newest_conv and m[2] == "out":
+                unread_expected = 0
+        assert unread == unread_expected
+        assert open_count == sum(s in inbox.ACTIVE for _, s in conversations[cid])
+        assert version == len(history) + events[cid]
+        # Messages come in conversations one after the other, each opened by the customer.
+        convs_in_order = [m[1] for m in history]
+        assert convs_in_order == sorted(convs_in_order)
+        assert history[0][2] == "in"
+
+
+def test_conversation_times_and_status_events(filled: tuple[str, bulk.FillResult]) -> None:
+    url, _ = filled
+    rows = _rows(
+        url,
+        "SELECT c.id, c.status, c.opened_at, c.first_inbound_at, c.first_response_at, "
+        "c.resolved_at, c.last_message_at, "
+        "(SELECT min(sent_at) FROM message WHERE conversation_id=c.id AND direction='in'), "
+        "(SELECT min(sent_at) FROM message WHERE conversation_id=c.id AND direction='out'), "
+        "(SELECT max(sent_at) FROM message WHERE conversation_id=c.id AND direction!='note'), "
+        "(SELECT group_concat(after) FROM event WHERE conversation_id=c.id), "
+        "(SELECT max(at) FROM event WHERE conversation_id=c.id AND after='resolved') "
+        "FROM conversation c",
+    )
+    statuses = Counter(r[1] for r in rows)
+    assert statuses["resolved"] > statuses["open"] > 0
+    for (
+        cid,
+        status,
+        opened,
+        first_in,
+        first_out,
+        resolved,
+        last,
+        min_in,
+        min_out,
+        max_msg,
+        ev,
+        r_at,
+    ) in rows:
+        assert opened == first_in == min_in, cid
+        assert first_out == min_out, cid
+        assert last == max_msg, cid
+        assert resolved == r_at, cid
+        assert (ev or "open") == status, cid  # one status event, to the status it has
+        if resolved:
+            assert resolved > last
+
+
+def test_customer_list_is_by_last_activity(filled: tuple[str, bulk.FillResult]) -> None:
+    url, result = filled
+    reader = Reader(url)
+    listed = reader.customers(0, CUSTOMERS)
+    assert len(listed) == CUSTOMERS
+    times = [c.last_activity_at for c in listed]
+    assert times == sorted(times, reverse=True)
+    # Ids grow with recency, as when messages arrive live (status events aside).
+    assert result.longest_customer_id in [c.id for c in listed[:5]]
+    assert listed[0].id > CUSTOMERS * 0.9
+    open_only = reader.customers(0, CUSTOMERS, open_only=True)
+    assert open_only and all(c.open > 0 for c in open_only)
+
+
+def test_search_finds_names_and_words_typed_without_diacritics(
+    filled: tuple[str, bulk.FillResult],
+) -> None:
+    url, _ = filled
+    reader = Reader(url)
+    names = [r[0] for r in _rows(url, "SELECT name FROM customer")]
+    turkish = next(n for n in names if n.split()[-1] in ("Yılmaz", "Şahin", "Çelik", "Öztürk"))
+    typed = fold(turkish).replace("ı", "i")  # an English keyboard
+    assert typed.isascii()
+    hits = reader.search(typed)
+    assert any(h.name == turkish and h.message_id is None for h in hits)
+    # A Turkish word from the messages, typed without its diacritics.
+    body = _rows(url, "SELECT body FROM message WHERE body LIKE '%siparişim%' LIMIT 1")[0][0]
+    word_hits = [h for h in reader.search("siparisim") if h.message_id is not None]
+    assert word_hits, body
+    for hit in word_hits:
+        text = _rows(
+            url, "SELECT subject || ' ' || body FROM message WHERE id=?", (hit.message_id,)
+        )
+        assert "siparisim" in fold(text[0][0])
+    # An order number is rare: every hit has it.
+    number = _rows(url, "SELECT subject FROM message WHERE subject LIKE 'Order #%' LIMIT 1")[0][0]
+    number = number.removeprefix("Order #")
+    hits = [h for h in reader.search(number) if h.message_id is not None]
+    assert hits and all(number in h.excerpt for h in hits)
+    # Names in other scripts too.
+    persian = next((n for n in names if n.split()[-1] in ("رضایی", "محمدی", "حسینی")), None)
+    if persian is not None:
+        assert any(h.name == persian for h in reader.search(persian.split()[-1]))
+
+
+def test_timeline_returns_the_history_in_order(filled: tuple[str, bulk.FillResult]) -> None:
+    url, result = filled
+    reader = Reader(url)
+    assert result.longest_customer_id is not None
+    detail = reader.customer(result.longest_customer_id)
+    assert detail is not None and detail.identities
+    assert detail.conversation_id is not None
+    items = reader.timeline(result.longest_customer_id, limit=100)
+    messages = [i for i in items if i.kind != "event"]
+    assert len(messages) == 100
+    assert [i.at for i in items] == sorted(i.at for i in items)
+    newest = _rows(
+        url,
+        "SELECT id FROM message WHERE customer_id=? ORDER BY sent_at DESC, id DESC LIMIT 100",
+        (result.longest_customer_id,),
+    )
+    assert [m.id for m in messages] == [r[0] for r in reversed(newest)]
+    # Paging back reaches the first message.
+    seen = len(messages)
+    before = (messages[0].at, messages[0].id)
+    while True:
+        page = [i for i in reader.timeline(result.longest_customer_id, before=before) if i.id > 0]
+        if not page:
+            break
+        seen += len(page)
+        before = (page[0].at, page[0].id)
+    assert seen == 120
+
+
+def test_filling_twice_continues_the_ids(tmp_path: Path) -> None:
+    url = _new_store(tmp_path, "twice.db")
+    first = bulk.fill_demo(url, customers=30, messages=300, seed=1, now=NOW)
+    second = bulk.fill_demo(url, customers=20, messages=200, seed=1, now=NOW)
+    assert second.first_customer_id == first.last_customer_id + 1
+    assert _rows(url, "SELECT count(*), max(id) FROM customer") == [(50, 50)]
+    assert _rows(url, "SELECT count(*) FROM message") == [(500,)]
+    assert _rows(url, "SELECT count(*) FROM message_fts") == [(500,)]
+    assert (
+        _rows(url, "SELECT count(*), count(DISTINCT channel || ' ' || address) FROM identity")[0]
+        == (first.identities + second.identities,) * 2
+    )
+    assert _rows(url, "PRAGMA foreign_key_check") == []
+
+
+def test_ids_move_past_rows_another_writer_added_meanwhile(tmp_path: Path) -> None:
+    url = _new_store(tmp_path, "concurrent.db")
+    bulk.fill_demo(url, customers=10, messages=100, seed=3, now=NOW)
+    conn = bulk._connect(url)
+    order = bulk._Order(3, 10, 100, 0, 40, 1_800_000_000_000_000, bulk._next_ids(conn), frozenset())
+    batches = bulk._batches(order)
+    first = next(batches)
+    # The runner stores a message between two of the fill's batches.
+    engine = db.make_engine(url)
+    inbox.ingest(engine, Batch([_inbound("someone@example.org", "a new customer", NOW)]))
+    written = bulk._write_batches(conn, [first, *batches], 100, None)
+    conn.close()
+    assert written.messages == 100
+    assert _rows(url, "SELECT count(*) FROM message") == [(201,)]
+    assert _rows(url, "SELECT count(*) FROM message_fts") == [(201,)]
+    assert _rows(url, "PRAGMA foreign_key_check") == []
+    # Every message still belongs to its conversation's customer.
+    assert _rows(
+        url,
+        "SELECT count(*) FROM message m JOIN conversation c ON c.id = m.conversation_id "
+        "WHERE c.customer_id != m.customer_id",
+    ) == [(0,)]
+
+
+def _inbound(address: str, body: str, at: datetime, channel: str = "email") -> InboundMessage:
+    return InboundMessage(
+        account="demo-mail", channel=channel, external_id=f"live-{address}-{at.timestamp()}",
+        address=address, body=body, sent_at=at, display_name="",
+    )  # fmt: skip
+
+
+def test_a_new_message_from_a_known_address_joins_its_customer(tmp_path: Path) -> None:
+    url = _new_store(tmp_path, "ingest.db")
+    bulk.fill_demo(url, customers=20, messages=200, seed=5, now=NOW)
+    customer_id, channel, address, account = _rows(
+        url, "SELECT customer_id, channel, address, account FROM identity ORDER BY id LIMIT 1"
+    )[0]
+    before = _rows(url, "SELECT count(*), version FROM customer WHERE id=?", (customer_id,))[0]
+    message = InboundMessage(
+        account=account, channel=channel, external_id="live-1", address=address,
+        body="Salam, yenə mən", sent_at=NOW + timedelta(minutes=5),
+    )  # fmt: skip
+    [stored] = inbox.ingest(db.make_engine(url), Batch([message]))
+    assert stored.customer_id == customer_id
+    assert _rows(url, "SELECT count(*) FROM customer") == [(20,)]
+    after = _rows(url, "SELECT version, preview FROM customer WHERE id=?", (customer_id,))[0]
+    assert after[0] > before[1]
+    assert after[1] == "Salam, yenə mən"
+    reader = Reader(url)
+    assert reader.customers(0, 1)[0].id == customer_id
+    assert any(h.message_id == stored.message_id for h in reader.search("YENƏ"))
+
+
+def test_the_worker_process_writes_the_same_rows(tmp_path: Path) -> None:
+    dumps = []
+    for parallel in (False, True):
+        url = _new_store(tmp_path, f"parallel-{parallel}.db")
+        bulk.fill_demo(
+            url, customers=40, messages=600, seed=9, now=NOW, batch_messages=150,
+            parallel=parallel,
+        )  # fmt: skip
+        dumps.append(
+            [
+                _rows(url, f"SELECT * FROM {table} ORDER BY rowid")
+                for table in (
+                    "customer",
+                    "identity",
+                    "conversation",
+                    "message",
+                    "event",
+                    "message_fts",
+                    "customer_fts",
+                )
+            ]
+        )
+    assert dumps[0] == dumps[1]
+
+
+def test_progress_is_reported_every_batch(tmp_path: Path) -> None:
+    url = _new_store(tmp_path, "progress.db")
+    seen: list[tuple[int, int]] = []
+    bulk.fill_demo(
+        url, customers=30, messages=900, seed=2, now=NOW, batch_messages=200,
+        progress=lambda done, total: seen.append((done, total)),
+    )  # fmt: skip
+    assert len(seen) >= 4
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[-1] == (900, 900)
+
+
+def test_impossible_requests_are_refused(tmp_path: Path) -> None:
+    url = _new_store(tmp_path, "refused.db")
+    with pytest.raises(ValueError):
+        bulk.fill_demo(url, customers=10, messages=5, seed=1)
+    with pytest.raises(ValueError):
+        bulk.fill_demo(url, customers=0, messages=5, seed=1)
+    assert bulk.fill_demo(url, customers=0, messages=0, seed=1).messages == 0
+    with pytest.raises(db.SchemaError):
+        bulk.fill_demo(db.sqlite_url(tmp_path / "missing.db"), customers=1, messages=1, seed=1)
+
+
+def test_cached_folding_equals_fold() -> None:
+    folder = bulk._Folder()
+    world = World(11)
+    texts = [
+        "İSTANBUL 12 Işıl", "Gökçe٣٤ 5", "می‌خواهم 7 كتاب", "e\u0301 1\u0301x", "ﬁ 9 Ａ",
+        "", "123", "Şəbnəm #45678 Əliyev",
+    ]  # fmt: skip
+    for lang in ("en", "az", "tr", "fa"):
+        for _ in range(300):
+            subject, body = world.inbound(lang)
+            texts += [f"{subject}\n{body}", world.reply(lang), world.note()]
+    for text in texts * 2:  # the second time from the cache
+        assert folder(text) == fold(text), text
+
+
+# ---------------------------------------------------------------------------
+# Export
+
+
+def test_export_is_json_lines_matching_the_tables(filled: tuple[str, bulk.FillResult]) -> None:
+    url, _ = filled
+    out = io.StringIO()
+    progress: list[tuple[int, int]] = []
+    written = bulk.export_jsonl(url, out, progress=lambda d, t: progress.append((d, t)))
+    lines = out.getvalue().splitlines()
+    assert written == len(lines)
+    records = [json.loads(line) for line in lines]
+    kinds = Counter(r["type"] for r in records)
+    for kind in ("customer", "identity", "conversation", "message"):
+        assert kinds[kind] == _rows(url, f"SELECT count(*) FROM {kind}")[0][0]
+    assert progress[-1] == (written, written)
+    # Types come in order (a reader can create customers before their messages).
+    order = [r["type"] for r in records]
+    assert order == sorted(order, key=["customer", "identity", "conversation", "message"].index)
+    message = next(r for r in records if r["type"] == "message" and r["direction"] == "out")
+    stored = _rows(url, "SELECT sent_at, body FROM message WHERE id=?", (message["id"],))[0]
+    assert message["body"] == stored[1]
+    assert message["sent_at"].endswith("Z")
+    parsed = datetime.fromisoformat(message["sent_at"])
+    assert parsed.tzinfo is not None and db.stamp(parsed) == stored[0]
+    conversation = next(r for r in records if r["type"] == "conversation")
+    assert conversation["resolved_at"] is None or conversation["resolved_at"].endswith("Z")
+    assert list(bulk.read_jsonl(lines)) == records
+
+
+def test_export_of_an_empty_store(tmp_path: Path) -> None:
+    url = _new_store(tmp_path, "empty.db")
+    out = io.StringIO()
+    assert bulk.export_jsonl(url, out) == 0
+    assert out.getvalue() == ""
+
+
+def test_iso_utc() -> None:
+    assert bulk.iso_utc("2026-11-20 12:00:00.000001") == "2026-11-20T12:00:00.000001Z"
+    assert bulk.iso_utc("2026-11-20 14:00:00+02:00") == "2026-11-20T12:00:00.000000Z"
+    assert bulk.iso_utc(None) is None
