@@ -22,9 +22,16 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Column, Field, Session, SQLModel
 
 from omnitui.normalize import fold
-from omnitui.reads import SCHEMA_HEAD, SchemaError, schema_revision, sqlite_path, stamp
+from omnitui.reads import (
+    SCHEMA_HEAD,
+    UNDELIVERED,
+    SchemaError,
+    schema_revision,
+    sqlite_path,
+    stamp,
+)
 
-__all__ = ["SCHEMA_HEAD", "SchemaError", "stamp"]
+__all__ = ["SCHEMA_HEAD", "UNDELIVERED", "SchemaError", "stamp"]
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -86,7 +93,22 @@ class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("account", "external_id"),
         Index("ix_message_customer_time", "customer_id", "sent_at", "id"),
-        Index("ix_message_outbox", "delivery", "next_attempt_at"),
+        # Partial: only replies not yet delivered, so bulk imports do not maintain them.
+        # A query uses this index only when it repeats UNDELIVERED as one of its terms.
+        Index(
+            "ix_message_outbox",
+            "delivery",
+            "next_attempt_at",
+            sqlite_where=text(UNDELIVERED),
+            postgresql_where=text(UNDELIVERED),
+        ),
+        Index(
+            "ux_message_idempotency_key",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id", index=True)
@@ -106,7 +128,7 @@ class Message(SQLModel, table=True):
     thread_reason: str = ""
     # Outgoing only.
     delivery: str | None = None  # queued, sending, sent, failed, unconfirmed
-    idempotency_key: str | None = Field(default=None, unique=True)
+    idempotency_key: str | None = None
     attempts: int = 0
     last_error: str | None = None
     next_attempt_at: datetime | None = None

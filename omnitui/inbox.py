@@ -470,7 +470,8 @@ def claim_outbox(
                 text(
                     "UPDATE message SET delivery = 'sending', attempts = attempts + 1, "
                     "claimed_generation = :gen "
-                    "WHERE id IN (SELECT id FROM message WHERE delivery = 'queued' "
+                    f"WHERE id IN (SELECT id FROM message WHERE {db.UNDELIVERED} "
+                    "  AND delivery = 'queued' "
                     "  AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
                     "  ORDER BY next_attempt_at, id LIMIT :limit) "
                     "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
@@ -510,7 +511,7 @@ def next_outbox_due(engine: Engine) -> datetime | None:
             .execute(
                 text(
                     "SELECT min(coalesce(next_attempt_at, '0001-01-01 00:00:00.000000')) "
-                    "FROM message WHERE delivery = 'queued'"
+                    f"FROM message WHERE {db.UNDELIVERED} AND delivery = 'queued'"
                 )
             )
             .scalar_one()
@@ -587,6 +588,7 @@ def recover_claims(
     with db.write(engine) as session:
         stale = session.exec(
             select(Message).where(
+                text(db.UNDELIVERED),
                 Message.delivery == "sending",
                 col(Message.claimed_generation) < generation,
             )

@@ -26,6 +26,10 @@ KNOWN_REVISIONS = ("0001", "0002")
 """Every revision this code knows, oldest first: a store at one of these can be upgraded."""
 
 
+UNDELIVERED = "delivery IN ('queued', 'sending', 'failed', 'unconfirmed')"
+"""The condition of the partial outbox index: queries repeat it verbatim to use the index."""
+
+
 class SchemaError(Exception):
     """The store's schema is not the one this code expects."""
 
@@ -418,8 +422,7 @@ class Reader:
             )
             counts = dict(
                 conn.execute(
-                    "SELECT delivery, count(*) FROM message WHERE delivery IN "
-                    "('queued', 'sending', 'failed', 'unconfirmed') GROUP BY delivery"
+                    f"SELECT delivery, count(*) FROM message WHERE {UNDELIVERED} GROUP BY delivery"
                 ).fetchall()
             )
             quarantined = conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
