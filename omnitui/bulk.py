@@ -2,12 +2,13 @@
 
 Filling a store with a million messages through the ORM and ``inbox.ingest`` would
 take the best part of an hour, so ``fill_demo`` writes rows itself: ids given
-explicitly, ``executemany`` over the standard library's sqlite3 in a few big
-``BEGIN IMMEDIATE`` transactions, the full-text index filled in batches after each
-batch's message rows. The rows obey inbox.py's rules: every customer's denormalized
-columns (last activity, preview, channels, unread and open counts, version), the
-conversation times and status events, and FTS rows of text folded by
-``omnitui.normalize.fold``. ``export_jsonl`` streams the store out as JSON Lines
+explicitly, each batch bound into an in-memory staging database and copied into the
+store by ``INSERT ... SELECT`` in one ``BEGIN IMMEDIATE`` transaction, the full-text
+index filled after each batch's message rows; a second thread invents and stages the
+next batch meanwhile (see "Staging" below). The rows obey inbox.py's rules: every
+customer's denormalized columns (last activity, preview, channels, unread and open
+counts, version), the conversation times and status events, and FTS rows of text
+folded by ``omnitui.normalize.fold``. ``export_jsonl`` streams the store out as JSON Lines
 (docs/export-format.md) in constant memory.
 
 This is one of the few modules allowed to hold SQL (with db.py, inbox.py and
@@ -19,24 +20,24 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
-import multiprocessing.context
+import math
 import os
+import queue
 import random
 import re
 import sqlite3
+import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import IO, Any
 
 from omnitui.normalize import fold
 from omnitui.reads import SchemaError, sqlite_path
-from omnitui.synthetic import ACCOUNTS, Persona, World
+from omnitui.synthetic import ACCOUNTS, LANGUAGES, Persona, World
 from omnitui.text import one_line
 
 Progress = Callable[[int, int], None]
@@ -52,6 +53,14 @@ FAILED_SHARE = 0.015
 """Share of replies whose delivery failed for good."""
 
 _BUSY_TIMEOUT_S = 10.0
+_PARALLEL_FROM = 20_000
+"""Messages from which a fill invents in a second thread by default."""
+_PARALLEL_BATCH_MIN = 5_000
+_REF_BASE = 10**10
+_FTS_HASH_BYTES = 64 * 1024 * 1024
+"""FTS5's buffer of new terms during the fill (the default is 1 MB): fewer, bigger
+segments to write and merge. Set for the fill, then put back."""
+_FTS_HASH_DEFAULT = 1024 * 1024
 _CACHE_KIB = 256 * 1024
 """Page cache for the fill's own connection (its indexes stay in memory)."""
 
@@ -119,27 +128,32 @@ class _Folder:
         return folded
 
 
+_MINUTES = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+_SECONDS = [f"{s:02d}." for s in range(60)]
+
+
 class _Clock:
     """Microseconds since the epoch as the store's time strings (see reads.stamp)."""
 
     def __init__(self) -> None:
         self._days: dict[int, str] = {}
-        self._seconds: dict[int, str] = {}
 
     def __call__(self, t_us: int) -> str:
-        day, rest = divmod(t_us, _DAY_US)
-        second, micro = divmod(rest, 1_000_000)
-        date = self._days.get(day) or self._day(day)
-        hms = self._seconds.get(second) or self._second(second)
-        return f"{date} {hms}.{micro:06d}"
+        return self.many((t_us,))[0]
+
+    def many(self, values: Iterable[int]) -> list[str]:
+        days, minutes, seconds = self._days, _MINUTES, _SECONDS
+        out: list[str] = []
+        add = out.append
+        for t_us in values:
+            day, rest = divmod(t_us, _DAY_US)
+            minute, rest = divmod(rest, 60_000_000)
+            date = days.get(day) or self._day(day)
+            add(f"{date} {minutes[minute]}{seconds[rest // 1_000_000]}{rest % 1_000_000:06d}")
+        return out
 
     def _day(self, day: int) -> str:
         text = self._days[day] = (_EPOCH + timedelta(days=day)).strftime("%Y-%m-%d")
-        return text
-
-    def _second(self, second: int) -> str:
-        hours, rest = divmod(second, 3600)
-        text = self._seconds[second] = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
         return text
 
 
@@ -163,7 +177,7 @@ class _Ids:
 
 @dataclass(frozen=True, slots=True)
 class _Order:
-    """Everything the generator needs; picklable, so a worker process can run it."""
+    """Everything the generator needs."""
 
     seed: int
     customers: int
@@ -178,17 +192,20 @@ class _Order:
 
 @dataclass(slots=True)
 class _Rows:
-    """One batch's rows, in insert order; "" and 0 stand for NULL (see _INSERT_*)."""
+    """One batch's rows, in insert order; "" and 0 stand for NULL (see _STAGE_*).
+
+    Message and customer rows end with their folded text for the FTS index.
+    """
 
     first: _Ids
+    refs: str
+    """What external ids start with: 'bulk-', a token of the fill's time, '-'."""
     longest_customer: int = 0
     customers: list[tuple[Any, ...]] = field(default_factory=list)
     identities: list[tuple[Any, ...]] = field(default_factory=list)
     conversations: list[tuple[Any, ...]] = field(default_factory=list)
     messages: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    message_fts: list[tuple[int, str]] = field(default_factory=list)
-    customer_fts: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _spread(messages: int, customers: int, rng: random.Random, longest: int) -> list[int]:
@@ -224,11 +241,12 @@ def _batches(order: _Order) -> Iterator[_Rows]:
         ages[0] = 120.0
     # Oldest activity first, so ids grow with recency as they do when messages arrive.
     sequence = sorted(range(order.customers), key=ages.__getitem__, reverse=True)
-    historian = _Historian(order.seed, order.now_us, set(order.taken))
+    historian = _Historian(order.seed, order.now_us, set(order.taken), order.messages)
     ids = order.first.copy()
+    refs = f"bulk-{_base36(order.now_us // 1000)}-"
     position = 0
     while position < order.customers:
-        rows = _Rows(first=ids.copy())
+        rows = _Rows(first=ids.copy(), refs=refs)
         while position < order.customers and len(rows.messages) < order.batch_messages:
             index = sequence[position]
             if index == 0 and order.longest:
@@ -238,19 +256,49 @@ def _batches(order: _Order) -> Iterator[_Rows]:
         yield rows
 
 
+class _Texts:
+    """What customers, agents and notes say, drawn from pools made once a fill.
+
+    Each language has ``1 << bits`` inbound messages and as many replies from
+    ``synthetic.World`` (order numbers vary, so a rare number still finds only a few
+    messages), each with its text already folded for the FTS, so a message costs one
+    ``getrandbits`` and no folding. Folding the subject and the body apart equals
+    folding them joined by a newline (``fold`` composes nothing across a newline or a
+    space; a test checks every FTS row against ``fold``).
+    """
+
+    def __init__(self, world: World, bits: int, fold_: Callable[[str], str]) -> None:
+        size = 1 << bits
+        self.bits = bits
+        self.inbound: dict[str, list[tuple[str, str, str, str]]] = {}
+        self.replies: dict[str, list[tuple[str, str]]] = {}
+        for lang in LANGUAGES:
+            pairs = [world.inbound(lang) for _ in range(size)]
+            self.inbound[lang] = [(s, b, fold_(s), fold_(b)) for s, b in pairs]
+            replies = [world.reply(lang) for _ in range(size)]
+            self.replies[lang] = [(b, fold_(b)) for b in replies]
+        notes = [world.note() for _ in range(size)]
+        self.notes = [(b, "\n" + fold_(b)) for b in notes]
+
+
+def _pool_bits(messages: int) -> int:
+    """Pools of 1/128 to 1/256 of the messages (a text costs ~5-10 us to make), at most
+    4,096 texts a language: 512 at 50,000 messages, 4,096 from 400,000."""
+    return max(4, min(12, (messages // 128).bit_length()))
+
+
 class _Historian:
     """Invents customers' histories as rows, obeying inbox.py's rules."""
 
-    def __init__(self, seed: int, now_us: int, taken: set[tuple[str, str]]) -> None:
+    def __init__(self, seed: int, now_us: int, taken: set[tuple[str, str]], messages: int) -> None:
         self.world = World(seed)
         self.rng = random.Random(seed * 7_919 + 17)
         self.now_us = now_us
         self.taken = taken
         self.fold = _Folder()
         self.clock = _Clock()
+        self.texts = _Texts(self.world, _pool_bits(messages), self.fold)
         self.persona_index = 0
-        # External ids must be unique per account across fills, whatever the ids.
-        self.token = _base36(now_us // 1000)
 
     def _persona(self, first_index: int) -> Persona:
         """The next persona none of whose addresses is in the store yet."""
@@ -265,14 +313,16 @@ class _Historian:
 
     def customer(self, ids: _Ids, out: _Rows, count: int, age_s: float) -> None:
         """One customer with ``count`` messages, the last activity ``age_s`` seconds ago."""
-        rng, world, clock, fold_ = self.rng, self.world, self.clock, self.fold
+        rng, world, clock, texts = self.rng, self.world, self.clock, self.texts
         random_ = rng.random
-        expo = rng.expovariate
+        draw, bits = rng.getrandbits, texts.bits
+        log = math.log
         cid = ids.customer
         ids.customer += 1
         persona = self._persona(cid)
         lang = persona.language
         name = persona.name
+        inbound_pool, reply_pool, note_pool = texts.inbound[lang], texts.replies[lang], texts.notes
 
         # Conversations: 1-3, the older ones resolved, the newest often still active.
         if count < 3:
@@ -290,15 +340,21 @@ class _Historian:
         newest = newest or "resolved"
 
         # Times relative to the first message first; the whole history is then fitted
-        # into the SPAN_DAYS before its last activity.
-        plan: list[tuple[float, str, int]] = []  # (seconds, kind, conversation index)
+        # into the SPAN_DAYS before its last activity. Gaps: replies after 1 min + ~2 h,
+        # the customer after 10 min + ~10 h, notes 5-60 min, status 10 min + ~6 h
+        # (exponential: -log(1 - U) times the mean).
+        times: list[float] = []
+        kinds: list[str] = []
+        convs: list[int] = []
         t = 0.0
         for c, size in enumerate(sizes):
             if c:
                 t += 86_400 * (2 + 38 * random_())
             status = newest if c == nconv - 1 else "resolved"
             kind = "in"
-            plan.append((t, kind, c))
+            times.append(t)
+            kinds.append(kind)
+            convs.append(c)
             for j in range(1, size):
                 r = random_()
                 if kind == "in":
@@ -310,37 +366,44 @@ class _Historian:
                 if j == size - 1 and status == "resolved":
                     kind = "out"  # a case is closed with a last word to the customer
                 if kind == "out":
-                    t += 60 + expo(1 / (2 * _HOUR))
+                    t += 60.0 - 7_200.0 * log(1.0 - random_())
                 elif kind == "in":
-                    t += 600 + expo(1 / (10 * _HOUR))
+                    t += 600.0 - 36_000.0 * log(1.0 - random_())
                 else:
-                    t += 300 + 3300 * random_()
-                plan.append((t, kind, c))
+                    t += 300.0 + 3_300.0 * random_()
+                times.append(t)
+                kinds.append(kind)
+                convs.append(c)
             if status != "open":
-                t += 600 + expo(1 / (6 * _HOUR))
-                plan.append((t, status, c))
-        span = plan[-1][0]
+                t += 600.0 - 21_600.0 * log(1.0 - random_())
+                times.append(t)
+                kinds.append(status)
+                convs.append(c)
+        span = t
         room = SPAN_DAYS * 86_400 - age_s - 3600
         scale = 1_000_000 * (min(1.0, room / span) if span > 0 else 1.0)
         origin = self.now_us - int(age_s * 1_000_000) - int(span * scale)
+        stamps = clock.many([origin + int(rel * scale) for rel in times])
 
         identities = persona.identities
         ident_ids = range(ids.identity, ids.identity + len(identities))
         ids.identity += len(identities)
         conv_ids = range(ids.conversation, ids.conversation + nconv)
         ids.conversation += nconv
-        messages, events, message_fts = out.messages, out.events, out.message_fts
-        mid, eid, token = ids.message, ids.event, self.token
+        messages, events = out.messages, out.events
+        mid, eid = ids.message, ids.event
 
         first_at = last_at = preview_raw = ""
         unread = 0
         conv_id = -1
-        conv_first_in = conv_first_out = conv_last = conv_resolved = conv_subject = ""
-        conv_agent = channel = account = last_in_ref = ""
+        conv_first_in = conv_first_out = conv_last = conv_resolved = ""
+        conv_re = conv_re_folded = ""  # "Re: " and the first subject, for email
+        conv_agent = channel = account = ""
+        last_in = 0
+        email = False
         ident_id = 0
         reason = ""
-        for rel, kind, c in plan:
-            at = clock(origin + int(rel * scale))
+        for at, kind, c in zip(stamps, kinds, convs, strict=True):
             if conv_ids[c] != conv_id:
                 if conv_id >= 0:
                     out.conversations.append(
@@ -350,56 +413,53 @@ class _Historian:
                 conv_id = conv_ids[c]
                 which = 0 if c == 0 else rng.randrange(len(identities))
                 channel = identities[which][0]
+                email = channel == "email"
                 account = ACCOUNTS[channel]
                 ident_id = ident_ids[which]
                 conv_agent = world.agent()
                 conv_first_in = at
-                conv_first_out = conv_resolved = conv_subject = ""
+                conv_first_out = conv_resolved = conv_re = conv_re_folded = ""
                 unread = 0
                 first_at = first_at or at
                 reason = "bulk demo: no open conversation; opened one"
             if kind == "in":
-                subject, body = world.inbound(lang)
-                if channel != "email":
-                    subject = ""
-                elif conv_subject:
-                    subject = "Re: " + conv_subject
+                subject, body, folded_subject, folded_body = inbound_pool[draw(bits)]
+                if not email:
+                    subject = folded_subject = ""
+                elif conv_re:
+                    subject, folded_subject = conv_re, conv_re_folded
                 else:
-                    conv_subject = subject
-                last_in_ref = f"bulk-{token}-{mid}"
+                    conv_re, conv_re_folded = "Re: " + subject, "re: " + folded_subject
+                last_in = mid
                 messages.append(
-                    (mid, conv_id, cid, "in", channel, account, last_in_ref, ident_id, name,
-                     subject, body, at, "", reason, "", "", 0, "")
+                    (mid, conv_id, cid, "in", channel, account, ident_id, name, subject, body,
+                     at, 0, reason, "", 0, "", f"{folded_subject}\n{folded_body}")
                 )  # fmt: skip
-                message_fts.append((mid, fold_(f"{subject}\n{body}")))
                 reason = "bulk demo: joined the open conversation"
                 preview_raw = subject or body
                 last_at = conv_last = at
                 unread += 1
             elif kind == "out":
-                body = world.reply(lang)
-                subject = "Re: " + conv_subject if conv_subject else ""
+                body, folded_body = reply_pool[draw(bits)]
                 if random_() < FAILED_SHARE:
-                    state, ext, attempts, error = "failed", "", 5, rng.choice(_ERRORS)
+                    state, attempts, error = "failed", 5, rng.choice(_ERRORS)
                 else:
-                    state, ext, attempts, error = "sent", f"bulk-{token}-{mid}", 1, ""
+                    state, attempts, error = "sent", 1, ""
                 messages.append(
-                    (mid, conv_id, cid, "out", channel, account, ext, ident_id, conv_agent,
-                     subject, body, at, last_in_ref, "", state, f"bulk-{token}-{mid}@omnitui",
-                     attempts, error)
+                    (mid, conv_id, cid, "out", channel, account, ident_id, conv_agent, conv_re,
+                     body, at, last_in, "", state, attempts, error,
+                     f"{conv_re_folded}\n{folded_body}")
                 )  # fmt: skip
-                message_fts.append((mid, fold_(f"{subject}\n{body}")))
                 preview_raw = body
                 last_at = conv_last = at
                 conv_first_out = conv_first_out or at
                 unread = 0
             elif kind == "note":
-                body = world.note()
+                body, folded = note_pool[draw(bits)]
                 messages.append(
-                    (mid, conv_id, cid, "note", "", "", "", 0, conv_agent, "", body, at, "", "",
-                     "", "", 0, "")
+                    (mid, conv_id, cid, "note", "", "", 0, conv_agent, "", body, at, 0, "", "",
+                     0, "", folded)
                 )  # fmt: skip
-                message_fts.append((mid, fold_(f"\n{body}")))
             else:  # a status change: resolved, pending or snoozed
                 events.append((eid, at, conv_agent, "status", cid, conv_id, "open", kind))
                 eid += 1
@@ -422,12 +482,11 @@ class _Historian:
         for (chan, address), iid in zip(identities, ident_ids, strict=True):
             out.identities.append((iid, cid, chan, address, name, ACCOUNTS[chan], first_at))
             parts += (address, name)
-        out.customer_fts.append((cid, fold_(" ".join(p for p in parts if p))))
         channels = ",".join(sorted({chan for chan, _ in identities}))
         open_count = 0 if newest == "resolved" else 1
         out.customers.append(
             (cid, name, first_at, last_at, one_line(preview_raw, 120), channels, unread,
-             open_count, version)
+             open_count, version, self.fold(" ".join(p for p in parts if p)))
         )  # fmt: skip
 
 
@@ -464,91 +523,176 @@ def _base36(n: int) -> str:
 
 
 # ---------------------------------------------------------------------------
-# The generator in a second process: the writer is busy in SQLite meanwhile
+# Staging: the rows go through an in-memory database, so the writer only copies
+#
+# Binding a row's values costs Python time and the inserts (indexes, FTS) cost
+# SQLite time. A batch is first bound into a staging database with no index, then
+# copied into the store by INSERT ... SELECT: one statement a table that runs in C
+# with the GIL released. So a second thread can invent and stage the next batch
+# (Python) while this one copies (SQLite), with nothing pickled between them.
+
+_STAGE_TABLES = {
+    "customer": "id INTEGER PRIMARY KEY, name, created_at, last_activity_at, preview, channels, "
+    "unread_count, open_count, version, fts",
+    "identity": "id INTEGER PRIMARY KEY, customer_id, channel, address, display_name, account, "
+    "created_at",
+    "conversation": "id INTEGER PRIMARY KEY, customer_id, status, assignee, snoozed_until, "
+    "opened_at, first_inbound_at, first_response_at, resolved_at, last_message_at",
+    "message": "id INTEGER PRIMARY KEY, conversation_id, customer_id, direction, channel, "
+    "account, identity_id, author, subject, body, sent_at, thread_in, thread_reason, "
+    "delivery, attempts, last_error, fts",
+    "event": "id INTEGER PRIMARY KEY, at, agent, kind, customer_id, conversation_id, before, after",
+}
+
+# Rows never hold None: the sqlite3 module binds None several times slower than a
+# str or an int (it looks for an adapter first), so "" and 0 stand for NULL where
+# the copy says nullif(...). The copy adds each table's id offset (:c, :i, :v, :m, :e),
+# normally 0: another process may have written since the ids were handed out. External
+# ids and idempotency keys are made in SQL from the message ids as staged, after :x
+# ('bulk-', a token of the fill's time, '-'): unique per account across fills. The id
+# goes in plus :n (10**10), so the keys have as many digits and sort as the ids do:
+# their unique indexes grow at the end rather than all over (which costs ~2 us a message).
+_COPY = (
+    "INSERT INTO main.customer (id, name, created_at, last_activity_at, preview, channels, "
+    "unread_count, open_count, version) SELECT id + :c, name, created_at, last_activity_at, "
+    "preview, channels, unread_count, open_count, version FROM stage.customer",
+    "INSERT INTO main.identity (id, customer_id, channel, address, display_name, account, "
+    "created_at) SELECT id + :i, customer_id + :c, channel, address, display_name, account, "
+    "created_at FROM stage.identity",
+    "INSERT INTO main.conversation (id, customer_id, status, assignee, snoozed_until, "
+    "opened_at, first_inbound_at, first_response_at, resolved_at, last_message_at) "
+    "SELECT id + :v, customer_id + :c, status, nullif(assignee, ''), "
+    "nullif(snoozed_until, ''), opened_at, first_inbound_at, nullif(first_response_at, ''), "
+    "nullif(resolved_at, ''), last_message_at FROM stage.conversation",
+    "INSERT INTO main.message (id, conversation_id, customer_id, direction, channel, account, "
+    "external_id, identity_id, author, subject, body, sent_at, stored_at, thread_ref, "
+    "thread_reason, delivery, idempotency_key, attempts, last_error) "
+    "SELECT id + :m, conversation_id + :v, customer_id + :c, direction, channel, account, "
+    "CASE WHEN direction = 'in' OR delivery = 'sent' THEN :x || (:n + id) END, "
+    "nullif(identity_id, 0) + :i, author, subject, body, sent_at, sent_at, "
+    "CASE WHEN thread_in THEN :x || (:n + thread_in) END, thread_reason, nullif(delivery, ''), "
+    "CASE WHEN direction = 'out' THEN :x || (:n + id) || '@omnitui' END, attempts, "
+    "nullif(last_error, '') FROM stage.message",
+    "INSERT INTO main.event (id, at, agent, kind, customer_id, conversation_id, before, after) "
+    "SELECT id + :e, at, agent, kind, customer_id + :c, conversation_id + :v, before, after "
+    "FROM stage.event",
+    # The index after the rows, in one statement a table (FTS5 buffers the terms).
+    "INSERT INTO main.message_fts (rowid, body) SELECT id + :m, fts FROM stage.message",
+    "INSERT INTO main.customer_fts (rowid, body) SELECT id + :c, fts FROM stage.customer",
+)
 
 
-def _generate_into(order: _Order, pipe: Connection) -> None:
-    """Worker process: send every batch, then None; a failure as its traceback text."""
-    try:
-        for rows in _batches(order):
-            pipe.send(rows)
-        pipe.send(None)
-    except BrokenPipeError:
-        pass  # the writer gave up
-    except BaseException:
-        with contextlib.suppress(OSError):
-            pipe.send(traceback.format_exc())
-    finally:
-        pipe.close()
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """A batch waiting in a staging database: where, and what the fill reports of it."""
+
+    slot: int
+    first: _Ids
+    refs: str
+    longest_customer: int
+    counts: tuple[int, int, int, int, int]
+    """customers, identities, conversations, messages, events"""
 
 
-@contextlib.contextmanager
-def _worker_batches(order: _Order) -> Iterator[Iterator[_Rows]]:
-    # fork is quick and safe while this process has one thread; else spawn a fresh one.
-    ctx: multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext
-    if threading.active_count() == 1 and os.name == "posix":
-        ctx = multiprocessing.get_context("fork")
-    else:
-        ctx = multiprocessing.get_context("spawn")
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(
-        target=_generate_into, args=(order, sender), name="omnitui-fill", daemon=True
-    )
-    process.start()
-    sender.close()
+class _Stage:
+    """Two staging databases, so one batch can be staged while the other is copied.
 
-    def received() -> Iterator[_Rows]:
-        while True:
+    In memory (the memdb VFS, which shares a database by name within a process);
+    in a temporary directory where the SQLite library has no memdb.
+    """
+
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        unique = f"omnitui-fill-{os.getpid()}-{id(self):x}-{time.monotonic_ns()}"
+        try:
+            self.names = [f"file:/{unique}-{slot}?vfs=memdb" for slot in (0, 1)]
+            self.conns = [self._open(name) for name in self.names]
+        except sqlite3.OperationalError:  # no memdb VFS
+            self._tmp = tempfile.TemporaryDirectory(prefix="omnitui-fill-")
+            paths = [Path(self._tmp.name) / f"stage-{slot}.db" for slot in (0, 1)]
+            self.names = [path.resolve().as_uri() for path in paths]
+            self.conns = [self._open(name) for name in self.names]
+        self._sql = {
+            table: f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns.split(',')))})"
+            for table, columns in _STAGE_TABLES.items()
+        }
+
+    @staticmethod
+    def _open(name: str) -> sqlite3.Connection:
+        # Used by the staging thread only, though made here.
+        conn = sqlite3.connect(name, uri=True, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        for table, columns in _STAGE_TABLES.items():
+            conn.execute(f"CREATE TABLE {table} ({columns})")
+        return conn
+
+    def put(self, slot: int, rows: _Rows) -> _Staged:
+        """Stage ``rows`` in database ``slot`` (which nobody may be reading)."""
+        conn, sql = self.conns[slot], self._sql
+        conn.execute("BEGIN")
+        for table, values in (
+            ("customer", rows.customers), ("identity", rows.identities),
+            ("conversation", rows.conversations), ("message", rows.messages),
+            ("event", rows.events),
+        ):  # fmt: skip
+            conn.execute(f"DELETE FROM {table}")
+            conn.executemany(sql[table], values)
+        conn.execute("COMMIT")
+        counts = (len(rows.customers), len(rows.identities), len(rows.conversations),
+                  len(rows.messages), len(rows.events))  # fmt: skip
+        return _Staged(slot, rows.first.copy(), rows.refs, rows.longest_customer, counts)
+
+    def serially(self, batches: Iterable[_Rows]) -> Iterator[_Staged]:
+        """Each batch staged when the writer asks for it, in this thread."""
+        for rows in batches:
+            yield self.put(0, rows)
+
+    @contextlib.contextmanager
+    def concurrently(self, batches: Iterable[_Rows]) -> Iterator[Iterator[_Staged]]:
+        """Every batch invented and staged by a second thread, one batch ahead."""
+        ready: queue.Queue[_Staged | BaseException | None] = queue.Queue()
+        free = [threading.Semaphore(1), threading.Semaphore(1)]
+        stop = threading.Event()
+
+        def work() -> None:
             try:
-                item = receiver.recv()
-            except EOFError:
-                raise RuntimeError("the fill's generator process died") from None
-            if item is None:
-                return
-            if isinstance(item, str):
-                raise RuntimeError(f"the fill's generator failed:\n{item}")
-            yield item
+                for number, rows in enumerate(batches):
+                    slot = number % 2
+                    while not free[slot].acquire(timeout=0.1):
+                        if stop.is_set():
+                            return
+                    if stop.is_set():
+                        return
+                    ready.put(self.put(slot, rows))
+                ready.put(None)
+            except BaseException as error:  # handed to the writer
+                ready.put(error)
 
-    try:
-        yield received()
-    finally:
-        receiver.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.terminate()
-            process.join()
+        def received() -> Iterator[_Staged]:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise RuntimeError("the fill's generator failed") from item
+                yield item
+                free[item.slot].release()
+
+        thread = threading.Thread(target=work, name="omnitui-fill", daemon=True)
+        thread.start()
+        try:
+            yield received()
+        finally:
+            stop.set()
+            thread.join()
+
+    def close(self) -> None:
+        for conn in self.conns:
+            conn.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
 
 # ---------------------------------------------------------------------------
 # Writing
-
-# Rows never hold None: the sqlite3 module binds None several times slower than a
-# str or an int (it looks for an adapter first), so "" and 0 stand for NULL where
-# the statement says nullif(...).
-_INSERT_CUSTOMER = (
-    "INSERT INTO customer (id, name, created_at, last_activity_at, preview, channels, "
-    "unread_count, open_count, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_IDENTITY = (
-    "INSERT INTO identity (id, customer_id, channel, address, display_name, account, "
-    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_CONVERSATION = (
-    "INSERT INTO conversation (id, customer_id, status, assignee, snoozed_until, opened_at, "
-    "first_inbound_at, first_response_at, resolved_at, last_message_at) "
-    "VALUES (?, ?, ?, nullif(?, ''), nullif(?, ''), ?, ?, nullif(?, ''), nullif(?, ''), ?)"
-)
-_INSERT_MESSAGE = (
-    "INSERT INTO message (id, conversation_id, customer_id, direction, channel, account, "
-    "external_id, identity_id, author, subject, body, sent_at, stored_at, thread_ref, "
-    "thread_reason, delivery, idempotency_key, attempts, last_error) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, nullif(?7, ''), nullif(?8, 0), ?9, ?10, ?11, ?12, ?12, "
-    "nullif(?13, ''), ?14, nullif(?15, ''), nullif(?16, ''), ?17, nullif(?18, ''))"
-)
-_INSERT_EVENT = (
-    "INSERT INTO event (id, at, agent, kind, customer_id, conversation_id, before, after) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 def _connect(url: str) -> sqlite3.Connection:
@@ -557,7 +701,10 @@ def _connect(url: str) -> sqlite3.Connection:
         raise SchemaError(f"{url}: only SQLite stores are supported by this version")
     if not path.exists():
         raise SchemaError(f"{path}: no omnitui store here; run `omnitui db upgrade` first")
-    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    # As a URI, so that ATTACH takes the staging databases' URIs.
+    conn = sqlite3.connect(
+        path.resolve().as_uri(), uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None
+    )
     conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
     return conn
 
@@ -596,13 +743,13 @@ def fill_demo(
     ``customers`` personas of ``synthetic.World(seed)`` share ``messages`` messages
     over the last SPAN_DAYS days, ids continuing after whatever the store holds.
     With ``longest``, the most recently active customer gets exactly that many
-    messages (the benchmarks open it). ``parallel`` invents the rows in a second
-    process while this one writes (default: for 20,000 messages and more, with two
-    cores); the rows are the same either way. ``optimize`` merges the message index
-    into one segment at the end (benchmarks/README.md says what it costs and buys).
-    ``now`` (default: the clock) is where the history ends; the same seed, store and
-    ``now`` give the same rows. Calls ``progress(done, total)`` with message counts
-    after every batch.
+    messages (the benchmarks open it). ``parallel`` invents and stages the rows in a
+    second thread while this one copies them into the store (default: from 20,000
+    messages, with two cores or more); the rows are the same either way. ``optimize`` merges the
+    message index into one segment at the end (benchmarks/README.md says what it
+    costs and buys). ``now`` (default: the clock) is where the history ends; the same
+    seed, store and ``now`` give the same rows. Calls ``progress(done, total)`` with
+    message counts after every batch.
     """
     if customers < 0 or messages < 0 or longest < 0:
         raise ValueError("customers, messages and longest cannot be negative")
@@ -614,10 +761,14 @@ def fill_demo(
         raise ValueError("messages need customers to write them")
     started = time.perf_counter()
     if parallel is None:
-        parallel = messages >= 20_000 and (os.cpu_count() or 1) > 1
+        parallel = messages >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1
+    if parallel:
+        # At least four batches, so that copying overlaps inventing most of the time.
+        batch_messages = min(batch_messages, max(_PARALLEL_BATCH_MIN, -(-messages // 4)))
     now_us = int(((now or datetime.now(UTC)) - _EPOCH).total_seconds() * 1_000_000)
 
     conn = _connect(url)
+    stage = _Stage()
     try:
         # For this connection and this fill only: a power cut mid-fill can lose the
         # demo rows being written, which are invented anyway.
@@ -632,56 +783,89 @@ def fill_demo(
             seed, customers, messages, longest, batch_messages, now_us, _next_ids(conn), taken,
         )  # fmt: skip
         conn.execute("COMMIT")
-        if parallel:
-            with _worker_batches(order) as batches:
-                written = _write_batches(conn, batches, messages, progress)
-        else:
-            written = _write_batches(conn, _batches(order), messages, progress)
+        with _fts_hash_size(conn, _FTS_HASH_BYTES):
+            if parallel:
+                with stage.concurrently(_batches(order)) as staged:
+                    written = _write_batches(conn, stage, staged, messages, progress)
+            else:
+                batches = stage.serially(_batches(order))
+                written = _write_batches(conn, stage, batches, messages, progress)
         if optimize:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("INSERT INTO message_fts(message_fts) VALUES ('optimize')")
             conn.execute("COMMIT")
     finally:
         conn.close()
+        stage.close()
     return replace(written, seconds=time.perf_counter() - started)
 
 
+@contextlib.contextmanager
+def _fts_hash_size(conn: sqlite3.Connection, size: int) -> Iterator[None]:
+    """FTS5's 'hashsize' for message_fts (a setting stored in the index) meanwhile."""
+
+    def setting() -> int:
+        row = conn.execute("SELECT v FROM message_fts_config WHERE k = 'hashsize'").fetchone()
+        return int(row[0]) if row else _FTS_HASH_DEFAULT
+
+    def put(value: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO message_fts(message_fts, rank) VALUES ('hashsize', ?)", (value,))
+        conn.execute("COMMIT")
+
+    before = setting()
+    put(size)
+    try:
+        yield
+    finally:
+        put(before)
+
+
 def _write_batches(
-    conn: sqlite3.Connection, batches: Iterable[_Rows], total: int, progress: Progress | None
+    conn: sqlite3.Connection,
+    stage: _Stage,
+    batches: Iterable[_Staged],
+    total: int,
+    progress: Progress | None,
 ) -> FillResult:
+    """Copy every staged batch into the store, each in one transaction."""
     counts = [0, 0, 0, 0, 0]
     first_customer = last_customer = 0
     longest: int | None = None
     offset = _Ids(0, 0, 0, 0, 0)
-    for rows in batches:
-        conn.execute("BEGIN IMMEDIATE")
+    for batch in batches:
+        conn.execute("ATTACH DATABASE ? AS stage", (stage.names[batch.slot],))
         try:
-            # Another process may have written since the ids were handed out: move past it.
-            free, first = _next_ids(conn), rows.first
-            offset = _Ids(
-                max(offset.customer, free.customer - first.customer),
-                max(offset.identity, free.identity - first.identity),
-                max(offset.conversation, free.conversation - first.conversation),
-                max(offset.message, free.message - first.message),
-                max(offset.event, free.event - first.event),
-            )
-            if any((offset.customer, offset.identity, offset.conversation, offset.message,
-                    offset.event)):  # fmt: skip
-                rows = _shifted(rows, offset)
-            _write(conn, rows)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        for i, table in enumerate(
-            (rows.customers, rows.identities, rows.conversations, rows.messages, rows.events)
-        ):
-            counts[i] += len(table)
-        if rows.customers:
-            first_customer = first_customer or rows.customers[0][0]
-            last_customer = rows.customers[-1][0]
-        if rows.longest_customer:
-            longest = rows.longest_customer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have written since the ids were handed out: move
+                # past it (and stay past it: the batches after this one were made alike).
+                free, first = _next_ids(conn), batch.first
+                offset = _Ids(
+                    max(offset.customer, free.customer - first.customer),
+                    max(offset.identity, free.identity - first.identity),
+                    max(offset.conversation, free.conversation - first.conversation),
+                    max(offset.message, free.message - first.message),
+                    max(offset.event, free.event - first.event),
+                )
+                by = {"c": offset.customer, "i": offset.identity, "v": offset.conversation,
+                      "m": offset.message, "e": offset.event, "x": batch.refs,
+                      "n": _REF_BASE}  # fmt: skip
+                for sql in _COPY:
+                    conn.execute(sql, by)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("DETACH DATABASE stage")
+        for i, n in enumerate(batch.counts):
+            counts[i] += n
+        if batch.counts[0]:
+            first_customer = first_customer or batch.first.customer + offset.customer
+            last_customer = batch.first.customer + offset.customer + batch.counts[0] - 1
+        if batch.longest_customer:
+            longest = batch.longest_customer + offset.customer
         if progress is not None:
             progress(counts[3], total)
     customers, identities, conversations, messages, events = counts
@@ -689,37 +873,6 @@ def _write_batches(
         customers, identities, conversations, messages, events, first_customer, last_customer,
         longest, 0.0,
     )  # fmt: skip
-
-
-def _shifted(rows: _Rows, by: _Ids) -> _Rows:
-    """The batch with every id moved up by ``by`` (0 in an id column stays NULL)."""
-    c, i, v, m, e = by.customer, by.identity, by.conversation, by.message, by.event
-    return _Rows(
-        first=_Ids(rows.first.customer + c, rows.first.identity + i,
-                   rows.first.conversation + v, rows.first.message + m, rows.first.event + e),
-        longest_customer=rows.longest_customer + c if rows.longest_customer else 0,
-        customers=[(r[0] + c, *r[1:]) for r in rows.customers],
-        identities=[(r[0] + i, r[1] + c, *r[2:]) for r in rows.identities],
-        conversations=[(r[0] + v, r[1] + c, *r[2:]) for r in rows.conversations],
-        messages=[
-            (r[0] + m, r[1] + v, r[2] + c, *r[3:7], r[7] + i if r[7] else 0, *r[8:])
-            for r in rows.messages
-        ],
-        events=[(r[0] + e, *r[1:4], r[4] + c, r[5] + v, *r[6:]) for r in rows.events],
-        message_fts=[(r[0] + m, r[1]) for r in rows.message_fts],
-        customer_fts=[(r[0] + c, r[1]) for r in rows.customer_fts],
-    )  # fmt: skip
-
-
-def _write(conn: sqlite3.Connection, rows: _Rows) -> None:
-    conn.executemany(_INSERT_CUSTOMER, rows.customers)
-    conn.executemany(_INSERT_IDENTITY, rows.identities)
-    conn.executemany(_INSERT_CONVERSATION, rows.conversations)
-    conn.executemany(_INSERT_MESSAGE, rows.messages)
-    conn.executemany(_INSERT_EVENT, rows.events)
-    # The index after the rows, in one statement a table (FTS5 buffers the terms).
-    conn.executemany("INSERT INTO message_fts(rowid, body) VALUES (?, ?)", rows.message_fts)
-    conn.executemany("INSERT INTO customer_fts(rowid, body) VALUES (?, ?)", rows.customer_fts)
 
 
 # ---------------------------------------------------------------------------

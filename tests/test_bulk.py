@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import threading
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -272,8 +273,10 @@ def test_ids_move_past_rows_another_writer_added_meanwhile(tmp_path: Path) -> No
     # The runner stores a message between two of the fill's batches.
     engine = db.make_engine(url)
     inbox.ingest(engine, Batch([_inbound("someone@example.org", "a new customer", NOW)]))
-    written = bulk._write_batches(conn, [first, *batches], 100, None)
+    stage = bulk._Stage()
+    written = bulk._write_batches(conn, stage, stage.serially([first, *batches]), 100, None)
     conn.close()
+    stage.close()
     assert written.messages == 100
     assert _rows(url, "SELECT count(*) FROM message") == [(201,)]
     assert _rows(url, "SELECT count(*) FROM message_fts") == [(201,)]
@@ -315,7 +318,7 @@ def test_a_new_message_from_a_known_address_joins_its_customer(tmp_path: Path) -
     assert any(h.message_id == stored.message_id for h in reader.search("YENƏ"))
 
 
-def test_the_worker_process_writes_the_same_rows(tmp_path: Path) -> None:
+def test_the_second_thread_writes_the_same_rows(tmp_path: Path) -> None:
     dumps = []
     for parallel in (False, True):
         url = _new_store(tmp_path, f"parallel-{parallel}.db")
@@ -338,6 +341,65 @@ def test_the_worker_process_writes_the_same_rows(tmp_path: Path) -> None:
             ]
         )
     assert dumps[0] == dumps[1]
+
+
+def test_fts_rows_are_the_folded_text(filled: tuple[str, bulk.FillResult]) -> None:
+    url, _ = filled
+    rows = _rows(
+        url,
+        "SELECT m.subject, m.body, f.body FROM message m JOIN message_fts f ON f.rowid = m.id",
+    )
+    assert len(rows) == MESSAGES
+    for subject, body, indexed in rows:
+        assert indexed == fold(f"{subject}\n{body}")
+    texts = _rows(url, "SELECT rowid, body FROM customer_fts")
+    names = dict(_rows(url, "SELECT id, name FROM customer"))
+    addresses: dict[int, list[str]] = defaultdict(list)
+    for customer_id, address in _rows(url, "SELECT customer_id, address FROM identity ORDER BY id"):
+        addresses[customer_id] += (address, names[customer_id])
+    for customer_id, indexed in texts:
+        assert indexed == fold(" ".join([names[customer_id], *addresses[customer_id]]))
+
+
+def test_replies_refer_to_the_message_they_answer(filled: tuple[str, bulk.FillResult]) -> None:
+    url, _ = filled
+    assert _rows(
+        url,
+        "SELECT count(*) FROM message o WHERE o.direction = 'out' AND NOT EXISTS "
+        "(SELECT 1 FROM message i WHERE i.external_id = o.thread_ref AND i.direction = 'in' "
+        "AND i.customer_id = o.customer_id AND i.sent_at < o.sent_at)",
+    ) == [(0,)]
+    keys = _rows(url, "SELECT count(idempotency_key), count(*) FROM message WHERE direction='out'")
+    assert keys[0][0] == keys[0][1]
+    # The FTS buffer size the fill uses is put back.
+    assert _rows(url, "SELECT v FROM message_fts_config WHERE k = 'hashsize'") in (
+        [],
+        [(1024 * 1024,)],
+    )
+
+
+def test_a_failing_generator_stops_the_fill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = _new_store(tmp_path, "failing.db")
+    calls = [0]
+    customer = bulk._Historian.customer
+
+    def failing(self: bulk._Historian, *args: Any) -> None:
+        calls[0] += 1
+        if calls[0] > 25:
+            raise ZeroDivisionError("invented")
+        customer(self, *args)
+
+    monkeypatch.setattr(bulk._Historian, "customer", failing)
+    with pytest.raises(RuntimeError, match="generator failed"):
+        bulk.fill_demo(
+            url, customers=40, messages=600, seed=9, now=NOW, batch_messages=100, parallel=True
+        )
+    written = _rows(url, "SELECT count(*) FROM customer")[0][0]
+    assert 0 < written < 25
+    assert _rows(url, "PRAGMA integrity_check") == [("ok",)]
+    assert threading.active_count() == 1
 
 
 def test_progress_is_reported_every_batch(tmp_path: Path) -> None:
