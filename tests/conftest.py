@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -61,3 +62,21 @@ def make_message() -> MakeMessage:
         )
 
     return make
+
+
+# -- the TUI's tests (tests/test_app.py, tests/test_hostile_text.py) ----------------
+
+
+@pytest.fixture
+def tui_store(store_url: str, engine: Engine) -> Any:
+    """Four customers on email, Telegram and web chat (see tests/tui_support.py)."""
+    from tests.tui_support import fill_store
+
+    return fill_store(store_url, engine)
+
+
+@pytest.fixture
+def tui_settings(tmp_path: Path, store_url: str) -> Any:
+    from tests.tui_support import settings_for
+
+    return settings_for(tmp_path, store_url)

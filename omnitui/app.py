@@ -1,0 +1,419 @@
+"""The Textual app: bindings and keymap, screens, change polling, and the store actions.
+
+The first paint must not wait on the ORM, so this module imports neither
+SQLAlchemy nor omnitui.db/inbox: the screens read with ``omnitui.reads.Reader``
+(stdlib sqlite3) in thread workers, and the engine, the services and the runner
+are loaded in a worker after the first paint. Other processes' commits are
+found by polling ``PRAGMA data_version`` every quarter second. Logs go to
+``settings.log_file``, never to the screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.command import DiscoveryHit, Hit, Provider
+from textual.screen import Screen
+
+from omnitui.reads import Reader
+from omnitui.screens.inbox import InboxScreen
+from omnitui.widgets.composer import ComposerArea
+from omnitui.widgets.customer_list import CustomerList
+from omnitui.widgets.timeline import Timeline
+from omnitui.widgets.times import Clock, utc_clock
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from omnitui.config import Settings
+    from omnitui.screens.help import BindingRow
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+"""Seconds between data_version polls: another process's commit shows within a second."""
+STATUS_EVERY = 8
+"""Polls between status line reads when nothing changed (a lease can expire silently)."""
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+Write = Callable[["Engine"], object]
+
+
+class InboxCommands(Provider):
+    """Every inbox action in the command palette (ctrl+p)."""
+
+    COMMANDS: ClassVar[list[tuple[str, str, str]]] = [
+        ("Reply", "Write a reply to the selected customer", "reply"),
+        ("Note", "Write an internal note (never sent)", "note"),
+        ("Resolve", "Resolve the customer's conversation", "resolve"),
+        ("Reopen", "Reopen the customer's conversation", "reopen"),
+        ("Search", "Search customers and messages", "search"),
+        ("Retry reply", "Send the selected failed or unconfirmed reply again", "retry"),
+        ("View message", "Read the whole selected message", "view"),
+        ("Reply channel", "Reply on the customer's next address", "cycle_channel"),
+        ("Filter: open only", "Show only customers with open conversations", "toggle_open_only"),
+        ("Help", "Every key and what it does", "help"),
+        ("Quit", "Leave omnitui", "app.quit"),
+    ]
+
+    def _run(self, action: str) -> None:
+        app = self.app
+        target = app.inbox if isinstance(app, OmniApp) else app.screen
+        app.call_next(app.run_action, action, target)
+
+    async def discover(self) -> AsyncIterator[DiscoveryHit | Hit]:
+        for title, help_text, action in self.COMMANDS:
+            yield DiscoveryHit(title, lambda a=action: self._run(a), help=help_text)
+
+    async def search(self, query: str) -> AsyncIterator[DiscoveryHit | Hit]:
+        matcher = self.matcher(query)
+        for title, help_text, action in self.COMMANDS:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score, matcher.highlight(title), lambda a=action: self._run(a), help=help_text
+                )
+
+
+class OmniApp(App[int]):
+    """The inbox console. ``clock`` is injectable so tests and snapshots are deterministic."""
+
+    TITLE = "omnitui"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {InboxCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {"inbox": InboxScreen}
+    DEFAULT_MODE = "inbox"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("ctrl+q", "quit", "Quit now", id="quit-now", show=False, priority=True),
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Commands",
+            id="command-palette",
+            show=False,
+            priority=True,
+        ),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        start_runner: Callable[[], Closeable] | None = None,
+        *,
+        clock: Clock | None = None,
+        tz: tzinfo | None = None,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.reader = Reader(settings.store_url)
+        self.clock: Clock = clock or utc_clock
+        self.tz: tzinfo = tz or settings.timezone
+        self.keymap: dict[str, str] = dict(settings.config.keys)
+        self._start_runner = start_runner
+        self._runner: Closeable | None = None
+        self._runner_lock = threading.Lock()
+        self._closing = False
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+        self._data_version: int | None = None
+        self._polls = 0
+        self._log_handler: logging.Handler | None = None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    @property
+    def inbox(self) -> InboxScreen:
+        """The inbox, the screen under every other one."""
+        for screen in self.screen_stack:
+            if isinstance(screen, InboxScreen):
+                return screen
+        raise LookupError("the inbox is not open")
+
+    def on_load(self) -> None:
+        self._log_handler = _log_to_file(self.settings)
+
+    def on_mount(self) -> None:
+        self.set_keymap(self.keymap)
+        self.set_interval(POLL_SECONDS, self.poll_store)
+        self.call_after_refresh(self._after_first_paint)
+        log.info("omnitui started for agent %s on %s", self.settings.agent, self.reader.path)
+
+    def _after_first_paint(self) -> None:
+        self._warm_up()
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def _warm_up(self) -> None:
+        """Load the ORM and start the runner, both off the path to the first paint."""
+        try:
+            self.engine()
+        except Exception:
+            log.exception("opening the store for writing failed")
+            self._from_thread(
+                self.notify,
+                "Cannot open the store for writing; see the log.",
+                severity="error",
+                markup=False,
+            )
+        if self._start_runner is None:
+            return
+        try:
+            runner = self._start_runner()
+        except Exception as exc:
+            log.exception("starting the runner failed")
+            self._from_thread(
+                self.notify, f"The runner did not start: {exc}", severity="error", markup=False
+            )
+            return
+        with self._runner_lock:
+            keep = not self._closing
+            if keep:
+                self._runner = runner
+        if not keep:  # the app quit while the runner was starting
+            runner.close()
+        self._from_thread(self.poll_store)
+
+    def on_unmount(self) -> None:
+        self.close_runner()
+        if self._log_handler is not None:
+            logging.getLogger().removeHandler(self._log_handler)
+            self._log_handler.close()
+            self._log_handler = None
+
+    def close_runner(self) -> None:
+        """Stop the runner this process started (idempotent)."""
+        with self._runner_lock:
+            self._closing = True
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            try:
+                runner.close()
+            except Exception:
+                log.exception("stopping the runner failed")
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.dispose()
+
+    def _from_thread(self, callback: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        """call_from_thread, quietly doing nothing once the app has stopped."""
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:
+            log.debug("app stopped before %r could run", callback)
+
+    # -- reading ------------------------------------------------------------------
+
+    def poll_store(self) -> None:
+        """Reload what is shown when another connection has committed (3 µs when nothing did)."""
+        try:
+            version = self.reader.data_version()
+        except Exception:
+            log.exception("polling the store failed")
+            return
+        self._polls += 1
+        try:
+            inbox = self.inbox
+        except LookupError:
+            return
+        if version != self._data_version:
+            self._data_version = version
+            inbox.store_changed()
+        elif self._polls % STATUS_EVERY == 0:
+            inbox.load_status()
+
+    def is_own_holder(self, holder: str) -> bool:
+        """Whether a runner lease holder ("host:pid:nonce") is the runner inside this process."""
+        runner = getattr(self._runner, "runner", self._runner)
+        own = getattr(runner, "holder", None)
+        if isinstance(own, str) and own:
+            return holder == own
+        host, _, rest = holder.partition(":")
+        return host == socket.gethostname() and rest.split(":", 1)[0] == str(os.getpid())
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- writing (each in a thread worker: a SQLite lock may be held for seconds) --
+
+    def engine(self) -> Engine:
+        """The one SQLAlchemy engine, created on first use (imports the ORM)."""
+        with self._engine_lock:
+            if self._engine is None:
+                from omnitui import db
+
+                self._engine = db.make_engine(self.settings.store_url)
+            return self._engine
+
+    def queue_reply(
+        self,
+        customer_id: int,
+        body: str,
+        identity_id: int | None,
+        *,
+        done: Callable[[], None] | None = None,
+        failed: Callable[[], None] | None = None,
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.queue_reply(engine, customer_id, body, agent=agent, identity_id=identity_id)
+
+        self._write("Reply", write, done, failed)
+
+    def add_note(
+        self,
+        customer_id: int,
+        body: str,
+        *,
+        done: Callable[[], None] | None = None,
+        failed: Callable[[], None] | None = None,
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.add_note(engine, customer_id, body, agent=agent)
+
+        self._write("Note", write, done, failed)
+
+    def set_status(
+        self, customer_id: int, status: str, *, done: Callable[[], None] | None = None
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.set_status(engine, customer_id, status, agent=agent)
+
+        self._write(status.capitalize(), write, done, None)
+
+    def mark_read(self, customer_id: int) -> None:
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.mark_read(engine, customer_id)
+
+        self._write("Mark read", write, None, None)
+
+    def retry_reply(self, message_id: int, *, done: Callable[[], None] | None = None) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.retry_reply(engine, message_id, agent=agent)
+
+        self._write("Retry", write, done, None)
+
+    @work(thread=True, group="store-writes", exit_on_error=False)
+    def _write(
+        self,
+        what: str,
+        write: Write,
+        done: Callable[[], None] | None,
+        failed: Callable[[], None] | None,
+    ) -> None:
+        try:
+            write(self.engine())
+        except Exception as exc:
+            from omnitui.inbox import ServiceError
+
+            if isinstance(exc, ServiceError):
+                log.info("%s refused: %s", what, exc)
+                error = str(exc)
+            else:
+                log.exception("%s failed", what)
+                error = f"{type(exc).__name__}: {exc}"
+            self._from_thread(self._write_failed, what, error, failed)
+            return
+        if done is not None:
+            self._from_thread(done)
+        self._from_thread(self.poll_store)
+
+    def _write_failed(self, what: str, error: str, failed: Callable[[], None] | None) -> None:
+        # The error may quote customer text: never markup.
+        self.notify(error, title=f"{what} failed", severity="error", markup=False, timeout=8)
+        if failed is not None:
+            failed()
+
+    # -- help -----------------------------------------------------------------------
+
+    def binding_rows(self) -> list[BindingRow]:
+        """Every binding of every screen and widget, with the key it has after the keymap."""
+        from omnitui.screens.help import BindingRow, HelpScreen
+        from omnitui.screens.message import MessageScreen
+        from omnitui.screens.search import SearchScreen
+        from omnitui.widgets.pager import Pager
+
+        sections: list[tuple[str, type[Any]]] = [
+            ("Everywhere", OmniApp),
+            ("Inbox", InboxScreen),
+            ("Customer list", CustomerList),
+            ("History", Timeline),
+            ("Composer", ComposerArea),
+            ("Search", SearchScreen),
+            ("Full message", MessageScreen),
+            ("Full message text", Pager),
+            ("Help", HelpScreen),
+        ]
+        rows: list[BindingRow] = []
+        for section, owner in sections:
+            for binding in owner.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.id:
+                    continue
+                keys = self.keymap.get(binding.id, binding.key)
+                shown = ", ".join(
+                    self.get_key_display(Binding(key.strip(), binding.action))
+                    for key in keys.split(",")
+                    if key.strip()
+                )
+                rows.append(BindingRow(section, shown, binding.description, binding.id))
+        return rows
+
+
+def _log_to_file(settings: Settings) -> logging.Handler | None:
+    """Send this process's logs to the log file (never to the screen), unless already so."""
+    root = logging.getLogger()
+    path = settings.log_file.resolve()
+    for handler in root.handlers:
+        if isinstance(handler, logging.FileHandler) and handler.baseFilename == str(path):
+            return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        added = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    added.setFormatter(
+        logging.Formatter("%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    )
+    root.addHandler(added)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    return added
+
+
+def run_tui(settings: Settings, start_runner: Callable[[], Closeable] | None) -> int:
+    """Run the TUI until the agent quits; ``start_runner`` is called after the first paint."""
+    app = OmniApp(settings, start_runner)
+    try:
+        app.run()
+    finally:
+        app.close_runner()
+    return app.return_code or 0

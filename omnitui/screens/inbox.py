@@ -1,0 +1,317 @@
+"""The inbox: customers on the left, the selected customer's history and the composer
+on the right, the status line above the footer.
+
+The screen coordinates its widgets and asks the app for writes; reads run in the
+widgets' thread workers over the app's Reader. Must not import the store or the
+network (the app owns both).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from omnitui.reads import CustomerDetail, SearchHit, StoreStatus
+from omnitui.text import one_line
+from omnitui.widgets.channels import channel_mark
+from omnitui.widgets.composer import Composer
+from omnitui.widgets.customer_list import CustomerList
+from omnitui.widgets.status_line import StatusLine
+from omnitui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from omnitui.app import OmniApp
+
+log = logging.getLogger(__name__)
+
+STATUS_STYLES = {
+    "open": "bold green",
+    "pending": "bold yellow",
+    "snoozed": "bold blue",
+    "resolved": "dim",
+}
+
+
+class InboxScreen(Screen[None]):
+    """One inbox grouped by customer, each customer's whole history in one pane."""
+
+    CSS_PATH = "inbox.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "reply", "Reply", id="reply"),
+        Binding("n", "note", "Note", id="note"),
+        Binding("x", "resolve", "Resolve", id="resolve"),
+        Binding("o", "reopen", "Reopen", id="reopen"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("v", "view", "View", id="view-message"),
+        Binding("R,ctrl+r", "retry", "Retry", id="retry-reply"),
+        Binding("c", "cycle_channel", "Channel", id="cycle-channel", show=False),
+        Binding("u", "toggle_open_only", "Open only", id="toggle-open-only"),
+        Binding("question_mark", "help", "Help", id="help"),
+    ]
+
+    class _Status(Message, bubble=False):
+        def __init__(self, status: StoreStatus) -> None:
+            super().__init__()
+            self.status = status
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened_id: int | None = None
+        """The customer the agent opened (enter, search): its new messages count as read."""
+        self.detail: CustomerDetail | None = None
+
+    @property
+    def omni(self) -> OmniApp:
+        return cast("OmniApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        app = self.omni
+        with Horizontal(id="panes"):
+            yield CustomerList(app.reader, clock=app.clock, tz=app.tz, id="customers")
+            with Vertical(id="conversation"):
+                yield Static(id="customer-header")
+                yield Timeline(app.reader, clock=app.clock, tz=app.tz, id="timeline")
+                yield Composer(id="composer")
+        yield StatusLine(is_own_holder=app.is_own_holder, id="status")
+        yield Footer()
+
+    @property
+    def customers(self) -> CustomerList:
+        return self.query_one(CustomerList)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one(Timeline)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    @property
+    def status_line(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    def on_mount(self) -> None:
+        self.customers.border_title = "Customers"
+        self.timeline.border_title = "History"
+        self.composer.border_title = "Composer"
+        self._show_header()
+        self.customers.focus()
+        self.load_status()
+
+    # -- store changes (called by the app's poll) -----------------------------------
+
+    def store_changed(self) -> None:
+        """Another commit happened: reload the list, the open history and the status line."""
+        if not self.is_mounted:
+            return
+        self.customers.reload()
+        self.timeline.refresh_from_store()
+        self.load_status()
+
+    def load_status(self) -> None:
+        if self.is_mounted:
+            self._read_status()
+
+    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
+    def _read_status(self) -> None:
+        try:
+            status = self.omni.reader.status()
+        except Exception:
+            log.exception("reading the status line failed")
+            return
+        self.post_message(self._Status(status))
+
+    @on(_Status)
+    def _status_read(self, message: _Status) -> None:
+        self.status_line.show_status(message.status, self.omni.clock())
+
+    def notice(self, text: str) -> None:
+        self.status_line.notice(text)
+
+    # -- the list and the history ------------------------------------------------------
+
+    def on_customer_list_highlighted(self, message: CustomerList.Highlighted) -> None:
+        row = message.row
+        self.timeline.show_customer(row.id if row is not None else None)
+        if row is None:
+            self.detail = None
+            self.composer.set_detail(None)
+            self._show_header()
+
+    def on_customer_list_opened(self, message: CustomerList.Opened) -> None:
+        self.opened_id = message.row.id
+        self.timeline.show_customer(message.row.id)
+        if self.focused is self.customers:  # unless a key typed since moved the focus on
+            self.set_focus(self.timeline)
+        if message.row.unread:
+            self.omni.mark_read(message.row.id)
+
+    def on_customer_list_counted(self, message: CustomerList.Counted) -> None:
+        self._title_customers()
+
+    def _title_customers(self) -> None:
+        customers = self.customers
+        what = "Open customers" if customers.open_only else "Customers"
+        customers.border_title = f"{what} · {customers.total:,}"
+
+    def on_timeline_loaded(self, message: Timeline.Loaded) -> None:
+        detail = message.detail
+        self.detail = detail
+        self.composer.set_detail(detail)
+        self._show_header()
+        if detail is None:
+            return
+        reading = self.opened_id == detail.row.id and (
+            self.timeline.has_focus or self.composer.area.has_focus
+        )
+        if detail.row.unread and reading:
+            self.omni.mark_read(detail.row.id)
+
+    def on_timeline_back(self, message: Timeline.Back) -> None:
+        self.set_focus(self.customers)
+
+    def on_descendant_focus(self) -> None:
+        focused = self.focused
+        if focused is self.customers:
+            self.opened_id = None
+
+    def _show_header(self) -> None:
+        header = self.query_one("#customer-header", Static)
+        detail = self.detail
+        if detail is None:
+            header.update(Text(" No customer selected", style="dim italic"))
+            return
+        row = detail.row
+        line = Text(" ", end="")
+        line.append(one_line(row.name, 80) or "(no name)", style="bold")
+        status = detail.conversation_status or "new"
+        line.append("  ")
+        line.append(f" {status} ", style=STATUS_STYLES.get(status, "bold") + " reverse")
+        if row.unread:
+            line.append(f"  {row.unread} unread", style="bold")
+        for identity in detail.identities:
+            line.append("  ")
+            line.append_text(channel_mark(identity.channel))
+            line.append(" ")
+            line.append(one_line(identity.address, 60), style="dim")
+        header.update(line)
+
+    # -- the composer ---------------------------------------------------------------
+
+    def on_composer_submitted(self, message: Composer.Submitted) -> None:
+        composer = self.composer
+        customer_id, body = message.customer_id, message.body
+
+        def done() -> None:
+            composer.sent(customer_id, body)
+            self.notice("Reply queued" if message.mode == "reply" else "Note added")
+
+        if message.mode == "note":
+            self.omni.add_note(customer_id, body, done=done, failed=composer.failed)
+        else:
+            self.omni.queue_reply(
+                customer_id, body, message.identity_id, done=done, failed=composer.failed
+            )
+
+    def on_composer_left(self, message: Composer.Left) -> None:
+        self.set_focus(self.timeline)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def _selected_customer(self) -> int | None:
+        if self.detail is None:
+            self.app.notify("Select a customer first.", severity="warning")
+            return None
+        return self.detail.row.id
+
+    def action_reply(self) -> None:
+        if self._selected_customer() is not None:
+            self.opened_id = self.detail.row.id if self.detail else None
+            self.composer.focus_input("reply")
+
+    def action_note(self) -> None:
+        if self._selected_customer() is not None:
+            self.opened_id = self.detail.row.id if self.detail else None
+            self.composer.focus_input("note")
+
+    def action_resolve(self) -> None:
+        self._set_status("resolved")
+
+    def action_reopen(self) -> None:
+        self._set_status("open")
+
+    def _set_status(self, status: str) -> None:
+        customer_id = self._selected_customer()
+        if customer_id is None:
+            return
+        name = one_line(self.detail.row.name, 40) if self.detail else ""
+        word = "Resolved" if status == "resolved" else "Reopened"
+        self.omni.set_status(customer_id, status, done=lambda: self.notice(f"{word} {name}"))
+
+    def action_search(self) -> None:
+        from omnitui.screens.search import SearchScreen
+
+        self.app.push_screen(
+            SearchScreen(self.omni.reader, clock=self.omni.clock, tz=self.omni.tz), self.open_hit
+        )
+
+    def open_hit(self, hit: SearchHit | None) -> None:
+        """Open the customer of a search result, at the message when there is one."""
+        if hit is None:
+            return
+        self.timeline.show_customer(hit.customer_id, message_id=hit.message_id)
+        self.customers.select_customer(hit.customer_id)
+        self.set_focus(self.timeline)
+        self.opened_id = hit.customer_id
+
+    def action_view(self) -> None:
+        item = self.timeline.selected_item
+        if item is None or item.kind == "event":
+            self.app.notify("Select a message in the history first (j/k).", severity="warning")
+            return
+        from omnitui.screens.message import MessageScreen
+
+        self.app.push_screen(
+            MessageScreen(item, self.omni.reader, clock=self.omni.clock, tz=self.omni.tz)
+        )
+
+    def action_retry(self) -> None:
+        item = self.timeline.selected_item
+        if item is None or item.kind != "out" or item.delivery not in ("failed", "unconfirmed"):
+            self.app.notify(
+                "Select a failed or unconfirmed reply in the history (j/k) to send it again.",
+                severity="warning",
+            )
+            return
+        self.omni.retry_reply(item.id, done=lambda: self.notice("Reply queued again"))
+
+    def action_cycle_channel(self) -> None:
+        if self._selected_customer() is None:
+            return
+        self.composer.cycle_channel()
+        identity = self.composer.identity
+        if identity is not None:
+            self.notice(
+                f"Replies go to {one_line(identity.channel, 20)} {one_line(identity.address, 60)}"
+            )
+
+    def action_toggle_open_only(self) -> None:
+        customers = self.customers
+        customers.set_open_only(not customers.open_only)
+        self._title_customers()
+        self.notice("Showing open customers only" if customers.open_only else "Showing everyone")
+
+    def action_help(self) -> None:
+        from omnitui.screens.help import HelpScreen
+
+        self.app.push_screen(HelpScreen(self.omni.binding_rows()))

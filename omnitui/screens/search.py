@@ -1,0 +1,184 @@
+"""The search screen (/): customers and messages as you type, enter opens the customer.
+
+Results come from the Reader in a thread worker, debounced; names and excerpts
+are customer text and are built as Rich Text through omnitui.text.
+Must not import the store or the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import tzinfo
+from typing import ClassVar, Protocol
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from omnitui.reads import SearchHit
+from omnitui.text import one_line
+from omnitui.widgets.times import Clock, relative_time
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.15
+LIMIT = 50
+"""Customers and messages each (so at most 100 rows)."""
+
+
+class SearchSource(Protocol):
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]: ...
+
+
+class SearchScreen(ModalScreen[SearchHit | None]):
+    """Type to search; up/down pick a result; enter opens it; escape goes back."""
+
+    CSS_PATH = "search.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="search-close"),
+        Binding("down", "next_hit", "Next result", id="search-down", show=False),
+        Binding("up", "previous_hit", "Previous result", id="search-up", show=False),
+        Binding("enter", "open_hit", "Open customer", id="search-open"),
+    ]
+
+    class _Results(Message, bubble=False):
+        def __init__(self, token: int, query: str, hits: list[SearchHit]) -> None:
+            super().__init__()
+            self.token = token
+            self.query = query
+            self.hits = hits
+
+    def __init__(self, source: SearchSource, *, clock: Clock, tz: tzinfo) -> None:
+        super().__init__()
+        self._source = source
+        self._clock = clock
+        self._tz = tz
+        self.hits: list[SearchHit] = []
+        self.searched = ""
+        """The query whose results are shown."""
+        self._timer: Timer | None = None
+        self._token = 0
+        self._open_when_ready = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-box"):
+            yield Input(placeholder="Name, address or words of a message…", id="search-input")
+            yield OptionList(id="search-results")
+            yield Static(id="search-info")
+
+    def on_mount(self) -> None:
+        self.query_one("#search-box").border_title = "Search"
+        self._info(Text("Type to search every customer and message.", style="dim"))
+        self.query_one(Input).focus()
+
+    def _info(self, text: Text) -> None:
+        self.query_one("#search-info", Static).update(text)
+
+    @on(Input.Changed, "#search-input")
+    def _changed(self, event: Input.Changed) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self._search_now)
+
+    def _search_now(self) -> None:
+        self._timer = None
+        query = self.query_one(Input).value
+        self._token += 1
+        if not query.strip():
+            self._show(query, [])
+            return
+        self._search(self._token, query)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def _search(self, token: int, query: str) -> None:
+        try:
+            hits = self._source.search(query, LIMIT)
+        except Exception as exc:
+            log.warning("search %r failed: %s", query, exc)
+            hits = []
+        self.post_message(self._Results(token, query, hits))
+
+    @on(_Results)
+    def _results(self, message: _Results) -> None:
+        if message.token == self._token:
+            self._show(message.query, message.hits)
+            if self._open_when_ready:
+                self._open_when_ready = False
+                self.action_open_hit()
+
+    def _show(self, query: str, hits: list[SearchHit]) -> None:
+        self.hits = hits
+        self.searched = query
+        results = self.query_one(OptionList)
+        results.clear_options()
+        words = [w for w in query.split() if w]
+        for index, hit in enumerate(hits):
+            results.add_option(Option(self._prompt(hit, words), id=str(index)))
+        if hits:
+            results.highlighted = 0
+            self._info(Text(f"{len(hits)} results · enter opens · esc closes", style="dim"))
+        elif query.strip():
+            self._info(Text("Nothing found.", style="dim"))
+        else:
+            self._info(Text("Type to search every customer and message.", style="dim"))
+
+    def _prompt(self, hit: SearchHit, words: list[str]) -> Text:
+        line = Text(end="")
+        kind = "customer" if hit.message_id is None else "message "
+        line.append(f"{kind}  ", style="dim")
+        line.append(one_line(hit.name, 60) or "(no name)", style="bold")
+        if hit.at is not None:
+            line.append(f"  {relative_time(hit.at, self._clock(), self._tz)}", style="dim")
+        excerpt = Text(one_line(hit.excerpt, 160), style="")
+        excerpt.highlight_words(words, style="bold reverse", case_sensitive=False)
+        line.append("\n          ")
+        line.append_text(excerpt)
+        return line
+
+    def _highlighted_hit(self) -> SearchHit | None:
+        index = self.query_one(OptionList).highlighted
+        if index is None or not 0 <= index < len(self.hits):
+            return None
+        return self.hits[index]
+
+    def action_next_hit(self) -> None:
+        results = self.query_one(OptionList)
+        if results.option_count:
+            results.action_cursor_down()
+
+    def action_previous_hit(self) -> None:
+        results = self.query_one(OptionList)
+        if results.option_count:
+            results.action_cursor_up()
+
+    def action_open_hit(self) -> None:
+        hit = self._highlighted_hit()
+        if hit is not None:
+            self.dismiss(hit)
+
+    @on(Input.Submitted, "#search-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self._timer is not None:  # enter before the debounce fired: search at once
+            self._timer.stop()
+            self._open_when_ready = True
+            self._search_now()
+        elif self.searched != event.value:  # a search is under way: open its first result
+            self._open_when_ready = True
+        else:
+            self.action_open_hit()
+
+    @on(OptionList.OptionSelected, "#search-results")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_open_hit()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

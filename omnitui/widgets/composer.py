@@ -1,0 +1,240 @@
+"""The composer under the history: a reply to the customer, or an internal note.
+
+A reply goes to one of the customer's identities (an address on a channel); it
+starts on the identity of the customer's last inbound message and the agent may
+cycle through the others. Drafts are kept per customer while the TUI runs. The
+text is cleared only when the app says the reply was committed.
+
+Must not import the store or the network.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static, TextArea
+
+from omnitui.reads import CustomerDetail, IdentityRow
+from omnitui.text import one_line
+from omnitui.widgets.channels import channel_mark
+
+Mode = Literal["reply", "note"]
+
+
+class ComposerArea(TextArea):
+    """The text area of the composer, with its send and leave keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,f5", "submit", "Send", id="send", priority=True),
+        Binding("escape", "leave", "Leave composer", id="leave-composer"),
+        Binding("ctrl+o", "cycle_channel", "Channel", id="composer-channel"),
+        Binding("ctrl+n", "toggle_mode", "Reply/note", id="composer-mode"),
+    ]
+
+    class Submit(Message):
+        pass
+
+    class Leave(Message):
+        pass
+
+    class CycleChannel(Message):
+        pass
+
+    class ToggleMode(Message):
+        pass
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submit())
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+    def action_cycle_channel(self) -> None:
+        self.post_message(self.CycleChannel())
+
+    def action_toggle_mode(self) -> None:
+        self.post_message(self.ToggleMode())
+
+
+class Composer(Vertical):
+    """The mode line (who the reply goes to, or "internal note") and the text area."""
+
+    DEFAULT_CSS = """
+    Composer {
+        height: auto;
+        & > #composer-mode { height: 1; padding: 0 1; color: $text-muted; }
+        & > ComposerArea { height: 6; border: none; padding: 0 1; }
+        & > ComposerArea:focus { border: none; }
+        &.note > #composer-mode { background: $warning 20%; }
+        &.note > ComposerArea { background: $warning 8%; }
+    }
+    """
+
+    mode: reactive[Mode] = reactive("reply")
+    sending: reactive[bool] = reactive(False)
+
+    class Submitted(Message):
+        """The agent sends what the composer holds."""
+
+        def __init__(
+            self, mode: Mode, customer_id: int, body: str, identity_id: int | None
+        ) -> None:
+            super().__init__()
+            self.mode = mode
+            self.customer_id = customer_id
+            self.body = body
+            self.identity_id = identity_id
+
+    class Left(Message):
+        """The agent left the composer (escape)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.detail: CustomerDetail | None = None
+        self.identity_id: int | None = None
+        self._drafts: dict[int, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="composer-mode")
+        yield ComposerArea(
+            id="composer-text", soft_wrap=True, tab_behavior="focus", show_line_numbers=False
+        )
+
+    @property
+    def area(self) -> ComposerArea:
+        return self.query_one(ComposerArea)
+
+    @property
+    def text(self) -> str:
+        return self.area.text
+
+    def on_mount(self) -> None:
+        self._show_mode()
+
+    def focus_input(self, mode: Mode) -> None:
+        self.mode = mode
+        # At once, not after the queued keys: the agent types right after r or n.
+        self.screen.set_focus(self.area)
+
+    @property
+    def identity(self) -> IdentityRow | None:
+        if self.detail is None:
+            return None
+        for identity in self.detail.identities:
+            if identity.id == self.identity_id:
+                return identity
+        return None
+
+    def set_detail(self, detail: CustomerDetail | None) -> None:
+        """The customer the composer writes to (None: nobody selected)."""
+        old = self.detail.row.id if self.detail is not None else None
+        new = detail.row.id if detail is not None else None
+        if old != new:
+            if old is not None:
+                self._drafts[old] = self.area.text
+            self.area.load_text(self._drafts.pop(new, "") if new is not None else "")
+            self.identity_id = None
+        self.detail = detail
+        known = {identity.id for identity in detail.identities} if detail else set()
+        if self.identity_id not in known:
+            self.identity_id = self._default_identity(detail)
+        self._show_mode()
+
+    @staticmethod
+    def _default_identity(detail: CustomerDetail | None) -> int | None:
+        if detail is None or not detail.identities:
+            return None
+        if detail.last_inbound_identity_id is not None:
+            return detail.last_inbound_identity_id
+        return detail.identities[0].id
+
+    def cycle_channel(self) -> None:
+        """Reply on the customer's next identity (address on a channel)."""
+        if self.detail is None or not self.detail.identities:
+            return
+        ids = [identity.id for identity in self.detail.identities]
+        index = ids.index(self.identity_id) if self.identity_id in ids else -1
+        self.identity_id = ids[(index + 1) % len(ids)]
+        self.mode = "reply"
+        self._show_mode()
+
+    def sent(self, customer_id: int, body: str) -> None:
+        """The app committed what was submitted: clear it (unless the agent typed on)."""
+        self.sending = False
+        current = self.detail.row.id if self.detail is not None else None
+        if current == customer_id:
+            if self.area.text == body:
+                self.area.clear()
+        elif self._drafts.get(customer_id) == body:
+            del self._drafts[customer_id]
+
+    def failed(self) -> None:
+        self.sending = False
+
+    def watch_mode(self, mode: Mode) -> None:
+        self.set_class(mode == "note", "note")
+        self._show_mode()
+
+    def watch_sending(self) -> None:
+        self._show_mode()
+
+    def _show_mode(self) -> None:
+        if not self.is_mounted:
+            return
+        label = self.query_one("#composer-mode", Static)
+        if self.detail is None:
+            label.update(Text("No customer selected", style="italic"))
+            return
+        name = one_line(self.detail.row.name, 60)
+        if self.mode == "note":
+            line = Text.assemble(
+                ("NOTE", "bold"), " on ", (name, "bold"), " · internal, never sent to the customer"
+            )
+        else:
+            line = Text.assemble(("Reply", "bold"), " to ", (name, "bold"))
+            identity = self.identity
+            if identity is not None:
+                line.append(" via ")
+                line.append_text(channel_mark(identity.channel))
+                line.append(f" {one_line(identity.channel, 20)} ")
+                line.append(one_line(identity.address, 80), style="bold")
+                if identity.unreachable_reason:
+                    line.append(
+                        f"  unreachable: {one_line(identity.unreachable_reason, 80)}",
+                        style="bold red",
+                    )
+            others = len(self.detail.identities) - 1
+            if others > 0:
+                line.append(f"  (+{others} more: c / ctrl+o)", style="dim")
+        if self.sending:
+            line.append("  sending…", style="italic")
+        label.update(line)
+
+    def on_composer_area_submit(self, message: ComposerArea.Submit) -> None:
+        message.stop()
+        if self.detail is None or self.sending:
+            return
+        body = self.area.text
+        if not body.strip():
+            self.app.notify("Nothing to send: the composer is empty.", severity="warning")
+            return
+        self.sending = True
+        self.post_message(self.Submitted(self.mode, self.detail.row.id, body, self.identity_id))
+
+    def on_composer_area_leave(self, message: ComposerArea.Leave) -> None:
+        message.stop()
+        self.post_message(self.Left())
+
+    def on_composer_area_cycle_channel(self, message: ComposerArea.CycleChannel) -> None:
+        message.stop()
+        self.cycle_channel()
+
+    def on_composer_area_toggle_mode(self, message: ComposerArea.ToggleMode) -> None:
+        message.stop()
+        self.mode = "note" if self.mode == "reply" else "reply"

@@ -1,0 +1,428 @@
+"""The customer list: every customer, newest activity first, as a Line-API view.
+
+Never a widget per row (a ListView of 5,000 rows takes 16.7 s): rows are read in
+blocks of ``BLOCK`` from a ``CustomerSource`` in thread workers, keyed by offset;
+only visible lines are rendered, and rendered lines are kept in an LRU cache.
+Names and previews are customer text and go through omnitui.text.
+
+Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import tzinfo
+from typing import ClassVar, Protocol
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from omnitui.reads import CustomerRow
+from omnitui.text import one_line
+from omnitui.widgets.channels import channel_marks
+from omnitui.widgets.strips import text_strip
+from omnitui.widgets.times import Clock, relative_time
+
+log = logging.getLogger(__name__)
+
+BLOCK = 200
+"""Rows read at a time, keyed by their offset."""
+ROW_HEIGHT = 2
+"""Screen lines a customer takes: name line, preview line."""
+MARKS_WIDTH = 4
+
+
+class CustomerSource(Protocol):
+    """Where the list reads customers from (omnitui.reads.Reader)."""
+
+    def customer_count(self, *, open_only: bool = False) -> int: ...
+
+    def customers(
+        self, offset: int, limit: int, *, open_only: bool = False
+    ) -> list[CustomerRow]: ...
+
+    def customer_position(self, customer_id: int, *, open_only: bool = False) -> int | None: ...
+
+
+class CustomerList(ScrollView, can_focus=True):
+    """Customers by last activity; the cursor stays on the same customer when the order changes."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "customer-list--cursor",
+        "customer-list--cursor-blur",
+        "customer-list--bar",
+        "customer-list--name",
+        "customer-list--unread",
+        "customer-list--time",
+        "customer-list--preview",
+        "customer-list--open",
+        "customer-list--resolved",
+        "customer-list--empty",
+    }
+    DEFAULT_CSS = """
+    CustomerList {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .customer-list--cursor { background: $accent 35%; }
+        & > .customer-list--cursor-blur { background: $accent 15%; }
+        & > .customer-list--bar { color: $accent; text-style: bold; }
+        & > .customer-list--name { color: $foreground; }
+        & > .customer-list--unread { color: $text-accent; text-style: bold reverse; }
+        & > .customer-list--time { color: $text-muted; }
+        & > .customer-list--preview { color: $text-muted; }
+        & > .customer-list--open { color: $text-success; }
+        & > .customer-list--resolved { color: $text-disabled; }
+        & > .customer-list--empty { color: $text-muted; text-style: italic; }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor_down", "Next", id="list-down", show=False),
+        Binding("k,up", "cursor_up", "Previous", id="list-up", show=False),
+        Binding("g,home", "first", "First customer", id="list-top", show=False),
+        Binding("G,end", "last", "Last customer", id="list-bottom", show=False),
+        Binding("pagedown", "page_down", "Page down", id="list-page-down", show=False),
+        Binding("pageup", "page_up", "Page up", id="list-page-up", show=False),
+        Binding("enter,l", "open", "Open", id="open-customer"),
+    ]
+
+    class Highlighted(Message):
+        """The cursor is on another customer (None: the list is empty)."""
+
+        def __init__(self, row: CustomerRow | None) -> None:
+            super().__init__()
+            self.row = row
+
+    class Opened(Message):
+        """The agent opened the customer under the cursor."""
+
+        def __init__(self, row: CustomerRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Counted(Message):
+        """The number of customers listed changed (or was first read)."""
+
+        def __init__(self, total: int) -> None:
+            super().__init__()
+            self.total = total
+
+    class _Reloaded(Message, bubble=False):
+        def __init__(
+            self,
+            generation: int,
+            total: int,
+            blocks: dict[int, list[CustomerRow]],
+            selected_id: int | None,
+            position: int | None,
+        ) -> None:
+            super().__init__()
+            self.generation = generation
+            self.total = total
+            self.blocks = blocks
+            self.selected_id = selected_id
+            self.position = position
+
+    class _BlockLoaded(Message, bubble=False):
+        def __init__(self, generation: int, start: int, rows: list[CustomerRow]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.start = start
+            self.rows = rows
+
+    class _Located(Message, bubble=False):
+        def __init__(self, generation: int, customer_id: int, position: int | None) -> None:
+            super().__init__()
+            self.generation = generation
+            self.customer_id = customer_id
+            self.position = position
+
+    def __init__(
+        self,
+        source: CustomerSource,
+        *,
+        clock: Clock,
+        tz: tzinfo,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._source = source
+        self._clock = clock
+        self._tz = tz
+        self.total = 0
+        self.loaded = False
+        """True once the first read has arrived."""
+        self.cursor = 0
+        self.selected_id: int | None = None
+        self.open_only = False
+        self._blocks: dict[int, list[CustomerRow]] = {}
+        self._requested: set[int] = set()
+        self._generation = 0
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
+        self._pending_select: int | None = None
+        self._base: Style | None = None
+
+    # -- reading ---------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.reload()
+        # Ages ("3m") move on without any store change.
+        self.set_interval(20, self.refresh)
+
+    def reload(self) -> None:
+        """Read the count and the visible rows again (after a store change)."""
+        self._generation += 1
+        starts = self._visible_starts()
+        self._reload(self._generation, self.open_only, self.selected_id, starts)
+
+    def set_open_only(self, open_only: bool) -> None:
+        self.open_only = open_only
+        self._blocks = {}
+        self._requested = set()
+        self.reload()
+
+    def select_customer(self, customer_id: int) -> None:
+        """Move the cursor to a customer, wherever it is in the list."""
+        self._pending_select = customer_id
+        self._locate(self._generation, customer_id, self.open_only)
+
+    @work(thread=True, exclusive=True, group="customer-reload", exit_on_error=False)
+    def _reload(
+        self, generation: int, open_only: bool, selected_id: int | None, starts: set[int]
+    ) -> None:
+        try:
+            total = self._source.customer_count(open_only=open_only)
+            position = None
+            if selected_id is not None:
+                position = self._source.customer_position(selected_id, open_only=open_only)
+                if position is not None:
+                    starts = starts | {position // BLOCK * BLOCK}
+            blocks = {
+                start: self._source.customers(start, BLOCK, open_only=open_only)
+                for start in sorted(starts)
+                if start < max(total, 1)
+            }
+        except Exception:
+            log.exception("reading the customer list failed")
+            return
+        self.post_message(self._Reloaded(generation, total, blocks, selected_id, position))
+
+    @work(thread=True, group="customer-blocks", exit_on_error=False)
+    def _fetch_block(self, generation: int, start: int, open_only: bool) -> None:
+        try:
+            rows = self._source.customers(start, BLOCK, open_only=open_only)
+        except Exception:
+            log.exception("reading customers %d.. failed", start)
+            return
+        self.post_message(self._BlockLoaded(generation, start, rows))
+
+    @work(thread=True, exclusive=True, group="customer-locate", exit_on_error=False)
+    def _locate(self, generation: int, customer_id: int, open_only: bool) -> None:
+        try:
+            position = self._source.customer_position(customer_id, open_only=open_only)
+        except Exception:
+            log.exception("locating customer %d failed", customer_id)
+            return
+        self.post_message(self._Located(generation, customer_id, position))
+
+    @on(_Reloaded)
+    def _reloaded(self, message: _Reloaded) -> None:
+        if message.generation != self._generation:
+            return
+        total_changed = message.total != self.total or not self.loaded
+        self.total = message.total
+        self._blocks = message.blocks
+        self._requested = set(message.blocks)
+        self.loaded = True
+        if message.position is not None and message.selected_id == self.selected_id:
+            self.cursor = message.position
+        self.cursor = max(0, min(self.cursor, self.total - 1))
+        self._update_virtual_size()
+        self._scroll_to_cursor()
+        self.refresh()
+        self._sync_selection()
+        if total_changed:
+            self.post_message(self.Counted(self.total))
+
+    @on(_BlockLoaded)
+    def _block_loaded(self, message: _BlockLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self._blocks[message.start] = message.rows
+        self.refresh()
+        self._sync_selection()
+
+    @on(_Located)
+    def _located(self, message: _Located) -> None:
+        if message.customer_id != self._pending_select:
+            return
+        self._pending_select = None
+        if message.position is None:
+            return
+        self.selected_id = None  # posts Highlighted once the row is at hand
+        self.move_cursor(message.position)
+
+    def _visible_starts(self) -> set[int]:
+        first = int(self.scroll_y) // ROW_HEIGHT
+        last = (int(self.scroll_y) + max(self.size.height, 1)) // ROW_HEIGHT + 1
+        starts = {index // BLOCK * BLOCK for index in (first, last, self.cursor)}
+        return starts or {0}
+
+    def row_at(self, index: int) -> CustomerRow | None:
+        block = self._blocks.get(index // BLOCK * BLOCK)
+        if block is None or index < 0:
+            return None
+        offset = index % BLOCK
+        return block[offset] if offset < len(block) else None
+
+    @property
+    def selected_row(self) -> CustomerRow | None:
+        return self.row_at(self.cursor) if self.total else None
+
+    def _want(self, index: int) -> None:
+        start = index // BLOCK * BLOCK
+        if start not in self._requested:
+            self._requested.add(start)
+            self.call_later(self._fetch_block, self._generation, start, self.open_only)
+
+    def _sync_selection(self) -> None:
+        if not self.total:
+            if self.selected_id is not None or self.loaded:
+                self.selected_id = None
+                self.post_message(self.Highlighted(None))
+            return
+        row = self.selected_row
+        if row is None:
+            self._want(self.cursor)
+        elif row.id != self.selected_id:
+            self.selected_id = row.id
+            self.post_message(self.Highlighted(row))
+
+    # -- moving ------------------------------------------------------------------
+
+    def move_cursor(self, index: int) -> None:
+        if not self.total:
+            return
+        self.cursor = max(0, min(index, self.total - 1))
+        self._scroll_to_cursor()
+        self.refresh()
+        self._sync_selection()
+
+    def _scroll_to_cursor(self) -> None:
+        height = max(self.scrollable_content_region.height, ROW_HEIGHT)
+        top = self.cursor * ROW_HEIGHT
+        if top < self.scroll_y:
+            self.scroll_to(y=top, animate=False, immediate=True)
+        elif top + ROW_HEIGHT > self.scroll_y + height:
+            self.scroll_to(y=top + ROW_HEIGHT - height, animate=False, immediate=True)
+
+    def _update_virtual_size(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.total * ROW_HEIGHT)
+
+    def on_resize(self) -> None:
+        self._update_virtual_size()
+
+    def _page(self) -> int:
+        return max(1, self.scrollable_content_region.height // ROW_HEIGHT - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(self.total - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self._page())
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self._page())
+
+    def action_open(self) -> None:
+        row = self.selected_row
+        if row is not None:
+            self.post_message(self.Opened(row))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # -- rendering ----------------------------------------------------------------
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._base = self.rich_style  # one look-up a frame, not one a line
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = int(self.scroll_y) + y
+        index, part = divmod(line, ROW_HEIGHT)
+        base = self._base or self.rich_style
+        if not self.total:
+            if y == 1 and self.loaded:
+                empty = "No open customers" if self.open_only else "No customers yet"
+                text = Text(
+                    f"  {empty}", style=self.get_component_rich_style("customer-list--empty")
+                )
+                return text_strip(text, width, self.app.console, base)
+            return Strip.blank(width, base)
+        if index >= self.total:
+            return Strip.blank(width, base)
+        row = self.row_at(index)
+        if row is None:
+            self._want(index)
+            dots = Text("  …" if part == 0 else "", style="dim")
+            return text_strip(dots, width, self.app.console, base)
+        age = relative_time(row.last_activity_at, self._clock(), self._tz)
+        is_cursor = index == self.cursor
+        key = (row, part, width, is_cursor, is_cursor and self.has_focus, age, base)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row_line(row, part, width, is_cursor, age, base)
+            self._strips[key] = strip
+        return strip
+
+    def _render_row_line(
+        self, row: CustomerRow, part: int, width: int, is_cursor: bool, age: str, base: Style
+    ) -> Strip:
+        style = self.get_component_rich_style
+        if part == 0:
+            bar = Text("▌" if is_cursor else " ", style=style("customer-list--bar"))
+            left = Text.assemble(bar, channel_marks(row.channels, MARKS_WIDTH), " ")
+            name_style = style("customer-list--name") + Style(bold=row.unread > 0)
+            main = Text(one_line(row.name, 200) or "(no name)", style=name_style)
+            right = Text(end="")
+            if row.unread:
+                right.append(f" {row.unread} ", style=style("customer-list--unread"))
+                right.append(" ")
+            right.append(age.rjust(6), style=style("customer-list--time"))
+        else:
+            left = Text(" " * (1 + MARKS_WIDTH + 1))
+            main = Text(one_line(row.preview, 300), style=style("customer-list--preview"))
+            if row.open:
+                right = Text(f"{row.open} open", style=style("customer-list--open"))
+            else:
+                right = Text("resolved", style=style("customer-list--resolved"))
+        room = width - left.cell_len - right.cell_len - 2
+        main.truncate(max(room, 0), overflow="ellipsis", pad=True)
+        line = Text.assemble(left, main, "  ", right)
+        if is_cursor:
+            cursor = "customer-list--cursor" if self.has_focus else "customer-list--cursor-blur"
+            base = base + style(cursor)
+        return text_strip(line, width, self.app.console, base)

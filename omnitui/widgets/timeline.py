@@ -1,0 +1,557 @@
+"""One customer's whole history, every channel interleaved in time, as a Line-API view.
+
+Messages wrap to the width; each item's rendered lines are cached (keyed by the
+item, the width and whether it is selected), so a reload re-renders only what
+changed and a resize re-wraps. Older history is paged in when the agent reaches
+the top. Bodies, subjects, names and errors are customer text and go through
+omnitui.text; a huge message is cut with a marker ("press v").
+
+Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import ClassVar, Literal, Protocol
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from omnitui.reads import CustomerDetail, TimelineItem
+from omnitui.text import one_line, show
+from omnitui.widgets.channels import channel_mark
+from omnitui.widgets.strips import text_strip, wrap_text
+from omnitui.widgets.times import Clock, local_time
+
+log = logging.getLogger(__name__)
+
+PAGE = 100
+"""Messages read at a time."""
+FIND_PAGES = 50
+"""Pages read back at most to find a message opened from search."""
+GUTTER = 4
+
+
+class TimelineSource(Protocol):
+    """Where the history is read from (omnitui.reads.Reader)."""
+
+    def customer(self, customer_id: int) -> CustomerDetail | None: ...
+
+    def timeline(
+        self, customer_id: int, *, before: tuple[datetime, int] | None = None, limit: int = 100
+    ) -> list[TimelineItem]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    detail: CustomerDetail | None
+    items: list[TimelineItem]
+    has_older: bool
+
+
+def _messages(items: list[TimelineItem]) -> list[TimelineItem]:
+    return [item for item in items if item.kind != "event"]
+
+
+def _read(source: TimelineSource, customer_id: int, limit: int, find: int | None) -> _Page:
+    """The newest ``limit`` messages, and older pages until ``find`` is among them."""
+    detail = source.customer(customer_id)
+    if detail is None:
+        return _Page(None, [], False)
+    items = source.timeline(customer_id, limit=limit)
+    has_older = len(_messages(items)) >= limit
+    pages = 0
+    while find is not None and has_older and pages < FIND_PAGES:
+        if any(item.id == find for item in items):
+            break
+        first = _messages(items)[0]
+        older = source.timeline(customer_id, before=(first.at, first.id), limit=PAGE)
+        has_older = len(_messages(older)) >= PAGE
+        items = older + items
+        pages += 1
+    return _Page(detail, items, has_older)
+
+
+class Timeline(ScrollView, can_focus=True):
+    """The selected customer's history; the cursor selects one item (to view or retry)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "timeline--in",
+        "timeline--out",
+        "timeline--note",
+        "timeline--note-label",
+        "timeline--event",
+        "timeline--author",
+        "timeline--muted",
+        "timeline--subject",
+        "timeline--cursor",
+        "timeline--cursor-blur",
+        "timeline--queued",
+        "timeline--sending",
+        "timeline--sent",
+        "timeline--failed",
+        "timeline--unconfirmed",
+        "timeline--error",
+    }
+    DEFAULT_CSS = """
+    Timeline {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .timeline--in { color: $text-primary; text-style: bold; }
+        & > .timeline--out { color: $text-success; text-style: bold; }
+        & > .timeline--note { color: $text-warning; }
+        & > .timeline--note-label { color: $background; background: $warning; text-style: bold; }
+        & > .timeline--event { color: $text-muted; text-style: italic; }
+        & > .timeline--author { text-style: bold; }
+        & > .timeline--muted { color: $text-muted; }
+        & > .timeline--subject { text-style: bold underline; }
+        & > .timeline--cursor { background: $accent 25%; }
+        & > .timeline--cursor-blur { background: $accent 10%; }
+        & > .timeline--queued { color: $text-warning; }
+        & > .timeline--sending { color: $text-accent; }
+        & > .timeline--sent { color: $text-success; }
+        & > .timeline--failed { color: $text-error; text-style: bold; }
+        & > .timeline--unconfirmed { color: $text-warning; text-style: bold; }
+        & > .timeline--error { color: $text-error; }
+    }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "next_item", "Next message", id="timeline-down", show=False),
+        Binding("k,up", "previous_item", "Previous message", id="timeline-up", show=False),
+        Binding("g,home", "first", "Oldest", id="timeline-top", show=False),
+        Binding("G,end", "last", "Newest", id="timeline-bottom", show=False),
+        Binding("pagedown", "page_down", "Page down", id="timeline-page-down", show=False),
+        Binding("pageup", "page_up", "Page up", id="timeline-page-up", show=False),
+        Binding("h,escape", "back", "Customers", id="timeline-back"),
+    ]
+
+    class Loaded(Message):
+        """A customer's history was (re)read; ``detail`` is its customer (None: gone)."""
+
+        def __init__(self, customer_id: int, detail: CustomerDetail | None) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.detail = detail
+
+    class Back(Message):
+        """The agent wants to go back to the customer list."""
+
+    class _Read(Message, bubble=False):
+        def __init__(self, token: int, page: _Page, find: int | None) -> None:
+            super().__init__()
+            self.token = token
+            self.page = page
+            self.find = find
+
+    class _Older(Message, bubble=False):
+        def __init__(self, token: int, items: list[TimelineItem], has_older: bool) -> None:
+            super().__init__()
+            self.token = token
+            self.items = items
+            self.has_older = has_older
+
+    def __init__(
+        self,
+        source: TimelineSource,
+        *,
+        clock: Clock,
+        tz: tzinfo,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._source = source
+        self._clock = clock
+        self._tz = tz
+        self.customer_id: int | None = None
+        self.detail: CustomerDetail | None = None
+        self.items: list[TimelineItem] = []
+        self.has_older = False
+        self.cursor: int | None = None
+        self.reading = False
+        self._token = 0
+        self._loading_older = False
+        self._lines: list[Strip] = []
+        self._starts: list[int] = []
+        self._width = 0
+        self._rebuild_pending = False
+        self._intent: int | Literal["bottom"] | None = None
+        """Where to scroll once the lines are laid out: the newest line, or an item."""
+        self._cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(4096)
+
+    # -- what is shown -------------------------------------------------------------
+
+    @property
+    def selected_item(self) -> TimelineItem | None:
+        if self.cursor is None or not 0 <= self.cursor < len(self.items):
+            return None
+        return self.items[self.cursor]
+
+    @property
+    def ready(self) -> bool:
+        """The customer's history is read and laid out at the current width."""
+        return (
+            self.customer_id is not None
+            and not self.reading
+            and self._width == self.scrollable_content_region.width > 0
+        )
+
+    @property
+    def lines(self) -> list[Strip]:
+        """Every rendered line of the history (the visible ones are a window on it)."""
+        return self._lines
+
+    def show_customer(self, customer_id: int | None, *, message_id: int | None = None) -> None:
+        """Show a customer's history (and select ``message_id`` when given)."""
+        if customer_id == self.customer_id and message_id is None:
+            return
+        if customer_id != self.customer_id:
+            self.customer_id = customer_id
+            self.detail = None
+            self.items = []
+            self.cursor = None
+            self.has_older = False
+            self.scroll_to(y=0, animate=False, immediate=True)
+        self._token += 1
+        self._loading_older = False
+        self.reading = customer_id is not None
+        self._rebuild()
+        if customer_id is not None:
+            self._load(self._token, customer_id, PAGE, message_id, None)
+
+    def refresh_from_store(self) -> None:
+        """Read the history again if the customer's version moved (another commit)."""
+        if self.customer_id is None or self.reading:
+            return
+        limit = max(PAGE, len(_messages(self.items)) + 20)
+        version = self.detail.row.version if self.detail is not None else None
+        self._load(self._token, self.customer_id, limit, None, version)
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
+    def _load(
+        self, token: int, customer_id: int, limit: int, find: int | None, known: int | None
+    ) -> None:
+        try:
+            if known is not None:
+                detail = self._source.customer(customer_id)
+                if detail is not None and detail.row.version == known:
+                    return
+            page = _read(self._source, customer_id, limit, find)
+        except Exception:
+            log.exception("reading the history of customer %d failed", customer_id)
+            return
+        self.post_message(self._Read(token, page, find))
+
+    @work(thread=True, exclusive=True, group="timeline-older", exit_on_error=False)
+    def _load_older(self, token: int, customer_id: int, before: tuple[datetime, int]) -> None:
+        try:
+            older = self._source.timeline(customer_id, before=before, limit=PAGE)
+        except Exception:
+            log.exception("reading older history of customer %d failed", customer_id)
+            return
+        self.post_message(self._Older(token, older, len(_messages(older)) >= PAGE))
+
+    @on(_Read)
+    def _read_done(self, message: _Read) -> None:
+        if message.token != self._token or self.customer_id is None:
+            return
+        first_read = self.reading
+        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        selected = self.selected_item
+        page = message.page
+        self.reading = False
+        self.detail = page.detail
+        newest = _messages(page.items)
+        if not first_read and page.has_older and newest:
+            # A re-read brings the newest messages; keep the older pages already read.
+            edge = (newest[0].at, newest[0].id)
+            kept = [
+                i for i in self.items if i.at < edge[0] or (i.at == edge[0] and 0 < i.id < edge[1])
+            ]
+            self.items = kept + page.items
+            self.has_older = self.has_older if kept else page.has_older
+        else:
+            self.items = page.items
+            self.has_older = page.has_older
+        self.cursor = self._index_of(message.find) if message.find is not None else None
+        if self.cursor is None and selected is not None and not (first_read or at_bottom):
+            self.cursor = self._index_of(selected.id)
+        if self.cursor is None and self.items:
+            self.cursor = len(self.items) - 1
+        if message.find is not None and self.cursor is not None:
+            self._intent = self.cursor
+        elif first_read or at_bottom:
+            self._intent = "bottom"
+        self._rebuild()
+        self.post_message(self.Loaded(self.customer_id, page.detail))
+
+    @on(_Older)
+    def _older_done(self, message: _Older) -> None:
+        if message.token != self._token:
+            return
+        self._loading_older = False
+        self.has_older = message.has_older
+        if not message.items:
+            self._rebuild()
+            return
+        before = len(self._lines)
+        self.items = message.items + self.items
+        if self.cursor is not None:
+            self.cursor += len(message.items)
+        self._rebuild()
+        self.scroll_to(y=self.scroll_y + len(self._lines) - before, animate=False, immediate=True)
+
+    def _index_of(self, item_id: int | None) -> int | None:
+        for index, item in enumerate(self.items):
+            if item.id == item_id:
+                return index
+        return None
+
+    def load_older(self) -> None:
+        """Page older history in, when there is some and no read is under way."""
+        if not self.has_older or self._loading_older or self.customer_id is None:
+            return
+        messages = _messages(self.items)
+        if not messages:
+            return
+        self._loading_older = True
+        self._load_older(self._token, self.customer_id, (messages[0].at, messages[0].id))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 0 and self.has_older:
+            self.load_older()
+
+    # -- moving ----------------------------------------------------------------------
+
+    def select(self, index: int) -> None:
+        if not self.items:
+            return
+        self.cursor = max(0, min(index, len(self.items) - 1))
+        self._rebuild()
+        self._scroll_to_item(self.cursor)
+
+    def _scroll_to_item(self, index: int, *, top: bool = False) -> None:
+        if not self._starts:
+            return
+        start = self._starts[index]
+        end = self._starts[index + 1] if index + 1 < len(self._starts) else len(self._lines)
+        height = max(self.scrollable_content_region.height, 1)
+        if top or start < self.scroll_y or end - start > height:
+            self.scroll_to(y=start - (1 if index == 0 else 0), animate=False, immediate=True)
+        elif end > self.scroll_y + height:
+            self.scroll_to(y=end - height, animate=False, immediate=True)
+
+    def action_next_item(self) -> None:
+        if self.cursor is not None:
+            self.select(self.cursor + 1)
+
+    def action_previous_item(self) -> None:
+        if self.cursor is None:
+            return
+        if self.cursor == 0:
+            self.load_older()
+            self.scroll_to(y=0, animate=False, immediate=True)
+            return
+        self.select(self.cursor - 1)
+
+    def action_first(self) -> None:
+        self.select(0)
+        self.scroll_to(y=0, animate=False, immediate=True)
+        self.load_older()
+
+    def action_last(self) -> None:
+        self.select(len(self.items) - 1)
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_back(self) -> None:
+        self.post_message(self.Back())
+
+    def on_focus(self) -> None:
+        self._rebuild()
+
+    def on_blur(self) -> None:
+        self._rebuild()
+
+    def on_resize(self) -> None:
+        self._rebuild()
+
+    def _apply_intent(self) -> None:
+        intent, self._intent = self._intent, None
+        if intent == "bottom":
+            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+        elif isinstance(intent, int) and intent < len(self._starts):
+            self._scroll_to_item(intent, top=True)
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        if width != self._width and not self._rebuild_pending:
+            # Laid out again since the lines were built (a scrollbar came or went).
+            self._rebuild_pending = True
+            self.call_later(self._rebuild)
+        index = int(self.scroll_y) + y
+        if 0 <= index < len(self._lines):
+            return self._lines[index]
+        return Strip.blank(width, self.rich_style)
+
+    def _rebuild(self) -> None:
+        """Lay the cached item lines end to end (re-rendering items whose key changed)."""
+        self._rebuild_pending = False
+        width = self.scrollable_content_region.width
+        if not self.is_mounted or width <= 0:
+            self._width = -1  # not laid out yet: build on the next render
+            return
+        was_at_bottom = bool(self._lines) and self.scroll_y >= self.max_scroll_y - 1
+        old_shape = (len(self._lines), self._width)
+        base = self.rich_style
+        muted = self.get_component_rich_style("timeline--muted") + Style(italic=True)
+        console = self.app.console
+        lines: list[Strip] = []
+        starts: list[int] = []
+        if self.customer_id is None:
+            hint = Text("  Select a customer to see their history.", muted)
+            lines = [Strip.blank(width, base), text_strip(hint, width, console, base)]
+        elif self.reading:
+            lines = [text_strip(Text("  Loading…", muted), width, console, base)]
+        elif not self.items:
+            lines = [text_strip(Text("  No messages yet.", muted), width, console, base)]
+        else:
+            top = (
+                "  ↑ older history: scroll up or press g to read it"
+                if self.has_older
+                else "  ── start of history ──"
+            )
+            lines.append(text_strip(Text(top, muted), width, console, base))
+            now = self._clock()
+            for index, item in enumerate(self.items):
+                starts.append(len(lines))
+                selected = index == self.cursor
+                key = (item, width, selected, selected and self.has_focus, base, now.date())
+                rendered = self._cache.get(key)
+                if rendered is None:
+                    rendered = self._render_item(item, width, selected, base, now)
+                    self._cache[key] = rendered
+                lines.extend(rendered)
+        self._lines = lines
+        self._starts = starts
+        self._width = width
+        self.virtual_size = Size(width, len(lines))
+        self.refresh()
+        if self._intent is None and was_at_bottom and old_shape != (len(lines), width):
+            self._intent = "bottom"  # stay with the newest message when the lines change
+        if self._intent is not None:
+            self.call_after_refresh(self._apply_intent)
+
+    def _render_item(
+        self, item: TimelineItem, width: int, selected: bool, base: Style, now: datetime
+    ) -> list[Strip]:
+        style = self.get_component_rich_style
+        console = self.app.console
+        if selected:
+            base = base + style("timeline--cursor" if self.has_focus else "timeline--cursor-blur")
+        when = local_time(item.at, now, self._tz)
+        marker = Text("▶ " if selected else "  ", style=style("timeline--author"))
+        if item.kind == "event":
+            what = one_line(item.subject, 40)
+            change = one_line(item.body, 200).replace(" -> ", " → ")
+            by = one_line(item.author, 60)
+            line = Text.assemble(
+                marker, (f"── {what}: {change} · {by} · {when}", style("timeline--event"))
+            )
+            return [text_strip(line, width, console, base), Strip.blank(width, base)]
+
+        if item.kind == "note":
+            head = Text.assemble(
+                marker,
+                (" NOTE ", style("timeline--note-label")),
+                " ",
+                (one_line(item.author, 60), style("timeline--author")),
+                ("  internal, not sent", style("timeline--muted")),
+            )
+            gutter = Text("  ┃ ", style=style("timeline--note"))
+            body_style = style("timeline--note")
+        else:
+            inbound = item.kind == "in"
+            arrow = (
+                ("← in ", style("timeline--in")) if inbound else ("→ out", style("timeline--out"))
+            )
+            head = Text.assemble(
+                marker,
+                arrow,
+                " ",
+                channel_mark(item.channel),
+                " ",
+                (one_line(item.channel, 20), style("timeline--muted")),
+                (" · ", style("timeline--muted")),
+                (one_line(item.author, 80) or "?", style("timeline--author")),
+            )
+            gutter = Text("  │ ", style=style("timeline--in" if inbound else "timeline--out"))
+            body_style = Style()
+        right = Text.assemble(self._delivery(item), (when, style("timeline--muted")), " ")
+        room = width - right.cell_len - 2
+        head.truncate(max(room, 0), overflow="ellipsis", pad=True)
+        strips = [text_strip(Text.assemble(head, "  ", right), width, console, base)]
+
+        inner = max(width - GUTTER, 1)
+        if item.subject:
+            subject = Text(one_line(item.subject, 300), style=style("timeline--subject"))
+            for piece in wrap_text(subject, inner, console):
+                strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
+        shown = show(item.body)
+        body = shown.text
+        body.stylize(body_style)
+        for piece in wrap_text(body, inner, console):
+            strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
+        if shown.hidden_chars:
+            more = Text(
+                f"… {shown.hidden_chars:,} more characters: press v to read the whole message",
+                style=style("timeline--muted") + Style(italic=True),
+            )
+            strips.append(text_strip(Text.assemble(gutter, more), width, console, base))
+        if item.kind == "out" and item.last_error:
+            error = Text(f"! {one_line(item.last_error, 300)}", style=style("timeline--error"))
+            for piece in wrap_text(error, inner, console):
+                strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
+        strips.append(Strip.blank(width, base))
+        return strips
+
+    def _delivery(self, item: TimelineItem) -> Text:
+        """The state of a reply, with room after it; empty for anything else."""
+        state = item.delivery
+        if item.kind != "out" or not state:
+            return Text("")
+        style = self.get_component_rich_style
+        if state == "queued" and item.attempts:
+            label = f"↻ retrying (attempt {item.attempts + 1})"
+        else:
+            label = {
+                "queued": "◷ queued",
+                "sending": "… sending",
+                "sent": "✓ sent",
+                "failed": "✗ failed · R to retry",
+                "unconfirmed": "? unconfirmed · R to resend",
+            }.get(state, one_line(state, 20))
+        key = f"timeline--{state}" if state in DELIVERY_STYLES else "timeline--muted"
+        return Text(f"{label}  ", style=style(key))
+
+
+DELIVERY_STYLES = ("queued", "sending", "sent", "failed", "unconfirmed")
