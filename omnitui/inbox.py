@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import overload
 
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
@@ -329,11 +330,7 @@ def set_status(engine: Engine, customer_id: int, status: str, *, agent: str) -> 
         raise ServiceError(f"unknown status {status!r}")
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
-        conv = session.exec(
-            select(Conversation)
-            .where(Conversation.customer_id == customer_id)
-            .order_by(col(Conversation.id).desc())
-        ).first()
+        conv = _newest_conversation(session, customer_id, create=False)
         if conv is None:
             raise ServiceError(f"customer {customer_id} has no conversation")
         assert conv.id is not None
@@ -435,18 +432,26 @@ def _reply_identity(session: Session, customer_id: int, identity_id: int | None)
     return identity
 
 
-def _newest_conversation(session: Session, customer_id: int) -> Conversation:
-    """The conversation a reply or note belongs to (made when the customer has none)."""
+@overload
+def _newest_conversation(session: Session, customer_id: int) -> Conversation: ...
+@overload
+def _newest_conversation(
+    session: Session, customer_id: int, *, create: bool
+) -> Conversation | None: ...
+def _newest_conversation(
+    session: Session, customer_id: int, *, create: bool = True
+) -> Conversation | None:
+    """The conversation a reply, note or status change belongs to (made for a reply or
+    note when the customer has none)."""
     conv = session.exec(
         select(Conversation)
         .where(Conversation.customer_id == customer_id)
         .order_by(col(Conversation.id).desc())
     ).first()
-    if conv is None:
+    if conv is None and create:
         conv = Conversation(customer_id=customer_id)
         session.add(conv)
         session.flush()
-    assert conv.id is not None
     return conv
 
 
