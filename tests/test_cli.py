@@ -131,3 +131,27 @@ def test_send_search_and_doctor_on_a_real_store(tmp_path: Path, make_message: Ma
 def test_search_on_a_missing_store_says_what_to_do(tmp_path: Path) -> None:
     proc = run("search", "x", data_dir=tmp_path)
     assert proc.returncode == 1 and "omnitui db upgrade" in proc.stderr
+
+
+def test_demo_fills_its_store_once_with_progress_then_export_reads_it_all(
+    tmp_path: Path,
+) -> None:
+    proc = run("demo", "--no-tui", "--customers", "40", "--messages", "600", "--seed", "7",
+               data_dir=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "600/600" in proc.stdout  # the progress bar's last state
+    assert "600 messages from 40 customers" in proc.stdout
+    again = run("demo", "--no-tui", data_dir=tmp_path)
+    assert again.returncode == 0 and "not filling it again" in again.stdout
+
+    out = tmp_path / "export.jsonl"
+    exported = run("export", "--output", str(out), data_dir=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    kinds: dict[str, int] = {}
+    for line in out.read_text("utf-8").splitlines():
+        record = json.loads(line)
+        kinds[record["type"]] = kinds.get(record["type"], 0) + 1
+    assert kinds["message"] == 600 and kinds["customer"] == 40
+    assert kinds["identity"] >= 40 and kinds["conversation"] >= 40
+    hits = run("search", "istanbul", "--json", data_dir=tmp_path)
+    assert hits.returncode == 0
