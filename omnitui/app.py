@@ -32,9 +32,12 @@ from omnitui.widgets.timeline import Timeline
 from omnitui.widgets.times import Clock, utc_clock
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from sqlalchemy import Engine
 
     from omnitui.config import Settings
+    from omnitui.reads import CustomerPage
     from omnitui.screens.help import BindingRow
 
 log = logging.getLogger(__name__)
@@ -116,13 +119,16 @@ class OmniApp(App[int]):
         *,
         clock: Clock | None = None,
         tz: tzinfo | None = None,
+        first_page: Future[CustomerPage] | None = None,
     ) -> None:
         super().__init__()
+        self.first_page = first_page
+        """The top of the customer list when it was read ahead (taken by the list once)."""
         self.settings = settings
         self.reader = Reader(settings.store_url)
         self.clock: Clock = clock or utc_clock
         self.tz: tzinfo = tz or settings.timezone
-        self.keymap: dict[str, str] = dict(settings.config.keys)
+        self.keymap: dict[str, str] = settings.keys
         self._start_runner = start_runner
         self._runner: Closeable | None = None
         self._runner_lock = threading.Lock()
@@ -409,9 +415,17 @@ def _log_to_file(settings: Settings) -> logging.Handler | None:
     return added
 
 
-def run_tui(settings: Settings, start_runner: Callable[[], Closeable] | None) -> int:
-    """Run the TUI until the agent quits; ``start_runner`` is called after the first paint."""
-    app = OmniApp(settings, start_runner)
+def run_tui(
+    settings: Settings,
+    start_runner: Callable[[], Closeable] | None,
+    *,
+    first_page: Future[CustomerPage] | None = None,
+) -> int:
+    """Run the TUI until the agent quits; ``start_runner`` is called after the first paint.
+
+    ``first_page``: the top of the customer list, being read while Textual loaded.
+    """
+    app = OmniApp(settings, start_runner, first_page=first_page)
     try:
         app.run()
     finally:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -19,10 +18,15 @@ import click
 from omnitui import __version__
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from omnitui.config import Settings
+    from omnitui.reads import CustomerPage
 
 EXIT_CONFIG = 2
 DEMO_DIR = "demo"
+READ_AHEAD_ROWS = 200
+"""Customers read while Textual loads: one block of the customer list (its BLOCK)."""
 
 
 def _default_data_dir() -> Path:
@@ -73,17 +77,18 @@ class _Options:
 
     def load_settings(self, *, default_data_dir: Path | None = None) -> Settings:
         """Settings from the flags and the config file; raises ConfigError."""
-        from omnitui.config import Settings, load
+        from omnitui.config import Settings, read
 
         config_path = self.config_path()
-        config = load(config_path, required=self.config is not None)
+        # None when there is no config file: the defaults, without loading pydantic.
+        config = read(config_path, required=self.config is not None)
         data_dir = self.data_dir or default_data_dir or _default_data_dir()
-        url = config.store.url or f"sqlite:///{data_dir / 'omnitui.db'}"
+        url = (config and config.store.url) or f"sqlite:///{data_dir / 'omnitui.db'}"
         return Settings(
             data_dir=data_dir,
             config_path=config_path,
             config=config,
-            agent=self.agent or config.agent.name or getpass.getuser(),
+            agent=self.agent or (config and config.agent.name) or getpass.getuser(),
             store_url=url,
             run_runner=not self.no_runner,
             log_file=self.log_file or data_dir / "omnitui.log",
@@ -159,9 +164,30 @@ def _setup_logging(settings: Settings, *, stderr: bool = False) -> None:
     )
 
 
-def _open_tui(settings: Settings) -> None:
-    _prepare_store(settings, create=True)
-    _setup_logging(settings)
+def _read_ahead(settings: Settings) -> Future[CustomerPage]:
+    """The top of the customer list, read in a thread while Textual is imported.
+
+    The list paints it in its first frame instead of waiting for a worker's read.
+    """
+    import threading
+    from concurrent.futures import Future
+
+    from omnitui.reads import Reader
+
+    page: Future[CustomerPage] = Future()
+
+    def read() -> None:
+        try:
+            page.set_result(Reader(settings.store_url).customer_page(0, READ_AHEAD_ROWS))
+        except Exception as exc:  # the list reads again in its worker, which logs
+            page.set_exception(exc)
+
+    threading.Thread(target=read, name="omnitui-read-ahead", daemon=True).start()
+    return page
+
+
+def _run_tui(settings: Settings) -> NoReturn:
+    page = _read_ahead(settings)
 
     def start_runner() -> Any:
         from omnitui.runner import start_in_thread
@@ -170,7 +196,13 @@ def _open_tui(settings: Settings) -> None:
 
     from omnitui.app import run_tui
 
-    sys.exit(run_tui(settings, start_runner if settings.run_runner else None))
+    sys.exit(run_tui(settings, start_runner if settings.run_runner else None, first_page=page))
+
+
+def _open_tui(settings: Settings) -> None:
+    _prepare_store(settings, create=True)
+    _setup_logging(settings)
+    _run_tui(settings)
 
 
 @main.command()
@@ -207,7 +239,7 @@ def demo(opts: _Options, customers: int, messages: int, seed: int, no_tui: bool)
     config = settings.config.model_copy(
         update={"demo": settings.config.demo.model_copy(update={"enabled": True})}
     )
-    settings = replace(settings, config=config)
+    settings = settings.with_config(config)
     _prepare_store(settings, create=True)
     from omnitui.reads import Reader
 
@@ -217,15 +249,7 @@ def demo(opts: _Options, customers: int, messages: int, seed: int, no_tui: bool)
         click.echo("the store already has messages; not filling it again")
     if not no_tui:
         _setup_logging(settings)
-
-        def start_runner() -> Any:
-            from omnitui.runner import start_in_thread
-
-            return start_in_thread(settings)
-
-        from omnitui.app import run_tui
-
-        sys.exit(run_tui(settings, start_runner if settings.run_runner else None))
+        _run_tui(settings)
 
 
 def _fill(settings: Settings, customers: int, messages: int, seed: int) -> None:

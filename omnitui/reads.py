@@ -115,6 +115,16 @@ class CustomerRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerPage:
+    """``limit`` customers from ``offset`` in list order, and how many are listed in all."""
+
+    total: int
+    offset: int
+    limit: int
+    rows: list[CustomerRow]
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineItem:
     """One message, note or recorded event in a customer's history."""
 
@@ -256,6 +266,13 @@ class Reader:
             (limit, offset),
         )
         return [_customer(r) for r in rows]
+
+    def customer_page(self, offset: int, limit: int) -> CustomerPage:
+        """The count and a block of ``customers()``, read in one snapshot."""
+        with self._snapshot():
+            total = self.customer_count()
+            rows = self.customers(offset, limit)
+        return CustomerPage(total, offset, limit, rows)
 
     def customer_position(self, customer_id: int, *, open_only: bool = False) -> int | None:
         """The customer's index in ``customers()`` order, or None when not listed there."""

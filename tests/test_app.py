@@ -347,6 +347,32 @@ async def test_full_message_view(tui_store: Store, tui_settings: Settings) -> No
         assert isinstance(app.screen, InboxScreen)
 
 
+async def test_the_list_paints_the_page_read_ahead_or_reads_again(
+    tui_store: Store, tui_settings: Settings
+) -> None:
+    from concurrent.futures import Future
+
+    from omnitui.cli import READ_AHEAD_ROWS
+    from omnitui.reads import CustomerPage, Reader
+    from omnitui.widgets.customer_list import BLOCK
+
+    assert READ_AHEAD_ROWS == BLOCK  # else the read-ahead page is never used
+    read: Future[CustomerPage] = Future()
+    read.set_result(Reader(tui_settings.store_url).customer_page(0, BLOCK))
+    failed: Future[CustomerPage] = Future()
+    failed.set_exception(OSError("disk gone"))
+    for page in (read, failed):
+        app = OmniApp(tui_settings, clock=lambda: NOW, tz=ZONE, first_page=page)
+        async with app.run_test(size=SIZE) as pilot:
+            customers = app.inbox.query_one(CustomerList)
+            await wait_for(
+                pilot, lambda c=customers: c.selected_id == tui_store.john, what="the list"
+            )
+            assert customers.total == 4
+            assert names_in_order(list_text(app), ["John Smith", "Ayşe"])[0] == "John Smith"
+            assert app.first_page is None
+
+
 def test_relative_and_local_times() -> None:
     def age(**delta: float) -> str:
         return relative_time(NOW - timedelta(**delta), NOW, ZONE)

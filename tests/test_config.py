@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tomllib
 from importlib.resources import files
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from omnitui.config import Config, ConfigError, load, resolve_secret
+from omnitui.config import Config, ConfigError, Settings, load, read, resolve_secret
 
 EXAMPLE = files("omnitui").joinpath("config.example.toml").read_text("utf-8")
 
@@ -44,6 +45,32 @@ def test_a_missing_optional_file_gives_defaults_a_missing_given_one_is_an_error(
     assert load(tmp_path / "none.toml") == Config()
     with pytest.raises(ConfigError, match=r"none\.toml: file not found"):
         load(tmp_path / "none.toml", required=True)
+
+
+def test_without_a_file_the_defaults_come_without_pydantic(tmp_path: Path) -> None:
+    assert read(tmp_path / "none.toml") is None
+    settings = Settings(
+        data_dir=tmp_path,
+        config_path=tmp_path / "none.toml",
+        config=None,
+        agent="a",
+        store_url="sqlite:///x.db",
+        run_runner=False,
+        log_file=tmp_path / "log",
+    )
+    assert settings.keys == {}
+    assert settings.config == Config()
+    assert settings.with_config(Config(keys={"reply": "e"})).keys == {"reply": "e"}
+    code = (
+        "import sys, pathlib\n"
+        "from omnitui.config import Settings, read\n"
+        "assert read(pathlib.Path(sys.argv[1])) is None\n"
+        "Settings(data_dir=pathlib.Path('.'), config_path=pathlib.Path(sys.argv[1]), config=None,"
+        " agent='a', store_url='sqlite:///x.db', run_runner=False,"
+        " log_file=pathlib.Path('log')).timezone\n"
+        "assert 'pydantic' not in sys.modules, 'pydantic loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path / "none.toml")], check=True)
 
 
 def test_not_utf8_is_named(tmp_path: Path) -> None:

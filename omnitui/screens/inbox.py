@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from omnitui.reads import CustomerDetail, SearchHit, StoreStatus
 from omnitui.text import one_line
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from omnitui.app import OmniApp
 
 log = logging.getLogger(__name__)
+
+FOOTER_AT_LATEST = 1.0
+"""Seconds after which the Footer is mounted even if the customer list has not loaded."""
 
 STATUS_STYLES = {
     "open": "bold green",
@@ -68,6 +71,7 @@ class InboxScreen(Screen[None]):
         self.opened_id: int | None = None
         """The customer the agent opened (enter, search): its new messages count as read."""
         self.detail: CustomerDetail | None = None
+        self._footer_mounted = False
 
     @property
     def omni(self) -> OmniApp:
@@ -76,13 +80,18 @@ class InboxScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         app = self.omni
         with Horizontal(id="panes"):
-            yield CustomerList(app.reader, clock=app.clock, tz=app.tz, id="customers")
+            first_page, app.first_page = app.first_page, None
+            yield CustomerList(
+                app.reader, clock=app.clock, tz=app.tz, first_page=first_page, id="customers"
+            )
             with Vertical(id="conversation"):
                 yield Static(id="customer-header")
                 yield Timeline(app.reader, clock=app.clock, tz=app.tz, id="timeline")
                 yield Composer(id="composer")
         yield StatusLine(is_own_holder=app.is_own_holder, id="status")
-        yield Footer()
+        # The Footer (a widget a key, recomposed on every focus change) costs more than
+        # the rest of the screen: it takes this line's place after the first paint.
+        yield Static(id="footer-placeholder")
 
     @property
     def customers(self) -> CustomerList:
@@ -107,6 +116,19 @@ class InboxScreen(Screen[None]):
         self._show_header()
         self.customers.focus()
         self.load_status()
+        self.set_timer(FOOTER_AT_LATEST, self._mount_footer)
+
+    async def _mount_footer(self) -> None:
+        """Put the Footer in its placeholder's place, once the list has painted (or later)."""
+        if self._footer_mounted:
+            return
+        self._footer_mounted = True
+        from textual.widgets import Footer
+
+        placeholder = self.query_one("#footer-placeholder")
+        await self.mount(Footer(), after=placeholder)
+        await placeholder.remove()
+        self.refresh_bindings()  # the Footer shows keys once told the bindings are ready
 
     # -- store changes (called by the app's poll) -----------------------------------
 
@@ -158,6 +180,7 @@ class InboxScreen(Screen[None]):
 
     def on_customer_list_counted(self, message: CustomerList.Counted) -> None:
         self._title_customers()
+        self.call_after_refresh(self._mount_footer)
 
     def _title_customers(self) -> None:
         customers = self.customers

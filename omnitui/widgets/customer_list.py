@@ -11,6 +11,7 @@ Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from datetime import tzinfo
 from typing import ClassVar, Protocol
 
@@ -24,7 +25,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from omnitui.reads import CustomerRow
+from omnitui.reads import CustomerPage, CustomerRow
 from omnitui.text import one_line
 from omnitui.widgets.channels import channel_marks
 from omnitui.widgets.strips import text_strip
@@ -150,6 +151,7 @@ class CustomerList(ScrollView, can_focus=True):
         *,
         clock: Clock,
         tz: tzinfo,
+        first_page: Future[CustomerPage] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -170,6 +172,8 @@ class CustomerList(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
         self._pending_select: int | None = None
         self._base: Style | None = None
+        self._first_page = first_page
+        """The top of the list read ahead at start: the first reload uses it when ready."""
 
     # -- reading ---------------------------------------------------------------
 
@@ -182,7 +186,26 @@ class CustomerList(ScrollView, can_focus=True):
         """Read the count and the visible rows again (after a store change)."""
         self._generation += 1
         starts = self._visible_starts()
+        page = self._take_first_page()
+        if (
+            page is not None
+            and (page.offset, page.limit) == (0, BLOCK)
+            and starts == {0}
+            and not self.open_only
+            and self.selected_id is None
+        ):
+            self.post_message(
+                self._Reloaded(self._generation, page.total, {0: page.rows}, None, None)
+            )
+            return
         self._reload(self._generation, self.open_only, self.selected_id, starts)
+
+    def _take_first_page(self) -> CustomerPage | None:
+        """The read-ahead page, once, if it has arrived (else the worker reads)."""
+        future, self._first_page = self._first_page, None
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
 
     def set_open_only(self, open_only: bool) -> None:
         self.open_only = open_only

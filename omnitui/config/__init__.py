@@ -1,0 +1,218 @@
+"""The configuration: TOML at the XDG config path or --config, validated by pydantic.
+
+Every key is documented in config.example.toml; the pydantic models live in
+``omnitui.config.models`` and are imported on first use (this package re-exports
+them lazily): a TUI started without a config file reaches its first paint without
+loading pydantic, and a file that exists is validated before the TUI starts. A
+broken file or a wrong key raises ``ConfigError`` whose one line names the file, the
+key and what is wrong; the CLI prints it and exits 2. Secrets may come from ``*_env``
+(an environment variable) or ``*_cmd`` (a command's output, run without a shell).
+
+Must not import Textual, the store or any connector.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnitui.config.models import (
+        AgentConfig,
+        Config,
+        DemoConfig,
+        OutboxConfig,
+        RunnerConfig,
+        StoreConfig,
+    )
+
+__all__ = [
+    "AgentConfig",
+    "Config",
+    "ConfigError",
+    "DemoConfig",
+    "OutboxConfig",
+    "RunnerConfig",
+    "Settings",
+    "StoreConfig",
+    "load",
+    "parse",
+    "read",
+    "resolve_secret",
+]
+_MODELS = frozenset(
+    {"AgentConfig", "Config", "DemoConfig", "OutboxConfig", "RunnerConfig", "StoreConfig"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The pydantic models, imported on first use."""
+    if name in _MODELS:
+        from omnitui.config import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class ConfigError(Exception):
+    """A configuration problem, as one line naming the file and the key."""
+
+    def __init__(self, path: Path | str, key: str, problem: str) -> None:
+        where = f"{path}: {key}" if key else str(path)
+        super().__init__(f"{where}: {problem}")
+        self.path = str(path)
+        self.key = key
+        self.problem = problem
+
+
+def read(path: Path, *, required: bool = False) -> Config | None:
+    """Read and validate the config file; None when an optional file is missing.
+
+    None stands for the defaults without loading pydantic (see ``Settings``).
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(path, "", "file not found") from None
+        return None
+    except OSError as exc:
+        raise ConfigError(path, "", exc.strerror or str(exc)) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 at byte {exc.start}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"invalid TOML: {exc}") from None
+    return parse(data, path)
+
+
+def load(path: Path, *, required: bool = False) -> Config:
+    """Read and validate the config file; a missing optional file gives the defaults."""
+    config = read(path, required=required)
+    if config is None:
+        from omnitui.config.models import Config
+
+        return Config()
+    return config
+
+
+def parse(data: dict[str, Any], path: Path | str = "<config>") -> Config:
+    from pydantic import ValidationError
+
+    from omnitui.config.models import Config
+
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] != "extra_forbidden" and "input" in err:
+            problem += f" (got {err['input']!r})"
+        more = len(exc.errors()) - 1
+        if more:
+            problem += f" (and {more} more problem{'s' * (more > 1)})"
+        raise ConfigError(path, key, problem) from None
+
+
+def resolve_secret(where: str, value: str | None, env: str | None, cmd: str | None) -> str | None:
+    """A secret given inline, by environment variable or by command (run without a shell)."""
+    if value:
+        return value
+    if env:
+        found = os.environ.get(env)
+        if found is None:
+            raise ConfigError("config", where, f"environment variable {env} is not set")
+        return found
+    if cmd:
+        try:
+            out = subprocess.run(
+                shlex.split(cmd), capture_output=True, text=True, timeout=30, check=True
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ConfigError("config", where, f"command failed: {exc}") from None
+        return out.stdout.rstrip("\n")
+    return None
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Settings:
+    """Everything a process needs to start, after the CLI's flags and the config are merged.
+
+    ``config`` may be given as None (no config file): the defaults, built on first use,
+    so that the TUI's first paint does not wait on pydantic.
+    """
+
+    data_dir: Path
+    config_path: Path
+    agent: str
+    store_url: str
+    run_runner: bool
+    log_file: Path
+    _config: Config | None
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        config_path: Path,
+        config: Config | None,
+        agent: str,
+        store_url: str,
+        run_runner: bool,
+        log_file: Path,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "data_dir", data_dir)
+        set_(self, "config_path", config_path)
+        set_(self, "_config", config)
+        set_(self, "agent", agent)
+        set_(self, "store_url", store_url)
+        set_(self, "run_runner", run_runner)
+        set_(self, "log_file", log_file)
+
+    @property
+    def config(self) -> Config:
+        """The validated config (the defaults when there is no file, built on first use)."""
+        if self._config is None:
+            from omnitui.config.models import Config
+
+            object.__setattr__(self, "_config", Config())
+        assert self._config is not None
+        return self._config
+
+    def with_config(self, config: Config) -> Settings:
+        """The same settings with another config."""
+        return Settings(
+            data_dir=self.data_dir,
+            config_path=self.config_path,
+            config=config,
+            agent=self.agent,
+            store_url=self.store_url,
+            run_runner=self.run_runner,
+            log_file=self.log_file,
+        )
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """The keymap: binding id -> key(s) (config ``[keys]``)."""
+        return dict(self._config.keys) if self._config is not None else {}
+
+    @property
+    def timezone(self) -> tzinfo:
+        """The agent's zone for showing times (DESIGN invariant 4)."""
+        name = self._config.agent.timezone if self._config is not None else ""
+        if name:
+            from zoneinfo import ZoneInfo
+
+            return ZoneInfo(name)
+        local = datetime.now().astimezone().tzinfo
+        assert local is not None
+        return local
