@@ -41,6 +41,13 @@ def _default_config_path() -> Path:
     return user_config_path("omnitui", appauthor=False) / "config.toml"
 
 
+def _checked_config_dir() -> Path:
+    """Where the stamps of config files validated before are kept (the XDG cache dir)."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path("omnitui", appauthor=False) / "checked-config"
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"omnitui: {message}", err=True)
     sys.exit(code)
@@ -63,33 +70,51 @@ class _Options:
         self.no_runner = no_runner
         self.log_file = log_file
 
-    def settings(self, *, default_data_dir: Path | None = None) -> Settings:
-        """Settings, or exit 2 with the config error's one line."""
+    def settings(
+        self, *, default_data_dir: Path | None = None, first_paint: bool = False
+    ) -> Settings:
+        """Settings, or exit 2 with the config error's one line.
+
+        ``first_paint`` (the TUI): a config file validated before, byte for byte, is not
+        validated again before the first paint; every other verb validates it now.
+        """
         from omnitui.config import ConfigError
 
         try:
-            return self.load_settings(default_data_dir=default_data_dir)
+            return self.load_settings(default_data_dir=default_data_dir, first_paint=first_paint)
         except ConfigError as exc:
             _fail(str(exc), EXIT_CONFIG)
 
     def config_path(self) -> Path:
         return self.config or Path(os.environ.get("OMNITUI_CONFIG") or _default_config_path())
 
-    def load_settings(self, *, default_data_dir: Path | None = None) -> Settings:
+    def load_settings(
+        self, *, default_data_dir: Path | None = None, first_paint: bool = False
+    ) -> Settings:
         """Settings from the flags and the config file; raises ConfigError."""
-        from omnitui.config import Settings, read
+        from omnitui.config import Checked, Settings, read
 
         config_path = self.config_path()
-        # None when there is no config file: the defaults, without loading pydantic.
-        config = read(config_path, required=self.config is not None)
+        # None when there is no config file, Checked when these bytes were validated
+        # before: either way the first paint does not wait on pydantic.
+        config = read(
+            config_path,
+            required=self.config is not None,
+            checked_dir=_checked_config_dir(),
+            trust_checked=first_paint,
+        )
+        if isinstance(config, Checked):
+            url, name = config.get("store", "url"), config.get("agent", "name")
+        else:
+            url = config.store.url if config else ""
+            name = config.agent.name if config else ""
         data_dir = self.data_dir or default_data_dir or _default_data_dir()
-        url = (config and config.store.url) or f"sqlite:///{data_dir / 'omnitui.db'}"
         return Settings(
             data_dir=data_dir,
             config_path=config_path,
             config=config,
-            agent=self.agent or (config and config.agent.name) or getpass.getuser(),
-            store_url=url,
+            store_url=url or f"sqlite:///{data_dir / 'omnitui.db'}",
+            agent=self.agent or name or getpass.getuser(),
             run_runner=not self.no_runner,
             log_file=self.log_file or data_dir / "omnitui.log",
         )
@@ -128,7 +153,7 @@ def main(
     customer. Without a command, opens the inbox."""
     ctx.obj = _Options(data_dir, config, agent, no_runner, log_file)
     if ctx.invoked_subcommand is None:
-        _open_tui(ctx.obj.settings())
+        _open_tui(ctx.obj.settings(first_paint=True))
 
 
 def _prepare_store(settings: Settings, *, create: bool) -> None:

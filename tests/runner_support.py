@@ -105,7 +105,7 @@ def serve(data_dir: Path, config: Path, name: str) -> subprocess.Popen[bytes]:
         [str(OMNITUI), "--data-dir", str(data_dir), "--config", str(config), "serve"],
         stdout=out,
         stderr=err,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(data_dir / "cache")},
     )
 
 

@@ -20,7 +20,11 @@ OMNITUI = [sys.executable, "-m", "omnitui"]
 
 
 def run(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "XDG_CONFIG_HOME": str(data_dir / "xdg")}
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(data_dir / "xdg"),
+        "XDG_CACHE_HOME": str(data_dir / "cache"),
+    }
     return subprocess.run(
         [*OMNITUI, "--data-dir", str(data_dir), *args],
         capture_output=True,

@@ -94,3 +94,47 @@ def test_secrets_from_env_or_command(monkeypatch: pytest.MonkeyPatch, tmp_path: 
         resolve_secret("imap.password", None, "NOPE", None)
     with pytest.raises(ConfigError, match="command failed"):
         resolve_secret("imap.password", None, None, f"{sys.executable} -c 'raise SystemExit(3)'")
+
+
+def test_a_config_validated_before_is_trusted_only_for_the_first_paint(tmp_path: Path) -> None:
+    from omnitui.config import Checked, Settings, read
+
+    path = tmp_path / "config.toml"
+    path.write_text('[agent]\nname = "leyla"\ntimezone = "Asia/Baku"\n[keys]\nsend = "f5"\n')
+    checked = tmp_path / "checked"
+    first = read(path, checked_dir=checked, trust_checked=True)
+    assert isinstance(first, Config)  # never seen: validated, then remembered
+    again = read(path, checked_dir=checked, trust_checked=True)
+    assert isinstance(again, Checked) and again.get("agent", "name") == "leyla"
+    assert isinstance(read(path, checked_dir=checked), Config)  # other verbs validate
+    settings = Settings(
+        data_dir=tmp_path, config_path=path, config=again, agent="leyla",
+        store_url="sqlite://", run_runner=False, log_file=tmp_path / "log",
+    )  # fmt: skip
+    assert settings.keys == {"send": "f5"} and str(settings.timezone) == "Asia/Baku"
+    assert settings.config.agent.timezone == "Asia/Baku"  # validated on first use
+
+    path.write_text('[agent]\nname = "leyla"\ntimezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match=r"agent\.timezone"):
+        read(path, checked_dir=checked, trust_checked=True)  # new bytes: validated again
+    with pytest.raises(ConfigError):
+        read(path, checked_dir=checked, trust_checked=True)  # and never remembered
+
+
+def test_the_first_paint_path_loads_no_pydantic_for_a_known_config(tmp_path: Path) -> None:
+    import subprocess
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(EXAMPLE)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    code = (
+        "import sys; from pathlib import Path; from omnitui.cli import _Options; "
+        f"o = _Options(Path({str(tmp_path)!r}), Path({str(cfg)!r}), None, True, None); "
+        "s = o.load_settings(first_paint=True); "
+        "print('pydantic' in sys.modules, s.agent, s.keys)"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+        for _ in range(2)
+    ]
+    assert [r.stdout.split()[0] for r in runs] == ["True", "False"], [r.stderr for r in runs]

@@ -69,7 +69,12 @@ def test_customer_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> N
         for a in [sys.executable, "-m", "omnitui", "--data-dir", str(tmp_path), "--no-runner"]
     )
     session = f"omnitui-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, "TERM": "xterm-256color", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
     subprocess.run(
         [
             tmux,

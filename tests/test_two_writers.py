@@ -8,6 +8,7 @@ second of its commit, and no writer may ever meet "database is locked".
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
@@ -97,6 +98,7 @@ def test_runner_and_agents_write_together_and_readers_see_it_at_once(tmp_path: P
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
+                env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
             )
             for i in range(2)
         ]  # fmt: skip

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentConfig",
+    "Checked",
     "Config",
     "ConfigError",
     "DemoConfig",
@@ -71,10 +72,35 @@ class ConfigError(Exception):
         self.problem = problem
 
 
-def read(path: Path, *, required: bool = False) -> Config | None:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A config file whose exact bytes this version of omnitui has validated before.
+
+    Its TOML is used as it is for what the first paint needs (store, agent, keys), and
+    validated again by pydantic when the whole config is first used, after the first
+    paint: pydantic costs ~0.15-0.2 s, the first paint's whole budget.
+    """
+
+    path: Path
+    data: dict[str, Any]
+
+    def get(self, section: str, key: str, default: str = "") -> str:
+        value = self.data.get(section, {}).get(key, default)
+        return value if isinstance(value, str) else default
+
+
+def read(
+    path: Path,
+    *,
+    required: bool = False,
+    checked_dir: Path | None = None,
+    trust_checked: bool = False,
+) -> Config | Checked | None:
     """Read and validate the config file; None when an optional file is missing.
 
-    None stands for the defaults without loading pydantic (see ``Settings``).
+    None stands for the defaults without loading pydantic (see ``Settings``). A file
+    validated now is remembered in ``checked_dir``; with ``trust_checked``, a file whose
+    bytes this version validated before comes back as ``Checked``, without pydantic.
     """
     try:
         raw = path.read_bytes()
@@ -90,7 +116,33 @@ def read(path: Path, *, required: bool = False) -> Config | None:
         raise ConfigError(path, "", f"not UTF-8 at byte {exc.start}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"invalid TOML: {exc}") from None
-    return parse(data, path)
+    stamp = _stamp(raw) if checked_dir is not None else None
+    if trust_checked and checked_dir is not None and stamp and (checked_dir / stamp).exists():
+        return Checked(path, data)
+    config = parse(data, path)
+    if checked_dir is not None and stamp is not None:
+        _remember(checked_dir, stamp)
+    return config
+
+
+def _stamp(raw: bytes) -> str:
+    from hashlib import sha256
+
+    from omnitui import __version__
+
+    return sha256(__version__.encode() + b"\0" + raw).hexdigest()
+
+
+def _remember(checked_dir: Path, stamp: str) -> None:
+    """Mark these bytes as valid; best effort (a read-only cache only costs speed)."""
+    try:
+        checked_dir.mkdir(parents=True, exist_ok=True)
+        for old in checked_dir.iterdir():  # one file a config version is plenty
+            if old.name != stamp and len(old.name) == 64:
+                old.unlink(missing_ok=True)
+        (checked_dir / stamp).touch()
+    except OSError:
+        pass
 
 
 def load(path: Path, *, required: bool = False) -> Config:
@@ -100,6 +152,7 @@ def load(path: Path, *, required: bool = False) -> Config:
         from omnitui.config.models import Config
 
         return Config()
+    assert not isinstance(config, Checked)
     return config
 
 
@@ -146,8 +199,9 @@ def resolve_secret(where: str, value: str | None, env: str | None, cmd: str | No
 class Settings:
     """Everything a process needs to start, after the CLI's flags and the config are merged.
 
-    ``config`` may be given as None (no config file): the defaults, built on first use,
-    so that the TUI's first paint does not wait on pydantic.
+    ``config`` may be given as None (no config file: the defaults) or as ``Checked``
+    (a file validated before): the Config is then built on first use, so that the
+    TUI's first paint does not wait on pydantic.
     """
 
     data_dir: Path
@@ -156,14 +210,14 @@ class Settings:
     store_url: str
     run_runner: bool
     log_file: Path
-    _config: Config | None
+    _config: Config | Checked | None
 
     def __init__(
         self,
         *,
         data_dir: Path,
         config_path: Path,
-        config: Config | None,
+        config: Config | Checked | None,
         agent: str,
         store_url: str,
         run_runner: bool,
@@ -181,11 +235,13 @@ class Settings:
     @property
     def config(self) -> Config:
         """The validated config (the defaults when there is no file, built on first use)."""
-        if self._config is None:
+        if self._config is None or isinstance(self._config, Checked):
             from omnitui.config.models import Config
 
-            object.__setattr__(self, "_config", Config())
-        assert self._config is not None
+            raw = self._config
+            built = Config() if raw is None else parse(raw.data, raw.path)
+            object.__setattr__(self, "_config", built)
+        assert self._config is not None and not isinstance(self._config, Checked)
         return self._config
 
     def with_config(self, config: Config) -> Settings:
@@ -203,12 +259,18 @@ class Settings:
     @property
     def keys(self) -> dict[str, str]:
         """The keymap: binding id -> key(s) (config ``[keys]``)."""
+        if isinstance(self._config, Checked):
+            keys = self._config.data.get("keys", {})
+            return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
         return dict(self._config.keys) if self._config is not None else {}
 
     @property
     def timezone(self) -> tzinfo:
         """The agent's zone for showing times (DESIGN invariant 4)."""
-        name = self._config.agent.timezone if self._config is not None else ""
+        if isinstance(self._config, Checked):
+            name = self._config.get("agent", "timezone")
+        else:
+            name = self._config.agent.timezone if self._config is not None else ""
         if name:
             from zoneinfo import ZoneInfo
 
