@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -53,22 +54,15 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+@dataclass(frozen=True, slots=True)
 class _Options:
     """The global flags, turned into Settings on first use (so --help never loads pydantic)."""
 
-    def __init__(
-        self,
-        data_dir: Path | None,
-        config: Path | None,
-        agent: str | None,
-        no_runner: bool,
-        log_file: Path | None,
-    ) -> None:
-        self.data_dir = data_dir
-        self.config = config
-        self.agent = agent
-        self.no_runner = no_runner
-        self.log_file = log_file
+    data_dir: Path | None
+    config: Path | None
+    agent: str | None
+    no_runner: bool
+    log_file: Path | None
 
     def settings(
         self, *, default_data_dir: Path | None = None, first_paint: bool = False

@@ -1,6 +1,8 @@
 """Search folding: customers are found as people type them, in every script we serve."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from omnitui.normalize import fold, words
 
@@ -66,3 +68,9 @@ def test_words_split_like_the_index() -> None:
 
 def test_bidi_controls_do_not_split_or_hide_words() -> None:
     assert words("ev\u202eil") == ["evil"]
+
+
+@given(st.text())
+def test_folding_is_stable(raw: str) -> None:
+    once = fold(raw)
+    assert fold(once) == once

@@ -2,6 +2,8 @@
 
 import time
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from omnitui.text import MAX_LINE, clean, one_line, show
@@ -70,3 +72,13 @@ def test_many_lines_are_folded_away() -> None:
 def test_preview_is_one_line() -> None:
     assert one_line("Hello\n\n  there\x1b[31m  friend", 200) == "Hello there friend"
     assert one_line("x" * 500, 10) == "x" * 9 + "…"
+
+
+@given(st.text(alphabet=st.characters(codec=None, min_codepoint=0, max_codepoint=0x2FFF)))
+@settings(max_examples=400)
+def test_no_input_leaves_a_control_or_escape_behind(raw: str) -> None:
+    out = clean(raw)
+    assert "\x1b" not in out and "\r" not in out and "\t" not in out
+    assert all(c == "\n" or not (ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F) for c in out)
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in out)
+    assert clean(out) == out
