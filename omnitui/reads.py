@@ -365,7 +365,7 @@ class Reader:
                 events = conn.execute(
                     "SELECT id, kind, agent, before, after, at, conversation_id FROM event "
                     "WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
-                    "('status', 'assign', 'merge') ORDER BY at",
+                    "('status', 'assign', 'merge', 'retry') ORDER BY at",
                     (customer_id, low if len(items) == limit else _START_OF_TIME, high),
                 ).fetchall()
                 items += [

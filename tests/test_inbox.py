@@ -135,6 +135,10 @@ def test_outbox_retries_with_backoff_then_fails(engine: Engine, make_message: Ma
     assert inbox.mark_failed(engine, reply, "timeout", permanent=False, policy=policy) == "failed"
     assert inbox.claim_outbox(engine, "me", gen) == []
     inbox.retry_reply(engine, reply, agent="leyla")
+    history = Reader(engine.url.render_as_string()).timeline(m.customer_id)
+    assert [(i.subject, i.body, i.author) for i in history if i.kind == "event"] == [
+        ("retry", "failed -> queued", "leyla")
+    ]
     [claimed] = inbox.claim_outbox(engine, "me", gen)
     inbox.mark_sent(engine, reply, "remote-1")
     with engine.connect() as conn:
