@@ -11,7 +11,7 @@ Must not import Textual or any connector.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -287,13 +287,6 @@ def index_message(session: Session, message_id: int, subject: str, body: str) ->
     )
 
 
-def index_messages(session: Session, rows: Sequence[tuple[int, str]]) -> None:
-    """Add many (message id, already folded text) rows to the index in one statement."""
-    session.connection().exec_driver_sql(
-        "INSERT INTO message_fts(rowid, body) VALUES (?, ?)", list(rows)
-    )
-
-
 def index_customer(session: Session, customer_id: int) -> None:
     """(Re)index a customer's name and identities, in the caller's transaction."""
     conn = session.connection()
@@ -310,16 +303,6 @@ def index_customer(session: Session, customer_id: int) -> None:
         text("INSERT INTO customer_fts(rowid, body) VALUES (:id, :body)"),
         {"id": customer_id, "body": fold(" ".join(p for p in parts if p))},
     )
-
-
-def fts_query(query: str) -> str | None:
-    """An FTS5 MATCH expression: every folded word of ``query`` as a prefix, ANDed."""
-    from omnitui.normalize import words
-
-    terms = words(query)
-    if not terms:
-        return None
-    return " ".join(f'"{term}"*' for term in terms)
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,7 @@ from omnitui.db import (
     SyncState,
     utcnow,
 )
+from omnitui.reads import START_OF_TIME, parse_stamp
 from omnitui.text import one_line
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
@@ -515,14 +516,13 @@ def next_outbox_due(engine: Engine) -> datetime | None:
             session.connection()
             .execute(
                 text(
-                    "SELECT min(coalesce(next_attempt_at, '0001-01-01 00:00:00.000000')) "
+                    "SELECT min(coalesce(next_attempt_at, :start)) "
                     f"FROM message WHERE {db.UNDELIVERED} AND delivery = 'queued'"
-                )
+                ),
+                {"start": START_OF_TIME},
             )
             .scalar_one()
         )
-    from omnitui.reads import parse_stamp
-
     return None if due is None else parse_stamp(str(due))
 
 

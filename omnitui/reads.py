@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from omnitui.normalize import words
+from omnitui.normalize import fold, words
+from omnitui.text import one_line
 
 SCHEMA_HEAD = "0002"
 """The Alembic revision this code expects (a test checks it against the migrations)."""
@@ -80,7 +81,7 @@ def schema_revision(url: str) -> str | None:
 
 
 # Full stamps: a bare "0000" would be taken as a number by the DATETIME column's affinity.
-_START_OF_TIME = "0001-01-01 00:00:00.000000"
+START_OF_TIME = "0001-01-01 00:00:00.000000"
 _END_OF_TIME = "9999-12-31 23:59:59.999999"
 
 
@@ -366,7 +367,7 @@ class Reader:
                     "SELECT id, kind, agent, before, after, at, conversation_id FROM event "
                     "WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
                     "('status', 'assign', 'merge', 'retry') ORDER BY at",
-                    (customer_id, low if len(items) == limit else _START_OF_TIME, high),
+                    (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
                 items += [
                     TimelineItem(
@@ -401,6 +402,7 @@ class Reader:
         terms = words(query)
         if not terms:
             return []
+        # Every folded word as a prefix, ANDed; quoted, so no word is FTS5 syntax.
         match = " ".join(f'"{t}"*' for t in terms)
         with self._snapshot() as conn:
             hits = [
@@ -457,9 +459,6 @@ class Reader:
 
 def excerpt(raw: str, terms: list[str], width: int = 80) -> str:
     """A one-line piece of ``raw`` around the first folded term found in it."""
-    from omnitui.normalize import fold
-    from omnitui.text import one_line
-
     flat = one_line(raw, 10_000)
     folded = fold(flat)
     # fold() keeps lengths for most text; when it does not, fall back to the start.
