@@ -126,6 +126,10 @@ class Message(SQLModel, table=True):
     stored_at: datetime = Field(default_factory=utcnow)
     thread_ref: str | None = None
     thread_reason: str = ""
+    refs: str | None = None
+    """Email: the message ids this one answers (In-Reply-To, then References), space-separated."""
+    content_hash: str | None = None
+    """sha256 of the raw message, where there is one."""
     # Outgoing only.
     delivery: str | None = None  # queued, sending, sent, failed, unconfirmed
     idempotency_key: str | None = None
@@ -135,13 +139,26 @@ class Message(SQLModel, table=True):
     claimed_generation: int | None = None
 
 
+class MessageRaw(SQLModel, table=True):
+    """The message as the wire gave it, zlib-compressed: export and a re-parse lose nothing."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class Attachment(SQLModel, table=True):
+    """A file that came with a message; its bytes live in the blob store under ``sha256``."""
+
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
     filename: str
     content_type: str = "application/octet-stream"
     size: int = 0
     sha256: str = ""
+    inline: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    content_id: str | None = None
+    omitted: str | None = None
+    """Why the bytes were not kept (over the size limit); the raw message still has them."""
 
 
 class Agent(SQLModel, table=True):
@@ -159,6 +176,8 @@ class Event(SQLModel, table=True):
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
     before: str | None = None
     after: str | None = None
+    message_id: int | None = None
+    """The message an event is about (a move between conversations)."""
 
 
 class Tag(SQLModel, table=True):
@@ -191,8 +210,10 @@ class ConnectorState(SQLModel, table=True):
 
     account: str = Field(primary_key=True)
     channel: str = ""
-    state: str = "starting"  # starting, running, backoff, stopped
+    state: str = "starting"  # starting, running, syncing, backoff, stopped
     error: str | None = None
+    detail: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Progress of long work, e.g. "INBOX 1,200/2,000"."""
     updated_at: datetime = Field(default_factory=utcnow)
 
 
@@ -216,12 +237,18 @@ class Presence(SQLModel, table=True):
 class Quarantine(SQLModel, table=True):
     """Inbound data that could not be parsed: kept with the error, never dropped."""
 
+    __table_args__ = (Index("ix_quarantine_sha256", "account", "sha256"),)
+
     id: int | None = Field(default=None, primary_key=True)
     account: str
     external_id: str = ""
     error: str
     raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     stored_at: datetime = Field(default_factory=utcnow)
+    source: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Where it came from: folder and UID, a file path."""
+    sha256: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Of the raw bytes: the same poison met twice is quarantined once."""
 
 
 # ---------------------------------------------------------------------------

@@ -10,8 +10,10 @@ Must not import Textual or any connector module other than connectors.base.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,19 +23,24 @@ from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
 from omnitui import db
+from omnitui.blobs import BlobStore
 from omnitui.config import OutboxConfig
-from omnitui.connectors.base import Batch, InboundMessage, OutboundMessage
+from omnitui.connectors.base import Batch, InboundMessage, OutboundMessage, Quarantined
 from omnitui.db import (
+    Attachment,
     ConnectorState,
     Conversation,
     Customer,
     Event,
     Identity,
     Message,
+    MessageRaw,
+    Quarantine,
     RunnerLease,
     SyncState,
     utcnow,
 )
+from omnitui.normalize import subject_key
 from omnitui.reads import START_OF_TIME, parse_stamp
 from omnitui.text import one_line
 
@@ -58,15 +65,21 @@ class Ingested:
 # Inbound
 
 
-def ingest(engine: Engine, batch: Batch) -> list[Ingested]:
-    """Store a batch and its cursor in one transaction (DESIGN invariant 1).
+def ingest(engine: Engine, batch: Batch, blobs: BlobStore | None = None) -> list[Ingested]:
+    """Store a batch, its quarantine records and its cursor in one transaction
+    (DESIGN invariant 1).
 
     Idempotent on (account, external id): a message already stored is skipped,
-    so a connector replaying after a crash duplicates nothing.
+    so a connector replaying after a crash duplicates nothing; the same poison
+    (by its hash) is quarantined once. Attachment bytes go to ``blobs`` before
+    the transaction (content-addressed, so a replay rewrites nothing).
     """
+    hashes = _put_attachments(batch.messages, blobs)
     with db.write(engine) as session:
-        results = [ingest_one(session, m) for m in batch.messages]
-        accounts = {m.account for m in batch.messages}
+        results = [ingest_one(session, m, hashes.get(id(m), ())) for m in batch.messages]
+        for q in batch.quarantined:
+            _quarantine(session, q)
+        accounts = {m.account for m in batch.messages} | {q.account for q in batch.quarantined}
         if batch.cursor:
             if len(accounts) > 1:
                 raise ServiceError("a batch with a cursor must come from one account")
@@ -75,6 +88,38 @@ def ingest(engine: Engine, batch: Batch) -> list[Ingested]:
                 raise ServiceError("a cursor without messages needs save_cursor()")
             _save_cursor(session, account, batch.cursor)
     return results
+
+
+def _put_attachments(
+    messages: Iterable[InboundMessage], blobs: BlobStore | None
+) -> dict[int, tuple[str, ...]]:
+    """Write every attachment's bytes to the blob store; their hashes by message."""
+    hashes: dict[int, tuple[str, ...]] = {}
+    for m in messages:
+        if not m.attachments:
+            continue
+        if blobs is None:
+            raise ServiceError("a message with attachments needs an attachment store")
+        hashes[id(m)] = tuple(blobs.put(a.data) if a.omitted is None else "" for a in m.attachments)
+    return hashes
+
+
+def _quarantine(session: Session, q: Quarantined) -> None:
+    digest = hashlib.sha256(q.raw).hexdigest()
+    seen = session.exec(
+        select(Quarantine.id).where(Quarantine.account == q.account, Quarantine.sha256 == digest)
+    ).first()
+    if seen is None:
+        session.add(
+            Quarantine(
+                account=q.account,
+                external_id=q.external_id,
+                error=one_line(q.error, 500),
+                raw=q.raw,
+                source=q.source,
+                sha256=digest,
+            )
+        )
 
 
 def save_cursor(engine: Engine, account: str, cursor: Mapping[str, str]) -> None:
@@ -100,13 +145,17 @@ def load_cursor(engine: Engine, account: str) -> dict[str, str]:
         return {r.key: r.value for r in rows}
 
 
-def ingest_one(session: Session, msg: InboundMessage) -> Ingested:
-    """Store one inbound message in the caller's transaction."""
+def ingest_one(
+    session: Session, msg: InboundMessage, attachment_hashes: tuple[str, ...] = ()
+) -> Ingested:
+    """Store one message in the caller's transaction (attachments already in the blob store)."""
     existing = session.exec(
         select(Message).where(
             Message.account == msg.account, Message.external_id == msg.external_id
         )
     ).first()
+    if existing is None and msg.direction == "out":
+        existing = _own_reply_came_back(session, msg)
     if existing is not None:
         return Ingested(None, existing.customer_id, existing.conversation_id, "duplicate")
 
@@ -118,33 +167,90 @@ def ingest_one(session: Session, msg: InboundMessage) -> Ingested:
         reason = f"new customer; {reason}"
     assert conversation.id is not None
 
+    outgoing = msg.direction == "out"
     message = Message(
         conversation_id=conversation.id,
         customer_id=customer.id,
-        direction="in",
+        direction="out" if outgoing else "in",
         channel=msg.channel,
         account=msg.account,
         external_id=msg.external_id,
         identity_id=identity.id,
-        author=msg.display_name or msg.address,
+        author=(msg.author or msg.account) if outgoing else (msg.display_name or msg.address),
         subject=msg.subject,
         body=msg.body,
         html=msg.html,
         sent_at=msg.sent_at,
         thread_ref=msg.thread_ref,
         thread_reason=reason,
+        refs=" ".join(msg.references) or None,
+        content_hash=msg.content_hash,
+        delivery="sent" if outgoing else None,
     )
     session.add(message)
     session.flush()
     assert message.id is not None
     db.index_message(session, message.id, msg.subject, msg.body)
+    if msg.raw_zlib is not None:
+        session.add(MessageRaw(message_id=message.id, data=msg.raw_zlib))
+    for attachment, digest in zip(msg.attachments, attachment_hashes, strict=True):
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=attachment.filename,
+                content_type=attachment.content_type,
+                size=attachment.size,
+                sha256=digest,
+                inline=attachment.inline,
+                content_id=attachment.content_id,
+                omitted=attachment.omitted,
+            )
+        )
 
     conversation.last_message_at = max(conversation.last_message_at, msg.sent_at)
-    if conversation.first_inbound_at is None:
-        conversation.first_inbound_at = msg.sent_at
-    customer.unread_count += 1
+    if outgoing:
+        if conversation.first_response_at is None:
+            conversation.first_response_at = msg.sent_at
+    else:
+        if conversation.first_inbound_at is None:
+            conversation.first_inbound_at = msg.sent_at
+        customer.unread_count += 1
     _touch(session, customer, msg.sent_at, msg.subject or msg.body)
     return Ingested(message.id, customer.id, conversation.id, reason)
+
+
+def _own_reply_came_back(session: Session, msg: InboundMessage) -> Message | None:
+    """A reply we sent, seen again (an email Sent folder, a copy the server kept).
+
+    Its external id carries the idempotency key fixed at queue time, so a reply whose
+    delivery was in doubt (the runner died after the server took it) is now known sent.
+    """
+    key = idempotency_key_of(msg.external_id)
+    if key is None:
+        return None
+    reply = session.exec(select(Message).where(Message.idempotency_key == key)).first()
+    if reply is None:
+        return None
+    if reply.delivery != "sent":
+        reply.delivery = "sent"
+        reply.external_id = msg.external_id
+        reply.last_error = None
+        reply.next_attempt_at = None
+        _bump(session, reply.customer_id)
+    return reply
+
+
+def idempotency_key_of(external_id: str) -> str | None:
+    """The idempotency key an external id was made from: "<HEX@acme.example>" -> "HEX@omnitui"."""
+    local = external_id.strip("<>").partition("@")[0]
+    if len(local) != 32 or not all(c in "0123456789abcdef" for c in local):
+        return None
+    return f"{local}@{KEY_DOMAIN}"
+
+
+KEY_DOMAIN = "omnitui"
+"""An idempotency key is "<32 hex>@omnitui"; a channel with ids of its own (an email's
+Message-ID on the account's domain) derives them from the hex part."""
 
 
 def _identity_for(session: Session, msg: InboundMessage) -> tuple[Identity, bool]:
@@ -175,36 +281,72 @@ def _identity_for(session: Session, msg: InboundMessage) -> tuple[Identity, bool
     return identity, True
 
 
+SUBJECT_WINDOW = timedelta(days=30)
+"""A message whose subject matches a resolved conversation this recent reopens it."""
+
+
 def _conversation_for(
     session: Session, customer_id: int, msg: InboundMessage
 ) -> tuple[Conversation, str]:
-    """The conversation a customer's new message joins, and why (recorded on the message)."""
-    if msg.thread_ref:
-        parent = session.exec(
+    """The conversation a customer's new message joins, and why (recorded on the message).
+
+    In order: the thread it answers (In-Reply-To, then References, newest first);
+    the customer's active conversation; a resolved one of the same subject within
+    SUBJECT_WINDOW; else a new one.
+    """
+    refs = [r for r in (msg.thread_ref, *reversed(msg.references)) if r]
+    if refs:
+        parents = session.exec(
             select(Message).where(
-                Message.customer_id == customer_id,
-                Message.external_id == msg.thread_ref,
+                Message.customer_id == customer_id, col(Message.external_id).in_(refs)
             )
-        ).first()
+        ).all()
+        by_ref = {p.external_id: p for p in parents}
+        parent = next((by_ref[r] for r in refs if r in by_ref), None)
         if parent is not None:
+            how = "answers" if parent.external_id == msg.thread_ref else "references"
             conv = session.get(Conversation, parent.conversation_id)
             assert conv is not None
-            if conv.status != "open":
+            if conv.status != "open" and msg.direction == "in":
                 _change_status(session, conv, "open", agent="", why="customer replied")
-                return conv, f"answers message {parent.id}; reopened conversation {conv.id}"
-            return conv, f"answers message {parent.id} in conversation {conv.id}"
+                return conv, f"{how} message {parent.id}; reopened conversation {conv.id}"
+            return conv, f"{how} message {parent.id} in conversation {conv.id}"
     active = session.exec(
         select(Conversation)
         .where(Conversation.customer_id == customer_id, col(Conversation.status).in_(ACTIVE))
         .order_by(col(Conversation.id).desc())
     ).first()
     if active is not None:
-        if active.status != "open":
+        if active.status != "open" and msg.direction == "in":
             was = active.status
             _change_status(session, active, "open", agent="", why="customer wrote")
             return active, f"woke {was} conversation {active.id}"
         return active, f"joined open conversation {active.id}"
-    conv = Conversation(customer_id=customer_id, opened_at=msg.sent_at, last_message_at=msg.sent_at)
+    key = subject_key(msg.subject)
+    if key:
+        recent = session.exec(
+            select(Message.conversation_id, Message.subject)
+            .where(
+                Message.customer_id == customer_id,
+                Message.sent_at >= msg.sent_at - SUBJECT_WINDOW,
+                Message.sent_at <= msg.sent_at,
+                Message.subject != "",
+            )
+            .order_by(col(Message.sent_at).desc())
+        ).all()
+        match = next((c for c, subject in recent if subject_key(subject) == key), None)
+        if match is not None:
+            conv = session.get(Conversation, match)
+            assert conv is not None
+            if msg.direction == "in":
+                _change_status(session, conv, "open", agent="", why="customer wrote")
+            return conv, f"subject matches conversation {conv.id}; reopened"
+    conv = Conversation(
+        customer_id=customer_id,
+        opened_at=msg.sent_at,
+        last_message_at=msg.sent_at,
+        status="open" if msg.direction == "in" else "resolved",
+    )
     session.add(conv)
     session.flush()
     return conv, f"no open conversation; opened {conv.id}"
@@ -279,8 +421,9 @@ def queue_reply(
             body=body,
             sent_at=now,
             thread_ref=last_in.external_id if last_in else None,
+            refs=_thread_refs(last_in),
             delivery="queued",
-            idempotency_key=f"{uuid.uuid4().hex}@omnitui",
+            idempotency_key=f"{uuid.uuid4().hex}@{KEY_DOMAIN}",
             next_attempt_at=now,
         )
         session.add(message)
@@ -293,6 +436,15 @@ def queue_reply(
         customer.unread_count = 0
         _touch(session, customer, now, body)
         return message.id
+
+
+def _thread_refs(parent: Message | None) -> str | None:
+    """What a reply to ``parent`` names as its thread: the parent's own references, then
+    the parent (an email's References header, so every client threads it)."""
+    if parent is None or not parent.external_id:
+        return None
+    refs = [*(parent.refs or "").split(), parent.external_id]
+    return " ".join(dict.fromkeys(refs[-20:]))
 
 
 def _reply_subject(subject: str) -> str:
@@ -483,7 +635,7 @@ def claim_outbox(
                     "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
                     "  AND generation = :gen AND expires_at > :now) "
                     "RETURNING id, idempotency_key, account, channel, identity_id, body, subject, "
-                    "thread_ref, customer_id"
+                    "thread_ref, customer_id, refs"
                 ),
                 {"gen": generation, "now": now, "limit": limit, "holder": holder},
             )
@@ -493,6 +645,7 @@ def claim_outbox(
         for r in rows:
             identity = session.get(Identity, r.identity_id)
             address = identity.address if identity is not None else ""
+            name = identity.display_name if identity is not None else ""
             out.append(
                 OutboundMessage(
                     message_id=r.id,
@@ -503,6 +656,8 @@ def claim_outbox(
                     body=r.body,
                     subject=r.subject,
                     thread_ref=r.thread_ref,
+                    references=tuple((r.refs or "").split()),
+                    display_name=name,
                 )
             )
             _bump(session, r.customer_id)
@@ -526,7 +681,8 @@ def next_outbox_due(engine: Engine) -> datetime | None:
     return None if due is None else parse_stamp(str(due))
 
 
-def mark_sent(engine: Engine, message_id: int, external_id: str) -> None:
+def mark_sent(engine: Engine, message_id: int, external_id: str, raw: bytes | None = None) -> None:
+    """Record that the channel took the reply; ``raw`` is what went on the wire."""
     with db.write(engine) as session:
         message = session.get(Message, message_id)
         assert message is not None
@@ -534,6 +690,8 @@ def mark_sent(engine: Engine, message_id: int, external_id: str) -> None:
         message.external_id = external_id
         message.last_error = None
         message.next_attempt_at = None
+        if raw is not None and session.get(MessageRaw, message_id) is None:
+            session.add(MessageRaw(message_id=message_id, data=zlib.compress(raw, 6)))
         _bump(session, message.customer_id)
 
 
@@ -666,7 +824,12 @@ def release_lease(engine: Engine, holder: str) -> None:
 
 
 def set_connector_state(
-    engine: Engine, account: str, channel: str, state: str, error: str | None = None
+    engine: Engine,
+    account: str,
+    channel: str,
+    state: str,
+    error: str | None = None,
+    detail: str = "",
 ) -> None:
     with db.write(engine) as session:
         row = session.get(ConnectorState, account)
@@ -675,7 +838,110 @@ def set_connector_state(
             session.add(row)
         row.state = state
         row.error = one_line(error, 300) if error else None
+        row.detail = one_line(detail, 120)
         row.updated_at = utcnow()
+
+
+# ---------------------------------------------------------------------------
+# Threading corrections
+
+
+def move_message(
+    engine: Engine, message_id: int, to_conversation: int | None, *, agent: str
+) -> int:
+    """Move a message to another conversation of its customer, or (``to_conversation``
+    None) split it into a new one. Recorded in the audit log; returns the event id,
+    which ``undo_move`` takes."""
+    with db.write(engine) as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            raise ServiceError(f"no message {message_id}")
+        if message.direction == "note" and to_conversation is None:
+            raise ServiceError("a note cannot start a conversation of its own")
+        source = message.conversation_id
+        if to_conversation is None:
+            target = Conversation(
+                customer_id=message.customer_id,
+                opened_at=message.sent_at,
+                last_message_at=message.sent_at,
+            )
+            session.add(target)
+            session.flush()
+        else:
+            found = session.get(Conversation, to_conversation)
+            if found is None or found.customer_id != message.customer_id:
+                raise ServiceError(f"conversation {to_conversation} is not one of this customer's")
+            if found.id == source:
+                raise ServiceError(f"message {message_id} is already in conversation {source}")
+            target = found
+        assert target.id is not None
+        return _move(
+            session, message, target, agent, "split" if to_conversation is None else "move"
+        )
+
+
+def undo_move(engine: Engine, event_id: int, *, agent: str) -> int:
+    """Put a moved or split message back where it was; returns the new event's id."""
+    with db.write(engine) as session:
+        event = session.get(Event, event_id)
+        if event is None or event.kind not in ("move", "split") or event.message_id is None:
+            raise ServiceError(f"event {event_id} is not a move")
+        message = session.get(Message, event.message_id)
+        assert message is not None and event.before is not None
+        if str(message.conversation_id) != event.after:
+            raise ServiceError(f"message {message.id} has moved again since; undo that first")
+        target = session.get(Conversation, int(event.before))
+        assert target is not None
+        return _move(session, message, target, agent, "move")
+
+
+def _move(session: Session, message: Message, target: Conversation, agent: str, kind: str) -> int:
+    source = session.get(Conversation, message.conversation_id)
+    assert source is not None and target.id is not None and message.id is not None
+    message.conversation_id = target.id
+    message.thread_reason = f"{kind} by {agent or 'an agent'} from conversation {source.id}"
+    session.flush()
+    for conv in (source, target):
+        _recount(session, conv)
+    event = Event(
+        agent=agent,
+        kind=kind,
+        customer_id=message.customer_id,
+        conversation_id=target.id,
+        before=str(source.id),
+        after=str(target.id),
+        message_id=message.id,
+    )
+    session.add(event)
+    customer = session.get(Customer, message.customer_id)
+    assert customer is not None
+    _touch(session, customer, customer.last_activity_at, customer.preview)
+    session.flush()
+    assert event.id is not None
+    return event.id
+
+
+def _recount(session: Session, conv: Conversation) -> None:
+    """A conversation's times from the messages it holds now."""
+    row = (
+        session.connection()
+        .execute(
+            text(
+                "SELECT min(sent_at), max(sent_at), "
+                "min(CASE WHEN direction = 'in' THEN sent_at END), "
+                "min(CASE WHEN direction = 'out' THEN sent_at END) "
+                "FROM message WHERE conversation_id = :id"
+            ),
+            {"id": conv.id},
+        )
+        .one()
+    )
+    if row[0] is None:
+        return  # empty now: keeps its times, shows no messages
+    conv.opened_at = parse_stamp(str(row[0]))
+    conv.last_message_at = parse_stamp(str(row[1]))
+    conv.first_inbound_at = parse_stamp(str(row[2])) if row[2] else None
+    conv.first_response_at = parse_stamp(str(row[3])) if row[3] else None
 
 
 # ---------------------------------------------------------------------------

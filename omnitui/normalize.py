@@ -55,3 +55,27 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """The folded words of ``text``, as the full-text index tokenizes them."""
     return _WORD.findall(fold(text))
+
+
+# Reply and forward prefixes in the languages of our customers' mail clients, folded:
+# English Re/Fw/Fwd, German AW/WG, Scandinavian SV/VS/VB, Dutch Antw/Doorst, Turkish
+# YNT (yanıt), Cvp (cevap), İLT (ilet), Azerbaijani Cavab, Persian/Arabic پاسخ, رد,
+# ارجاع, هدایت, Russian Ответ/Отв/Пересл. Mail clients add "[2]" counters and stack them.
+_SUBJECT_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|vb|antw|doorst|ynt|cvp|ilt|cavab|yanit|cevap"
+    r"|پاسخ|رد|ارجاع|هدایت|ответ|отв|пересл|tr|rif|enc|res)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)+"
+)
+
+
+def subject_key(subject: str) -> str:
+    """A subject as threading compares it: folded, reply prefixes and spacing removed.
+
+    "Re: YNT: Sipariş  #42" and "sipariş #42" give the same key; "" when nothing is left.
+    """
+    folded = fold(subject)
+    while True:
+        stripped = _SUBJECT_PREFIX.sub("", folded)
+        if stripped == folded:
+            break
+        folded = stripped
+    return " ".join(folded.split())

@@ -21,9 +21,9 @@ from pathlib import Path
 from omnitui.normalize import fold, words
 from omnitui.text import one_line
 
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 """The Alembic revision this code expects (a test checks it against the migrations)."""
-KNOWN_REVISIONS = ("0001", "0002")
+KNOWN_REVISIONS = ("0001", "0002", "0003")
 """Every revision this code knows, oldest first: a store at one of these can be upgraded."""
 
 

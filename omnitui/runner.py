@@ -32,8 +32,15 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Engine
 
 from omnitui import db, inbox
+from omnitui.blobs import BlobStore
 from omnitui.config import Settings
-from omnitui.connectors.base import Batch, Connector, DeliveryError, OutboundMessage
+from omnitui.connectors.base import (
+    Batch,
+    Connector,
+    DeliveryError,
+    KeepsSentCopies,
+    OutboundMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +100,7 @@ class Runner:
         self.generation: int | None = None
         """The lease generation while this runner holds the lease, else None."""
         self._engine: Engine | None = None
+        self.blobs = BlobStore(settings.data_dir / "attachments")
         self._rng = random.Random()
         self._lease_pool: ThreadPoolExecutor | None = None
 
@@ -226,7 +234,9 @@ class Runner:
 
     # -- connectors --------------------------------------------------------------
 
-    async def _set_state(self, connector: Connector, state: str, error: str | None = None) -> None:
+    async def _set_state(
+        self, connector: Connector, state: str, error: str | None = None, detail: str = ""
+    ) -> None:
         try:
             await self._db(
                 inbox.set_connector_state,
@@ -235,6 +245,7 @@ class Runner:
                 connector.channel,
                 state,
                 error,
+                detail,
             )
         except Exception:
             log.exception("could not record %s's state", connector.account)
@@ -245,7 +256,10 @@ class Runner:
         delay = first
 
         async def sink(batch: Batch) -> None:
-            await self._db(inbox.ingest, self.engine, batch)
+            await self._db(inbox.ingest, self.engine, batch, self.blobs)
+            if batch.progress is not None:
+                state = "syncing" if batch.progress else "running"
+                await self._set_state(connector, state, detail=batch.progress)
 
         while True:
             started = time.monotonic()
@@ -357,7 +371,15 @@ class Runner:
             else:
                 await self._db(inbox.mark_unconfirmed, self.engine, message.message_id, reason)
         else:
-            await self._db(inbox.mark_sent, self.engine, message.message_id, result.external_id)
+            # Acceptance is recorded before anything else, so nothing after it can send twice.
+            await self._db(
+                inbox.mark_sent, self.engine, message.message_id, result.external_id, result.raw
+            )
+            if isinstance(connector, KeepsSentCopies):
+                try:
+                    await connector.keep_sent_copy(message, result)
+                except Exception:
+                    log.exception("reply %d: could not keep a sent copy", message.message_id)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -18,8 +18,23 @@ from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
+class InboundAttachment:
+    """A file that came with a message. ``data`` is empty when ``omitted`` says why."""
+
+    filename: str
+    """Already sanitized by the connector: no directories, no control characters."""
+    content_type: str
+    data: bytes
+    size: int
+    inline: bool = False
+    content_id: str | None = None
+    omitted: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboundMessage:
-    """One message from a customer, as the wire gave it."""
+    """One message from a customer (or, with direction "out", one the team sent
+    from elsewhere, such as a copy in an email Sent folder), as the wire gave it."""
 
     account: str
     """The configured account it arrived on (a mailbox, a bot, a chat page)."""
@@ -37,6 +52,31 @@ class InboundMessage:
     html: str | None = None
     thread_ref: str | None = None
     """The external id this message answers (In-Reply-To, reply_to_message), if any."""
+    references: tuple[str, ...] = ()
+    """Further external ids of the thread, oldest first (email References)."""
+    direction: str = "in"
+    """"in" from the customer; "out" sent by the team elsewhere (``address`` is then
+    the customer it went to)."""
+    attachments: tuple[InboundAttachment, ...] = ()
+    raw_zlib: bytes | None = None
+    """The original bytes, zlib-compressed (compressed by the connector, off the store's
+    thread); kept so that export and a future re-parse lose nothing."""
+    content_hash: str | None = None
+    """sha256 of the original bytes."""
+    author: str = ""
+    """For direction "out": who on the team sent it (an email's From name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """Inbound data that could not be made into a message: stored with the error."""
+
+    account: str
+    error: str
+    raw: bytes
+    source: str = ""
+    """Where it came from (folder and UID, a file path)."""
+    external_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +91,17 @@ class OutboundMessage:
     body: str
     subject: str = ""
     thread_ref: str | None = None
+    references: tuple[str, ...] = ()
+    """The thread's earlier external ids, oldest first (email References)."""
+    display_name: str = ""
+    """The customer's name on the channel, for an email's To header."""
 
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
     external_id: str
+    raw: bytes | None = None
+    """What went on the wire (an email's bytes), kept with the reply."""
 
 
 class DeliveryError(Exception):
@@ -73,6 +119,9 @@ class Batch:
 
     messages: Sequence[InboundMessage]
     cursor: Mapping[str, str] = field(default_factory=dict)
+    quarantined: Sequence[Quarantined] = ()
+    progress: str | None = None
+    """Long work's progress for the status line ("INBOX 1,200/2,000"); "" when done."""
 
 
 InboundSink = Callable[[Batch], Awaitable[None]]
@@ -95,4 +144,13 @@ class Connector(Protocol):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         """Deliver one reply; raise DeliveryError (or any exception, taken as transient)."""
+        ...
+
+
+@runtime_checkable
+class KeepsSentCopies(Protocol):
+    """A connector that files a copy of each reply it sent (an IMAP Sent folder)."""
+
+    async def keep_sent_copy(self, message: OutboundMessage, result: SendResult) -> None:
+        """Called once the reply is recorded as sent; failures are logged, not retried."""
         ...
