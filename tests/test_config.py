@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tomllib
@@ -11,7 +12,18 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from omnitui.config import Config, ConfigError, Settings, load, read, resolve_secret
+from omnitui.config import (
+    Config,
+    ConfigError,
+    EmailAccount,
+    ImapConfig,
+    Settings,
+    SmtpConfig,
+    load,
+    parse,
+    read,
+    resolve_secret,
+)
 
 EXAMPLE = files("omnitui").joinpath("config.example.toml").read_text("utf-8")
 
@@ -37,6 +49,49 @@ def test_every_key_is_documented_in_the_example(key: str) -> None:
     if sections:
         assert f"[{'.'.join(sections)}]" in EXAMPLE
     assert f"\n{name} =" in EXAMPLE or f"\n# {name} =" in EXAMPLE or f"[{name}]" in EXAMPLE
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        *[k for k in _keys(EmailAccount, "email.NAME.") if not k.endswith(("imap", "smtp"))],
+        *[k.replace("imap.", "email.NAME.imap.") for k in _keys(ImapConfig, "imap.")],
+        *[k.replace("smtp.", "email.NAME.smtp.") for k in _keys(SmtpConfig, "smtp.")],
+    ],
+)
+def test_every_email_account_key_is_documented_in_the_example(key: str) -> None:
+    name = key.rsplit(".", 1)[1]
+    assert f"\n# {name} =" in EXAMPLE
+
+
+def test_an_email_account_from_the_example_validates() -> None:
+    block = EXAMPLE[EXAMPLE.index("# [email.support]") : EXAMPLE.index("[keys]")]
+    setting = re.compile(r"^(\[email\.[a-z.]+\]|[a-z_]+ = .*)$")
+    text = "\n".join(
+        line[2:]
+        for line in block.splitlines()
+        if setting.match(line[2:]) and "password" not in line
+    )
+    account = parse(tomllib.loads(text)).email["support"]
+    assert account.address == "support@acme.example"
+    assert account.ours == {"support@acme.example", "help@acme.example"}
+    assert account.imap is not None and account.imap.folders == ("INBOX",)
+    assert account.smtp is not None and account.smtp.security == "tls"
+
+
+def test_plain_imap_is_refused_towards_a_remote_host() -> None:
+    data = {
+        "email": {
+            "support": {
+                "address": "s@acme.example",
+                "imap": {"host": "imap.acme.example", "security": "plain"},
+            }
+        }
+    }
+    with pytest.raises(ConfigError, match=r"email\.support\.imap: .*loopback"):
+        parse(data, "omnitui.toml")
+    data["email"]["support"]["imap"]["host"] = "127.0.0.1"
+    assert parse(data).email["support"].imap is not None
 
 
 def test_a_missing_optional_file_gives_defaults_a_missing_given_one_is_an_error(
@@ -122,8 +177,6 @@ def test_a_config_validated_before_is_trusted_only_for_the_first_paint(tmp_path:
 
 
 def test_the_first_paint_path_loads_no_pydantic_for_a_known_config(tmp_path: Path) -> None:
-    import subprocess
-
     cfg = tmp_path / "config.toml"
     cfg.write_text(EXAMPLE)
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}

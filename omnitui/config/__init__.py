@@ -27,8 +27,11 @@ if TYPE_CHECKING:
         AgentConfig,
         Config,
         DemoConfig,
+        EmailAccount,
+        ImapConfig,
         OutboxConfig,
         RunnerConfig,
+        SmtpConfig,
         StoreConfig,
     )
 
@@ -38,9 +41,12 @@ __all__ = [
     "Config",
     "ConfigError",
     "DemoConfig",
+    "EmailAccount",
+    "ImapConfig",
     "OutboxConfig",
     "RunnerConfig",
     "Settings",
+    "SmtpConfig",
     "StoreConfig",
     "load",
     "parse",
@@ -48,7 +54,17 @@ __all__ = [
     "resolve_secret",
 ]
 _MODELS = frozenset(
-    {"AgentConfig", "Config", "DemoConfig", "OutboxConfig", "RunnerConfig", "StoreConfig"}
+    {
+        "AgentConfig",
+        "Config",
+        "DemoConfig",
+        "EmailAccount",
+        "ImapConfig",
+        "OutboxConfig",
+        "RunnerConfig",
+        "SmtpConfig",
+        "StoreConfig",
+    }
 )
 
 

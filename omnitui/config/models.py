@@ -7,7 +7,11 @@ Every key is documented in config.example.toml.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Section(BaseModel):
@@ -63,11 +67,114 @@ class DemoConfig(_Section):
     seed: int | None = None
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServerConfig(_Section):
+    """A mail server: where it is, how to reach it safely, who we are there."""
+
+    host: str
+    port: int = Field(default=0, ge=0, le=65535)
+    """0: the standard port for the security (IMAP 993/143, SMTP 465/587)."""
+    security: Literal["tls", "starttls", "plain"] = "tls"
+    """plain (no encryption) is allowed only towards a loopback address."""
+    username: str = ""
+    password: str = ""
+    password_env: str = ""
+    password_cmd: str = ""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _plain_only_on_loopback(self) -> ServerConfig:
+        if self.security == "plain" and not _is_loopback(self.host):
+            raise ValueError(
+                f"security 'plain' sends the password unencrypted; allowed only for a "
+                f"loopback host, not {self.host!r} (use tls or starttls)"
+            )
+        return self
+
+
+class ImapConfig(ServerConfig):
+    folders: tuple[str, ...] = ("INBOX",)
+    """Folders to watch; each has its own connection (IDLE watches one folder)."""
+    sent_folder: str = ""
+    """Where replies are filed once sent, and where mail the team sent from other
+    clients is read from (stored as outgoing). Empty: none."""
+    sync_window_days: int = Field(default=90, ge=0)
+    """The first sync fetches this many days back; 0 fetches everything."""
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    idle_refresh_seconds: float = Field(default=300.0, ge=1, le=1740)
+    """IDLE is re-issued this often, with a NOOP between that proves the connection
+    is alive (a silently dropped connection is noticed within this plus the timeout).
+    RFC 2177 asks for at most 29 minutes."""
+    poll_seconds: float = Field(default=60.0, ge=1, le=3600)
+    """For servers without IDLE: how often to look for new mail."""
+
+
+class SmtpConfig(ServerConfig):
+    pass
+
+
+_ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@localhost$")
+
+
+class EmailAccount(_Section):
+    address: str
+    """Our address: replies go out from it; mail from it is the team's."""
+    display_name: str = ""
+    """The name customers see in From, e.g. "Acme Support"."""
+    also: tuple[str, ...] = ()
+    """Other addresses that are ours (aliases): mail from them is the team's too."""
+    max_attachment_mb: float = Field(default=25.0, gt=0, le=1024)
+    """Attachments larger than this are listed but not kept apart (the raw message has them)."""
+    imap: ImapConfig | None = None
+    smtp: SmtpConfig | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if not _ADDRESS.match(value):
+            raise ValueError(f"not an email address: {value!r}")
+        return value.lower()
+
+    @field_validator("also")
+    @classmethod
+    def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for one in value:
+            if not _ADDRESS.match(one):
+                raise ValueError(f"not an email address: {one!r}")
+        return tuple(v.lower() for v in value)
+
+    @property
+    def ours(self) -> frozenset[str]:
+        return frozenset((self.address, *self.also))
+
+
 class Config(_Section):
     agent: AgentConfig = AgentConfig()
     store: StoreConfig = StoreConfig()
     runner: RunnerConfig = RunnerConfig()
     outbox: OutboxConfig = OutboxConfig()
     demo: DemoConfig = DemoConfig()
+    email: dict[str, EmailAccount] = Field(default_factory=dict)
+    """Email accounts by name: [email.support] ... (the name is the account in the store)."""
     keys: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. "reply" = "r" or "send" = "ctrl+s,f5"."""
+
+    @field_validator("email")
+    @classmethod
+    def _account_names(cls, value: dict[str, EmailAccount]) -> dict[str, EmailAccount]:
+        for name in value:
+            if not _ACCOUNT.match(name) or name.startswith("demo-"):
+                raise ValueError(
+                    f"account name {name!r}: letters, digits, '.', '_' and '-', "
+                    "up to 64, not starting with demo-"
+                )
+        return value
