@@ -1,17 +1,22 @@
-"""Shared fixtures: a real SQLite store in a temp dir, and messages to put in it."""
+"""Shared fixtures: a real SQLite store in a temp dir, messages to put in it, mail servers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 from sqlalchemy import Engine
 
 from omnitui import db
 from omnitui.connectors.base import InboundMessage
+
+if TYPE_CHECKING:
+    from tests.mailservers import Dovecot, SmtpServer
 
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -80,3 +85,75 @@ def tui_settings(tmp_path: Path, store_url: str) -> Any:
     from tests.tui_support import settings_for
 
     return settings_for(tmp_path, store_url)
+
+
+# -- real mail servers on loopback (tests/mailservers.py) ---------------------------
+
+
+def missing_server(reason: str) -> NoReturn:
+    """Skip on a laptop without the server; fail under CI=true, so CI never passes by skipping."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must have it", pytrace=False)
+    pytest.skip(reason)
+
+
+MakeDovecot = Callable[..., "Dovecot"]
+
+
+@pytest.fixture
+def make_dovecot() -> Iterator[MakeDovecot]:
+    """Start private Dovecots: ``make_dovecot(settings={...}, port=None)``; all closed after."""
+    from tests.mailservers import DOVECOT, Dovecot
+
+    if DOVECOT is None:
+        missing_server("dovecot not installed (apt-get install dovecot-imapd)")
+    servers: list[Dovecot] = []
+
+    def make(settings: dict[str, str] | None = None, port: int | None = None) -> Dovecot:
+        server = Dovecot(settings, port)
+        servers.append(server)
+        server.add_user("agent", "secret")
+        server.start()
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.close()
+
+
+@pytest.fixture
+def dovecot(make_dovecot: MakeDovecot) -> Dovecot:
+    """A private Dovecot on a free loopback port (starts in ~20 ms), user ``agent``/``secret``."""
+    return make_dovecot()
+
+
+def start_smtp_server(user: str | None = None, password: str | None = None) -> SmtpServer:
+    if importlib.util.find_spec("aiosmtpd") is None:
+        missing_server("aiosmtpd not installed (pip install -e '.[dev]')")
+    from tests.mailservers import SmtpServer
+
+    server = SmtpServer(user, password)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """An aiosmtpd server on a free loopback port that records what it accepts; no AUTH."""
+    server = start_smtp_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_auth_server() -> Iterator[SmtpServer]:
+    """Like ``smtp_server``, but MAIL needs AUTH PLAIN or LOGIN as ``agent``/``secret``."""
+    server = start_smtp_server("agent", "secret")
+    try:
+        yield server
+    finally:
+        server.stop()
