@@ -10,13 +10,15 @@ Must not import SQLAlchemy, SQLModel, Textual or any connector.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from omnitui.normalize import fold, words
 from omnitui.text import one_line
@@ -126,6 +128,21 @@ class CustomerPage:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachmentRow:
+    """A file that came with a message; its bytes are in the blob store under ``sha256``
+    unless ``omitted`` says why not. ``filename`` is customer text."""
+
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    inline: bool
+    omitted: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineItem:
     """One message, note or recorded event in a customer's history."""
 
@@ -142,6 +159,44 @@ class TimelineItem:
     attempts: int = 0
     last_error: str | None = None
     next_attempt_at: datetime | None = None
+    thread_reason: str = ""
+    """Why a message joined its conversation (customer text may be quoted in it)."""
+    conversation_status: str = ""
+    attachments: tuple[AttachmentRow, ...] = ()
+    message_id: int | None = None
+    """For an event: the message it is about (a move or a split)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDetail:
+    """One message whole, for the full view: the text, why it is threaded, its files."""
+
+    id: int
+    direction: str
+    channel: str
+    account: str
+    author: str
+    address: str
+    """The sender's (or, for a reply, the recipient's) address on the channel."""
+    subject: str
+    body: str
+    has_html: bool
+    at: datetime
+    conversation_id: int
+    thread_reason: str
+    refs: str
+    attachments: tuple[AttachmentRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """One case of a customer, for the picker that moves a message into it."""
+
+    id: int
+    status: str
+    message_count: int
+    last_message_at: datetime
+    subject: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +233,8 @@ class ConnectorStatus:
     channel: str
     state: str
     error: str | None
+    detail: str = ""
+    """Progress of long work ("INBOX 1,200/2,000")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +250,38 @@ class StoreStatus:
 
 
 _CUSTOMER_COLS = "id, name, channels, unread_count, open_count, preview, last_activity_at, version"
+
+
+_ATTACHMENT_COLS = "id, message_id, filename, content_type, size, sha256, inline, omitted"
+
+# A page's attachments in the message query itself (a correlated lookup on
+# ix_attachment_message_id per row, NULL for most), so a page stays two queries.
+_ATTACHMENTS_JSON = (
+    "(SELECT json_group_array(json_array(a.id, a.message_id, a.filename, a.content_type, "
+    "a.size, a.sha256, a.inline, a.omitted)) FROM attachment a WHERE a.message_id = m.id "
+    "HAVING count(*) > 0)"
+)
+
+
+def _attachment(row: Sequence[Any]) -> AttachmentRow:
+    aid, message_id, filename, content_type, size, sha256, inline, omitted = row
+    return AttachmentRow(
+        int(aid),
+        int(message_id),
+        str(filename),
+        str(content_type or "application/octet-stream"),
+        int(size or 0),
+        str(sha256 or ""),
+        bool(inline),
+        str(omitted) if omitted else None,
+    )
+
+
+def _attachments_of(raw: str | None) -> tuple[AttachmentRow, ...]:
+    if not raw:
+        return ()
+    rows = sorted(json.loads(raw), key=lambda r: int(r[0]))
+    return tuple(_attachment(r) for r in rows)
 
 
 def _customer(row: tuple[object, ...]) -> CustomerRow:
@@ -330,16 +419,19 @@ class Reader:
     ) -> list[TimelineItem]:
         """Up to ``limit`` messages older than ``before``, oldest first, with their events."""
         params: list[object] = [customer_id]
-        where = "customer_id=?"
+        where = "m.customer_id=?"
         if before is not None:
-            where += " AND (sent_at < ? OR (sent_at = ? AND id < ?))"
+            where += " AND (m.sent_at < ? OR (m.sent_at = ? AND m.id < ?))"
             at = stamp(before[0])
             params += [at, at, before[1]]
         with self._snapshot() as conn:
             rows = conn.execute(
-                "SELECT id, direction, channel, account, author, subject, body, sent_at, "
-                "conversation_id, delivery, attempts, last_error, next_attempt_at "
-                f"FROM message WHERE {where} ORDER BY sent_at DESC, id DESC LIMIT ?",
+                "SELECT m.id, m.direction, m.channel, m.account, m.author, m.subject, m.body, "
+                "m.sent_at, m.conversation_id, m.delivery, m.attempts, m.last_error, "
+                f"m.next_attempt_at, m.thread_reason, c.status, {_ATTACHMENTS_JSON} "
+                "FROM message m LEFT JOIN conversation c ON c.id = m.conversation_id "
+                f"WHERE {where} "
+                "ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
                 (*params, limit),
             ).fetchall()
             items = [
@@ -357,6 +449,9 @@ class Reader:
                     r[10],
                     r[11],
                     _ts(r[12]),
+                    r[13] or "",
+                    r[14] or "",
+                    _attachments_of(r[15]),
                 )
                 for r in rows
             ]
@@ -364,9 +459,9 @@ class Reader:
                 low = stamp(items[-1].at)
                 high = stamp(before[0]) if before else _END_OF_TIME
                 events = conn.execute(
-                    "SELECT id, kind, agent, before, after, at, conversation_id FROM event "
-                    "WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
-                    "('status', 'assign', 'merge', 'retry') ORDER BY at",
+                    "SELECT id, kind, agent, before, after, at, conversation_id, message_id "
+                    "FROM event WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
+                    "('status', 'assign', 'merge', 'retry', 'move', 'split') ORDER BY at",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
                 items += [
@@ -380,6 +475,7 @@ class Reader:
                         f"{e[3] or '-'} -> {e[4] or '-'}",
                         parse_stamp(e[5]),
                         e[6],
+                        message_id=e[7],
                     )
                     for e in events
                 ]
@@ -394,6 +490,84 @@ class Reader:
             .fetchone()
         )
         return (row[0], row[1]) if row else None
+
+    def message_detail(self, message_id: int) -> MessageDetail | None:
+        """One message whole, with why it is in its conversation and its attachments."""
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT m.id, m.direction, m.channel, m.account, m.author, "
+                "coalesce(i.address, ''), m.subject, m.body, m.html IS NOT NULL AND m.html != '', "
+                "m.sent_at, m.conversation_id, m.thread_reason, m.refs "
+                "FROM message m LEFT JOIN identity i ON i.id = m.identity_id WHERE m.id=?",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            files = self.attachments([message_id]).get(message_id, [])
+        return MessageDetail(
+            int(row[0]),
+            str(row[1]),
+            str(row[2] or ""),
+            str(row[3] or ""),
+            str(row[4] or ""),
+            str(row[5]),
+            str(row[6] or ""),
+            str(row[7] or ""),
+            bool(row[8]),
+            parse_stamp(row[9]),
+            int(row[10]),
+            str(row[11] or ""),
+            str(row[12] or ""),
+            tuple(files),
+        )
+
+    def attachments(self, message_ids: Iterable[int]) -> dict[int, list[AttachmentRow]]:
+        """The attachments of some messages, by message, in the order they came."""
+        ids = list(dict.fromkeys(message_ids))
+        found: dict[int, list[AttachmentRow]] = {}
+        conn = self._conn()
+        for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in conn.execute(
+                f"SELECT {_ATTACHMENT_COLS} FROM attachment WHERE message_id IN ({marks}) "
+                "ORDER BY message_id, id",
+                chunk,
+            ):
+                row = _attachment(r)
+                found.setdefault(row.message_id, []).append(row)
+        return found
+
+    # -- threading corrections ----------------------------------------------
+
+    def conversations(self, customer_id: int) -> list[ConversationRow]:
+        """The customer's conversations, newest first, with their size and first subject."""
+        rows = self._conn().execute(
+            "SELECT c.id, c.status, "
+            "(SELECT count(*) FROM message m WHERE m.conversation_id = c.id), "
+            "c.last_message_at, "
+            "(SELECT m.subject FROM message m WHERE m.conversation_id = c.id "
+            "AND m.subject != '' ORDER BY m.sent_at, m.id LIMIT 1) "
+            "FROM conversation c WHERE c.customer_id=? ORDER BY c.id DESC",
+            (customer_id,),
+        )
+        return [
+            ConversationRow(int(r[0]), str(r[1]), int(r[2]), parse_stamp(r[3]), str(r[4] or ""))
+            for r in rows
+        ]
+
+    def last_move_event(self, customer_id: int) -> int | None:
+        """The customer's newest move or split of a message (what undo takes back)."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id FROM event WHERE customer_id=? AND kind IN ('move', 'split') "
+                "ORDER BY id DESC LIMIT 1",
+                (customer_id,),
+            )
+            .fetchone()
+        )
+        return int(row[0]) if row else None
 
     # -- search -------------------------------------------------------------
 
@@ -436,7 +610,8 @@ class Reader:
             connectors = tuple(
                 ConnectorStatus(*r)
                 for r in conn.execute(
-                    "SELECT account, channel, state, error FROM connectorstate ORDER BY account"
+                    "SELECT account, channel, state, error, detail FROM connectorstate "
+                    "ORDER BY account"
                 )
             )
             counts = dict(

@@ -63,8 +63,12 @@ def default_holder() -> str:
 
 
 def build_connectors(settings: Settings) -> list[Connector]:
-    """The connectors the configuration asks for (today: the demo channel's three accounts)."""
+    """The connectors the configuration asks for: email accounts, and the demo channel."""
     connectors: list[Connector] = []
+    if settings.config.email:
+        from omnitui.connectors.mail.connector import MailConnector
+
+        connectors += [MailConnector(name, acct) for name, acct in settings.config.email.items()]
     if settings.config.demo.enabled:
         from omnitui.connectors.demo import demo_connectors
 

@@ -18,7 +18,7 @@ from omnitui.reads import StoreStatus
 from omnitui.text import one_line
 
 SEPARATOR = (" │ ", "dim")
-_GOOD_STATES = ("running", "ok", "connected", "idle", "listening")
+_GOOD_STATES = ("running", "syncing", "ok", "connected", "idle", "listening")
 
 
 class StatusLine(Static):
@@ -73,6 +73,8 @@ class StatusLine(Static):
                 line.append(
                     state, style="green" if good else "red" if connector.error else "yellow"
                 )
+                if connector.detail:
+                    line.append(f" {one_line(connector.detail, 40)}", style="cyan")
                 if connector.error:
                     line.append(f": {one_line(connector.error, 80)}", style="red")
             line.append(*SEPARATOR)

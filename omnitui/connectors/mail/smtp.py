@@ -1,0 +1,143 @@
+"""Sending email: compose a reply that threads, hand it to the SMTP server once.
+
+The Message-ID comes from the reply's idempotency key, fixed when it was queued
+(DESIGN invariant 2), on the account's domain: a retry never starts a second
+thread, and a copy seen again in the Sent folder is recognised as this reply.
+
+What a failure means decides what happens next:
+- refused before the message was handed over (4xx, or the connection failed):
+  ``DeliveryError``, retried with backoff; 5xx: permanent, with the server's words;
+- the connection lost after the message was handed over, before the server
+  answered: ``DeliveryUnknown``. The server may have taken it, so it is not
+  retried blindly; an agent decides (the reply shows "unconfirmed").
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+
+from omnitui.config import EmailAccount, SmtpConfig, resolve_secret
+from omnitui.connectors.base import DeliveryError, OutboundMessage
+
+
+class DeliveryUnknown(Exception):
+    """The server may or may not have taken the message."""
+
+
+def message_id_for(idempotency_key: str, address: str) -> str:
+    """The Message-ID of a reply: the key's unique part on our address's domain."""
+    unique = idempotency_key.partition("@")[0]
+    return f"<{unique}@{address.rpartition('@')[2]}>"
+
+
+def compose(message: OutboundMessage, account: EmailAccount, now: datetime | None = None) -> bytes:
+    """The reply as it goes on the wire (CRLF line ends)."""
+    mail = EmailMessage(policy=SMTP)
+    try:
+        mail["From"] = Address(account.display_name, addr_spec=account.address)
+        mail["To"] = Address(message.display_name, addr_spec=message.address)
+    except (ValueError, IndexError) as exc:
+        raise DeliveryError(
+            f"not an address we can send to: {message.address!r}", permanent=True
+        ) from exc
+    if message.subject:
+        mail["Subject"] = message.subject
+    mail["Date"] = format_datetime(now or datetime.now(UTC))
+    mail["Message-ID"] = message_id_for(message.idempotency_key, account.address)
+    if message.thread_ref:
+        mail["In-Reply-To"] = message.thread_ref
+        refs = list(dict.fromkeys([*message.references, message.thread_ref]))
+        mail["References"] = " ".join(refs)
+    body = message.body.replace("\r\n", "\n")
+    if not body.endswith("\n"):
+        body += "\n"
+    plain = body.isascii() and all(len(line) <= 78 for line in body.splitlines())
+    mail.set_content(body, charset="utf-8", cte="7bit" if plain else "quoted-printable")
+    return mail.as_bytes()
+
+
+def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: bytes) -> None:
+    """Hand ``data`` to the server for ``recipient``; raise as the module says."""
+    host = cfg.host
+    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    client: smtplib.SMTP | None = None
+    try:
+        if cfg.security == "tls":
+            client = smtplib.SMTP_SSL(
+                host, port, timeout=cfg.timeout_seconds, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(host, port, timeout=cfg.timeout_seconds)
+        client.ehlo()
+        if cfg.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if cfg.username:
+            where = f"email.{account_name}.smtp.password"
+            password = resolve_secret(where, cfg.password, cfg.password_env, cfg.password_cmd)
+            client.login(cfg.username, password or "")
+        _expect(client.mail(sender), (250,), "MAIL FROM")
+        _expect(client.rcpt(recipient), (250, 251), "RCPT TO")
+        _expect(client.docmd("DATA"), (354,), "DATA")
+    except DeliveryError:
+        _quit(client)
+        raise
+    except smtplib.SMTPAuthenticationError as exc:
+        _quit(client)
+        raise DeliveryError(
+            f"{host} refused the login: {_words(exc.smtp_code, exc.smtp_error)}"
+        ) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        _quit(client)
+        raise DeliveryError(f"could not reach {host}:{port}: {exc}") from exc
+    # Handing over: from here a lost connection leaves the outcome unknown.
+    try:
+        client.send(_dot_stuffed(data))
+        code, reply = client.getreply()
+    except (OSError, smtplib.SMTPException) as exc:
+        _quit(client)
+        raise DeliveryUnknown(
+            f"connection to {host} lost after the message was handed over: {exc}"
+        ) from exc
+    _quit(client)
+    _expect((code, reply), (250,), "end of message")
+
+
+def _expect(answer: tuple[int, bytes], good: tuple[int, ...], step: str) -> None:
+    code, reply = answer
+    if code in good:
+        return
+    words = _words(code, reply)
+    # 4xx: try again later; 5xx: the server will not take it as it is.
+    raise DeliveryError(f"{step}: {words}", permanent=500 <= code < 600)
+
+
+def _words(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {' '.join(text.split())}"
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    data = re.sub(rb"(?<!\r)\n", b"\r\n", data)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return _LEADING_DOT.sub(b"..", data) + b".\r\n"
+
+
+def _quit(client: smtplib.SMTP | None) -> None:
+    if client is None:
+        return
+    try:
+        client.quit()
+    except Exception:
+        client.close()
