@@ -68,6 +68,11 @@ class InboxCommands(Provider):
         ("View message", "Read the whole selected message", "view"),
         ("Reply channel", "Reply on the customer's next address", "cycle_channel"),
         ("Filter: open only", "Show only customers with open conversations", "toggle_open_only"),
+        ("Quoted text", "Show or fold the quoted history and signatures", "toggle_quotes"),
+        ("Why threaded", "Why the selected message is in its conversation", "why_threaded"),
+        ("Split message", "Split the selected message into a new conversation", "split_message"),
+        ("Move message", "Move the selected message to another conversation", "move_message"),
+        ("Undo move", "Undo the customer's last move or split of a message", "undo_move"),
         ("Help", "Every key and what it does", "help"),
         ("Quit", "Leave omnitui", "app.quit"),
     ]
@@ -328,6 +333,45 @@ class OmniApp(App[int]):
 
         self._write("Retry", write, done, None)
 
+    def move_message(
+        self,
+        message_id: int,
+        to_conversation: int | None,
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """Move a message to another conversation of its customer, or (None) split it off."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.move_message(engine, message_id, to_conversation, agent=agent)
+
+        self._write("Split" if to_conversation is None else "Move", write, done, None, refused)
+
+    def undo_move(
+        self,
+        customer_id: int,
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """Take back the customer's newest move or split of a message."""
+        agent = self.settings.agent
+        reader = self.reader
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            event_id = reader.last_move_event(customer_id)
+            if event_id is None:
+                raise inbox.ServiceError("no message of this customer was moved or split")
+            inbox.undo_move(engine, event_id, agent=agent)
+
+        self._write("Undo", write, done, None, refused)
+
     @work(thread=True, group="store-writes", exit_on_error=False)
     def _write(
         self,
@@ -335,7 +379,10 @@ class OmniApp(App[int]):
         write: Write,
         done: Callable[[], None] | None,
         failed: Callable[[], None] | None,
+        refused: Callable[[str], None] | None = None,
     ) -> None:
+        """Run ``write`` off the screen; a refusal (ServiceError) goes to ``refused`` when
+        given (the caller shows it as a notice), anything else to a toast."""
         try:
             write(self.engine())
         except Exception as exc:
@@ -344,6 +391,9 @@ class OmniApp(App[int]):
             if isinstance(exc, ServiceError):
                 log.info("%s refused: %s", what, exc)
                 error = str(exc)
+                if refused is not None:
+                    self._from_thread(refused, error)
+                    return
             else:
                 log.exception("%s failed", what)
                 error = f"{type(exc).__name__}: {exc}"
@@ -365,6 +415,7 @@ class OmniApp(App[int]):
         """Every binding of every screen and widget, with the key it has after the keymap."""
         from omnitui.screens.help import BindingRow, HelpScreen
         from omnitui.screens.message import MessageScreen
+        from omnitui.screens.move import MoveScreen
         from omnitui.screens.search import SearchScreen
         from omnitui.widgets.pager import Pager
 
@@ -377,6 +428,7 @@ class OmniApp(App[int]):
             ("Search", SearchScreen),
             ("Full message", MessageScreen),
             ("Full message text", Pager),
+            ("Move to conversation", MoveScreen),
             ("Help", HelpScreen),
         ]
         rows: list[BindingRow] = []

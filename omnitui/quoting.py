@@ -170,6 +170,13 @@ class _Lines:
 
     def cut(self) -> int | None:
         """The index of the first line to fold away, or None."""
+        # folds_from recurses forward through attribution + quote blocks; deciding the
+        # attributions from the end first bounds the depth to one (long quote chains).
+        for index in range(len(self.bare) - 1, -1, -1):
+            if self.quoted[index] or not self.bare[index]:
+                continue
+            if self.attribution(index) is not None:
+                self.folds_from(index)
         marker = None
         for index, line in enumerate(self.bare):
             if line and not self.quoted[index] and self.folds_from(index):

@@ -19,6 +19,7 @@ from omnitui.config import Settings
 from omnitui.screens.help import HelpScreen
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.message import MessageScreen
+from omnitui.screens.move import MoveScreen
 from omnitui.screens.search import SearchScreen
 from omnitui.widgets.composer import Composer, ComposerArea
 from omnitui.widgets.customer_list import CustomerList
@@ -286,6 +287,7 @@ def all_bindings() -> list[Binding]:
         SearchScreen,
         MessageScreen,
         Pager,
+        MoveScreen,
         HelpScreen,
     ]
     return [b for owner in owners for b in owner.BINDINGS if isinstance(b, Binding)]

@@ -180,6 +180,10 @@ def test_split_move_and_undo_are_recorded_and_keep_times_right(
     assert undo != split
     back = _one(engine, "SELECT conversation_id FROM message WHERE id=:id", id=gb.message_id)
     assert back == ga.conversation_id
+    # The split-off conversation, empty again, is closed: the next message joins the old one.
+    assert _one(engine, "SELECT status FROM conversation WHERE id=:id", id=new_conv) == "resolved"
+    [later] = inbox.ingest(engine, Batch([make_message("one more thing", minutes=30)]))
+    assert later.conversation_id == ga.conversation_id
     kinds = _one(engine, "SELECT group_concat(kind, ',') FROM event WHERE message_id IS NOT NULL")
     assert kinds == "split,move"
     with pytest.raises(inbox.ServiceError, match="moved again"):

@@ -9,6 +9,7 @@ network (the app owns both).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from omnitui.reads import CustomerDetail, SearchHit, StoreStatus
+from omnitui.reads import CustomerDetail, SearchHit, StoreStatus, TimelineItem
 from omnitui.text import one_line
 from omnitui.widgets.channels import channel_mark
 from omnitui.widgets.composer import Composer
@@ -304,8 +305,11 @@ class InboxScreen(Screen[None]):
             return
         from omnitui.screens.message import MessageScreen
 
+        app = self.omni
         self.app.push_screen(
-            MessageScreen(item, self.omni.reader, clock=self.omni.clock, tz=self.omni.tz)
+            MessageScreen(
+                item, app.reader, clock=app.clock, tz=app.tz, data_dir=app.settings.data_dir
+            )
         )
 
     def action_retry(self) -> None:
@@ -333,6 +337,87 @@ class InboxScreen(Screen[None]):
         customers.set_open_only(not customers.open_only)
         self._title_customers()
         self.notice("Showing open customers only" if customers.open_only else "Showing everyone")
+
+    # -- the selected message: quotes, threading (bound on the timeline) -----------------
+
+    def action_toggle_quotes(self) -> None:
+        shown = self.timeline.toggle_quotes()
+        self.notice(
+            "Quoted text and signatures shown (z folds them)"
+            if shown
+            else "Quoted text and signatures folded (z shows them)"
+        )
+
+    def _selected_message(self, what: str) -> TimelineItem | None:
+        item = self.timeline.selected_item
+        if item is None or item.kind == "event" or self.detail is None:
+            self.app.notify(
+                f"Select a message in the history first (j/k) to {what}.", severity="warning"
+            )
+            return None
+        return item
+
+    def action_why_threaded(self) -> None:
+        item = self._selected_message("see why it is in its conversation")
+        if item is None:
+            return
+        reason = item.thread_reason or {
+            "out": "a reply written in this conversation",
+            "note": "a note added to this conversation",
+        }.get(item.kind, "no reason was recorded")
+        line = Text("Threaded: ", end="")
+        line.append(one_line(reason, 200), style="bold")
+        line.append(f" (message {item.id}, conversation #{item.conversation_id})")
+        self.status_line.notice(line, timeout=12)
+
+    def _refused(self, what: str) -> Callable[[str], None]:
+        def show(error: str) -> None:
+            self.status_line.notice(Text(f"{what} refused: {one_line(error, 200)}", "bold red"))
+
+        return show
+
+    def action_split_message(self) -> None:
+        item = self._selected_message("split it into a new conversation")
+        if item is None:
+            return
+        self.omni.move_message(
+            item.id,
+            None,
+            done=lambda: self.notice(f"Message {item.id} split into a new conversation · U undoes"),
+            refused=self._refused("Split"),
+        )
+
+    def action_move_message(self) -> None:
+        item = self._selected_message("move it to another conversation")
+        if item is None or self.detail is None:
+            return
+        from omnitui.screens.move import MoveScreen
+
+        def picked(conversation_id: int | None) -> None:
+            if conversation_id is None:
+                return
+            self.omni.move_message(
+                item.id,
+                conversation_id,
+                done=lambda: self.notice(
+                    f"Message {item.id} moved to conversation #{conversation_id} · U undoes"
+                ),
+                refused=self._refused("Move"),
+            )
+
+        app = self.omni
+        screen = MoveScreen(app.reader, self.detail.row.id, item, clock=app.clock, tz=app.tz)
+        self.app.push_screen(screen, picked)
+
+    def action_undo_move(self) -> None:
+        customer_id = self._selected_customer()
+        if customer_id is None:
+            return
+        self.omni.undo_move(
+            customer_id,
+            done=lambda: self.notice("Undid the last move or split"),
+            refused=self._refused("Undo"),
+        )
 
     def action_help(self) -> None:
         from omnitui.screens.help import HelpScreen

@@ -4,7 +4,10 @@ Messages wrap to the width; each item's rendered lines are cached (keyed by the
 item, the width and whether it is selected), so a reload re-renders only what
 changed and a resize re-wraps. Older history is paged in when the agent reaches
 the top. Bodies, subjects, names and errors are customer text and go through
-omnitui.text; a huge message is cut with a marker ("press v").
+omnitui.text; a huge message is cut with a marker ("press v"). An email's quoted
+history and signature are folded to one line (omnitui.quoting; z shows them), its
+attachments listed one a line, and a thin line marks where the history passes
+from one conversation to another (so a split shows).
 
 Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 """
@@ -26,8 +29,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from omnitui.quoting import split_quoted
 from omnitui.reads import CustomerDetail, TimelineItem
 from omnitui.text import one_line, show
+from omnitui.widgets.attachments import attachment_text
 from omnitui.widgets.channels import channel_mark
 from omnitui.widgets.strips import text_strip, wrap_text
 from omnitui.widgets.times import Clock, local_time
@@ -39,6 +44,27 @@ PAGE = 100
 FIND_PAGES = 50
 """Pages read back at most to find a message opened from search."""
 GUTTER = 4
+QUOTE_SCAN = 50_000
+"""Characters of an email searched for where its quote begins (the rest folds with it)."""
+
+
+def fold_quoted(body: str) -> tuple[str, str]:
+    """An email's new text and its folded quote and signature ('' when nothing folds).
+
+    Runs on the event loop at render time, so a huge body is searched only in its head.
+    """
+    head, tail = body, ""
+    if len(body) > QUOTE_SCAN:
+        cut = body.rfind("\n", 0, QUOTE_SCAN) + 1 or QUOTE_SCAN
+        head, tail = body[:cut], body[cut:]
+    try:
+        new, folded = split_quoted(head)
+    except Exception:  # customer text must never break the history
+        log.exception("finding the quote of a message failed")
+        return body, ""
+    if not folded:
+        return body, ""
+    return new, folded + ("\n" + tail if tail else "")
 
 
 class TimelineSource(Protocol):
@@ -101,6 +127,7 @@ class Timeline(ScrollView, can_focus=True):
         "timeline--failed",
         "timeline--unconfirmed",
         "timeline--error",
+        "timeline--boundary",
     }
     DEFAULT_CSS = """
     Timeline {
@@ -123,6 +150,7 @@ class Timeline(ScrollView, can_focus=True):
         & > .timeline--failed { color: $text-error; text-style: bold; }
         & > .timeline--unconfirmed { color: $text-warning; text-style: bold; }
         & > .timeline--error { color: $text-error; }
+        & > .timeline--boundary { color: $text-accent; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -133,6 +161,26 @@ class Timeline(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", id="timeline-page-down", show=False),
         Binding("pageup", "page_up", "Page up", id="timeline-page-up", show=False),
         Binding("h,escape", "back", "Customers", id="timeline-back"),
+        # The inbox screen acts on the selected item (it owns the writes and the notices).
+        Binding("z", "screen.toggle_quotes", "Quotes", id="toggle-quotes"),
+        Binding(
+            "w", "screen.why_threaded", "Why in this conversation", id="why-threaded", show=False
+        ),
+        Binding(
+            "S",
+            "screen.split_message",
+            "Split into a new conversation",
+            id="split-message",
+            show=False,
+        ),
+        Binding(
+            "M",
+            "screen.move_message",
+            "Move to another conversation",
+            id="move-message",
+            show=False,
+        ),
+        Binding("U", "screen.undo_move", "Undo the last move or split", id="undo-move", show=False),
     ]
 
     class Loaded(Message):
@@ -179,6 +227,8 @@ class Timeline(ScrollView, can_focus=True):
         self.items: list[TimelineItem] = []
         self.has_older = False
         self.cursor: int | None = None
+        self.show_quotes = False
+        """Whether emails show their quoted history and signature (z), else one fold line."""
         self.reading = False
         self._token = 0
         self._loading_older = False
@@ -189,6 +239,7 @@ class Timeline(ScrollView, can_focus=True):
         self._intent: int | Literal["bottom"] | None = None
         """Where to scroll once the lines are laid out: the newest line, or an item."""
         self._cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(4096)
+        self._folds: LRUCache[TimelineItem, tuple[str, str]] = LRUCache(1024)
 
     # -- what is shown -------------------------------------------------------------
 
@@ -333,6 +384,14 @@ class Timeline(ScrollView, can_focus=True):
         if new_value <= 0 and self.has_older:
             self.load_older()
 
+    def toggle_quotes(self) -> bool:
+        """Show or fold every email's quoted history and signature; returns whether shown."""
+        self.show_quotes = not self.show_quotes
+        self._rebuild()
+        if self.cursor is not None:
+            self._scroll_to_item(self.cursor)
+        return self.show_quotes
+
     # -- moving ----------------------------------------------------------------------
 
     def select(self, index: int) -> None:
@@ -442,10 +501,16 @@ class Timeline(ScrollView, can_focus=True):
             )
             lines.append(text_strip(Text(top, muted), width, console, base))
             now = self._clock()
+            quotes = self.show_quotes
+            conversations = {i.conversation_id for i in self.items if i.kind != "event"}
+            shown_conversation = None if len(conversations) > 1 else next(iter(conversations), None)
             for index, item in enumerate(self.items):
                 starts.append(len(lines))
+                if item.kind != "event" and item.conversation_id != shown_conversation:
+                    shown_conversation = item.conversation_id
+                    lines.append(self._boundary(item, width, base))
                 selected = index == self.cursor
-                key = (item, width, selected, selected and self.has_focus, base, now.date())
+                key = (item, width, selected, selected and self.has_focus, base, now.date(), quotes)
                 rendered = self._cache.get(key)
                 if rendered is None:
                     rendered = self._render_item(item, width, selected, base, now)
@@ -461,6 +526,20 @@ class Timeline(ScrollView, can_focus=True):
         if self._intent is not None:
             self.call_after_refresh(self._apply_intent)
 
+    def _boundary(self, item: TimelineItem, width: int, base: Style) -> Strip:
+        """The thin line where the history passes into another conversation."""
+        key = ("boundary", item.conversation_id, item.conversation_status, width, base)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached[0]
+        status = one_line(item.conversation_status, 20)
+        label = f"  ╌╌ conversation #{item.conversation_id}" + (f" · {status} " if status else " ")
+        fill = "╌" * max(width - len(label), 0)
+        style = self.get_component_rich_style("timeline--boundary")
+        strip = text_strip(Text(label + fill, style=style), width, self.app.console, base)
+        self._cache[key] = [strip]
+        return strip
+
     def _render_item(
         self, item: TimelineItem, width: int, selected: bool, base: Style, now: datetime
     ) -> list[Strip]:
@@ -471,12 +550,20 @@ class Timeline(ScrollView, can_focus=True):
         when = local_time(item.at, now, self._tz)
         marker = Text("▶ " if selected else "  ", style=style("timeline--author"))
         if item.kind == "event":
-            what = one_line(item.subject, 40)
-            change = one_line(item.body, 200).replace(" -> ", " → ")
             by = one_line(item.author, 60)
-            line = Text.assemble(
-                marker, (f"── {what}: {change} · {by} · {when}", style("timeline--event"))
-            )
+            if item.subject in ("move", "split"):
+                source, _, target = item.body.partition(" -> ")
+                verb, into = ("split", "into") if item.subject == "split" else ("moved", "to")
+                what = f"message {item.message_id}" if item.message_id else "a message"
+                said = (
+                    f"── {by or 'an agent'} {verb} {what} from conversation "
+                    f"{one_line(source, 20)} {into} {one_line(target, 20)} · {when}"
+                )
+            else:
+                kind = one_line(item.subject, 40)
+                change = one_line(item.body, 200).replace(" -> ", " → ")
+                said = f"── {kind}: {change} · {by} · {when}"
+            line = Text.assemble(marker, (said, style("timeline--event")))
             return [text_strip(line, width, console, base), Strip.blank(width, base)]
 
         if item.kind == "note":
@@ -516,23 +603,50 @@ class Timeline(ScrollView, can_focus=True):
             subject = Text(one_line(item.subject, 300), style=style("timeline--subject"))
             for piece in wrap_text(subject, inner, console):
                 strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
-        shown = show(item.body)
+        muted = style("timeline--muted") + Style(italic=True)
+        new_text, folded = self._fold(item)
+        shown = show(new_text)
         body = shown.text
         body.stylize(body_style)
-        for piece in wrap_text(body, inner, console):
+        hidden = shown.hidden_chars
+        pieces = wrap_text(body, inner, console)
+        if folded and not self.show_quotes:
+            count = folded.count("\n") + 1
+            noun = "line" if count == 1 else "lines"
+            pieces.append(Text(f"··· quoted text and signature ({count} {noun}) — z shows", muted))
+        elif folded and hidden:
+            hidden += len(folded) + 1  # the new text alone was cut: the rest is in v
+        elif folded:
+            rest = show(folded)
+            hidden += rest.hidden_chars
+            rest.text.stylize(style("timeline--muted"))
+            pieces += [Text(""), *wrap_text(rest.text, inner, console)]
+            pieces.append(Text("··· z folds the quoted text and signature", muted))
+        for piece in pieces:
             strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
-        if shown.hidden_chars:
+        if hidden:
             more = Text(
-                f"… {shown.hidden_chars:,} more characters: press v to read the whole message",
-                style=style("timeline--muted") + Style(italic=True),
+                f"… {hidden:,} more characters: press v to read the whole message", style=muted
             )
             strips.append(text_strip(Text.assemble(gutter, more), width, console, base))
+        for attachment in item.attachments:
+            line = attachment_text(attachment, style("timeline--muted"))
+            strips.append(text_strip(Text.assemble(gutter, line), width, console, base))
         if item.kind == "out" and item.last_error:
             error = Text(f"! {one_line(item.last_error, 300)}", style=style("timeline--error"))
             for piece in wrap_text(error, inner, console):
                 strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         strips.append(Strip.blank(width, base))
         return strips
+
+    def _fold(self, item: TimelineItem) -> tuple[str, str]:
+        if item.channel != "email":
+            return item.body, ""
+        found = self._folds.get(item)
+        if found is None:
+            found = fold_quoted(item.body)
+            self._folds[item] = found
+        return found
 
     def _delivery(self, item: TimelineItem) -> Text:
         """The state of a reply, with room after it; empty for anything else."""

@@ -1,0 +1,38 @@
+"""How an attachment reads on screen: "📎 faktura.pdf · application/pdf · 120 KB".
+
+File names and content types come from customers: shown through omnitui.text.
+Must not import the store or the network.
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+
+from omnitui.reads import AttachmentRow
+from omnitui.text import one_line
+
+
+def human_size(size: int) -> str:
+    """Bytes as people read them: "512 B", "120 KB", "3.4 MB"."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{max(round(size / 1024), 1)} KB"
+    if size < 1024 * 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / (1024 * 1024 * 1024):.1f} GB"
+
+
+def attachment_text(row: AttachmentRow, muted: Style | str = "dim") -> Text:
+    """One attachment on one line; when its bytes were not kept, why not."""
+    line = Text("📎 ", end="")
+    line.append(one_line(row.filename, 120) or "(no name)")
+    line.append(f" · {one_line(row.content_type, 60)}", style=muted)
+    if row.omitted:
+        line.append(f" · (not kept: {one_line(row.omitted, 80)})", style=muted)
+    else:
+        line.append(f" · {human_size(row.size)}", style=muted)
+    if row.inline:
+        line.append(" · inline", style=muted)
+    return line
