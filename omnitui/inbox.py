@@ -903,9 +903,10 @@ def _move(session: Session, message: Message, target: Conversation, agent: str, 
     session.flush()
     for conv in (source, target):
         _recount(session, conv)
-    if source.status in ACTIVE and not session.exec(
-        select(Message.id).where(Message.conversation_id == source.id)
-    ).first():
+    if (
+        source.status in ACTIVE
+        and not session.exec(select(Message.id).where(Message.conversation_id == source.id)).first()
+    ):
         # Left empty (an undone split): closed, so the customer's next message does
         # not land in a conversation nobody can see.
         source.status = "resolved"
