@@ -18,6 +18,7 @@ SQLModel or any connector: it runs in the CLI and in benchmarks without them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import math
@@ -29,6 +30,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -906,8 +908,22 @@ _EXPORTS: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] = (
         "message",
         ("id", "conversation_id", "customer_id", "direction", "channel", "account",
          "external_id", "identity_id", "author", "subject", "body", "html", "sent_at",
-         "stored_at", "thread_ref", "delivery", "attempts", "last_error"),
+         "stored_at", "thread_ref", "thread_reason", "refs", "content_hash", "delivery",
+         "attempts", "last_error"),
         frozenset({"sent_at", "stored_at"}),
+    ),
+    (
+        "attachment",
+        "attachment",
+        ("id", "message_id", "filename", "content_type", "size", "sha256", "inline",
+         "content_id", "omitted"),
+        frozenset(),
+    ),
+    (
+        "raw",
+        "messageraw",
+        ("message_id", "data"),
+        frozenset(),
     ),
 )  # fmt: skip
 
@@ -927,8 +943,9 @@ def iso_utc(value: str | None) -> str | None:
 def _records(
     conn: sqlite3.Connection, kind: str, table: str, columns: tuple[str, ...], times: frozenset[str]
 ) -> Iterator[dict[str, Any]]:
-    cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id")
+    cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}")
     time_at = [i for i, name in enumerate(columns) if name in times]
+    raw = kind == "raw"
     while True:
         chunk = cursor.fetchmany(2_000)
         if not chunk:
@@ -937,6 +954,8 @@ def _records(
             values = list(row)
             for i in time_at:
                 values[i] = iso_utc(values[i])
+            if raw:  # the message as the wire gave it, base64 of the uncompressed bytes
+                values[1] = base64.b64encode(zlib.decompress(values[1])).decode("ascii")
             record: dict[str, Any] = {"type": kind}
             record.update(zip(columns, values, strict=True))
             yield record

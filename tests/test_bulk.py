@@ -481,3 +481,46 @@ def test_iso_utc() -> None:
     assert bulk.iso_utc("2026-11-20 12:00:00.000001") == "2026-11-20T12:00:00.000001Z"
     assert bulk.iso_utc("2026-11-20 14:00:00+02:00") == "2026-11-20T12:00:00.000000Z"
     assert bulk.iso_utc(None) is None
+
+
+def test_export_keeps_an_emails_raw_bytes_attachments_and_threading(
+    store_url: str, tmp_path: Path
+) -> None:
+    import base64
+    import zlib
+    from dataclasses import replace
+
+    from omnitui.blobs import BlobStore
+    from omnitui.connectors.base import InboundAttachment
+
+    engine = db.make_engine(store_url)
+    raw = "From: Işıl <isil@example.com.tr>\r\nSubject: Fatura\r\n\r\nMerhaba\r\n".encode()
+    msg = InboundMessage(
+        account="support",
+        channel="email",
+        external_id="<f1@example.com.tr>",
+        address="isil@example.com.tr",
+        body="Merhaba",
+        sent_at=datetime(2026, 11, 2, 9, tzinfo=UTC),
+        subject="Fatura",
+    )
+    msg = replace(
+        msg,
+        references=("<a@x>", "<b@x>"),
+        raw_zlib=zlib.compress(raw),
+        content_hash="ab" * 32,
+        attachments=(InboundAttachment("fatura.pdf", "application/pdf", b"%PDF", 4),),
+    )
+    inbox.ingest(engine, Batch([msg]), BlobStore(tmp_path / "attachments"))
+    out = io.StringIO()
+    bulk.export_jsonl(store_url, out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    [message] = [r for r in records if r["type"] == "message"]
+    [attachment] = [r for r in records if r["type"] == "attachment"]
+    [kept] = [r for r in records if r["type"] == "raw"]
+    assert message["refs"] == "<a@x> <b@x>" and message["content_hash"] == "ab" * 32
+    assert message["thread_reason"].startswith("new customer")
+    assert attachment["filename"] == "fatura.pdf" and attachment["size"] == 4
+    assert (tmp_path / "attachments" / attachment["sha256"][:2] / attachment["sha256"]).exists()
+    assert kept["message_id"] == message["id"]
+    assert base64.b64decode(kept["data"]) == raw
