@@ -19,6 +19,8 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from omnitui import inbox
 from omnitui.config import Settings
 from omnitui.runner import Runner
@@ -369,3 +371,25 @@ async def test_550_fails_with_the_servers_words(
     error = scalar(store, "SELECT last_error FROM message WHERE id=?", (reply_id,))
     assert "550" in error and "No such user here" in error
     assert smtp_server.messages == []
+
+
+async def test_smtp_login_takes_the_password_from_the_environment(
+    dovecot: Dovecot,
+    smtp_auth_server: SmtpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, store = new_store(tmp_path)
+    monkeypatch.setenv("OMNITUI_TEST_SMTP_PASSWORD", "secret")
+    acct = account(dovecot, smtp_auth_server)
+    acct["smtp"] |= {"username": "agent", "password_env": "OMNITUI_TEST_SMTP_PASSWORD"}
+    async with running(mail_settings(tmp_path, url, acct)) as runner:
+        customer = await _customer_writes(dovecot, store)
+        reply_id = inbox.queue_reply(runner.engine, customer, "answer", agent="aysel")
+        [received] = await asyncio.to_thread(smtp_auth_server.wait_for, 1, 10)
+        await async_wait_until(
+            lambda: scalar(store, "SELECT delivery FROM message WHERE id=?", (reply_id,)) == "sent",
+            5,
+            "the reply marked sent",
+        )
+    assert received.login == "agent"
