@@ -63,8 +63,9 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
     if not status.connectors:
         yield Check("connectors", True, "none has run yet")
     for conn in status.connectors:
-        healthy = conn.state in ("running", "starting", "stopped") and not conn.error
-        detail = conn.state + (f": {one_line(conn.error, 200)}" if conn.error else "")
+        healthy = conn.state in ("running", "syncing", "starting", "stopped") and not conn.error
+        detail = conn.state + (f" {one_line(conn.detail, 60)}" if conn.detail else "")
+        detail += f": {one_line(conn.error, 200)}" if conn.error else ""
         yield Check(f"connector {conn.account} ({conn.channel})", healthy, detail)
     stuck = status.failed + status.unconfirmed
     yield Check(
@@ -78,3 +79,10 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
         status.quarantined == 0,
         f"{status.quarantined} inbound item(s) could not be parsed and are kept for review",
     )
+    for item in reader.quarantined(5):
+        source = f" {one_line(item.source, 80)}" if item.source else ""
+        yield Check(
+            f"  quarantined #{item.id}",
+            False,
+            f"{one_line(item.account, 40)}{source}: {one_line(item.error, 160)}",
+        )

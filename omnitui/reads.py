@@ -228,6 +228,15 @@ class SearchHit:
 
 
 @dataclass(frozen=True, slots=True)
+class QuarantineRow:
+    id: int
+    account: str
+    source: str
+    error: str
+    stored_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorStatus:
     account: str
     channel: str
@@ -601,6 +610,20 @@ class Reader:
                     SearchHit(r[0], r[1], r[2], excerpt(f"{r[3]} {r[4]}", terms), parse_stamp(r[5]))
                 )
         return hits
+
+    # -- quarantine -----------------------------------------------------------
+
+    def quarantined(self, limit: int = 5) -> list[QuarantineRow]:
+        """The newest quarantine records, without their raw bytes."""
+        with self._snapshot() as conn:
+            return [
+                QuarantineRow(r[0], r[1], r[2], r[3], parse_stamp(r[4]))
+                for r in conn.execute(
+                    "SELECT id, account, source, error, stored_at FROM quarantine "
+                    "ORDER BY id DESC LIMIT ?",
+                    (limit,),
+                )
+            ]
 
     # -- status line ----------------------------------------------------------
 

@@ -132,6 +132,20 @@ def test_send_search_and_doctor_on_a_real_store(tmp_path: Path, make_message: Ma
     assert missing.returncode == 1 and "no customer 999" in missing.stderr
 
 
+def test_doctor_lists_what_is_in_the_quarantine(tmp_path: Path) -> None:
+    assert run("db", "upgrade", data_dir=tmp_path).returncode == 0
+    from omnitui import db
+    from omnitui.connectors.base import Quarantined
+
+    engine: Engine = db.make_engine(db.sqlite_url(tmp_path / "omnitui.db"))
+    poison = Quarantined("support", "no sender address", b"Subject: x\r\n\r\n", "INBOX uid 7")
+    inbox.ingest(engine, Batch([], {"INBOX:uid": "7"}, quarantined=[poison]))
+    doctor = run("doctor", data_dir=tmp_path)
+    assert doctor.returncode == 1
+    assert "1 inbound item(s) could not be parsed" in doctor.stdout
+    assert "support INBOX uid 7: no sender address" in doctor.stdout
+
+
 def test_search_on_a_missing_store_says_what_to_do(tmp_path: Path) -> None:
     proc = run("search", "x", data_dir=tmp_path)
     assert proc.returncode == 1 and "omnitui db upgrade" in proc.stderr
