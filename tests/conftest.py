@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 import pytest
 from sqlalchemy import Engine
@@ -16,7 +16,7 @@ from omnitui import db
 from omnitui.connectors.base import InboundMessage
 
 if TYPE_CHECKING:
-    from tests.mailservers import Dovecot, SmtpServer
+    from tests.mailservers import Certificate, Dovecot, MiniCA, SmtpServer
 
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -97,20 +97,42 @@ def missing_server(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def mini_ca(tmp_path_factory: pytest.TempPathFactory) -> MiniCA:
+    """A throwaway CA (made with the openssl CLI) that no system trusts; ``.ca_file`` is its PEM."""
+    from tests.mailservers import OPENSSL, MiniCA
+
+    if OPENSSL is None:
+        missing_server("openssl not installed (apt-get install openssl)")
+    return MiniCA(tmp_path_factory.mktemp("mini-ca"))
+
+
+@pytest.fixture(scope="session")
+def server_certificate(mini_ca: MiniCA) -> Certificate:
+    """A server certificate from ``mini_ca`` for IP:127.0.0.1 and DNS:localhost."""
+    return mini_ca.issue("loopback")
+
+
 MakeDovecot = Callable[..., "Dovecot"]
 
 
 @pytest.fixture
 def make_dovecot() -> Iterator[MakeDovecot]:
-    """Start private Dovecots: ``make_dovecot(settings={...}, port=None)``; all closed after."""
+    """Start private Dovecots: ``make_dovecot(settings={...}, port=None, tls=None)``; all
+    closed after. ``tls``: a Certificate, for STARTTLS on ``port`` and implicit TLS on
+    ``tls_port``."""
     from tests.mailservers import DOVECOT, Dovecot
 
     if DOVECOT is None:
         missing_server("dovecot not installed (apt-get install dovecot-imapd)")
     servers: list[Dovecot] = []
 
-    def make(settings: dict[str, str] | None = None, port: int | None = None) -> Dovecot:
-        server = Dovecot(settings, port)
+    def make(
+        settings: dict[str, str] | None = None,
+        port: int | None = None,
+        tls: Certificate | None = None,
+    ) -> Dovecot:
+        server = Dovecot(settings, port, tls)
         servers.append(server)
         server.add_user("agent", "secret")
         server.start()
@@ -129,12 +151,23 @@ def dovecot(make_dovecot: MakeDovecot) -> Dovecot:
     return make_dovecot()
 
 
-def start_smtp_server(user: str | None = None, password: str | None = None) -> SmtpServer:
+@pytest.fixture
+def tls_dovecot(make_dovecot: MakeDovecot, server_certificate: Certificate) -> Dovecot:
+    """Like ``dovecot``, with ``server_certificate``: STARTTLS on ``port``, TLS on ``tls_port``."""
+    return make_dovecot(tls=server_certificate)
+
+
+def start_smtp_server(
+    user: str | None = None,
+    password: str | None = None,
+    tls: Literal["starttls", "tls"] | None = None,
+    certificate: Certificate | None = None,
+) -> SmtpServer:
     if importlib.util.find_spec("aiosmtpd") is None:
         missing_server("aiosmtpd not installed (pip install -e '.[dev]')")
     from tests.mailservers import SmtpServer
 
-    server = SmtpServer(user, password)
+    server = SmtpServer(user, password, tls, certificate)
     server.start()
     return server
 
@@ -153,6 +186,26 @@ def smtp_server() -> Iterator[SmtpServer]:
 def smtp_auth_server() -> Iterator[SmtpServer]:
     """Like ``smtp_server``, but MAIL needs AUTH PLAIN or LOGIN as ``agent``/``secret``."""
     server = start_smtp_server("agent", "secret")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_starttls_server(server_certificate: Certificate) -> Iterator[SmtpServer]:
+    """Like ``smtp_server``, but MAIL needs STARTTLS first (with ``server_certificate``)."""
+    server = start_smtp_server(tls="starttls", certificate=server_certificate)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_tls_server(server_certificate: Certificate) -> Iterator[SmtpServer]:
+    """Like ``smtp_server``, but TLS from the first byte (as on port 465)."""
+    server = start_smtp_server(tls="tls", certificate=server_certificate)
     try:
         yield server
     finally:

@@ -2,6 +2,8 @@
 
 Test code only; the omnitui package must never import this module. aiosmtpd is imported
 when an SmtpServer starts, so a machine without it can still import this module.
+Both can speak TLS (implicit and STARTTLS) with certificates from a throwaway ``MiniCA``,
+made by the openssl command line tool.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from imapclient import IMAPClient
 
@@ -31,6 +34,7 @@ DOVECOT = shutil.which("dovecot") or next(
 DOVEADM = shutil.which("doveadm") or next(
     (p for p in ("/usr/bin/doveadm", "/usr/local/bin/doveadm") if Path(p).exists()), None
 )
+OPENSSL = shutil.which("openssl")
 HOST = "127.0.0.1"
 
 # Quick reactions for tests; override any of them with Dovecot(settings={...}).
@@ -52,7 +56,7 @@ instance_name = omnitui-test-{port}
 log_path = {root}/dovecot.log
 protocols = imap
 listen = {host}
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -75,7 +79,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = {host}
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -89,6 +94,109 @@ service anvil {{
 # Last, so no setting overrides it: start() knows this server by its greeting.
 login_greeting = {greeting}
 """
+
+
+# -- certificates ----------------------------------------------------------------------
+
+LOOPBACK_NAMES = ("IP:127.0.0.1", "DNS:localhost")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A server's certificate and key (PEM files), and the file a client trusts for it."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+
+
+def _openssl(*args: str | Path, cwd: Path) -> None:
+    if OPENSSL is None:
+        raise FileNotFoundError("openssl not installed (apt-get install openssl)")
+    done = subprocess.run(
+        [OPENSSL, *map(str, args)], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"openssl {args[0]} failed: {done.stderr.strip()}")
+
+
+# P-256 keys: made in milliseconds, unlike RSA.
+_NEW_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+_SERVER_EXTENSIONS = """\
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+subjectAltName = {names}
+"""
+
+
+class MiniCA:
+    """A throwaway certificate authority in ``directory`` (its CA is ``ca_file``), valid 2 days.
+
+    ``issue`` makes server certificates it signs; ``self_signed`` one that signs itself.
+    Names are subjectAltName entries ("IP:127.0.0.1", "DNS:localhost"), which clients check.
+    """
+
+    def __init__(self, directory: Path, name: str = "omnitui test CA") -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ca_file = directory / "ca.pem"
+        self.ca_key = directory / "ca.key"
+        _openssl(
+            "req", "-x509", *_NEW_KEY, "-keyout", self.ca_key, "-out", self.ca_file,
+            "-days", "2", "-subj", f"/CN={name}",
+            "-addext", "basicConstraints = critical, CA:TRUE",
+            "-addext", "keyUsage = critical, keyCertSign, cRLSign",
+            "-addext", "subjectKeyIdentifier = hash",
+            cwd=directory,
+        )  # fmt: skip
+        self._serial = 0
+
+    def issue(self, name: str = "server", names: Iterable[str] = LOOPBACK_NAMES) -> Certificate:
+        """A server certificate for ``names``, signed by this CA: NAME.pem and NAME.key."""
+        names = list(names)
+        cert, key, csr = (self.directory / f"{name}.{ext}" for ext in ("pem", "key", "csr"))
+        extensions = self.directory / f"{name}.ext"
+        extensions.write_text(_SERVER_EXTENSIONS.format(names=", ".join(names)), "utf-8")
+        self._serial += 1
+        _openssl(
+            "req", "-new", *_NEW_KEY, "-keyout", key, "-out", csr, "-subj", f"/CN={name}",
+            cwd=self.directory,
+        )  # fmt: skip
+        _openssl(
+            "x509", "-req", "-in", csr, "-CA", self.ca_file, "-CAkey", self.ca_key,
+            "-set_serial", str(1000 + self._serial), "-days", "2", "-sha256",
+            "-extfile", extensions, "-out", cert,
+            cwd=self.directory,
+        )  # fmt: skip
+        return Certificate(cert, key, self.ca_file)
+
+    def self_signed(
+        self, name: str = "self-signed", names: Iterable[str] = LOOPBACK_NAMES
+    ) -> Certificate:
+        """A certificate that signs itself (no CA): a client trusts the certificate itself."""
+        names = list(names)
+        cert, key = self.directory / f"{name}.pem", self.directory / f"{name}.key"
+        _openssl(
+            "req", "-x509", *_NEW_KEY, "-keyout", key, "-out", cert, "-days", "2",
+            "-subj", f"/CN={name}",
+            "-addext", f"subjectAltName = {', '.join(names)}",
+            "-addext", "extendedKeyUsage = serverAuth",
+            cwd=self.directory,
+        )  # fmt: skip
+        return Certificate(cert, key, cert)
+
+
+def server_context(certificate: Certificate) -> ssl.SSLContext:
+    """The server side of TLS with ``certificate``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
+    return context
+
+
+# -- servers ---------------------------------------------------------------------------
 
 
 def free_port() -> int:
@@ -139,14 +247,23 @@ class Dovecot:
 
     Users live in a passwd-file with PLAIN passwords; mail is Maildir under
     ``root/home/USER/Maildir``. Runs as root, dropping to the dovecot user for mail.
+    With ``tls`` (a certificate) it offers STARTTLS on ``port`` and implicit TLS on
+    ``tls_port``; plain logins on ``port`` still work (the helpers here use them).
     """
 
-    def __init__(self, settings: Mapping[str, str] | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Mapping[str, str] | None = None,
+        port: int | None = None,
+        tls: Certificate | None = None,
+    ) -> None:
         if DOVECOT is None:
             raise FileNotFoundError("dovecot not installed (apt-get install dovecot-imapd)")
         self.settings = {**TEST_SETTINGS, **(settings or {})}
+        self.tls = tls
         self._fixed_port = port is not None
         self.port = port or free_port()
+        self.tls_port = free_port() if tls is not None else 0
         # Not pytest's tmp_path: its 0700 dirs would keep the dovecot user out.
         self.root = Path(tempfile.mkdtemp(prefix="omnitui-dovecot-"))
         self.root.chmod(0o755)
@@ -164,11 +281,19 @@ class Dovecot:
 
     def _write_config(self) -> None:
         settings = "\n".join(f"{key} = {value}" for key, value in self.settings.items())
+        ssl_settings = "ssl = no"
+        if self.tls is not None:
+            ssl_settings = (
+                f"ssl = yes\nssl_cert = <{self.tls.cert_file}\nssl_key = <{self.tls.key_file}\n"
+                "ssl_min_protocol = TLSv1.2"
+            )
         self.config.write_text(
             CONFIG.format(
                 root=self.root,
                 host=HOST,
                 port=self.port,
+                tls_port=self.tls_port,
+                ssl=ssl_settings,
                 greeting=self.greeting,
                 settings=settings,
             ),
@@ -201,6 +326,8 @@ class Dovecot:
                 if self._fixed_port or attempt == attempts - 1:
                     raise
                 self.port = free_port()
+                if self.tls is not None:
+                    self.tls_port = free_port()
                 continue
             self._fixed_port = True
             return
@@ -384,6 +511,8 @@ class ReceivedMessage:
     rcpt_tos: list[str]
     data: bytes
     login: str | None = None
+    tls: str | None = None
+    """The TLS version it came over (e.g. "TLSv1.3"); None: plain."""
 
 
 SCRIPTABLE = ("MAIL", "RCPT", "DATA")
@@ -395,11 +524,23 @@ class SmtpServer:
     ``script("DATA", "451 4.3.0 Try again later")`` makes the next DATA get that reply;
     commands with nothing scripted get aiosmtpd's usual 250s. With ``user`` and
     ``password`` it offers AUTH PLAIN and LOGIN over plain TCP and refuses MAIL without it.
+    With a ``certificate``, ``tls="starttls"`` offers STARTTLS and refuses mail without it,
+    ``tls="tls"`` speaks TLS from the first byte (implicit TLS, as on port 465).
     """
 
-    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        user: str | None = None,
+        password: str | None = None,
+        tls: Literal["starttls", "tls"] | None = None,
+        certificate: Certificate | None = None,
+    ) -> None:
+        if (tls is None) != (certificate is None):
+            raise ValueError("tls and certificate go together")
         self.user = user
         self.password = password
+        self.tls = tls
+        self.certificate = certificate
         self.port = 0
         self.messages: list[ReceivedMessage] = []
         self._replies: dict[str, deque[str]] = {command: deque() for command in SCRIPTABLE}
@@ -452,11 +593,14 @@ class SmtpServer:
         if reply:
             return reply
         login = session.login_data if session.authenticated else None
+        transport = getattr(server, "transport", None)
+        ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
         message = ReceivedMessage(
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
             data=bytes(envelope.original_content or envelope.content),
             login=login.decode() if isinstance(login, bytes) else login,
+            tls=ssl_object.version() if ssl_object is not None else None,
         )
         with self._changed:
             self.messages.append(message)
@@ -479,13 +623,19 @@ class SmtpServer:
         """Listen on a free loopback port (retrying should another process take it first)."""
         from aiosmtpd.controller import Controller
 
-        auth: dict[str, Any] = {}
+        options: dict[str, Any] = {}
         if self.user is not None:
             # auth_required stays off (it warns without TLS); handle_MAIL asks for AUTH.
-            auth = {"authenticator": self._authenticate, "auth_require_tls": False}
+            options = {"authenticator": self._authenticate, "auth_require_tls": False}
+        if self.certificate is not None:
+            context = server_context(self.certificate)
+            if self.tls == "starttls":
+                options |= {"tls_context": context, "require_starttls": True}
+            else:
+                options |= {"ssl_context": context}
         for attempt in range(attempts):
             port = free_port()
-            controller = Controller(self, hostname=HOST, port=port, ready_timeout=10, **auth)
+            controller = Controller(self, hostname=HOST, port=port, ready_timeout=10, **options)
             try:
                 controller.start()
             except OSError:

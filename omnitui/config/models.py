@@ -84,6 +84,13 @@ class ServerConfig(_Section):
     """0: the standard port for the security (IMAP 993/143, SMTP 465/587)."""
     security: Literal["tls", "starttls", "plain"] = "tls"
     """plain (no encryption) is allowed only towards a loopback address."""
+    ca_file: str = ""
+    """A PEM file of CA certificates to check the server's certificate against, instead of
+    the system's store (a server with its own CA, or a self-signed certificate). Empty: the
+    system's store. Its hostname is always checked."""
+    tls_verify: bool = True
+    """false: accept any certificate (warned in the log at every connect). Not for production;
+    set ca_file instead. Never allows plain towards a remote host."""
     username: str = ""
     password: str = ""
     password_env: str = ""

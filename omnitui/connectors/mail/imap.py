@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -27,6 +28,7 @@ from imapclient import IMAPClient  # type: ignore[import-untyped]
 
 from omnitui.config import ImapConfig, resolve_secret
 from omnitui.connectors.base import Batch, InboundMessage, Quarantined
+from omnitui.connectors.mail import tls
 from omnitui.connectors.mail.convert import convert
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,30 @@ CHECK_EVERY = 1.0
 
 
 def connect(cfg: ImapConfig, where: str) -> IMAPClient:
-    """A logged-in connection, with TCP keepalive on."""
+    """A logged-in connection, with TCP keepalive on; ``where`` is the password's key.
+
+    TLS (implicit or STARTTLS) checks the certificate as omnitui.connectors.mail.tls says;
+    a refused certificate raises ``tls.CertificateError`` naming the setting to look at.
+    """
+    section = where.removesuffix(".password")  # email.NAME.imap
     port = cfg.port or (993 if cfg.security == "tls" else 143)
-    client = IMAPClient(cfg.host, port=port, ssl=cfg.security == "tls", timeout=cfg.timeout_seconds)
+    context = tls.context(cfg, section) if cfg.security != "plain" else None
+    try:
+        client = IMAPClient(
+            cfg.host,
+            port=port,
+            ssl=cfg.security == "tls",
+            ssl_context=context,
+            timeout=cfg.timeout_seconds,
+        )
+    except ssl.SSLError as exc:
+        raise tls.error(exc, cfg, section, port) from exc
     try:
         if cfg.security == "starttls":
-            client.starttls()
+            try:
+                client.starttls(context)
+            except ssl.SSLError as exc:
+                raise tls.error(exc, cfg, section, port) from exc
         _keepalive(client.socket())
         client.normalise_times = False  # aware datetimes from INTERNALDATE
         if cfg.username:

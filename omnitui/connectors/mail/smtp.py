@@ -23,8 +23,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
-from omnitui.config import EmailAccount, SmtpConfig, resolve_secret
+from omnitui.config import ConfigError, EmailAccount, SmtpConfig, resolve_secret
 from omnitui.connectors.base import DeliveryError, OutboundMessage
+from omnitui.connectors.mail import tls
 
 
 class DeliveryUnknown(Exception):
@@ -67,17 +68,21 @@ def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: 
     """Hand ``data`` to the server for ``recipient``; raise as the module says."""
     host = cfg.host
     port = cfg.port or (465 if cfg.security == "tls" else 587)
+    section = f"email.{account_name}.smtp"
     client: smtplib.SMTP | None = None
     try:
+        # A ca_file that cannot be used is for the admin to fix: retried meanwhile.
+        context = tls.context(cfg, section) if cfg.security != "plain" else None
+    except ConfigError as exc:
+        raise DeliveryError(str(exc)) from exc
+    try:
         if cfg.security == "tls":
-            client = smtplib.SMTP_SSL(
-                host, port, timeout=cfg.timeout_seconds, context=ssl.create_default_context()
-            )
+            client = smtplib.SMTP_SSL(host, port, timeout=cfg.timeout_seconds, context=context)
         else:
             client = smtplib.SMTP(host, port, timeout=cfg.timeout_seconds)
         client.ehlo()
         if cfg.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
+            client.starttls(context=context)
             client.ehlo()
         if cfg.username:
             where = f"email.{account_name}.smtp.password"
@@ -94,6 +99,10 @@ def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: 
         raise DeliveryError(
             f"{host} refused the login: {_words(exc.smtp_code, exc.smtp_error)}"
         ) from exc
+    except ssl.SSLError as exc:
+        # Transient: retried with backoff while the admin fixes ca_file (or the server).
+        _quit(client)
+        raise DeliveryError(tls.describe(exc, cfg, section, port)) from exc
     except (OSError, smtplib.SMTPException) as exc:
         _quit(client)
         raise DeliveryError(f"could not reach {host}:{port}: {exc}") from exc
