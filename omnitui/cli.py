@@ -19,6 +19,7 @@ import click
 from omnitui import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Future
 
     from omnitui.config import Settings
@@ -474,3 +475,263 @@ def upgrade(opts: _Options) -> None:
         _fail(f"store schema revision {before} is newer than this omnitui knows ({SCHEMA_HEAD})")
     db.upgrade(settings.store_url)
     click.echo(f"store schema: {before or 'empty'} -> {SCHEMA_HEAD}")
+
+
+# ---------------------------------------------------------------------------
+# import: mail history from files (omnitui/mailimport.py)
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import mail history from files: Maildir folders, mbox files, .eml files.
+
+    Each mail is stored once (a second run over the same files imports nothing),
+    threaded into its customer's conversations in Date order; mail from our own
+    addresses is stored as the team's reply to the customer it went to. Mail that
+    cannot be read as mail is quarantined (`omnitui doctor` lists it). Exits 1 when
+    some files could not be read (they are named), after importing the rest.
+    """
+
+
+_IMPORTED_ACCOUNT = "imported"
+"""The store account of imported mail when the config has no email account."""
+
+
+def _import_options(command: Callable[..., None]) -> Callable[..., None]:
+    options = [
+        click.option(
+            "--account",
+            metavar="NAME",
+            help="The store account the mail belongs to [default: the config's only email "
+            f"account; {_IMPORTED_ACCOUNT!r} when it has none].",
+        ),
+        click.option(
+            "--ours",
+            metavar="ADDRESS",
+            multiple=True,
+            help="An address of the team (repeatable): its mail is stored as outgoing "
+            "[default: the account's address and aliases in the config].",
+        ),
+        click.option(
+            "--resolve-after",
+            metavar="DAYS",
+            type=click.FloatRange(0, min_open=True),
+            default=7.0,
+            show_default=True,
+            help="A conversation stays open this long after its last message: later mail "
+            "from the customer opens a new one, and older ones are imported resolved.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 256),
+            help="Processes that read and parse mail [default: one a CPU].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@import_group.command(name="maildir")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@_import_options
+@click.pass_obj
+def import_maildir(
+    opts: _Options,
+    paths: tuple[Path, ...],
+    account: str | None,
+    ours: tuple[str, ...],
+    resolve_after: float,
+    workers: int | None,
+) -> None:
+    """Import the mail in cur/ and new/ of each maildir and of every folder below it
+    (Maildir++ .Folders and nested maildirs)."""
+    _import_mail(opts, "maildir", paths, account, ours, resolve_after, workers)
+
+
+@import_group.command(name="mbox")
+@click.argument(
+    "paths",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@_import_options
+@click.pass_obj
+def import_mbox(
+    opts: _Options,
+    paths: tuple[Path, ...],
+    account: str | None,
+    ours: tuple[str, ...],
+    resolve_after: float,
+    workers: int | None,
+) -> None:
+    """Import every message of each mbox file."""
+    _import_mail(opts, "mbox", paths, account, ours, resolve_after, workers)
+
+
+@import_group.command(name="eml")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@_import_options
+@click.pass_obj
+def import_eml(
+    opts: _Options,
+    paths: tuple[Path, ...],
+    account: str | None,
+    ours: tuple[str, ...],
+    resolve_after: float,
+    workers: int | None,
+) -> None:
+    """Import .eml files: each file given, and the .eml files in each directory given."""
+    _import_mail(opts, "eml", paths, account, ours, resolve_after, workers)
+
+
+def _import_mail(
+    opts: _Options,
+    kind: str,
+    paths: tuple[Path, ...],
+    account: str | None,
+    ours: tuple[str, ...],
+    resolve_after: float,
+    workers: int | None,
+) -> None:
+    import sqlite3
+    import time
+    from datetime import timedelta
+
+    from omnitui import mailimport
+
+    started = time.perf_counter()
+    settings = opts.settings()
+    accounts = settings.config.email
+    if account is None:
+        if len(accounts) > 1:
+            _fail(f"the config has several email accounts ({', '.join(sorted(accounts))}): "
+                  "pass --account NAME")  # fmt: skip
+        account = next(iter(accounts), _IMPORTED_ACCOUNT)
+    configured = accounts.get(account)
+    if ours:
+        addresses = [a.strip().lower() for a in ours]
+    else:
+        addresses = sorted(configured.ours) if configured else []
+    try:
+        source = {
+            "maildir": mailimport.maildir_source,
+            "mbox": mailimport.mbox_source,
+            "eml": mailimport.eml_source,
+        }[kind](paths)
+    except mailimport.SourceError as exc:
+        _fail(str(exc))
+    job = mailimport.MailImport(
+        source,
+        account=account,
+        attachments=settings.data_dir / "attachments",
+        ours=addresses,
+        resolve_after=timedelta(days=resolve_after),
+        workers=workers,
+        max_attachment_bytes=int(configured.max_attachment_mb * 1024 * 1024)
+        if configured
+        else None,
+    )
+    _prepare_store_apart(settings)
+    try:
+        # The workers start before this process opens the store.
+        with job, _ImportProgress() as progress:
+            result = job.run(settings.store_url, progress)
+    except KeyboardInterrupt:
+        _fail("interrupted; what was imported stays, and a new run goes on from there", 130)
+    except sqlite3.OperationalError as exc:
+        _fail(f"the store: {exc}; what was imported stays, run the import again")
+    took = time.perf_counter() - started
+    unread = len(result.unreadable)
+    missed = f", {unread:,} file{'s' * (unread != 1)} unreadable (below)" if unread else ""
+    if result.imported or result.quarantined:
+        doctor = " (omnitui doctor lists them)" if result.quarantined else ""
+        click.echo(
+            f"imported {result.imported:,} messages ({result.customers:,} customers, "
+            f"{result.conversations:,} conversations), {result.already:,} already stored, "
+            f"{result.quarantined:,} quarantined{doctor}{missed} in {took:.1f} s "
+            f"({result.imported / max(took, 1e-9):,.0f} msg/s)"
+        )
+    elif result.already:
+        click.echo(f"nothing new: {result.already:,} messages were already stored{missed}")
+    else:
+        click.echo(f"nothing imported: no mail found{missed}")
+    if result.unreadable:
+        for path, why in result.unreadable[:50]:
+            click.echo(f"cannot read {path}: {why}", err=True)
+        if unread > 50:
+            click.echo(f"... and {unread - 50:,} more", err=True)
+        sys.exit(1)
+
+
+def _prepare_store_apart(settings: Settings) -> None:
+    """``_prepare_store`` in a child process: a new store's migrations load SQLAlchemy and
+    Alembic (~50 MB) that the import never needs again, and the import's own process opens
+    no connection before it forks its workers."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        _prepare_store(settings, create=True)
+        return
+    child = multiprocessing.get_context("fork").Process(
+        target=_prepare_store, args=(settings,), kwargs={"create": True}
+    )
+    child.start()
+    child.join()
+    if child.exitcode:
+        sys.exit(child.exitcode)
+
+
+class _ImportProgress:
+    """A progress bar on stderr while importing, when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+        self._started: dict[str, tuple[float, int]] = {}
+
+    def __enter__(self) -> _ImportProgress:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        import time
+
+        if self._bar is None:
+            return
+        now = time.perf_counter()
+        if phase not in self._tasks:
+            label = "reading dates" if phase == "scanning" else phase
+            self._tasks[phase] = self._bar.add_task(label, total=total, rate="")
+            self._started[phase] = (now, done)
+        since, first = self._started[phase]
+        rate = (done - first) / (now - since) if now > since else 0.0
+        self._bar.update(self._tasks[phase], completed=done, total=total, rate=f"{rate:,.0f} msg/s")
