@@ -39,6 +39,19 @@ _ARABIC_LETTERS = str.maketrans(
     }
 )
 
+
+class _Marks(dict[int, int | None]):
+    """A translate table dropping combining marks and format characters (Mn, Me, Cf),
+    filled as characters are first met: faster than testing every character's category."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)) in ("Mn", "Me", "Cf") else code
+        self[code] = kept
+        return kept
+
+
+_MARKS = _Marks()
+
 _WORD = re.compile(r"\w+")
 
 
@@ -47,8 +60,7 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFKC", text).translate(_TURKISH_I).casefold()
-    decomposed = unicodedata.normalize("NFD", text)
-    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Me", "Cf"))
+    kept = unicodedata.normalize("NFD", text).translate(_MARKS)
     return unicodedata.normalize("NFC", kept).translate(_ARABIC_LETTERS)
 
 
