@@ -14,11 +14,12 @@ import hashlib
 import random
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import overload
+from typing import Any, TypeVar, overload
 
+import sqlalchemy as sa
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
@@ -48,6 +49,8 @@ STATUSES = ("open", "pending", "snoozed", "resolved")
 ACTIVE = ("open", "pending", "snoozed")
 DELIVERY_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")
 
+_T = TypeVar("_T")
+
 
 class ServiceError(Exception):
     """An action that cannot be done as asked (unknown customer, empty reply...)."""
@@ -73,10 +76,15 @@ def ingest(engine: Engine, batch: Batch, blobs: BlobStore | None = None) -> list
     so a connector replaying after a crash duplicates nothing; the same poison
     (by its hash) is quarantined once. Attachment bytes go to ``blobs`` before
     the transaction (content-addressed, so a replay rewrites nothing).
+
+    The messages are stored in order, each by ``ingest_one``'s rules, as if ingested
+    one by one; see ``_BatchIngest`` for what is asked and written once a batch.
     """
     hashes = _put_attachments(batch.messages, blobs)
     with db.write(engine) as session:
-        results = [ingest_one(session, m, hashes.get(id(m), ())) for m in batch.messages]
+        run = _BatchIngest(session, batch.messages)
+        results = [run.add(m, hashes.get(id(m), ())) for m in batch.messages]
+        run.finish()
         for q in batch.quarantined:
             _quarantine(session, q)
         accounts = {m.account for m in batch.messages} | {q.account for q in batch.quarantined}
@@ -149,74 +157,470 @@ def ingest_one(
     session: Session, msg: InboundMessage, attachment_hashes: tuple[str, ...] = ()
 ) -> Ingested:
     """Store one message in the caller's transaction (attachments already in the blob store)."""
-    existing = session.exec(
-        select(Message).where(
-            Message.account == msg.account, Message.external_id == msg.external_id
+    run = _BatchIngest(session, [msg])
+    result = run.add(msg, attachment_hashes)
+    run.finish()
+    return result
+
+
+@dataclass(slots=True)
+class _Identity:
+    id: int
+    customer_id: int
+    display_name: str
+
+
+@dataclass(slots=True)
+class _Customer:
+    """A customer's list columns as the batch leaves them (written by ``finish``)."""
+
+    id: int
+    last_activity_at: datetime
+    preview: str
+    unread: int = 0
+    """Inbound messages of the batch: unread_count goes up by as many."""
+    messages: int = 0
+    """Messages of the batch: version goes up by as many (one a message, as ``_touch``)."""
+    reindex: bool = False
+    """New, or an address's display name changed: the full-text row is made again."""
+
+
+@dataclass(slots=True)
+class _Conversation:
+    id: int
+    customer_id: int
+    status: str
+    last_message_at: datetime
+    first_inbound_at: datetime | None
+    first_response_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> _Conversation:
+        """From a row of ``_CONVERSATION_COLUMNS``."""
+        id_, customer_id, status, last_message_at, first_inbound_at, first_response_at = row
+        return cls(id_, customer_id, status, last_message_at, first_inbound_at, first_response_at)
+
+
+class _BatchIngest:
+    """Messages stored in order under ingest's rules, in the caller's transaction, with
+    the store asked once a batch rather than several times a message.
+
+    Read once at the start, for the whole batch: which of its external ids are stored
+    already, the senders' identities, their customers' list columns and each customer's
+    newest active conversation. ``add`` keeps these up to date as it stores each message
+    (a new customer, a new or reopened conversation, a message stored), so a message
+    sees the batch's earlier ones exactly as if each had been ingested on its own.
+    Rows that later rules look up in the store (messages, customers, identities,
+    conversations, status events) are inserted at once; what no rule reads back
+    (full-text rows, raw bytes, attachments, conversation times and the customers'
+    list columns) is written once a batch by ``finish``, which must be called before
+    the transaction commits.
+
+    SQL goes through the session's connection (SQLAlchemy Core): ORM objects cost more
+    than the rows they write. Status changes, rare here, still go through
+    ``_change_status``.
+    """
+
+    def __init__(self, session: Session, messages: Sequence[InboundMessage]) -> None:
+        self.session = session
+        session.flush()  # the caller's pending ORM changes, before reading with Core
+        self.conn = session.connection()
+        self.stored: dict[tuple[str, str], tuple[int, int]] = {}
+        """(account, external id) of stored messages -> (customer, conversation)."""
+        self.identities: dict[tuple[str, str], _Identity] = {}
+        """(channel, address) -> identity, for every sender of the batch that has one."""
+        self.customers: dict[int, _Customer] = {}
+        self.active: dict[int, int | None] = {}
+        """Customer -> their newest active conversation. Ingest makes conversations
+        active (opens, reopens) but never inactive: the newest one is the largest id."""
+        self.conversations: dict[int, _Conversation] = {}
+        self.changed: dict[int, _Conversation] = {}
+        """Conversations whose times the batch moved, written by ``finish``."""
+        self.fts: list[tuple[int, str, str]] = []
+        self.raws: list[dict[str, object]] = []
+        self.attachments: list[dict[str, object]] = []
+        self._load(messages)
+
+    def _load(self, messages: Sequence[InboundMessage]) -> None:
+        by_account: dict[str, set[str]] = {}
+        by_channel: dict[str, set[str]] = {}
+        for m in messages:
+            by_account.setdefault(m.account, set()).add(m.external_id)
+            by_channel.setdefault(m.channel, set()).add(m.address)
+        for account, external_ids in by_account.items():
+            for part in _chunks(external_ids):
+                for seen in self.conn.execute(_STORED, {"account": account, "ids": part}):
+                    known = (seen.customer_id, seen.conversation_id)
+                    self.stored[account, seen.external_id] = known
+        for channel, addresses in by_channel.items():
+            for part in _chunks(addresses):
+                params = {"channel": channel, "addresses": part}
+                for ident in self.conn.execute(_IDENTITIES, params):
+                    self.identities[channel, ident.address] = _Identity(
+                        ident.id, ident.customer_id, ident.display_name
+                    )
+        customer_ids = {i.customer_id for i in self.identities.values()}
+        for ids in _chunks(customer_ids):
+            for cust in self.conn.execute(_CUSTOMERS, {"ids": ids}):
+                self.customers[cust.id] = _Customer(cust.id, cust.last_activity_at, cust.preview)
+                self.active[cust.id] = None
+            for row in self.conn.execute(_ACTIVE, {"ids": ids}):
+                conv = _Conversation.of(row)
+                self.conversations[conv.id] = conv
+                self._now_active(conv)
+
+    def add(self, msg: InboundMessage, attachment_hashes: tuple[str, ...] = ()) -> Ingested:
+        """Store one message (``ingest_one``'s rules); the batch's state follows."""
+        known = self.stored.get((msg.account, msg.external_id))
+        if known is None and msg.direction == "out":
+            reply = _own_reply_came_back(self.session, msg)
+            if reply is not None:
+                known = (reply.customer_id, reply.conversation_id)
+                if reply.external_id is not None:
+                    self.stored[reply.account, reply.external_id] = known
+        if known is not None:
+            return Ingested(None, known[0], known[1], "duplicate")
+
+        identity, created = self._identity_for(msg)
+        customer = self.customers[identity.customer_id]
+        conversation, reason = self._conversation_for(customer.id, msg, created)
+        if created:
+            reason = f"new customer; {reason}"
+
+        outgoing = msg.direction == "out"
+        inserted = self.conn.execute(
+            _INSERT_MESSAGE,
+            {
+                "conversation_id": conversation.id,
+                "customer_id": customer.id,
+                "direction": "out" if outgoing else "in",
+                "channel": msg.channel,
+                "account": msg.account,
+                "external_id": msg.external_id,
+                "identity_id": identity.id,
+                "author": (msg.author or msg.account)
+                if outgoing
+                else (msg.display_name or msg.address),
+                "subject": msg.subject,
+                "body": msg.body,
+                "html": msg.html,
+                "sent_at": msg.sent_at,
+                "thread_ref": msg.thread_ref,
+                "thread_reason": reason,
+                "refs": " ".join(msg.references) or None,
+                "content_hash": msg.content_hash,
+                "delivery": "sent" if outgoing else None,
+            },
         )
-    ).first()
-    if existing is None and msg.direction == "out":
-        existing = _own_reply_came_back(session, msg)
-    if existing is not None:
-        return Ingested(None, existing.customer_id, existing.conversation_id, "duplicate")
-
-    identity, created = _identity_for(session, msg)
-    customer = session.get(Customer, identity.customer_id)
-    assert customer is not None and customer.id is not None
-    conversation, reason = _conversation_for(session, customer.id, msg)
-    if created:
-        reason = f"new customer; {reason}"
-    assert conversation.id is not None
-
-    outgoing = msg.direction == "out"
-    message = Message(
-        conversation_id=conversation.id,
-        customer_id=customer.id,
-        direction="out" if outgoing else "in",
-        channel=msg.channel,
-        account=msg.account,
-        external_id=msg.external_id,
-        identity_id=identity.id,
-        author=(msg.author or msg.account) if outgoing else (msg.display_name or msg.address),
-        subject=msg.subject,
-        body=msg.body,
-        html=msg.html,
-        sent_at=msg.sent_at,
-        thread_ref=msg.thread_ref,
-        thread_reason=reason,
-        refs=" ".join(msg.references) or None,
-        content_hash=msg.content_hash,
-        delivery="sent" if outgoing else None,
-    )
-    session.add(message)
-    session.flush()
-    assert message.id is not None
-    db.index_message(session, message.id, msg.subject, msg.body)
-    if msg.raw_zlib is not None:
-        session.add(MessageRaw(message_id=message.id, data=msg.raw_zlib))
-    for attachment, digest in zip(msg.attachments, attachment_hashes, strict=True):
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=attachment.filename,
-                content_type=attachment.content_type,
-                size=attachment.size,
-                sha256=digest,
-                inline=attachment.inline,
-                content_id=attachment.content_id,
-                omitted=attachment.omitted,
+        message_id = _inserted_id(inserted)
+        self.stored[msg.account, msg.external_id] = (customer.id, conversation.id)
+        self.fts.append((message_id, msg.subject, msg.body))
+        if msg.raw_zlib is not None:
+            self.raws.append({"message_id": message_id, "data": msg.raw_zlib})
+        for attachment, digest in zip(msg.attachments, attachment_hashes, strict=True):
+            self.attachments.append(
+                {
+                    "message_id": message_id,
+                    "filename": attachment.filename,
+                    "content_type": attachment.content_type,
+                    "size": attachment.size,
+                    "sha256": digest,
+                    "inline": attachment.inline,
+                    "content_id": attachment.content_id,
+                    "omitted": attachment.omitted,
+                }
             )
+
+        conversation.last_message_at = max(conversation.last_message_at, msg.sent_at)
+        if outgoing:
+            if conversation.first_response_at is None:
+                conversation.first_response_at = msg.sent_at
+        else:
+            if conversation.first_inbound_at is None:
+                conversation.first_inbound_at = msg.sent_at
+            customer.unread += 1
+        self.changed[conversation.id] = conversation
+        # _touch's rules; the columns are written by finish().
+        if msg.sent_at >= customer.last_activity_at:
+            customer.last_activity_at = msg.sent_at
+            customer.preview = one_line(msg.subject or msg.body, 120)
+        customer.messages += 1
+        return Ingested(message_id, customer.id, conversation.id, reason)
+
+    def _identity_for(self, msg: InboundMessage) -> tuple[_Identity, bool]:
+        """The sender's identity, and whether this message made it (and a new customer,
+        named after the sender). A known sender's new display name is kept."""
+        identity = self.identities.get((msg.channel, msg.address))
+        if identity is not None:
+            if msg.display_name and identity.display_name != msg.display_name:
+                identity.display_name = msg.display_name
+                self.conn.execute(
+                    _RENAME_IDENTITY, {"identity": identity.id, "name": msg.display_name}
+                )
+                self.customers[identity.customer_id].reindex = True
+            return identity, False
+        inserted = self.conn.execute(
+            _INSERT_CUSTOMER,
+            {"name": msg.display_name or msg.address, "last_activity_at": msg.sent_at},
+        )
+        customer_id = _inserted_id(inserted)
+        inserted = self.conn.execute(
+            _INSERT_IDENTITY,
+            {
+                "customer_id": customer_id,
+                "channel": msg.channel,
+                "address": msg.address,
+                "display_name": msg.display_name,
+                "account": msg.account,
+            },
+        )
+        identity = _Identity(_inserted_id(inserted), customer_id, msg.display_name)
+        self.identities[msg.channel, msg.address] = identity
+        self.customers[customer_id] = _Customer(customer_id, msg.sent_at, "", reindex=True)
+        self.active[customer_id] = None
+        return identity, True
+
+    def _conversation_for(
+        self, customer_id: int, msg: InboundMessage, new_customer: bool
+    ) -> tuple[_Conversation, str]:
+        """The conversation a customer's new message joins, and why (recorded on the message).
+
+        In order: the thread it answers (In-Reply-To, then References, newest first);
+        the customer's active conversation; a resolved one of the same subject within
+        SUBJECT_WINDOW; else a new one.
+        """
+        refs = [r for r in (msg.thread_ref, *reversed(msg.references)) if r]
+        if refs:
+            parents = self.conn.execute(_PARENTS, {"customer": customer_id, "refs": refs})
+            by_ref = {p.external_id: p for p in parents}
+            parent = next((by_ref[r] for r in refs if r in by_ref), None)
+            if parent is not None:
+                how = "answers" if parent.external_id == msg.thread_ref else "references"
+                conv = self._conversation(parent.conversation_id)
+                if conv.status != "open" and msg.direction == "in":
+                    self._reopen(conv, "customer replied")
+                    return conv, f"{how} message {parent.id}; reopened conversation {conv.id}"
+                return conv, f"{how} message {parent.id} in conversation {conv.id}"
+        active_id = self.active[customer_id]
+        if active_id is not None:
+            active = self._conversation(active_id)
+            if active.status != "open" and msg.direction == "in":
+                was = active.status
+                self._reopen(active, "customer wrote")
+                return active, f"woke {was} conversation {active.id}"
+            return active, f"joined open conversation {active.id}"
+        key = subject_key(msg.subject)
+        if key and not new_customer:  # a customer made by this message has no history
+            recent = self.conn.execute(
+                _RECENT_SUBJECTS,
+                {
+                    "customer": customer_id,
+                    "since": msg.sent_at - SUBJECT_WINDOW,
+                    "until": msg.sent_at,
+                },
+            )
+            match = next((c for c, subject in recent if subject_key(subject) == key), None)
+            if match is not None:
+                conv = self._conversation(match)
+                if msg.direction == "in":
+                    self._reopen(conv, "customer wrote")
+                return conv, f"subject matches conversation {conv.id}; reopened"
+        status = "open" if msg.direction == "in" else "resolved"
+        inserted = self.conn.execute(
+            _INSERT_CONVERSATION,
+            {
+                "customer_id": customer_id,
+                "opened_at": msg.sent_at,
+                "last_message_at": msg.sent_at,
+                "status": status,
+            },
+        )
+        conv = _Conversation(_inserted_id(inserted), customer_id, status, msg.sent_at, None, None)
+        self.conversations[conv.id] = conv
+        self._now_active(conv)
+        return conv, f"no open conversation; opened {conv.id}"
+
+    def _conversation(self, conversation_id: int) -> _Conversation:
+        conv = self.conversations.get(conversation_id)
+        if conv is None:
+            conv = _Conversation.of(self.conn.execute(_CONVERSATION, {"id": conversation_id}).one())
+            self.conversations[conv.id] = conv
+        return conv
+
+    def _reopen(self, conv: _Conversation, why: str) -> None:
+        """Open a conversation again for a customer's message (an event records why)."""
+        stored = self.session.get(Conversation, conv.id)
+        assert stored is not None
+        _change_status(self.session, stored, "open", agent="", why=why)
+        conv.status = stored.status
+        self._now_active(conv)
+
+    def _now_active(self, conv: _Conversation) -> None:
+        if conv.status in ACTIVE:
+            newest = self.active.get(conv.customer_id)
+            if newest is None or conv.id > newest:
+                self.active[conv.customer_id] = conv.id
+
+    def finish(self) -> None:
+        """Write what the batch kept for the end: full-text rows, raw bytes, attachments,
+        conversation times and each customer's list columns (``_touch``'s, once a
+        customer: channels and open conversations counted afresh)."""
+        for message_id, subject, body in self.fts:
+            db.index_message(self.session, message_id, subject, body)
+        if self.raws:
+            self.conn.execute(sa.insert(MessageRaw), self.raws)
+        if self.attachments:
+            self.conn.execute(sa.insert(Attachment), self.attachments)
+        if self.changed:
+            self.conn.execute(
+                _CONVERSATION_TIMES,
+                [
+                    {
+                        "conv": c.id,
+                        "last": c.last_message_at,
+                        "first_in": c.first_inbound_at,
+                        "first_out": c.first_response_at,
+                    }
+                    for c in self.changed.values()
+                ],
+            )
+        self._touch_customers()
+        for customer in self.customers.values():
+            if customer.reindex:
+                db.index_customer(self.session, customer.id)
+        # The session's objects did not see the rows written here.
+        self.session.expire_all()
+
+    def _touch_customers(self) -> None:
+        """``_touch`` once for each customer of the batch: last activity and preview as
+        ``add`` left them, channels and open conversations counted afresh, unread and
+        version up by what the batch added."""
+        touched = [c for c in self.customers.values() if c.messages]
+        if not touched:
+            return
+        channels: dict[int, set[str]] = {c.id: set() for c in touched}
+        open_count = dict.fromkeys(channels, 0)
+        for ids in _chunks(c.id for c in touched):
+            for customer_id, channel in self.conn.execute(_CHANNELS, {"ids": ids}):
+                channels[customer_id].add(channel)
+            for customer_id, count in self.conn.execute(_OPEN_COUNTS, {"ids": ids}):
+                open_count[customer_id] = count
+        self.conn.execute(
+            _TOUCH_CUSTOMER,
+            [
+                {
+                    "customer": c.id,
+                    "at": c.last_activity_at,
+                    "preview": c.preview,
+                    "channels": ",".join(sorted(channels[c.id])),
+                    "open": open_count[c.id],
+                    "unread": c.unread,
+                    "messages": c.messages,
+                }
+                for c in touched
+            ],
         )
 
-    conversation.last_message_at = max(conversation.last_message_at, msg.sent_at)
-    if outgoing:
-        if conversation.first_response_at is None:
-            conversation.first_response_at = msg.sent_at
-    else:
-        if conversation.first_inbound_at is None:
-            conversation.first_inbound_at = msg.sent_at
-        customer.unread_count += 1
-    _touch(session, customer, msg.sent_at, msg.subject or msg.body)
-    return Ingested(message.id, customer.id, conversation.id, reason)
+
+def _inserted_id(result: sa.CursorResult[Any]) -> int:
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def _chunks(values: Iterable[_T], size: int = 500) -> Iterator[list[_T]]:
+    """``values`` in lists of at most ``size`` (SQL ``IN`` lists with a bounded length)."""
+    items = list(values)
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# The batch's statements, built once (SQLAlchemy caches their compiled form).
+_STORED = sa.select(
+    col(Message.external_id), col(Message.customer_id), col(Message.conversation_id)
+).where(
+    col(Message.account) == sa.bindparam("account"),
+    col(Message.external_id).in_(sa.bindparam("ids", expanding=True)),
+)
+_IDENTITIES = sa.select(
+    col(Identity.id), col(Identity.customer_id), col(Identity.address), col(Identity.display_name)
+).where(
+    col(Identity.channel) == sa.bindparam("channel"),
+    col(Identity.address).in_(sa.bindparam("addresses", expanding=True)),
+)
+_CUSTOMERS = sa.select(
+    col(Customer.id), col(Customer.last_activity_at), col(Customer.preview)
+).where(col(Customer.id).in_(sa.bindparam("ids", expanding=True)))
+_CONVERSATION_COLUMNS = (
+    col(Conversation.id),
+    col(Conversation.customer_id),
+    col(Conversation.status),
+    col(Conversation.last_message_at),
+    col(Conversation.first_inbound_at),
+    col(Conversation.first_response_at),
+)
+_ACTIVE = sa.select(*_CONVERSATION_COLUMNS).where(
+    col(Conversation.customer_id).in_(sa.bindparam("ids", expanding=True)),
+    col(Conversation.status).in_(ACTIVE),
+)
+_CONVERSATION = sa.select(*_CONVERSATION_COLUMNS).where(col(Conversation.id) == sa.bindparam("id"))
+_PARENTS = sa.select(col(Message.id), col(Message.external_id), col(Message.conversation_id)).where(
+    col(Message.customer_id) == sa.bindparam("customer"),
+    col(Message.external_id).in_(sa.bindparam("refs", expanding=True)),
+)
+_RECENT_SUBJECTS = (
+    sa.select(col(Message.conversation_id), col(Message.subject))
+    .where(
+        col(Message.customer_id) == sa.bindparam("customer"),
+        col(Message.sent_at) >= sa.bindparam("since"),
+        col(Message.sent_at) <= sa.bindparam("until"),
+        col(Message.subject) != "",
+    )
+    .order_by(col(Message.sent_at).desc())
+)
+_INSERT_MESSAGE = sa.insert(Message)
+_INSERT_CUSTOMER = sa.insert(Customer)
+_INSERT_IDENTITY = sa.insert(Identity)
+_INSERT_CONVERSATION = sa.insert(Conversation)
+_RENAME_IDENTITY = (
+    sa.update(Identity)
+    .where(col(Identity.id) == sa.bindparam("identity"))
+    .values(display_name=sa.bindparam("name"))
+)
+_CONVERSATION_TIMES = (
+    sa.update(Conversation)
+    .where(col(Conversation.id) == sa.bindparam("conv"))
+    .values(
+        last_message_at=sa.bindparam("last"),
+        first_inbound_at=sa.bindparam("first_in"),
+        first_response_at=sa.bindparam("first_out"),
+    )
+)
+_CHANNELS = (
+    sa.select(col(Identity.customer_id), col(Identity.channel))
+    .where(col(Identity.customer_id).in_(sa.bindparam("ids", expanding=True)))
+    .distinct()
+)
+_OPEN_COUNTS = (
+    sa.select(col(Conversation.customer_id), func.count())
+    .where(
+        col(Conversation.customer_id).in_(sa.bindparam("ids", expanding=True)),
+        col(Conversation.status).in_(ACTIVE),
+    )
+    .group_by(col(Conversation.customer_id))
+)
+_TOUCH_CUSTOMER = (
+    sa.update(Customer)
+    .where(col(Customer.id) == sa.bindparam("customer"))
+    .values(
+        last_activity_at=sa.bindparam("at"),
+        preview=sa.bindparam("preview"),
+        channels=sa.bindparam("channels"),
+        open_count=sa.bindparam("open"),
+        unread_count=col(Customer.unread_count) + sa.bindparam("unread"),
+        version=col(Customer.version) + sa.bindparam("messages"),
+    )
+)
 
 
 def _own_reply_came_back(session: Session, msg: InboundMessage) -> Message | None:
@@ -236,6 +640,7 @@ def _own_reply_came_back(session: Session, msg: InboundMessage) -> Message | Non
         reply.external_id = msg.external_id
         reply.last_error = None
         reply.next_attempt_at = None
+        session.flush()  # before the batch looks for this external id with Core
         _bump(session, reply.customer_id)
     return reply
 
@@ -253,103 +658,8 @@ KEY_DOMAIN = "omnitui"
 Message-ID on the account's domain) derives them from the hex part."""
 
 
-def _identity_for(session: Session, msg: InboundMessage) -> tuple[Identity, bool]:
-    identity = session.exec(
-        select(Identity).where(Identity.channel == msg.channel, Identity.address == msg.address)
-    ).first()
-    if identity is not None:
-        if msg.display_name and identity.display_name != msg.display_name:
-            identity.display_name = msg.display_name
-            session.flush()
-            assert identity.customer_id is not None
-            db.index_customer(session, identity.customer_id)
-        return identity, False
-    customer = Customer(name=msg.display_name or msg.address, last_activity_at=msg.sent_at)
-    session.add(customer)
-    session.flush()
-    assert customer.id is not None
-    identity = Identity(
-        customer_id=customer.id,
-        channel=msg.channel,
-        address=msg.address,
-        display_name=msg.display_name,
-        account=msg.account,
-    )
-    session.add(identity)
-    session.flush()
-    db.index_customer(session, customer.id)
-    return identity, True
-
-
 SUBJECT_WINDOW = timedelta(days=30)
 """A message whose subject matches a resolved conversation this recent reopens it."""
-
-
-def _conversation_for(
-    session: Session, customer_id: int, msg: InboundMessage
-) -> tuple[Conversation, str]:
-    """The conversation a customer's new message joins, and why (recorded on the message).
-
-    In order: the thread it answers (In-Reply-To, then References, newest first);
-    the customer's active conversation; a resolved one of the same subject within
-    SUBJECT_WINDOW; else a new one.
-    """
-    refs = [r for r in (msg.thread_ref, *reversed(msg.references)) if r]
-    if refs:
-        parents = session.exec(
-            select(Message).where(
-                Message.customer_id == customer_id, col(Message.external_id).in_(refs)
-            )
-        ).all()
-        by_ref = {p.external_id: p for p in parents}
-        parent = next((by_ref[r] for r in refs if r in by_ref), None)
-        if parent is not None:
-            how = "answers" if parent.external_id == msg.thread_ref else "references"
-            conv = session.get(Conversation, parent.conversation_id)
-            assert conv is not None
-            if conv.status != "open" and msg.direction == "in":
-                _change_status(session, conv, "open", agent="", why="customer replied")
-                return conv, f"{how} message {parent.id}; reopened conversation {conv.id}"
-            return conv, f"{how} message {parent.id} in conversation {conv.id}"
-    active = session.exec(
-        select(Conversation)
-        .where(Conversation.customer_id == customer_id, col(Conversation.status).in_(ACTIVE))
-        .order_by(col(Conversation.id).desc())
-    ).first()
-    if active is not None:
-        if active.status != "open" and msg.direction == "in":
-            was = active.status
-            _change_status(session, active, "open", agent="", why="customer wrote")
-            return active, f"woke {was} conversation {active.id}"
-        return active, f"joined open conversation {active.id}"
-    key = subject_key(msg.subject)
-    if key:
-        recent = session.exec(
-            select(Message.conversation_id, Message.subject)
-            .where(
-                Message.customer_id == customer_id,
-                Message.sent_at >= msg.sent_at - SUBJECT_WINDOW,
-                Message.sent_at <= msg.sent_at,
-                Message.subject != "",
-            )
-            .order_by(col(Message.sent_at).desc())
-        ).all()
-        match = next((c for c, subject in recent if subject_key(subject) == key), None)
-        if match is not None:
-            conv = session.get(Conversation, match)
-            assert conv is not None
-            if msg.direction == "in":
-                _change_status(session, conv, "open", agent="", why="customer wrote")
-            return conv, f"subject matches conversation {conv.id}; reopened"
-    conv = Conversation(
-        customer_id=customer_id,
-        opened_at=msg.sent_at,
-        last_message_at=msg.sent_at,
-        status="open" if msg.direction == "in" else "resolved",
-    )
-    session.add(conv)
-    session.flush()
-    return conv, f"no open conversation; opened {conv.id}"
 
 
 def _touch(session: Session, customer: Customer, at: datetime, preview: str) -> None:

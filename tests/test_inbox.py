@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, text
 
-from omnitui import inbox
+from omnitui import db, inbox
 from omnitui.connectors.base import Batch
 from omnitui.reads import Reader
-from tests.conftest import MakeMessage
+from tests.conftest import BASE_TIME, MakeMessage
 
 
 def _count(engine: Engine, sql: str) -> int:
@@ -163,3 +167,157 @@ def test_a_runner_that_lost_its_lease_claims_nothing(
     assert inbox.claim_outbox(engine, "old", old) == []
     assert not inbox.renew_lease(engine, "old", old, 30)
     assert len(inbox.claim_outbox(engine, "new", new)) == 1
+
+
+# -- batches: ingest stores a batch as if each message came on its own -------------
+
+
+def test_two_messages_of_a_new_customer_in_one_batch_make_one_customer(
+    engine: Engine, make_message: MakeMessage, store_url: str
+) -> None:
+    newer = make_message("the newer one", display_name="Əli Bayramov", minutes=20)
+    older = make_message("the older one", display_name="Əli Bayramov", minutes=10)
+    first, second = inbox.ingest(engine, Batch([newer, older]))
+    assert first.reason == f"new customer; no open conversation; opened {first.conversation_id}"
+    assert second.reason == f"joined open conversation {first.conversation_id}"
+    assert (second.customer_id, second.conversation_id) == (
+        first.customer_id,
+        first.conversation_id,
+    )
+    for table in ("customer", "identity", "conversation"):
+        assert _count(engine, f"SELECT count(*) FROM {table}") == 1
+    reader = Reader(store_url)
+    [row] = reader.customers(0, 10)
+    assert (row.unread, row.open, row.channels, row.version) == (2, 1, "email", 2)
+    # Preview and last activity from the newest message, though it came first.
+    assert row.preview == "the newer one"
+    assert row.last_activity_at == BASE_TIME + timedelta(minutes=20)
+    assert [h.customer_id for h in reader.search("bayramov") if h.message_id is None] == [row.id]
+
+
+def test_a_batch_threads_messages_on_earlier_ones_of_the_same_batch(
+    engine: Engine, make_message: MakeMessage
+) -> None:
+    [old] = inbox.ingest(engine, Batch([make_message("old question", external_id="old")]))
+    inbox.set_status(engine, old.customer_id, "resolved", agent="leyla")
+    new, answer, back, more, other = inbox.ingest(
+        engine,
+        Batch(
+            [
+                make_message("new question", external_id="new"),
+                make_message("more on it", thread_ref="new"),
+                make_message("about the old one", thread_ref="old"),
+                make_message("one more thing"),
+                make_message("not my thread", address="vali@example.az", thread_ref="new"),
+            ]
+        ),
+    )
+    assert new.reason == f"no open conversation; opened {new.conversation_id}"
+    assert answer.reason == (
+        f"answers message {new.message_id} in conversation {new.conversation_id}"
+    )
+    assert back.reason == (
+        f"answers message {old.message_id}; reopened conversation {old.conversation_id}"
+    )
+    # Two active conversations now: a message without a thread joins the newest.
+    assert more.reason == f"joined open conversation {new.conversation_id}"
+    assert other.customer_id != old.customer_id
+    assert other.reason == f"new customer; no open conversation; opened {other.conversation_id}"
+    assert _count(engine, f"SELECT open_count FROM customer WHERE id = {old.customer_id}") == 2
+    assert _count(engine, f"SELECT unread_count FROM customer WHERE id = {old.customer_id}") == 5
+
+
+def test_a_conversation_a_batch_reopens_stays_open_for_the_rest_of_it(
+    engine: Engine, make_message: MakeMessage, store_url: str
+) -> None:
+    [old] = inbox.ingest(engine, Batch([make_message("question", external_id="q")]))
+    inbox.set_status(engine, old.customer_id, "resolved", agent="leyla")
+    reopened, again, more = inbox.ingest(
+        engine,
+        Batch(
+            [
+                make_message("still broken", thread_ref="q"),
+                make_message("really", thread_ref="q"),
+                make_message("hello?"),
+            ]
+        ),
+    )
+    conv = old.conversation_id
+    assert reopened.reason == f"answers message {old.message_id}; reopened conversation {conv}"
+    assert again.reason == f"answers message {old.message_id} in conversation {conv}"
+    assert more.reason == f"joined open conversation {conv}"
+    events = [i.body for i in Reader(store_url).timeline(old.customer_id) if i.kind == "event"]
+    assert events == ["open -> resolved", "resolved -> open (customer replied)"]
+
+
+def test_the_same_message_twice_in_a_batch_is_stored_once(
+    engine: Engine, make_message: MakeMessage
+) -> None:
+    message = make_message("hi", external_id="twice")
+    first, again = inbox.ingest(engine, Batch([message, message], {"uid": "2"}))
+    assert again == inbox.Ingested(None, first.customer_id, first.conversation_id, "duplicate")
+    assert _count(engine, "SELECT count(*) FROM message") == 1
+    assert _count(engine, "SELECT count(*) FROM message_fts") == 1
+    assert _count(engine, "SELECT unread_count FROM customer") == 1
+    assert inbox.load_cursor(engine, "mail") == {"uid": "2"}
+
+
+def test_a_new_customer_answering_mail_the_team_sent_in_the_same_batch_reopens_it(
+    engine: Engine, make_message: MakeMessage, store_url: str
+) -> None:
+    sent = replace(make_message("We shipped it", subject="Order 7"), direction="out")
+    sent_back = make_message("Thanks, it came", subject="Re: Order 7")
+    ours, theirs = inbox.ingest(engine, Batch([sent, sent_back]))
+    assert ours.reason == f"new customer; no open conversation; opened {ours.conversation_id}"
+    assert theirs.reason == f"subject matches conversation {ours.conversation_id}; reopened"
+    events = [i.body for i in Reader(store_url).timeline(ours.customer_id) if i.kind == "event"]
+    assert events == ["resolved -> open (customer wrote)"]
+    [row] = Reader(store_url).customers(0, 10)
+    assert (row.unread, row.open, row.preview) == (1, 1, "Re: Order 7")
+
+
+def test_a_batch_stores_exactly_what_its_messages_one_by_one_would(
+    engine: Engine, make_message: MakeMessage, tmp_path: Path
+) -> None:
+    before = make_message("before", external_id="e0")
+    [earlier] = inbox.ingest(engine, Batch([before]))
+    inbox.set_status(engine, earlier.customer_id, "pending", agent="leyla")
+    messages = [
+        make_message("one", address="a@x.az", display_name="Ayşe", external_id="e1"),
+        make_message("wakes the pending one", display_name="Əli"),
+        make_message("two", address="a@x.az", thread_ref="e1", subject="Sipariş #9"),
+        make_message("renamed", address="a@x.az", display_name="Ayşe Yılmaz"),
+        make_message("tg", channel="telegram", account="mail", address="42", thread_ref="e1"),
+        make_message("one", address="a@x.az", external_id="e1"),  # a duplicate
+        replace(make_message("from the team", address="b@x.az"), direction="out"),
+        make_message("older than the rest", address="b@x.az", minutes=-60),
+        replace(make_message("refs", address="a@x.az"), references=("e1", "e0", "gone")),
+    ]
+    batched = inbox.ingest(engine, Batch(messages))
+
+    url = db.sqlite_url(tmp_path / "one-by-one" / "omnitui.db")
+    db.ensure_schema(url)
+    alone = db.make_engine(url)
+    [again] = inbox.ingest(alone, Batch([before]))
+    inbox.set_status(alone, again.customer_id, "pending", agent="leyla")
+    one_by_one = [r for m in messages for r in inbox.ingest(alone, Batch([m]))]
+
+    assert batched == one_by_one
+    assert _rows(engine) == _rows(alone)
+
+
+_CLOCK_COLUMNS = {"created_at", "stored_at", "updated_at", "at", "resolved_at"}
+
+
+def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """The store's rows but for the columns set from the clock."""
+    out = {}
+    with engine.connect() as conn:
+        for table in ("customer", "identity", "conversation", "message", "event"):
+            result = conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))
+            keep = [i for i, c in enumerate(result.keys()) if c not in _CLOCK_COLUMNS]
+            out[table] = [tuple(row[i] for i in keep) for row in result]
+        for table in ("customer_fts", "message_fts"):
+            result = conn.execute(text(f"SELECT rowid, body FROM {table} ORDER BY rowid"))
+            out[table] = [tuple(row) for row in result]
+    return out
