@@ -169,7 +169,17 @@ def omnitui_store(
     data.mkdir(parents=True)
     print(f"importing {maildir} into {data} ...", file=sys.stderr)
     measured = email_import.spawn(
-        [str(OMNITUI), "--data-dir", str(data), "import", "maildir", str(maildir)], env
+        [
+            str(OMNITUI),
+            "--data-dir",
+            str(data),
+            "import",
+            "maildir",
+            "--ours",
+            "support@acme.example",
+            str(maildir),
+        ],
+        env,
     )
     if measured.returncode != 0:
         print(f"omnitui import maildir exited with {measured.returncode}:", file=sys.stderr)

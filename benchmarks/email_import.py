@@ -225,7 +225,17 @@ def run_omnitui(maildir: Path, scratch: Path, env: dict[str, str]) -> tuple[Meas
     data = Path(tempfile.mkdtemp(prefix="import-", dir=scratch))
     try:
         measured = spawn(
-            [str(OMNITUI), "--data-dir", str(data), "import", "maildir", str(maildir)], env
+            [
+                str(OMNITUI),
+                "--data-dir",
+                str(data),
+                "import",
+                "maildir",
+                "--ours",
+                "support@acme.example",
+                str(maildir),
+            ],
+            env,
         )
         what = store_counts(data) if measured.returncode == 0 else "failed"
         return measured, what, tree_mb(data)

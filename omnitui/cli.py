@@ -619,6 +619,12 @@ def _import_mail(
         addresses = [a.strip().lower() for a in ours]
     else:
         addresses = sorted(configured.ours) if configured else []
+    if not addresses:
+        click.echo(
+            "omnitui: no address of the team given (--ours ADDRESS or an [email.NAME] account): "
+            "every message is taken as written by a customer",
+            err=True,
+        )
     try:
         source = {
             "maildir": mailimport.maildir_source,
