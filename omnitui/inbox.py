@@ -44,9 +44,9 @@ from omnitui.db import (
 from omnitui.normalize import subject_key
 from omnitui.reads import START_OF_TIME, parse_stamp
 from omnitui.text import one_line
+from omnitui.threads import ACTIVE, KEY_DOMAIN, SUBJECT_WINDOW, idempotency_key_of
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
-ACTIVE = ("open", "pending", "snoozed")
 DELIVERY_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")
 
 _T = TypeVar("_T")
@@ -643,23 +643,6 @@ def _own_reply_came_back(session: Session, msg: InboundMessage) -> Message | Non
         session.flush()  # before the batch looks for this external id with Core
         _bump(session, reply.customer_id)
     return reply
-
-
-def idempotency_key_of(external_id: str) -> str | None:
-    """The idempotency key an external id was made from: "<HEX@acme.example>" -> "HEX@omnitui"."""
-    local = external_id.strip("<>").partition("@")[0]
-    if len(local) != 32 or not all(c in "0123456789abcdef" for c in local):
-        return None
-    return f"{local}@{KEY_DOMAIN}"
-
-
-KEY_DOMAIN = "omnitui"
-"""An idempotency key is "<32 hex>@omnitui"; a channel with ids of its own (an email's
-Message-ID on the account's domain) derives them from the hex part."""
-
-
-SUBJECT_WINDOW = timedelta(days=30)
-"""A message whose subject matches a resolved conversation this recent reopens it."""
 
 
 def _touch(session: Session, customer: Customer, at: datetime, preview: str) -> None:

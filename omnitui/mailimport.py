@@ -57,18 +57,13 @@ from omnitui.connectors.mail.parse import MAX_ATTACHMENT_BYTES, normalize_msgid
 from omnitui.normalize import fold, subject_key
 from omnitui.reads import SchemaError, parse_stamp, sqlite_path, stamp
 from omnitui.text import one_line
+from omnitui.threads import ACTIVE, SUBJECT_WINDOW, idempotency_key_of
 
 Progress = Callable[[str, int, int], None]
 """Called with (phase, done, total): phase "scanning" (reading dates), then "importing"."""
 
 BATCH_MESSAGES = 1_000
 """Messages written in one transaction (about 0.1 s holding the store's write lock)."""
-SUBJECT_WINDOW = timedelta(days=30)
-"""As inbox.SUBJECT_WINDOW (a test checks they agree; inbox.py is not imported here because
-it loads the ORM, which the forked workers would carry for nothing)."""
-KEY_DOMAIN = "omnitui"
-"""As inbox.KEY_DOMAIN: a reply queued by omnitui has the idempotency key "<32 hex>@omnitui"."""
-ACTIVE = ("open", "pending", "snoozed")
 
 _AHEAD = 1
 """Batches given to the workers beyond the one being written (memory: results wait here)."""
@@ -928,7 +923,7 @@ class _Writer:
 
     def _own_reply_came_back(self, mail: _Mail, rows: _Rows) -> bool:
         """A reply omnitui sent, met again in a Sent folder (inbox._own_reply_came_back)."""
-        key = _idempotency_key_of(mail.external_id) if mail.direction == "out" else None
+        key = idempotency_key_of(mail.external_id) if mail.direction == "out" else None
         if key is None:
             return False
         row = self.conn.execute(
@@ -1191,14 +1186,6 @@ class _Writer:
         if fresh:
             conn.executemany("DELETE FROM customer_fts WHERE rowid = ?", [(c,) for c, _ in fresh])
             conn.executemany("INSERT INTO customer_fts (rowid, body) VALUES (?, ?)", fresh)
-
-
-def _idempotency_key_of(external_id: str) -> str | None:
-    """As inbox.idempotency_key_of: "<HEX@acme.example>" -> "HEX@omnitui" (a test checks)."""
-    local = external_id.strip("<>").partition("@")[0]
-    if len(local) != 32 or not all(c in "0123456789abcdef" for c in local):
-        return None
-    return f"{local}@{KEY_DOMAIN}"
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:

@@ -434,7 +434,10 @@ def test_unreadable_files_are_named_and_the_rest_imported(tmp_path: Path) -> Non
         "imported 2 messages (2 customers, 2 conversations), 0 already stored, "
         "1 quarantined (omnitui doctor lists them), 1 file unreadable (below) in "
     ), proc.stdout
-    assert proc.stderr == f"cannot read {gone}: No such file or directory\n"
+    warning, unreadable = proc.stderr.splitlines()
+    # Without --ours or a configured account, nobody's mail is taken as the team's: said so.
+    assert warning.startswith("omnitui: no address of the team given (--ours ADDRESS")
+    assert unreadable == f"cannot read {gone}: No such file or directory"
 
 
 def test_maildir_folders_are_found_and_index_files_skipped(tmp_path: Path) -> None:
@@ -467,14 +470,6 @@ def test_several_email_accounts_need_account(tmp_path: Path) -> None:
     proc = _run("--config", str(config), "import", "maildir", str(maildir), data_dir=tmp_path)
     assert proc.returncode == 1
     assert "several email accounts (sales, support): pass --account NAME" in proc.stderr
-
-
-def test_our_copies_of_inbox_rules_agree_with_inbox() -> None:
-    assert mailimport.SUBJECT_WINDOW == inbox.SUBJECT_WINDOW
-    assert mailimport.ACTIVE == inbox.ACTIVE
-    for external_id in ("<0123456789abcdef0123456789abcdef@acme.example>", "<short@x>",
-                        "0123456789ABCDEF0123456789ABCDEF@x", ""):  # fmt: skip
-        assert mailimport._idempotency_key_of(external_id) == inbox.idempotency_key_of(external_id)
 
 
 def test_history_joins_what_the_store_already_holds(
