@@ -393,3 +393,54 @@ async def test_smtp_login_takes_the_password_from_the_environment(
             "the reply marked sent",
         )
     assert received.login == "agent"
+
+
+def _imap_processes(dovecot: Dovecot) -> list[int]:
+    """The pids of the imap processes (one a logged-in connection) of this Dovecot."""
+    master = dovecot._master_pid()
+    assert master is not None
+    found = subprocess.run(
+        ["pgrep", "-P", str(master), "-x", "imap"], capture_output=True, text=True, check=False
+    )
+    return [int(pid) for pid in found.stdout.split()]
+
+
+async def test_a_connection_that_goes_silent_is_noticed_by_the_watchdog_and_replaced(
+    dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """A server that stops answering (a dropped NAT entry, a frozen peer) keeps the TCP
+    connection open: IDLE alone would wait for ever. The NOOP between IDLEs notices."""
+    url, store = new_store(tmp_path)
+    acct = account(dovecot, idle_refresh_seconds=1, timeout_seconds=2)
+    async with running(mail_settings(tmp_path, url, acct)):
+        dovecot.append("agent", "INBOX", mail(subject="before"))
+        await async_wait_until(lambda: count(store)() == 1, 10, "the first message")
+        await asyncio.sleep(0.3)
+        frozen = _imap_processes(dovecot)
+        assert frozen, "the watcher's connection has an imap process"
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            dovecot.append("agent", "INBOX", mail(subject="while the old connection is frozen"))
+            await async_wait_until(lambda: count(store)() == 2, 15, "the mail by a new connection")
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+    assert scalar(store, "SELECT subject FROM message ORDER BY id DESC LIMIT 1") == (
+        "while the old connection is frozen"
+    )
+
+
+async def test_a_server_without_idle_is_polled(make_dovecot: Any, tmp_path: Path) -> None:
+    dovecot = make_dovecot(settings={"imap_capability": "IMAP4rev1 LITERAL+ UIDPLUS"})
+    client = dovecot.client("agent")
+    assert b"IDLE" not in client.capabilities()
+    url, store = new_store(tmp_path)
+    async with running(mail_settings(tmp_path, url, account(dovecot, poll_seconds=1))):
+        await async_wait_until(
+            lambda: scalar(store, "SELECT count(*) FROM connectorstate WHERE state='running'"),
+            10,
+            "the connector",
+        )
+        dovecot.append("agent", "INBOX", mail(subject="polled"))
+        await async_wait_until(lambda: count(store)() == 1, 5, "the polled message")
