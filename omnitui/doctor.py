@@ -79,6 +79,7 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
         status.quarantined == 0,
         f"{status.quarantined} inbound item(s) could not be parsed and are kept for review",
     )
+    yield from _email_checks(settings)
     for item in reader.quarantined(5):
         source = f" {one_line(item.source, 80)}" if item.source else ""
         yield Check(
@@ -86,3 +87,31 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
             False,
             f"{one_line(item.account, 40)}{source}: {one_line(item.error, 160)}",
         )
+
+
+def _email_checks(settings: Settings) -> Iterator[Check]:
+    """Log in to each email account's servers as the runner would (nothing is sent)."""
+    if not settings.config.email:
+        return
+    from omnitui.connectors.mail import imap, smtp
+
+    for name, account in settings.config.email.items():
+        if account.imap is not None:
+            try:
+                yield Check(f"email {name} imap", True, imap.check(account.imap, name))
+            except Exception as exc:
+                yield Check(f"email {name} imap", False, _problem(exc))
+        if account.smtp is not None:
+            try:
+                yield Check(f"email {name} smtp", True, smtp.check(account.smtp, name))
+            except Exception as exc:
+                yield Check(f"email {name} smtp", False, _problem(exc))
+        if account.imap is None and account.smtp is None:
+            yield Check(
+                f"email {name}", False, "neither [imap] nor [smtp]: the account does nothing"
+            )
+
+
+def _problem(exc: Exception) -> str:
+    text = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
+    return one_line(str(text), 300)

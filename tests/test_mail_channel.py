@@ -444,3 +444,45 @@ async def test_a_server_without_idle_is_polled(make_dovecot: Any, tmp_path: Path
         )
         dovecot.append("agent", "INBOX", mail(subject="polled"))
         await async_wait_until(lambda: count(store)() == 1, 5, "the polled message")
+
+
+def test_doctor_logs_in_to_each_mail_server_and_says_what_is_wrong(
+    dovecot: Dovecot, smtp_auth_server: SmtpServer, tmp_path: Path
+) -> None:
+    new_store(tmp_path)
+    dovecot.append("agent", "INBOX", mail())
+
+    def doctor(password: str, sent_folder: str) -> subprocess.CompletedProcess[str]:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f'[email.support]\naddress = "{OURS}"\n'
+            f'[email.support.imap]\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
+            f'security = "plain"\nusername = "agent"\npassword = "{password}"\n'
+            f'sent_folder = "{sent_folder}"\n'
+            f'[email.support.smtp]\nhost = "127.0.0.1"\nport = {smtp_auth_server.port}\n'
+            f'security = "plain"\nusername = "agent"\npassword = "{password}"\n',
+            encoding="utf-8",
+        )
+        return subprocess.run(
+            [str(OMNITUI), "--data-dir", str(tmp_path), "--config", str(config), "doctor"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
+        )
+
+    dovecot.client("agent").create_folder("Sent")
+    good = doctor("secret", "Sent")
+    imap_line = next(line for line in good.stdout.splitlines() if "email support imap" in line)
+    smtp_line = next(line for line in good.stdout.splitlines() if "email support smtp" in line)
+    assert "OK" in imap_line and "IDLE" in imap_line and "INBOX (1)" in imap_line
+    assert "OK" in smtp_line and "accepts us as agent" in smtp_line
+    bad = doctor("wrong", "Gönderilenler")
+    assert bad.returncode == 1
+    imap_line = next(line for line in bad.stdout.splitlines() if "email support imap" in line)
+    smtp_line = next(line for line in bad.stdout.splitlines() if "email support smtp" in line)
+    assert "OK" not in imap_line and "authentication failed" in imap_line.lower()
+    assert "refused the login: 535" in smtp_line
+    missing = doctor("secret", "Gönderilenler")
+    imap_line = next(line for line in missing.stdout.splitlines() if "email support imap" in line)
+    assert "no folder 'Gönderilenler'" in imap_line and "INBOX" in imap_line

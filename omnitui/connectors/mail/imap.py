@@ -73,6 +73,36 @@ def connect(cfg: ImapConfig, where: str) -> IMAPClient:
     return client
 
 
+def check(cfg: ImapConfig, account: str) -> str:
+    """For `omnitui doctor`: log in as the connector would and look at every folder it
+    watches. Returns what was found; raises (ConfigError, CertificateError, OSError,
+    IMAPClient errors, ValueError for a missing folder) saying what is wrong."""
+    client = connect(cfg, f"email.{account}.imap.password")
+    try:
+        folders = list(
+            dict.fromkeys([*cfg.folders, *([cfg.sent_folder] if cfg.sent_folder else [])])
+        )
+        found = []
+        for folder in folders:
+            if not client.folder_exists(folder):
+                have = ", ".join(str(f[2]) for f in client.list_folders()[:20])
+                raise ValueError(
+                    f"email.{account}.imap: no folder {folder!r} (the server has: {have})"
+                )
+            status = client.folder_status(folder, [b"MESSAGES"])
+            found.append(f"{folder} ({int(status[b'MESSAGES']):,})")
+        idle = (
+            "IDLE"
+            if b"IDLE" in client.capabilities()
+            else f"no IDLE: polled every {cfg.poll_seconds:g} s"
+        )
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+    port = cfg.port or (993 if cfg.security == "tls" else 143)
+    return f"{cfg.host}:{port} ({cfg.security}), {idle}; {', '.join(found)}"
+
+
 def _keepalive(sock: socket.socket) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
     for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 15), ("TCP_KEEPCNT", 4)):

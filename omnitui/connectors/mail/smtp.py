@@ -67,7 +67,6 @@ def compose(message: OutboundMessage, account: EmailAccount, now: datetime | Non
 def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: bytes) -> None:
     """Hand ``data`` to the server for ``recipient``; raise as the module says."""
     host = cfg.host
-    port = cfg.port or (465 if cfg.security == "tls" else 587)
     section = f"email.{account_name}.smtp"
     client: smtplib.SMTP | None = None
     try:
@@ -76,36 +75,16 @@ def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: 
     except ConfigError as exc:
         raise DeliveryError(str(exc)) from exc
     try:
-        if cfg.security == "tls":
-            client = smtplib.SMTP_SSL(host, port, timeout=cfg.timeout_seconds, context=context)
-        else:
-            client = smtplib.SMTP(host, port, timeout=cfg.timeout_seconds)
-        client.ehlo()
-        if cfg.security == "starttls":
-            client.starttls(context=context)
-            client.ehlo()
-        if cfg.username:
-            where = f"email.{account_name}.smtp.password"
-            password = resolve_secret(where, cfg.password, cfg.password_env, cfg.password_cmd)
-            client.login(cfg.username, password or "")
+        client = _open(cfg, account_name, context)
         _expect(client.mail(sender), (250,), "MAIL FROM")
         _expect(client.rcpt(recipient), (250, 251), "RCPT TO")
         _expect(client.docmd("DATA"), (354,), "DATA")
     except DeliveryError:
         _quit(client)
         raise
-    except smtplib.SMTPAuthenticationError as exc:
+    except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
         _quit(client)
-        raise DeliveryError(
-            f"{host} refused the login: {_words(exc.smtp_code, exc.smtp_error)}"
-        ) from exc
-    except ssl.SSLError as exc:
-        # Transient: retried with backoff while the admin fixes ca_file (or the server).
-        _quit(client)
-        raise DeliveryError(tls.describe(exc, cfg, section, port)) from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        _quit(client)
-        raise DeliveryError(f"could not reach {host}:{port}: {exc}") from exc
+        raise _not_reached(exc, cfg, section) from exc
     # Handing over: from here a lost connection leaves the outcome unknown.
     try:
         client.send(_dot_stuffed(data))
@@ -117,6 +96,59 @@ def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: 
         ) from exc
     _quit(client)
     _expect((code, reply), (250,), "end of message")
+
+
+def _open(cfg: SmtpConfig, account_name: str, context: ssl.SSLContext | None) -> smtplib.SMTP:
+    """Connected, greeted, encrypted as configured and logged in."""
+    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    client: smtplib.SMTP
+    if cfg.security == "tls":
+        client = smtplib.SMTP_SSL(cfg.host, port, timeout=cfg.timeout_seconds, context=context)
+    else:
+        client = smtplib.SMTP(cfg.host, port, timeout=cfg.timeout_seconds)
+    try:
+        client.ehlo()
+        if cfg.security == "starttls":
+            client.starttls(context=context)
+            client.ehlo()
+        if cfg.username:
+            where = f"email.{account_name}.smtp.password"
+            password = resolve_secret(where, cfg.password, cfg.password_env, cfg.password_cmd)
+            client.login(cfg.username, password or "")
+    except BaseException:
+        _quit(client)
+        raise
+    return client
+
+
+def check(cfg: SmtpConfig, account_name: str) -> str:
+    """For `omnitui doctor`: connect and log in as sending would, send nothing.
+    Returns what was found; raises DeliveryError saying what is wrong."""
+    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    section = f"email.{account_name}.smtp"
+    try:
+        context = tls.context(cfg, section) if cfg.security != "plain" else None
+        client = _open(cfg, account_name, context)
+    except ConfigError as exc:
+        raise DeliveryError(str(exc)) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise _not_reached(exc, cfg, section) from exc
+    _quit(client)
+    who = f" as {cfg.username}" if cfg.username else ""
+    return f"{cfg.host}:{port} ({cfg.security}) accepts us{who}"
+
+
+def _not_reached(exc: Exception, cfg: SmtpConfig, section: str) -> DeliveryError:
+    """What went wrong before the message was handed over, as a retryable DeliveryError
+    (a refused login, a certificate or a network problem is for the admin to fix)."""
+    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return DeliveryError(
+            f"{cfg.host} refused the login: {_words(exc.smtp_code, exc.smtp_error)}"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return DeliveryError(tls.describe(exc, cfg, section, port))
+    return DeliveryError(f"could not reach {cfg.host}:{port}: {exc}")
 
 
 def _expect(answer: tuple[int, bytes], good: tuple[int, ...], step: str) -> None:
