@@ -389,6 +389,9 @@ class _BatchIngest:
         the customer's active conversation; a resolved one of the same subject within
         SUBJECT_WINDOW; else a new one.
         """
+        # A machine's mail (an out-of-office answer) joins like any other but reopens nothing.
+        wakes = msg.direction == "in" and not msg.automatic
+        kept = " (automatic: not reopened)" if msg.automatic else ""
         refs = [r for r in (msg.thread_ref, *reversed(msg.references)) if r]
         if refs:
             parents = self.conn.execute(_PARENTS, {"customer": customer_id, "refs": refs})
@@ -397,18 +400,18 @@ class _BatchIngest:
             if parent is not None:
                 how = "answers" if parent.external_id == msg.thread_ref else "references"
                 conv = self._conversation(parent.conversation_id)
-                if conv.status != "open" and msg.direction == "in":
+                if conv.status != "open" and wakes:
                     self._reopen(conv, "customer replied")
                     return conv, f"{how} message {parent.id}; reopened conversation {conv.id}"
-                return conv, f"{how} message {parent.id} in conversation {conv.id}"
+                return conv, f"{how} message {parent.id} in conversation {conv.id}{kept}"
         active_id = self.active[customer_id]
         if active_id is not None:
             active = self._conversation(active_id)
-            if active.status != "open" and msg.direction == "in":
+            if active.status != "open" and wakes:
                 was = active.status
                 self._reopen(active, "customer wrote")
                 return active, f"woke {was} conversation {active.id}"
-            return active, f"joined open conversation {active.id}"
+            return active, f"joined open conversation {active.id}{kept}"
         key = subject_key(msg.subject)
         if key and not new_customer:  # a customer made by this message has no history
             recent = self.conn.execute(
@@ -422,8 +425,9 @@ class _BatchIngest:
             match = next((c for c, subject in recent if subject_key(subject) == key), None)
             if match is not None:
                 conv = self._conversation(match)
-                if msg.direction == "in":
-                    self._reopen(conv, "customer wrote")
+                if not wakes:
+                    return conv, f"subject matches conversation {conv.id}{kept}"
+                self._reopen(conv, "customer wrote")
                 return conv, f"subject matches conversation {conv.id}; reopened"
         status = "open" if msg.direction == "in" else "resolved"
         inserted = self.conn.execute(

@@ -375,6 +375,7 @@ class _Mail(NamedTuple):
     fts: str
     subject_key: str
     preview: str
+    automatic: bool
 
 
 class _Poison(NamedTuple):
@@ -459,6 +460,7 @@ def _convert(data: bytes, source: str, received: float | None, setup: _Setup) ->
         fts=fold(f"{result.subject}\n{result.body}"),
         subject_key=subject_key(result.subject),
         preview=one_line(result.subject or result.body, 120),
+        automatic=result.automatic,
     )
 
 
@@ -1021,7 +1023,8 @@ class _Writer:
     ) -> tuple[_Conversation, str]:
         """inbox._conversation_for for history: a conversation is open while its messages
         are less than ``resolve_after`` apart."""
-        t, inbound = mail.sent_t, mail.direction == "in"
+        t, inbound = mail.sent_t, mail.direction == "in" and not mail.automatic
+        kept = " (automatic: not reopened)" if mail.automatic else ""
         refs = [r for r in (mail.thread_ref, *reversed(mail.references)) if r]
         for ref in refs:
             parent = self.known.get(ref)
@@ -1033,7 +1036,7 @@ class _Writer:
                 if inbound and self._closed_at(conv, t):
                     self._reopen(conv, "customer replied")
                     return conv, f"{how} message {parent[2]}; reopened conversation {conv.id}"
-                return conv, f"{how} message {parent[2]} in conversation {conv.id}"
+                return conv, f"{how} message {parent[2]} in conversation {conv.id}{kept}"
         latest = customer.latest
         if latest is not None and not self._closed_at(latest, t):
             if inbound and latest.status in ("pending", "snoozed") and t > latest.last_t:
@@ -1050,8 +1053,9 @@ class _Writer:
             seen = customer.subjects.get(mail.subject_key)
             if seen is not None and 0 <= t - seen[0] <= SUBJECT_WINDOW.total_seconds():
                 conv = seen[1]
-                if inbound:
-                    self._reopen(conv, "customer wrote")
+                if not inbound:
+                    return conv, f"subject matches conversation {conv.id}{kept}"
+                self._reopen(conv, "customer wrote")
                 return conv, f"subject matches conversation {conv.id}; reopened"
         cid = self.ids.conversation
         self.ids.conversation += 1

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from omnitui.connectors.base import Quarantined
 from omnitui.connectors.mail.parse import (
     Address,
     MailParseError,
@@ -595,3 +596,14 @@ _PIECES = st.sampled_from(
 def test_mime_shaped_junk_never_raises_anything_else(pieces: list[bytes]) -> None:
     with contextlib.suppress(MailParseError):
         parse(b"".join(pieces))
+
+
+def test_an_auto_reply_is_marked_automatic_when_converted() -> None:
+    from omnitui.connectors.mail.convert import convert
+
+    raw = mail(
+        "From: Leyla <leyla@example.az>\nAuto-Submitted: auto-replied\nSubject: Out of office",
+        "Bazar ertəsinə qədər ofisdə deyiləm.\n",
+    )
+    converted = convert(raw, account="support", ours={"support@acme.example"}, source="t")
+    assert not isinstance(converted, Quarantined) and converted.automatic

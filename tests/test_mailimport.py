@@ -534,3 +534,33 @@ def test_a_sent_copy_of_our_queued_reply_marks_it_sent(
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def test_an_imported_auto_reply_does_not_reopen_a_resolved_conversation(
+    tmp_path: Path, store_url: str, engine: Engine
+) -> None:
+    from omnitui.connectors.base import Batch, InboundMessage
+
+    asked = InboundMessage(
+        account="support", channel="email", external_id="<q@example.com>",
+        address="john@example.com", body="Hello?", sent_at=NOW - timedelta(hours=2),
+    )  # fmt: skip
+    [stored] = inbox.ingest(engine, Batch([asked]))
+    inbox.set_status(engine, stored.customer_id, "resolved", agent="aysel")
+    away = _mail(
+        sender=("John Smith", "john@example.com"), to=("Acme", SUPPORT), subject="Away",
+        at=NOW - timedelta(hours=1), msgid="<away@example.com>", body=b"Out until Monday.",
+        in_reply_to="<q@example.com>",
+    ).replace(b"MIME-Version", b"Auto-Submitted: auto-replied\nMIME-Version")  # fmt: skip
+    result = _import(
+        store_url, mailimport.maildir_source([_maildir(tmp_path / "M", [("a", away)])]), tmp_path
+    )
+    assert result.imported == 1
+    conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
+    reason = conn.execute(
+        "SELECT thread_reason FROM message WHERE external_id='<away@example.com>'"
+    )
+    status = conn.execute("SELECT status FROM conversation WHERE id=?", (stored.conversation_id,))
+    assert reason.fetchone()[0].endswith("(automatic: not reopened)")
+    assert status.fetchone()[0] == "resolved"
+    conn.close()

@@ -190,3 +190,22 @@ def test_split_move_and_undo_are_recorded_and_keep_times_right(
         inbox.undo_move(engine, split, agent="aysel")
     with pytest.raises(inbox.ServiceError, match="already in conversation"):
         inbox.move_message(engine, gb.message_id, ga.conversation_id, agent="aysel")
+
+
+def test_an_out_of_office_answer_joins_its_thread_but_never_reopens_it(
+    engine: Engine, make_message: MakeMessage
+) -> None:
+    [first] = inbox.ingest(engine, Batch([make_message("Sifariş?", subject="Sifariş")]))
+    ours = _reply_and_send(engine, first.customer_id)
+    inbox.set_status(engine, first.customer_id, "resolved", agent="aysel")
+    away = replace(
+        make_message("I am out of the office until Monday.", thread_ref=ours), automatic=True
+    )
+    [joined] = inbox.ingest(engine, Batch([away]))
+    assert joined.conversation_id == first.conversation_id
+    assert joined.reason.endswith("(automatic: not reopened)")
+    status = _one(engine, "SELECT status FROM conversation WHERE id=:id", id=first.conversation_id)
+    assert status == "resolved"
+    # The person's own answer still reopens it.
+    [real] = inbox.ingest(engine, Batch([make_message("Hələ gəlməyib", thread_ref=ours)]))
+    assert "reopened" in real.reason

@@ -65,6 +65,9 @@ class InboundMessage:
     """sha256 of the original bytes."""
     author: str = ""
     """For direction "out": who on the team sent it (an email's From name)."""
+    automatic: bool = False
+    """Sent by a machine (an auto-reply, a bounce, a list): stored and shown, but it never
+    reopens or wakes a conversation, so an out-of-office answer does not undo a resolve."""
 
 
 @dataclass(frozen=True, slots=True)

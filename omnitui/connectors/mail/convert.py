@@ -108,6 +108,7 @@ def from_parsed(
         raw_zlib=zlib.compress(raw, 6),
         content_hash=mail.sha256,
         author=mail.sender.name or sender if outgoing else "",
+        automatic=mail.auto_submitted and not outgoing,
     )
 
 
