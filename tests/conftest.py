@@ -210,3 +210,24 @@ def smtp_tls_server(server_certificate: Certificate) -> Iterator[SmtpServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- the Telegram Bot API stand-in on loopback (tests/telegram_api.py) --------------------
+
+if TYPE_CHECKING:
+    from tests.telegram_api import BotApiServer
+
+
+@pytest.fixture
+def bot_api() -> Iterator[BotApiServer]:
+    """A started ``BotApiServer`` (token ``123456:TEST-token``, bot ``@acme_support_bot``);
+    point ``telegram.Bot(token, base_url=bot_api.base_url, base_file_url=bot_api.base_file_url)``
+    at it. Standard library only, so never skipped."""
+    from tests.telegram_api import BotApiServer
+
+    server = BotApiServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
