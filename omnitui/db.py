@@ -73,6 +73,10 @@ class Identity(SQLModel, table=True):
     account: str = ""
     created_at: datetime = Field(default_factory=utcnow)
     unreachable_reason: str | None = None
+    """Why replies to this address cannot be delivered (the user blocked the bot); cleared
+    when the address writes again."""
+    handle: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """The public handle on the channel (a Telegram username, without the @), kept current."""
 
 
 class Conversation(SQLModel, table=True):
@@ -144,6 +148,18 @@ class MessageRaw(SQLModel, table=True):
 
     message_id: int = Field(foreign_key="message.id", primary_key=True)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class MessageEdit(SQLModel, table=True):
+    """A message's text before an edit (Telegram lets senders edit what they wrote)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    body: str
+    """The text as it was until ``edited_at``."""
+    edited_at: datetime
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    """The update that carried the edit, zlib-compressed."""
 
 
 class Attachment(SQLModel, table=True):
@@ -314,17 +330,25 @@ def index_message(session: Session, message_id: int, subject: str, body: str) ->
     )
 
 
+def reindex_message(session: Session, message_id: int, subject: str, body: str) -> None:
+    """Replace one message's full-text row (its text was edited), in the caller's transaction."""
+    session.connection().execute(
+        text("DELETE FROM message_fts WHERE rowid = :id"), {"id": message_id}
+    )
+    index_message(session, message_id, subject, body)
+
+
 def index_customer(session: Session, customer_id: int) -> None:
     """(Re)index a customer's name and identities, in the caller's transaction."""
     conn = session.connection()
     name = conn.execute(text("SELECT name FROM customer WHERE id=:id"), {"id": customer_id})
     parts = [name.scalar_one()]
     rows = conn.execute(
-        text("SELECT address, display_name FROM identity WHERE customer_id=:id"),
+        text("SELECT address, display_name, handle FROM identity WHERE customer_id=:id"),
         {"id": customer_id},
     )
-    for address, display_name in rows:
-        parts += [address, display_name]
+    for address, display_name, handle in rows:
+        parts += [address, display_name, handle]
     conn.execute(text("DELETE FROM customer_fts WHERE rowid=:id"), {"id": customer_id})
     conn.execute(
         text("INSERT INTO customer_fts(rowid, body) VALUES (:id, :body)"),

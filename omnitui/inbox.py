@@ -35,6 +35,7 @@ from omnitui.db import (
     Event,
     Identity,
     Message,
+    MessageEdit,
     MessageRaw,
     Quarantine,
     RunnerLease,
@@ -168,6 +169,8 @@ class _Identity:
     id: int
     customer_id: int
     display_name: str
+    handle: str = ""
+    unreachable: bool = False
 
 
 @dataclass(slots=True)
@@ -236,7 +239,10 @@ class _BatchIngest:
         self.conversations: dict[int, _Conversation] = {}
         self.changed: dict[int, _Conversation] = {}
         """Conversations whose times the batch moved, written by ``finish``."""
-        self.fts: list[tuple[int, str, str]] = []
+        self.fts: dict[int, tuple[str, str]] = {}
+        """Message -> (subject, body) of the messages the batch stored, indexed by ``finish``."""
+        self.reindex: dict[int, tuple[str, str]] = {}
+        """The same for messages stored before and edited by the batch."""
         self.raws: list[dict[str, object]] = []
         self.attachments: list[dict[str, object]] = []
         self._load(messages)
@@ -257,7 +263,11 @@ class _BatchIngest:
                 params = {"channel": channel, "addresses": part}
                 for ident in self.conn.execute(_IDENTITIES, params):
                     self.identities[channel, ident.address] = _Identity(
-                        ident.id, ident.customer_id, ident.display_name
+                        ident.id,
+                        ident.customer_id,
+                        ident.display_name,
+                        ident.handle,
+                        ident.unreachable_reason is not None,
                     )
         customer_ids = {i.customer_id for i in self.identities.values()}
         for ids in _chunks(customer_ids):
@@ -271,6 +281,10 @@ class _BatchIngest:
 
     def add(self, msg: InboundMessage, attachment_hashes: tuple[str, ...] = ()) -> Ingested:
         """Store one message (``ingest_one``'s rules); the batch's state follows."""
+        if msg.edit_of is not None:
+            edited = self._edit(msg)
+            if edited is not None:
+                return edited
         known = self.stored.get((msg.account, msg.external_id))
         if known is None and msg.direction == "out":
             reply = _own_reply_came_back(self.session, msg)
@@ -314,7 +328,7 @@ class _BatchIngest:
         )
         message_id = _inserted_id(inserted)
         self.stored[msg.account, msg.external_id] = (customer.id, conversation.id)
-        self.fts.append((message_id, msg.subject, msg.body))
+        self.fts[message_id] = (msg.subject, msg.body)
         if msg.raw_zlib is not None:
             self.raws.append({"message_id": message_id, "data": msg.raw_zlib})
         for attachment, digest in zip(msg.attachments, attachment_hashes, strict=True):
@@ -347,9 +361,43 @@ class _BatchIngest:
         customer.messages += 1
         return Ingested(message_id, customer.id, conversation.id, reason)
 
+    def _edit(self, msg: InboundMessage) -> Ingested | None:
+        """Apply an edit to the stored message it names: the text before goes to its edit
+        history, the new text is stored and indexed. None when that message is not stored."""
+        row = self.conn.execute(
+            _EDITED, {"account": msg.account, "external_id": msg.edit_of}
+        ).first()
+        if row is None:
+            return None
+        if row.body == msg.body:
+            return Ingested(None, row.customer_id, row.conversation_id, "edit: text unchanged")
+        self.conn.execute(
+            _INSERT_EDIT,
+            {
+                "message_id": row.id,
+                "body": row.body,
+                "edited_at": msg.sent_at,
+                "raw": msg.raw_zlib,
+            },
+        )
+        self.conn.execute(_SET_BODY, {"message": row.id, "new_body": msg.body})
+        if row.id in self.fts:  # stored by this very batch: not indexed yet
+            self.fts[row.id] = (row.subject, msg.body)
+        else:
+            self.reindex[row.id] = (row.subject, msg.body)
+        customer = self.customers.get(row.customer_id)
+        if customer is None:
+            self.conn.execute(_BUMP_VERSION, {"customer": row.customer_id})
+        else:
+            if customer.preview == one_line(row.subject or row.body, 120):
+                customer.preview = one_line(row.subject or msg.body, 120)
+            customer.messages += 1  # version up by one, as for a message
+        return Ingested(row.id, row.customer_id, row.conversation_id, f"edit of message {row.id}")
+
     def _identity_for(self, msg: InboundMessage) -> tuple[_Identity, bool]:
         """The sender's identity, and whether this message made it (and a new customer,
-        named after the sender). A known sender's new display name is kept."""
+        named after the sender). A known sender's new display name and handle are kept;
+        a customer's own message makes an unreachable address reachable again."""
         identity = self.identities.get((msg.channel, msg.address))
         if identity is not None:
             if msg.display_name and identity.display_name != msg.display_name:
@@ -358,6 +406,13 @@ class _BatchIngest:
                     _RENAME_IDENTITY, {"identity": identity.id, "name": msg.display_name}
                 )
                 self.customers[identity.customer_id].reindex = True
+            if msg.handle is not None and identity.handle != msg.handle:
+                identity.handle = msg.handle
+                self.conn.execute(_SET_HANDLE, {"identity": identity.id, "handle": msg.handle})
+                self.customers[identity.customer_id].reindex = True
+            if identity.unreachable and msg.direction == "in" and not msg.automatic:
+                identity.unreachable = False
+                self.conn.execute(_REACHABLE, {"identity": identity.id})
             return identity, False
         inserted = self.conn.execute(
             _INSERT_CUSTOMER,
@@ -372,9 +427,12 @@ class _BatchIngest:
                 "address": msg.address,
                 "display_name": msg.display_name,
                 "account": msg.account,
+                "handle": msg.handle or "",
             },
         )
-        identity = _Identity(_inserted_id(inserted), customer_id, msg.display_name)
+        identity = _Identity(
+            _inserted_id(inserted), customer_id, msg.display_name, msg.handle or ""
+        )
         self.identities[msg.channel, msg.address] = identity
         self.customers[customer_id] = _Customer(customer_id, msg.sent_at, "", reindex=True)
         self.active[customer_id] = None
@@ -469,8 +527,10 @@ class _BatchIngest:
         """Write what the batch kept for the end: full-text rows, raw bytes, attachments,
         conversation times and each customer's list columns (``_touch``'s, once a
         customer: channels and open conversations counted afresh)."""
-        for message_id, subject, body in self.fts:
+        for message_id, (subject, body) in self.fts.items():
             db.index_message(self.session, message_id, subject, body)
+        for message_id, (subject, body) in self.reindex.items():
+            db.reindex_message(self.session, message_id, subject, body)
         if self.raws:
             self.conn.execute(sa.insert(MessageRaw), self.raws)
         if self.attachments:
@@ -547,7 +607,12 @@ _STORED = sa.select(
     col(Message.external_id).in_(sa.bindparam("ids", expanding=True)),
 )
 _IDENTITIES = sa.select(
-    col(Identity.id), col(Identity.customer_id), col(Identity.address), col(Identity.display_name)
+    col(Identity.id),
+    col(Identity.customer_id),
+    col(Identity.address),
+    col(Identity.display_name),
+    col(Identity.handle),
+    col(Identity.unreachable_reason),
 ).where(
     col(Identity.channel) == sa.bindparam("channel"),
     col(Identity.address).in_(sa.bindparam("addresses", expanding=True)),
@@ -590,6 +655,37 @@ _RENAME_IDENTITY = (
     sa.update(Identity)
     .where(col(Identity.id) == sa.bindparam("identity"))
     .values(display_name=sa.bindparam("name"))
+)
+_SET_HANDLE = (
+    sa.update(Identity)
+    .where(col(Identity.id) == sa.bindparam("identity"))
+    .values(handle=sa.bindparam("handle"))
+)
+_REACHABLE = (
+    sa.update(Identity)
+    .where(col(Identity.id) == sa.bindparam("identity"))
+    .values(unreachable_reason=None)
+)
+_EDITED = sa.select(
+    col(Message.id),
+    col(Message.customer_id),
+    col(Message.conversation_id),
+    col(Message.subject),
+    col(Message.body),
+).where(
+    col(Message.account) == sa.bindparam("account"),
+    col(Message.external_id) == sa.bindparam("external_id"),
+)
+_INSERT_EDIT = sa.insert(MessageEdit)
+_SET_BODY = (
+    sa.update(Message)
+    .where(col(Message.id) == sa.bindparam("message"))
+    .values(body=sa.bindparam("new_body"))
+)
+_BUMP_VERSION = (
+    sa.update(Customer)
+    .where(col(Customer.id) == sa.bindparam("customer"))
+    .values(version=col(Customer.version) + 1)
 )
 _CONVERSATION_TIMES = (
     sa.update(Conversation)
@@ -1068,6 +1164,31 @@ def recover_claims(
                 unconfirmed += 1
             _bump(session, message.customer_id)
         return requeued, unconfirmed
+
+
+def mark_unreachable(engine: Engine, account: str, channel: str, address: str, reason: str) -> None:
+    """Replies to this address cannot be delivered any more (the user blocked the bot on
+    ``account``): the identity says why (the composer shows it) until the address writes
+    again; the audit log records it."""
+    with db.write(engine) as session:
+        identity = session.exec(
+            select(Identity).where(Identity.channel == channel, Identity.address == address)
+        ).first()
+        if identity is None:
+            return
+        why = one_line(f"{reason} ({account})", 300)
+        if identity.unreachable_reason != why:
+            session.add(
+                Event(
+                    agent="system",
+                    kind="unreachable",
+                    customer_id=identity.customer_id,
+                    before=identity.unreachable_reason,
+                    after=why,
+                )
+            )
+        identity.unreachable_reason = why
+        _bump(session, identity.customer_id)
 
 
 # ---------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from typing import Any
 from omnitui.normalize import fold, words
 from omnitui.text import one_line
 
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 """The Alembic revision this code expects (a test checks it against the migrations)."""
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 """Every revision this code knows, oldest first: a store at one of these can be upgraded."""
 
 

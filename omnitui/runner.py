@@ -63,12 +63,20 @@ def default_holder() -> str:
 
 
 def build_connectors(settings: Settings) -> list[Connector]:
-    """The connectors the configuration asks for: email accounts, and the demo channel."""
+    """The connectors the configuration asks for: email accounts, Telegram bots, and the
+    demo channel. Each channel's module is imported only when it is configured."""
     connectors: list[Connector] = []
     if settings.config.email:
         from omnitui.connectors.mail.connector import MailConnector
 
         connectors += [MailConnector(name, acct) for name, acct in settings.config.email.items()]
+    if settings.config.telegram:
+        from omnitui.connectors.telegram import TelegramConnector
+
+        connectors += [
+            TelegramConnector(name, acct, settings.data_dir)
+            for name, acct in settings.config.telegram.items()
+        ]
     if settings.config.demo.enabled:
         from omnitui.connectors.demo import demo_connectors
 
@@ -353,6 +361,15 @@ class Runner:
                 policy=policy,
             )
             log.info("reply %d not delivered (%s): %s", message.message_id, exc.reason, state)
+            if exc.unreachable:
+                await self._db(
+                    inbox.mark_unreachable,
+                    self.engine,
+                    message.account,
+                    message.channel,
+                    message.address,
+                    exc.reason,
+                )
         except Exception as exc:
             # The outcome is unknown (a timeout, an unexpected error mid-send): only a
             # connector that honours idempotency keys may retry; elsewhere an agent decides.

@@ -19,6 +19,7 @@ from omnitui.config import (
     ImapConfig,
     Settings,
     SmtpConfig,
+    TelegramAccount,
     load,
     parse,
     read,
@@ -64,8 +65,50 @@ def test_every_email_account_key_is_documented_in_the_example(key: str) -> None:
     assert f"\n# {name} =" in EXAMPLE
 
 
+@pytest.mark.parametrize("key", _keys(TelegramAccount, "telegram.NAME."))
+def test_every_telegram_account_key_is_documented_in_the_example(key: str) -> None:
+    name = key.rsplit(".", 1)[1]
+    assert f"\n# {name} =" in EXAMPLE
+
+
+def test_a_telegram_account_from_the_example_validates() -> None:
+    block = EXAMPLE[EXAMPLE.index("# [telegram.bot]") : EXAMPLE.index("[keys]")]
+    setting = re.compile(r"^(\[telegram\.[a-z]+\]|[a-z_]+ = .*)$")
+    text = "\n".join(
+        line[2:] for line in block.splitlines() if setting.match(line[2:]) and "token" not in line
+    )
+    bot = parse(tomllib.loads(text + '\ntoken_env = "X"')).telegram["bot"]
+    assert bot == TelegramAccount(token_env="X")
+    assert bot.poll_timeout_seconds == 50 and bot.max_file_mb == 20
+
+
+@pytest.mark.parametrize(
+    ("account", "problem"),
+    [
+        ({}, "needs token, token_env or token_cmd"),
+        ({"token": "1:x", "mode": "webhook"}, "webhook mode is not built yet"),
+        ({"token": "1:x", "base_url": "http://api.example/bot"}, "loopback"),
+        ({"token": "1:x", "poll_timeout_seconds": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_a_wrong_telegram_account_is_named(account: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError, match=r"omnitui\.toml: telegram\.bot.*: .*" + problem):
+        parse({"telegram": {"bot": account}}, "omnitui.toml")
+
+
+def test_an_account_name_is_one_channel_s() -> None:
+    with pytest.raises(ConfigError, match=r"both \[email\.support\] and \[telegram\.support\]"):
+        parse(
+            {
+                "email": {"support": {"address": "s@acme.example"}},
+                "telegram": {"support": {"token": "1:x"}},
+            }
+        )
+    assert parse({"telegram": {"bot": {"token": "1:x", "base_url": "http://127.0.0.1:8081/bot"}}})
+
+
 def test_an_email_account_from_the_example_validates() -> None:
-    block = EXAMPLE[EXAMPLE.index("# [email.support]") : EXAMPLE.index("[keys]")]
+    block = EXAMPLE[EXAMPLE.index("# [email.support]") : EXAMPLE.index("# [telegram]")]
     setting = re.compile(r"^(\[email\.[a-z.]+\]|[a-z_]+ = .*)$")
     text = "\n".join(
         line[2:]

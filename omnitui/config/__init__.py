@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         RunnerConfig,
         SmtpConfig,
         StoreConfig,
+        TelegramAccount,
     )
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Settings",
     "SmtpConfig",
     "StoreConfig",
+    "TelegramAccount",
     "load",
     "parse",
     "read",
@@ -64,6 +66,7 @@ _MODELS = frozenset(
         "RunnerConfig",
         "SmtpConfig",
         "StoreConfig",
+        "TelegramAccount",
     }
 )
 

@@ -164,6 +164,67 @@ class EmailAccount(_Section):
         return frozenset((self.address, *self.also))
 
 
+class TelegramAccount(_Section):
+    """A Telegram bot: its token, how updates reach us, what it says and keeps."""
+
+    token: str = ""
+    token_env: str = ""
+    token_cmd: str = ""
+    """The bot token (from @BotFather): inline (not recommended), from an environment
+    variable, or printed by a command (run without a shell). One of the three is needed."""
+    mode: Literal["poll", "webhook"] = "poll"
+    """poll: long-poll getUpdates (only one program may poll a token at a time)."""
+    poll_timeout_seconds: int = Field(default=50, ge=1, le=600)
+    """How long one getUpdates waits for news before it is asked again."""
+    greeting: str = ""
+    """Sent (not stored) to a user who sends /start; empty: no greeting."""
+    max_file_mb: float = Field(default=20.0, gt=0, le=2000)
+    """Photos, documents, voice and video larger than this are listed but not downloaded
+    (20 MB is the most Telegram's own Bot API server hands out)."""
+    base_url: str = ""
+    base_file_url: str = ""
+    """A local Bot API server (e.g. "http://127.0.0.1:8081/bot"); empty: api.telegram.org.
+    https, or plain http only towards a loopback address: the token is part of every URL."""
+
+    @field_validator("mode")
+    @classmethod
+    def _poll_only(cls, value: str) -> str:
+        if value == "webhook":
+            raise ValueError('webhook mode is not built yet; use mode = "poll"')
+        return value
+
+    @field_validator("base_url", "base_file_url")
+    @classmethod
+    def _safe_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme == "https" and parts.hostname:
+            return value
+        if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+            return value
+        raise ValueError(
+            "an https URL, or http only towards a loopback host (the token is in every URL)"
+        )
+
+    @model_validator(mode="after")
+    def _has_a_token(self) -> TelegramAccount:
+        if not (self.token or self.token_env or self.token_cmd):
+            raise ValueError("a bot needs token, token_env or token_cmd")
+        return self
+
+
+def _check_account_names(names: list[str]) -> None:
+    for name in names:
+        if not _ACCOUNT.match(name) or name.startswith("demo-"):
+            raise ValueError(
+                f"account name {name!r}: letters, digits, '.', '_' and '-', "
+                "up to 64, not starting with demo-"
+            )
+
+
 class Config(_Section):
     agent: AgentConfig = AgentConfig()
     store: StoreConfig = StoreConfig()
@@ -172,16 +233,23 @@ class Config(_Section):
     demo: DemoConfig = DemoConfig()
     email: dict[str, EmailAccount] = Field(default_factory=dict)
     """Email accounts by name: [email.support] ... (the name is the account in the store)."""
+    telegram: dict[str, TelegramAccount] = Field(default_factory=dict)
+    """Telegram bots by name: [telegram.bot] ... (the name is the account in the store)."""
     keys: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. "reply" = "r" or "send" = "ctrl+s,f5"."""
 
-    @field_validator("email")
+    @field_validator("email", "telegram")
     @classmethod
-    def _account_names(cls, value: dict[str, EmailAccount]) -> dict[str, EmailAccount]:
-        for name in value:
-            if not _ACCOUNT.match(name) or name.startswith("demo-"):
-                raise ValueError(
-                    f"account name {name!r}: letters, digits, '.', '_' and '-', "
-                    "up to 64, not starting with demo-"
-                )
+    def _account_names(cls, value: dict[str, _Section]) -> dict[str, _Section]:
+        _check_account_names(list(value))
         return value
+
+    @model_validator(mode="after")
+    def _one_account_a_name(self) -> Config:
+        for name in self.telegram:
+            if name in self.email:
+                raise ValueError(
+                    f"account name {name!r} is both [email.{name}] and "
+                    f"[telegram.{name}]: each account needs a name of its own"
+                )
+        return self

@@ -68,6 +68,13 @@ class InboundMessage:
     automatic: bool = False
     """Sent by a machine (an auto-reply, a bounce, a list): stored and shown, but it never
     reopens or wakes a conversation, so an out-of-office answer does not undo a resolve."""
+    handle: str | None = None
+    """The sender's public handle on the channel (a Telegram username, without the @);
+    kept current on the identity. None: the channel has none to tell ("" clears it)."""
+    edit_of: str | None = None
+    """The external id of a message the sender edited: the stored message's text becomes
+    ``body`` and the previous text is kept in its edit history. An edit of a message never
+    stored is stored as a new message (under ``external_id``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +115,15 @@ class SendResult:
 
 
 class DeliveryError(Exception):
-    """A send that failed. ``permanent`` failures are not retried (a blocked bot, a bad address)."""
+    """A send that failed: nothing (more) of the reply was delivered. ``permanent`` failures
+    are not retried (a blocked bot, a bad address); ``unreachable`` says the address itself
+    cannot be written to any more (the user blocked the bot): the runner marks the identity."""
 
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+    def __init__(self, reason: str, *, permanent: bool = False, unreachable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True, slots=True)

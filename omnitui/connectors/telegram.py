@@ -1,0 +1,801 @@
+"""The Telegram channel: one bot's private chats, received by long polling, answered by
+sendMessage.
+
+Receiving. python-telegram-bot's ``Bot`` (not its Application or Updater, which confirm
+updates before anything has stored them) asks getUpdates in a long-poll loop. The next
+offset is the cursor (``{"offset": str(last_update_id + 1)}``), committed by the sink in
+the transaction of the messages of the updates it covers; the next getUpdates sends it,
+and only that confirms those updates to Telegram. Killed at any instant, nothing is lost
+(Telegram sends what was not confirmed again) and nothing doubled (ingest is idempotent on
+``chat:message_id``, and a batch commits whole).
+
+Every update becomes one stored thing, never nothing: a message from a private chat (text,
+caption, photo in its largest size, document, voice, video, audio, animation, sticker as
+"[sticker 😀]", location as text plus a map link, contact), an edit of one (the stored text
+changes, the previous one is kept), a group or channel update parked in quarantine with the
+reason, or an update of a kind not handled here: stored as "[unsupported Telegram update:
+KIND]" when it names a private chat and a user, else quarantined. The raw JSON of each
+update is kept (``raw_zlib``, or the quarantine row). Media are downloaded with getFile
+before the batch is stored; a file too large or a download that fails leaves an attachment
+with the reason instead, never a lost message.
+
+/start: when ``greeting`` is set, the connector sends it itself right after the batch with
+the /start is committed (the connector has no access to the store, and a greeting is not a
+reply an agent wrote). It is not stored; the history shows the /start. A crash between the
+commit and the send loses that one greeting, which is the right way round: never twice.
+
+Sending: plain text (never a parse_mode, so customer-facing text is never parsed as markup),
+split by ``split_message`` into parts of at most 4,096 UTF-16 code units, sent in order.
+Telegram has no idempotency keys, so ``idempotent_send`` is False. The parts of a long reply
+that Telegram accepted are recorded (``PartLog``, a file fsynced per part) under the reply's
+idempotency key: any later attempt (a retry after a transient error, an agent's resend after
+a crash, another runner after a takeover) continues after the last recorded part, so no
+part is ever sent twice because an earlier one failed. ``DeliveryError`` means nothing more
+was delivered: 429 is waited out within the send when Telegram asks for 30 s or less, else
+it is a transient error; 403 (the user blocked the bot) is permanent and marks the identity
+unreachable; a connection that could not be made is transient. A request that may have
+reached Telegram without an answer (a read timeout, a dropped connection) is
+``DeliveryUnknown``: the runner marks the reply unconfirmed for an agent to check.
+
+Must not import the store, the services, the runner or Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import hashlib
+import itertools
+import json
+import logging
+import os
+import re
+import threading
+import time
+import unicodedata
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from telegram import Bot, Message, Update
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    TelegramError,
+    TimedOut,
+)
+from telegram.helpers import effective_message_type
+from telegram.request import HTTPXRequest
+
+from omnitui.config import TelegramAccount, resolve_secret
+from omnitui.connectors.base import (
+    Batch,
+    DeliveryError,
+    InboundAttachment,
+    InboundMessage,
+    InboundSink,
+    OutboundMessage,
+    Quarantined,
+    SendResult,
+)
+from omnitui.connectors.mail.parse import safe_filename
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+BASE_URL = "https://api.telegram.org/bot"
+BASE_FILE_URL = "https://api.telegram.org/file/bot"
+MAX_MESSAGE = 4096
+"""Telegram's limit on a message's text, in UTF-16 code units."""
+POLL_READ_MARGIN = 10.0
+"""A long poll's HTTP read timeout is the poll's own timeout plus this."""
+SEND_BUDGET = 40.0
+"""A send stops waiting (flood control) or starting parts after this long; the runner gives
+a send 60 s in all."""
+REQUEST_TIMEOUT = 15.0
+"""How long a request (sendMessage, getFile) may take to be written and answered."""
+PART_REQUEST_TIME = 15.0
+"""A part is not started with less than this left of SEND_BUDGET."""
+MAX_FLOOD_WAIT = 30.0
+"""A 429 asking for at most this long is waited out inside the send; longer ones are a
+transient DeliveryError, so the outbox's backoff takes over."""
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_TIMEOUT = 120.0
+
+PRIVATE_ONLY = "omnitui answers private chats only"
+CONFLICT = (
+    "another program is polling this bot's token (409 Conflict); stop it, or use webhook mode"
+)
+WEBHOOK_ACTIVE = (
+    "a webhook is set for this bot (409 Conflict): delete it (deleteWebhook), or use webhook mode"
+)
+TOKEN_REFUSED = "Telegram refused the bot token ({}): check token, token_env or token_cmd"
+
+
+class PollingConflict(Exception):
+    """Telegram answered getUpdates with 409: someone else polls the token, or a webhook is set."""
+
+
+class TokenRefused(Exception):
+    """Telegram does not know the token (401 or 404)."""
+
+
+class DeliveryUnknown(Exception):
+    """A request that may have reached Telegram got no answer: the reply may or may not have
+    arrived, and Telegram has no idempotency keys, so only an agent may send it again."""
+
+
+# ---------------------------------------------------------------------------
+# Splitting long replies
+
+
+def utf16_length(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return sum(2 if ord(c) > 0xFFFF else 1 for c in text)
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """``text`` in parts of at most ``limit`` UTF-16 code units, in order, none empty.
+
+    A text that fits comes back whole. Otherwise each part ends, by preference, at a
+    paragraph break, else a line break (either in the second half of the part), else any
+    whitespace; the whitespace where a part ends is dropped (Telegram trims every message's
+    ends anyway), so the parts joined with those whitespace runs between them (and around
+    them) give back ``text``; a text of nothing but whitespace that does not fit gives no
+    part at all. A word longer than a part is cut at a grapheme boundary: never inside a
+    surrogate pair and never between a letter and its combining marks, nor inside an emoji
+    ZWJ sequence, a flag, a skin-tone or variation-selector sequence or CR LF (the main rules
+    of UAX #29). Only a single grapheme longer than ``limit`` is cut inside (between code
+    points).
+    """
+    if limit < 2:
+        raise ValueError("limit must be at least 2 UTF-16 code units (one character)")
+    # ends[i]: UTF-16 units of text[: i + 1]
+    ends = list(itertools.accumulate(2 if ord(c) > 0xFFFF else 1 for c in text))
+    n = len(text)
+    parts: list[str] = []
+    start = 0
+    while start < n:
+        before = ends[start - 1] if start else 0
+        if ends[-1] - before <= limit:
+            parts.append(text[start:])
+            break
+        if _space(text[start]):  # leading whitespace of a text that must be split
+            start = _after_space(text, start)
+            continue
+        end = bisect.bisect_right(ends, before + limit)  # text[start:end] fits, one more not
+        cut = _word_cut(text, start, end)
+        if cut is None:
+            stop = _grapheme_cut(text, start, end)
+            parts.append(text[start:stop])
+            start = stop
+        else:
+            stop, after = cut
+            parts.append(text[start:stop])
+            start = after
+    return parts
+
+
+def _space(c: str) -> bool:
+    """Whitespace a part may end at (not the no-break spaces)."""
+    return c.isspace() and c not in "\xa0\u2007\u202f"
+
+
+def _after_space(text: str, i: int) -> int:
+    """The end of the whitespace run that starts at ``i``."""
+    while i < len(text) and _space(text[i]):
+        i += 1
+    return i
+
+
+def _word_cut(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where a part that may run to ``end`` ends at whitespace: (end of the part, start of
+    the next), the whitespace run between them dropped. The last paragraph break in the
+    second half of the part, else the last line break there, else the last whitespace;
+    None when there is none."""
+    half = start + (end - start) // 2
+    last: tuple[int, int] | None = None
+    line: tuple[int, int] | None = None
+    for i in range(end, start, -1):
+        if not _space(text[i]) or _space(text[i - 1]):
+            continue  # not the start of a whitespace run
+        after = _after_space(text, i)
+        if after < len(text) and _joins(text, after):
+            continue  # a mark on the space: not a boundary
+        if last is None:
+            last = (i, after)
+        if i < half:
+            break
+        newlines = text.count("\n", i, after)
+        if newlines >= 2:
+            return i, after
+        if newlines and line is None:
+            line = (i, after)
+    return line or last
+
+
+def _grapheme_cut(text: str, start: int, end: int) -> int:
+    """The last grapheme boundary in (start, end]; ``end`` itself when one grapheme is longer
+    than the whole part."""
+    for i in range(end, start, -1):
+        if not _joins(text, i):
+            return i
+    return end
+
+
+def _joins(text: str, i: int) -> bool:
+    """True when text[i - 1] and text[i] belong to one grapheme (no boundary before ``i``).
+
+    Errs towards joining: a boundary missed only makes a part end a little earlier.
+    """
+    prev, cur = ord(text[i - 1]), ord(text[i])
+    if prev == 0x0D and cur == 0x0A:  # CR LF
+        return True
+    if _extends(cur):
+        return True
+    if prev == 0x200D:  # ZWJ: the next pictograph (or letter) belongs to the sequence
+        return not text[i].isspace()
+    if _regional(cur) and _regional(prev):
+        run = 0
+        j = i - 1
+        while j >= 0 and _regional(ord(text[j])):
+            run += 1
+            j -= 1
+        return run % 2 == 1  # the second indicator of a flag
+    if 0x1160 <= cur <= 0x11FF or 0xD7B0 <= cur <= 0xD7FF:  # Hangul vowel and final jamo
+        return 0x1100 <= prev <= 0x11FF or 0xAC00 <= prev <= 0xD7A3 or 0xA960 <= prev <= 0xA97F
+    if 0x1100 <= prev <= 0x115F or 0xA960 <= prev <= 0xA97F:  # Hangul leading jamo
+        return 0x1100 <= cur <= 0x115F or 0xA960 <= cur <= 0xA97F or 0xAC00 <= cur <= 0xD7A3
+    return False
+
+
+def _extends(cp: int) -> bool:
+    """Characters that never start a grapheme: combining and spacing marks, ZWJ and ZWNJ,
+    variation selectors, emoji skin tones and tag characters."""
+    if cp in (0x200C, 0x200D) or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F:
+        return True
+    return unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me")
+
+
+def _regional(cp: int) -> bool:
+    return 0x1F1E6 <= cp <= 0x1F1FF
+
+
+# ---------------------------------------------------------------------------
+# The wire
+
+
+class FloodWait(TelegramError):
+    """429: Telegram asks to wait ``seconds`` before the next request."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"Flood control exceeded. Retry in {seconds:g} seconds")
+        self.seconds = seconds
+
+
+class _Request(HTTPXRequest):
+    """PTB's HTTPX transport, keeping the last answer's bytes (so that getUpdates' raw JSON
+    is kept and an update PTB cannot read is still stored) and raising ``FloodWait`` for
+    429 (PTB's RetryAfter warns of a deprecation on every read of its delay)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.last_answer: bytes | None = None
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(*args, **kwargs)
+        self.last_answer = payload
+        if code == 429:
+            raise FloodWait(_retry_after(payload))
+        return code, payload
+
+
+def _retry_after(payload: bytes) -> float:
+    try:
+        seconds = json.loads(payload)["parameters"]["retry_after"]
+        return max(0.0, float(seconds))
+    except (ValueError, KeyError, TypeError):
+        return 1.0
+
+
+def _connect_failed(exc: NetworkError) -> bool:
+    """The request never left: no connection could be made, or none was free in the pool."""
+    cause = exc.__cause__
+    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def _raw_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class PartLog:
+    """The message ids of the parts of long replies that Telegram accepted, by idempotency
+    key: a JSON line appended and fsynced for each part, so that no later attempt (in this
+    process or the next runner's) sends a part again. One-part replies are not recorded:
+    they are delivered whole or not at all."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._parts: dict[str, list[int]] = {}
+        self._offset = 0
+        self._lock = threading.Lock()
+
+    def _catch_up(self) -> None:
+        try:
+            with self.path.open("rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except FileNotFoundError:
+            return
+        end = data.rfind(b"\n") + 1  # a line cut short by a crash is left unread
+        for line in data[:end].splitlines():
+            try:
+                record = json.loads(line)
+                self._parts[str(record["key"])] = [int(i) for i in record["ids"]]
+            except (ValueError, KeyError, TypeError):
+                continue
+        self._offset += end
+
+    def delivered(self, key: str) -> list[int]:
+        """The message ids of the parts of reply ``key`` already delivered, in order."""
+        with self._lock:
+            self._catch_up()  # another runner (before a takeover) may have appended
+            return list(self._parts.get(key, ()))
+
+    def record(self, key: str, ids: list[int]) -> None:
+        with self._lock:
+            self._catch_up()
+            line = _raw_json({"key": key, "ids": ids, "at": datetime.now(UTC).isoformat()})
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                if os.fstat(fd).st_size > self._offset:
+                    line = b"\n" + line  # after a partial line from a killed writer
+                os.write(fd, line + b"\n")
+                os.fsync(fd)
+                self._offset = os.lseek(fd, 0, os.SEEK_CUR)
+            finally:
+                os.close(fd)
+            self._parts[key] = list(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class _Converted:
+    """What one update became: a message or a quarantine record, and whom to greet."""
+
+    message: InboundMessage | None = None
+    quarantined: Quarantined | None = None
+    greet: int | None = None
+
+
+_START = re.compile(r"/start(@\w+)?(\s|$)")
+_GROUPS = ("group", "supergroup")
+
+
+# ---------------------------------------------------------------------------
+# The connector
+
+
+class TelegramConnector:
+    channel = CHANNEL
+    idempotent_send = False
+    """Telegram has no idempotency keys: a send without an answer waits for an agent."""
+
+    def __init__(self, name: str, config: TelegramAccount, data_dir: Path) -> None:
+        self.account = name
+        self.config = config
+        self.parts = PartLog(data_dir / f"telegram-{name}.parts.jsonl")
+        self._sender: tuple[asyncio.AbstractEventLoop, Bot] | None = None
+
+    def _token(self) -> str:
+        cfg = self.config
+        token = resolve_secret(
+            f"telegram.{self.account}.token", cfg.token, cfg.token_env, cfg.token_cmd
+        )
+        if not token:
+            raise TokenRefused(f"telegram.{self.account}: the token is empty")
+        return token
+
+    def _bot(self, token: str, poll: _Request | None = None) -> Bot:
+        request = _Request(
+            connection_pool_size=8,
+            connect_timeout=10.0,
+            read_timeout=REQUEST_TIMEOUT,
+            write_timeout=REQUEST_TIMEOUT,
+            pool_timeout=5.0,
+        )
+        return Bot(
+            token,
+            base_url=self.config.base_url or BASE_URL,
+            base_file_url=self.config.base_file_url or BASE_FILE_URL,
+            request=request,
+            get_updates_request=poll,
+        )
+
+    # -- receiving -------------------------------------------------------------------
+
+    async def receive(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
+        offset = int(cursor["offset"]) if cursor.get("offset") else None
+        token = self._token()
+        poll = _Request(
+            connection_pool_size=1,
+            connect_timeout=10.0,
+            read_timeout=POLL_READ_MARGIN,
+            write_timeout=10.0,
+        )
+        bot = self._bot(token, poll)
+        try:
+            while True:
+                updates = await self._get_updates(bot, poll, offset)
+                if not updates:
+                    continue
+                batch, greet = await self._batch(bot, updates)
+                await sink(batch)
+                offset = int(batch.cursor["offset"])
+                for chat_id in greet:
+                    await self._greet(bot, chat_id)
+        finally:
+            await poll.shutdown()
+            await bot.request.shutdown()
+
+    async def _get_updates(self, bot: Bot, poll: _Request, offset: int | None) -> list[Any]:
+        """One long poll: the raw updates (JSON objects) after ``offset``, which it confirms."""
+        poll.last_answer = None
+        try:
+            await bot.get_updates(
+                offset=offset,
+                timeout=self.config.poll_timeout_seconds,
+                read_timeout=POLL_READ_MARGIN,
+                allowed_updates=[],  # every kind sent by default, whatever was set before
+            )
+        except Conflict as exc:
+            if "webhook" in exc.message.lower():
+                raise PollingConflict(WEBHOOK_ACTIVE) from exc
+            raise PollingConflict(CONFLICT) from exc
+        except InvalidToken as exc:
+            raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+        except FloodWait as exc:
+            log.warning("%s: getUpdates: flood control, waiting %g s", self.account, exc.seconds)
+            await asyncio.sleep(min(exc.seconds, 300.0))
+            return []
+        except TelegramError:
+            raise
+        except Exception:
+            # The answer came, but PTB could not read an update in it: each is taken on
+            # its own below, and the one that cannot be read is quarantined.
+            if poll.last_answer is None:
+                raise
+            log.warning("%s: an update python-telegram-bot cannot read", self.account)
+        answer = json.loads(poll.last_answer or b"{}")
+        result = answer.get("result") if isinstance(answer, dict) else None
+        return result if isinstance(result, list) else []
+
+    async def _batch(self, bot: Bot, updates: list[Any]) -> tuple[Batch, list[int]]:
+        ids = [u["update_id"] for u in updates if isinstance(u, dict)]
+        ids = [i for i in ids if isinstance(i, int)]
+        if not ids:
+            raise ValueError("getUpdates answered updates without an update_id")
+        messages: list[InboundMessage] = []
+        quarantined: list[Quarantined] = []
+        greet: list[int] = []
+        for raw in updates:
+            converted = await self._convert(bot, raw)
+            if converted.message is not None:
+                messages.append(converted.message)
+            if converted.quarantined is not None:
+                quarantined.append(converted.quarantined)
+            if converted.greet is not None:
+                greet.append(converted.greet)
+        return Batch(messages, {"offset": str(max(ids) + 1)}, quarantined), greet
+
+    async def _convert(self, bot: Bot, raw: Any) -> _Converted:
+        """One update as a message or as a quarantine record: never nothing."""
+        data = _raw_json(raw)
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        source = f"update {update_id}"
+        if not isinstance(raw, dict) or not isinstance(update_id, int):
+            return self._park("not a Telegram update (no update_id)", data, source)
+        kind = next((k for k in raw if k != "update_id"), "(empty)")
+        try:
+            update = Update.de_json(raw, bot)
+        except Exception as exc:
+            reason = f"unreadable Telegram update ({kind}): {type(exc).__name__}: {exc}"
+            return self._park(reason, data, source)
+        message = update.message or update.edited_message
+        if kind in ("message", "edited_message") and message is not None:
+            external_id = f"{message.chat.id}:{message.message_id}"
+            if message.chat.type == "private":
+                return await self._private(bot, message, kind == "edited_message", data)
+            where = "group chat" if message.chat.type in _GROUPS else f"{message.chat.type} chat"
+            return self._park(f"{where}: parked ({PRIVATE_ONLY})", data, source, external_id)
+        post = update.channel_post or update.edited_channel_post
+        if kind in ("channel_post", "edited_channel_post") and post is not None:
+            external_id = f"{post.chat.id}:{post.message_id}"
+            return self._park(f"channel post: parked ({PRIVATE_ONLY})", data, source, external_id)
+        return self._unsupported(update, raw, kind, data, source)
+
+    def _park(self, reason: str, data: bytes, source: str, external_id: str = "") -> _Converted:
+        return _Converted(
+            quarantined=Quarantined(self.account, reason, data, source, external_id=external_id)
+        )
+
+    def _unsupported(
+        self, update: Update, raw: dict[str, Any], kind: str, data: bytes, source: str
+    ) -> _Converted:
+        """An update of a kind not handled here: stored as such when it names a private
+        chat and a user (automatic: it wakes no conversation), else quarantined."""
+        chat, user = update.effective_chat, update.effective_user
+        payload = raw.get(kind)
+        chat_id: int | None = chat.id if chat is not None and chat.type == "private" else None
+        user_id, name, handle = (
+            (user.id, user.full_name, user.username or "") if user else (None, "", None)
+        )
+        if isinstance(payload, dict) and (chat is None or user is None):
+            # A kind python-telegram-bot does not know either: look at the JSON itself.
+            raw_chat = payload.get("chat")
+            raw_user = payload.get("from", payload.get("user"))
+            if isinstance(raw_chat, dict) and raw_chat.get("type") == "private":
+                chat_id = raw_chat.get("id") if isinstance(raw_chat.get("id"), int) else None
+            if isinstance(raw_user, dict) and isinstance(raw_user.get("id"), int):
+                user_id = raw_user["id"]
+                name = " ".join(
+                    str(raw_user[k]) for k in ("first_name", "last_name") if raw_user.get(k)
+                )
+                handle = str(raw_user.get("username") or "")
+        reason = f"unsupported Telegram update: {kind}"
+        if chat_id is None or user_id is None:
+            return self._park(reason, data, source)
+        date = payload.get("date") if isinstance(payload, dict) else None
+        sent_at = datetime.fromtimestamp(date, UTC) if isinstance(date, int) else datetime.now(UTC)
+        return _Converted(
+            InboundMessage(
+                account=self.account,
+                channel=CHANNEL,
+                external_id=f"{chat_id}:update-{raw['update_id']}",
+                address=str(user_id),
+                body=f"[{reason}]",
+                sent_at=sent_at,
+                display_name=name,
+                handle=handle,
+                raw_zlib=zlib.compress(data, 6),
+                content_hash=hashlib.sha256(data).hexdigest(),
+                automatic=True,
+            )
+        )
+
+    async def _private(self, bot: Bot, m: Message, edited: bool, data: bytes) -> _Converted:
+        user = m.from_user
+        chat_id = m.chat.id
+        body, attachments = await self._content(bot, m, download=not edited)
+        reply_to = m.reply_to_message
+        greeting = self.config.greeting
+        message = InboundMessage(
+            account=self.account,
+            channel=CHANNEL,
+            external_id=f"{chat_id}:{m.message_id}",
+            address=str(user.id if user is not None else chat_id),
+            body=body,
+            sent_at=(m.edit_date or m.date) if edited else m.date,
+            display_name=user.full_name if user is not None else m.chat.full_name or "",
+            handle=(user.username or "") if user is not None else None,
+            thread_ref=f"{chat_id}:{reply_to.message_id}" if reply_to is not None else None,
+            attachments=attachments,
+            raw_zlib=zlib.compress(data, 6),
+            content_hash=hashlib.sha256(data).hexdigest(),
+            edit_of=f"{chat_id}:{m.message_id}" if edited else None,
+        )
+        starts = not edited and greeting.strip() and _START.match(m.text or "")
+        return _Converted(message, greet=chat_id if starts else None)
+
+    async def _content(
+        self, bot: Bot, m: Message, *, download: bool
+    ) -> tuple[str, tuple[InboundAttachment, ...]]:
+        """The text to store for a message, and its file (downloaded when ``download``)."""
+        if m.text is not None:
+            return m.text, ()
+        caption = m.caption or ""
+        # (label, file id, size, file name, content type)
+        media: tuple[str, str, int | None, str, str] | None = None
+        if m.photo:
+            photo = max(m.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+            name = f"photo-{photo.file_unique_id}.jpg"
+            media = ("[photo]", photo.file_id, photo.file_size, name, "image/jpeg")
+        elif m.document is not None:
+            d = m.document
+            kind = d.mime_type or "application/octet-stream"
+            name = safe_filename(d.file_name or f"document-{d.file_unique_id}", kind, 1)
+            media = (f"[document {name}]", d.file_id, d.file_size, name, kind)
+        elif m.voice is not None:
+            v = m.voice
+            name = f"voice-{v.file_unique_id}.ogg"
+            media = ("[voice message]", v.file_id, v.file_size, name, v.mime_type or "audio/ogg")
+        elif m.video is not None:
+            vid = m.video
+            name = vid.file_name or f"video-{vid.file_unique_id}.mp4"
+            media = ("[video]", vid.file_id, vid.file_size, name, vid.mime_type or "video/mp4")
+        elif m.video_note is not None:
+            note = m.video_note
+            name = f"video-message-{note.file_unique_id}.mp4"
+            media = ("[video message]", note.file_id, note.file_size, name, "video/mp4")
+        elif m.audio is not None:
+            a = m.audio
+            name = a.file_name or f"audio-{a.file_unique_id}.mp3"
+            title = " - ".join(t for t in (a.performer, a.title) if t) or name
+            media = (f"[audio {title}]", a.file_id, a.file_size, name, a.mime_type or "audio/mpeg")
+        elif m.animation is not None:
+            an = m.animation
+            name = an.file_name or f"animation-{an.file_unique_id}.mp4"
+            kind = an.mime_type or "video/mp4"
+            media = ("[animation]", an.file_id, an.file_size, name, kind)
+        elif m.sticker is not None:
+            emoji = m.sticker.emoji
+            return (f"[sticker {emoji}]" if emoji else "[sticker]"), ()
+        elif m.venue is not None:
+            venue, where = m.venue, m.venue.location
+            place = ", ".join(t for t in (venue.title, venue.address) if t)
+            return f"[place {place}]\n{_location(where.latitude, where.longitude)}", ()
+        elif m.location is not None:
+            return _location(m.location.latitude, m.location.longitude), ()
+        elif m.contact is not None:
+            c = m.contact
+            who = " ".join(t for t in (c.first_name, c.last_name, c.phone_number) if t)
+            return f"[contact {who}]", ()
+        if media is None:
+            kind = effective_message_type(m) or "unknown"
+            return caption or f"[unsupported Telegram message: {kind}]", ()
+        label, file_id, size, name, content_type = media
+        body = caption or label
+        if not download:
+            return body, ()
+        return body, (await self._download(bot, file_id, size, name, content_type),)
+
+    async def _download(
+        self, bot: Bot, file_id: str, size: int | None, name: str, content_type: str
+    ) -> InboundAttachment:
+        """The file's bytes, or an attachment that says why they are not there."""
+        name = safe_filename(name, content_type, 1)
+        limit = int(self.config.max_file_mb * 1024 * 1024)
+
+        def omitted(why: str) -> InboundAttachment:
+            return InboundAttachment(name, content_type, b"", size or 0, omitted=why)
+
+        too_large = f"larger than {self.config.max_file_mb:g} MB"
+        if size is not None and size > limit:
+            return omitted(too_large)
+        problem = ""
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                file = await bot.get_file(file_id)
+                if file.file_size is not None and file.file_size > limit:
+                    return omitted(too_large)
+                data = bytes(await file.download_as_bytearray(read_timeout=DOWNLOAD_TIMEOUT))
+            except FloodWait as exc:
+                problem = str(exc)
+                if exc.seconds > MAX_FLOOD_WAIT:
+                    break
+                await asyncio.sleep(exc.seconds)
+                continue
+            except BadRequest as exc:  # "file is too big", "invalid file_id": final
+                problem = exc.message
+                break
+            except (TelegramError, RuntimeError) as exc:
+                problem = str(exc) or type(exc).__name__
+                if attempt + 1 < DOWNLOAD_ATTEMPTS:
+                    await asyncio.sleep(0.5 * 2**attempt)
+                continue
+            if len(data) > limit:
+                return omitted(too_large)
+            return InboundAttachment(name, content_type, data, len(data))
+        log.warning("%s: could not download %s: %s", self.account, name, problem)
+        return omitted(f"not downloaded from Telegram: {problem}")
+
+    async def _greet(self, bot: Bot, chat_id: int) -> None:
+        """The configured greeting, after a /start is stored; failures are only logged."""
+        try:
+            for part in split_message(self.config.greeting.strip()):
+                await bot.send_message(chat_id, part)
+        except Exception:
+            log.exception("%s: could not greet chat %s", self.account, chat_id)
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def _sending_bot(self) -> Bot:
+        """The bot that sends, made once an event loop (its connections belong to it)."""
+        loop = asyncio.get_running_loop()
+        if self._sender is None or self._sender[0] is not loop:
+            self._sender = (loop, self._bot(self._token()))
+        return self._sender[1]
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if message.account != self.account:
+            raise DeliveryError(f"{message.account} is not {self.account}", permanent=True)
+        try:
+            chat_id = int(message.address)
+        except ValueError:
+            raise DeliveryError(
+                f"{message.address!r} is not a Telegram user id", permanent=True
+            ) from None
+        parts = split_message(message.body)
+        if not any(p.strip() for p in parts):
+            raise DeliveryError("the reply is empty", permanent=True)
+        try:
+            bot = await self._sending_bot()
+        except Exception as exc:  # the token could not be read: nothing was sent
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        key = message.idempotency_key
+        many = len(parts) > 1
+        sent = (await asyncio.to_thread(self.parts.delivered, key))[: len(parts)] if many else []
+        deadline = time.monotonic() + SEND_BUDGET
+        for index in range(len(sent), len(parts)):
+            done = f"{index} of {len(parts)} parts delivered"
+            if index and time.monotonic() > deadline - PART_REQUEST_TIME:
+                raise DeliveryError(f"sending took too long ({done}; the rest follow)")
+            sent.append(await self._send_part(bot, chat_id, parts[index], deadline, done, many))
+            if many:
+                await asyncio.to_thread(self.parts.record, key, list(sent))
+        raw = _raw_json({"chat_id": chat_id, "message_ids": sent})
+        return SendResult(f"{chat_id}:{sent[0]}", raw)
+
+    async def _send_part(
+        self, bot: Bot, chat_id: int, text: str, deadline: float, done: str, many: bool
+    ) -> int:
+        """Send one part; its message id. Errors as the module docstring says."""
+        rest = f" ({done})" if many else ""
+        while True:
+            try:
+                sent = await bot.send_message(chat_id, text)
+                return sent.message_id
+            except FloodWait as exc:
+                if exc.seconds <= MAX_FLOOD_WAIT and time.monotonic() + exc.seconds < deadline:
+                    await asyncio.sleep(exc.seconds)
+                    continue
+                raise DeliveryError(
+                    f"Telegram's flood control asks to wait {exc.seconds:g} s{rest}"
+                ) from exc
+            except Forbidden as exc:
+                raise DeliveryError(
+                    _refusal(exc.message) + rest, permanent=True, unreachable=True
+                ) from exc
+            except ChatMigrated as exc:
+                raise DeliveryError(f"the chat moved ({exc}){rest}", permanent=True) from exc
+            except BadRequest as exc:
+                unreachable = "chat not found" in exc.message.lower()
+                raise DeliveryError(
+                    f"Telegram refused the message: {exc.message}{rest}",
+                    permanent=True,
+                    unreachable=unreachable,
+                ) from exc
+            except InvalidToken as exc:
+                raise DeliveryError(TOKEN_REFUSED.format(exc.message) + rest) from exc
+            except NetworkError as exc:  # TimedOut too
+                if _connect_failed(exc):
+                    raise DeliveryError(f"could not reach Telegram: {exc.message}{rest}") from exc
+                what = "no answer" if isinstance(exc, TimedOut) else exc.message
+                raise DeliveryUnknown(
+                    f"Telegram may or may not have the message ({what}){rest}"
+                ) from exc
+
+
+def _refusal(description: str) -> str:
+    """A 403's reason in the agent's words."""
+    text = description.lower()
+    if "blocked" in text:
+        return "the user blocked the bot"
+    if "deactivated" in text:
+        return "the user's Telegram account is deleted"
+    if "initiate" in text:
+        return "the user never wrote to the bot"
+    return f"Telegram refused: {description}"
+
+
+def _location(lat: float, lon: float) -> str:
+    la, lo = round(lat, 6), round(lon, 6)
+    return f"[location {la}, {lo}]\nhttps://www.openstreetmap.org/?mlat={la}&mlon={lo}#map=17/{la}/{lo}"
