@@ -148,6 +148,7 @@ def main(
     customer. Without a command, opens the inbox."""
     ctx.obj = _Options(data_dir, config, agent, no_runner, log_file)
     if ctx.invoked_subcommand is None:
+        _pause_gc()
         _open_tui(ctx.obj.settings(first_paint=True))
 
 
@@ -184,6 +185,18 @@ def _setup_logging(settings: Settings, *, stderr: bool = False) -> None:
     )
 
 
+def _pause_gc() -> None:
+    """No garbage collection until the TUI's first paint (OmniApp.after_first_paint).
+
+    Starting the TUI creates the objects of every module it imports and of every
+    widget, and Python's collector would scan the growing heap again and again for
+    next to no garbage: 25 ms of its first paint here, one full pass 15 ms of it.
+    """
+    import gc
+
+    gc.disable()
+
+
 def _read_ahead(settings: Settings) -> Future[CustomerPage]:
     """The top of the customer list, read in a thread while Textual is imported.
 
@@ -207,6 +220,7 @@ def _read_ahead(settings: Settings) -> Future[CustomerPage]:
 
 
 def _run_tui(settings: Settings) -> NoReturn:
+    _pause_gc()
     page = _read_ahead(settings)
 
     def start_runner() -> Any:
@@ -419,23 +433,46 @@ def export(opts: _Options, output: Path | None) -> None:
 
 @main.command()
 @click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
-@click.option("--text", "body", required=True, help="The reply, or - to read it from stdin.")
+@click.option(
+    "--text",
+    "body",
+    default="",
+    help="The reply, or - to read it from stdin (may be left out when files go with it).",
+)
+@click.option(
+    "--attach",
+    "attach",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="A file to send with the reply (repeat for more; up to 50 MB each).",
+)
 @click.option("--note", is_flag=True, help="Add an internal note instead of a reply.")
 @click.pass_obj
-def send(opts: _Options, customer_id: int, body: str, note: bool) -> None:
+def send(opts: _Options, customer_id: int, body: str, attach: tuple[Path, ...], note: bool) -> None:
     """Queue a reply to a customer (on the channel they last wrote on), as a script would."""
     settings = opts.settings()
     _require_store(settings)
+    if note and attach:
+        _fail("a note cannot carry files (--attach is for replies)")
     if body == "-":
         body = sys.stdin.read()
     from omnitui import db, inbox
+    from omnitui.blobs import BlobStore
 
     engine = db.make_engine(settings.store_url)
     try:
         if note:
             message_id = inbox.add_note(engine, customer_id, body, agent=settings.agent)
         else:
-            message_id = inbox.queue_reply(engine, customer_id, body, agent=settings.agent)
+            message_id = inbox.queue_reply(
+                engine,
+                customer_id,
+                body,
+                agent=settings.agent,
+                attachments=attach,
+                blobs=BlobStore(settings.data_dir / "attachments"),
+            )
     except inbox.ServiceError as exc:
         _fail(str(exc))
     click.echo(message_id)

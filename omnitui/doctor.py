@@ -1,7 +1,8 @@
 """`omnitui doctor`: each part of an installation checked, OK or what is wrong.
 
 Checks the config, the store and its schema, the runner lease, every connector's
-last state, the outbox and the quarantine. Reads only; changes nothing.
+last state, the outbox and the quarantine; logs in to every email server and asks
+Telegram about every bot (getMe, getWebhookInfo). Reads only; changes nothing.
 Must not import Textual.
 """
 
@@ -11,10 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnitui.config import ConfigError, Settings
 from omnitui.reads import SCHEMA_HEAD, Reader, SchemaError, display_url, schema_revision
 from omnitui.text import one_line
+
+if TYPE_CHECKING:
+    from omnitui.connectors.telegram import BotProbe
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,7 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
         f"{status.quarantined} inbound item(s) could not be parsed and are kept for review",
     )
     yield from _email_checks(settings)
+    yield from _telegram_checks(settings)
     for item in reader.quarantined(5):
         source = f" {one_line(item.source, 80)}" if item.source else ""
         yield Check(
@@ -110,6 +116,65 @@ def _email_checks(settings: Settings) -> Iterator[Check]:
             yield Check(
                 f"email {name}", False, "neither [imap] nor [smtp]: the account does nothing"
             )
+
+
+def _telegram_checks(settings: Settings) -> Iterator[Check]:
+    """Ask Telegram about each bot: is the token valid (getMe), and does the webhook
+    (getWebhookInfo) fit the bot's mode."""
+    if not settings.config.telegram:
+        return
+    import asyncio
+
+    from omnitui.connectors.telegram import TelegramConnector
+
+    public_url = settings.config.http.public_url
+    for name, account in settings.config.telegram.items():
+        connector = TelegramConnector(name, account, settings.data_dir, public_url=public_url)
+        try:
+            found = asyncio.run(connector.probe())
+        except Exception as exc:
+            yield Check(f"telegram {name}", False, _problem(exc))
+            continue
+        yield Check(f"telegram {name}", True, f"@{found.username}, {account.mode} mode")
+        yield _webhook_check(f"telegram {name} webhook", account.mode, connector.webhook_url, found)
+
+
+def _webhook_check(label: str, mode: str, expected: str, found: BotProbe) -> Check:
+    url = one_line(found.webhook_url, 200)
+    waiting = f"{found.pending_update_count} update(s) waiting at Telegram"
+    if found.last_error:
+        when = ""
+        if found.last_error_date is not None:
+            minutes = (datetime.now(UTC) - found.last_error_date).total_seconds() / 60
+            when = f" {minutes:.0f} min ago"
+        waiting += f"; last delivery error{when}: {one_line(found.last_error, 160)}"
+    if mode != "webhook":
+        if url:
+            return Check(
+                label,
+                False,
+                f"a webhook is set ({url}): polling gets 409; "
+                'set mode = "webhook" or delete it (deleteWebhook)',
+            )
+        return Check(label, True, "none set (poll mode)")
+    if not url:
+        return Check(
+            label,
+            False,
+            f"none set: the runner sets {expected} when it starts "
+            f"(is `omnitui serve` or a TUI running?); {waiting}",
+        )
+    if url != expected:
+        return Check(
+            label,
+            False,
+            f"Telegram sends updates to {url}, not to {expected} ([http] public_url + "
+            f"webhook_path): another program set it, or the config changed and no runner "
+            f"has set it since; {waiting}",
+        )
+    # Undelivered updates behind a delivery error: Telegram cannot reach the server.
+    failing = bool(found.last_error) and found.pending_update_count > 0
+    return Check(label, not failing, f"{url}, {waiting}")
 
 
 def _problem(exc: Exception) -> str:

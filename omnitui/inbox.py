@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+import stat
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar, overload
 
 import sqlalchemy as sa
@@ -26,7 +28,13 @@ from sqlmodel import Session, col, select
 from omnitui import db
 from omnitui.blobs import BlobStore
 from omnitui.config import OutboxConfig
-from omnitui.connectors.base import Batch, InboundMessage, OutboundMessage, Quarantined
+from omnitui.connectors.base import (
+    Batch,
+    InboundMessage,
+    OutboundFile,
+    OutboundMessage,
+    Quarantined,
+)
 from omnitui.db import (
     Attachment,
     ConnectorState,
@@ -42,6 +50,7 @@ from omnitui.db import (
     SyncState,
     utcnow,
 )
+from omnitui.filenames import content_type_of, safe_filename
 from omnitui.normalize import subject_key
 from omnitui.reads import START_OF_TIME, parse_stamp
 from omnitui.text import one_line
@@ -774,6 +783,11 @@ def _bump(session: Session, customer_id: int) -> None:
 # Agent actions
 
 
+MAX_OUTGOING_FILE = 50 * 1024 * 1024
+"""The largest file a reply carries unless the caller says otherwise: what a Telegram bot
+may upload (mail servers often take less; they refuse with their own words)."""
+
+
 def queue_reply(
     engine: Engine,
     customer_id: int,
@@ -782,14 +796,27 @@ def queue_reply(
     agent: str,
     identity_id: int | None = None,
     subject: str = "",
+    attachments: Sequence[Path] = (),
+    blobs: BlobStore | None = None,
+    max_file_bytes: int = MAX_OUTGOING_FILE,
 ) -> int:
     """Commit a reply as queued before any network I/O (DESIGN invariant 2).
 
     The reply goes to ``identity_id`` or else to the identity of the customer's
     last inbound message. Its idempotency key (an email's Message-ID) is fixed now.
+
+    ``attachments`` are files sent with it, in order (a reply may be files only): each
+    must be a regular file of 1 byte to ``max_file_bytes``, else a ServiceError names it
+    ("report.pdf: no such file"). Their bytes go to ``blobs`` before the transaction
+    (content-addressed: a failed transaction leaves a harmless orphan), and their
+    attachment rows commit with the reply; the name kept is the base name, sanitized.
     """
-    if not body.strip():
+    files = _outgoing_files(attachments, max_file_bytes)
+    if not body.strip() and not files:
         raise ServiceError("the reply is empty")
+    if files and blobs is None:
+        raise ServiceError("a reply with files needs an attachment store")
+    stored = [(f, blobs.put(f.read())) for f in files] if blobs is not None else []
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         identity = _reply_identity(session, customer_id, identity_id)
@@ -822,13 +849,86 @@ def queue_reply(
         session.add(message)
         session.flush()
         assert message.id is not None
+        for file, digest in stored:
+            session.add(
+                Attachment(
+                    message_id=message.id,
+                    filename=file.filename,
+                    content_type=file.content_type,
+                    size=file.size,
+                    sha256=digest,
+                )
+            )
         db.index_message(session, message.id, message.subject, body)
         if conv.first_response_at is None:
             conv.first_response_at = now
         conv.last_message_at = now
         customer.unread_count = 0
-        _touch(session, customer, now, body)
+        preview = body if body.strip() else f"[{', '.join(f.filename for f in files)}]"
+        _touch(session, customer, now, preview)
         return message.id
+
+
+@dataclass(frozen=True, slots=True)
+class _OutgoingFile:
+    path: Path
+    filename: str
+    content_type: str
+    size: int
+    limit: int
+
+    def read(self) -> bytes:
+        """The file's bytes, checked again (it may have changed since it was looked at)."""
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise ServiceError(f"{self.path}: cannot be read ({exc.strerror or exc})") from exc
+        if len(data) > self.limit:
+            raise ServiceError(f"{self.path}: {_size(len(data), self.limit)}")
+        if not data:
+            raise ServiceError(f"{self.path}: the file is empty")
+        return data
+
+
+def _outgoing_files(paths: Sequence[Path], limit: int) -> list[_OutgoingFile]:
+    """Every file looked at before any is read, so that a bad third file stores nothing."""
+    files = []
+    for index, path in enumerate(paths, 1):
+        path = Path(path)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise ServiceError(f"{path}: no such file") from None
+        except OSError as exc:
+            raise ServiceError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        if stat.S_ISDIR(info.st_mode):
+            raise ServiceError(f"{path}: is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ServiceError(f"{path}: not a regular file")
+        if info.st_size > limit:
+            raise ServiceError(f"{path}: {_size(info.st_size, limit)}")
+        if info.st_size == 0:
+            raise ServiceError(f"{path}: the file is empty")
+        content_type = content_type_of(path.name)
+        name = safe_filename(path.name, content_type, index)
+        files.append(_OutgoingFile(path, name, content_type, info.st_size, limit))
+    return files
+
+
+def _size(size: int, limit: int) -> str:
+    """The size said against the limit ("80 MB is over the 50 MB limit"), precise enough
+    to tell the two apart."""
+    mb = 1024 * 1024
+
+    def shown(n: int, digits: int) -> str:
+        said = f"{n / mb:.{digits}f}"
+        return (said.rstrip("0").rstrip(".") if "." in said else said) + " MB"
+
+    digits = 0
+    while digits < 3 and shown(size, digits) == shown(limit, digits):
+        digits += 1
+    said = shown(size, digits) if shown(size, digits) != shown(limit, digits) else f"{size:,} bytes"
+    return f"{said} is over the {shown(limit, 1)} limit"
 
 
 def _thread_refs(parent: Message | None) -> str | None:
@@ -1034,6 +1134,7 @@ def claim_outbox(
             )
             .all()
         )
+        files = _outgoing_attachments(session, [r.id for r in rows])
         out = []
         for r in rows:
             identity = session.get(Identity, r.identity_id)
@@ -1051,10 +1152,29 @@ def claim_outbox(
                     thread_ref=r.thread_ref,
                     references=tuple((r.refs or "").split()),
                     display_name=name,
+                    attachments=tuple(files.get(r.id, ())),
                 )
             )
             _bump(session, r.customer_id)
         return sorted(out, key=lambda m: m.message_id)
+
+
+def _outgoing_attachments(
+    session: Session, message_ids: list[int]
+) -> dict[int, list[OutboundFile]]:
+    """The files of claimed replies, by reply, in the order they were queued."""
+    files: dict[int, list[OutboundFile]] = {}
+    for chunk in _chunks(message_ids):
+        rows = session.exec(
+            select(Attachment)
+            .where(col(Attachment.message_id).in_(chunk), col(Attachment.omitted).is_(None))
+            .order_by(col(Attachment.id))
+        ).all()
+        for a in rows:
+            files.setdefault(a.message_id, []).append(
+                OutboundFile(a.filename, a.content_type, a.sha256, a.size)
+            )
+    return files
 
 
 def next_outbox_due(engine: Engine) -> datetime | None:
@@ -1096,14 +1216,20 @@ def mark_failed(
     permanent: bool,
     policy: OutboxConfig,
     rng: random.Random | None = None,
+    unreachable: bool = False,
 ) -> str:
     """Record a failed attempt: back to queued with exponential backoff and jitter,
-    or failed for good (permanent error, or attempts used up). Returns the new state."""
+    or failed for good (permanent error, or attempts used up). Returns the new state.
+    ``unreachable``: the address cannot take replies any more (a blocked bot), recorded
+    on its identity in the same transaction."""
     rng = rng or random.Random()
     with db.write(engine) as session:
         message = session.get(Message, message_id)
         assert message is not None
         message.last_error = one_line(error, 300)
+        identity = session.get(Identity, message.identity_id) if unreachable else None
+        if identity is not None:
+            _mark_unreachable(session, identity, message.account, error)
         if permanent or message.attempts >= policy.max_attempts:
             message.delivery = "failed"
             message.next_attempt_at = None
@@ -1166,29 +1292,23 @@ def recover_claims(
         return requeued, unconfirmed
 
 
-def mark_unreachable(engine: Engine, account: str, channel: str, address: str, reason: str) -> None:
+def _mark_unreachable(session: Session, identity: Identity, account: str, reason: str) -> None:
     """Replies to this address cannot be delivered any more (the user blocked the bot on
     ``account``): the identity says why (the composer shows it) until the address writes
     again; the audit log records it."""
-    with db.write(engine) as session:
-        identity = session.exec(
-            select(Identity).where(Identity.channel == channel, Identity.address == address)
-        ).first()
-        if identity is None:
-            return
-        why = one_line(f"{reason} ({account})", 300)
-        if identity.unreachable_reason != why:
-            session.add(
-                Event(
-                    agent="system",
-                    kind="unreachable",
-                    customer_id=identity.customer_id,
-                    before=identity.unreachable_reason,
-                    after=why,
-                )
+    why = one_line(f"{reason} ({account})", 300)
+    if identity.unreachable_reason != why:
+        session.add(
+            Event(
+                agent="system",
+                kind="unreachable",
+                customer_id=identity.customer_id,
+                before=identity.unreachable_reason,
+                after=why,
             )
-        identity.unreachable_reason = why
-        _bump(session, identity.customer_id)
+        )
+    identity.unreachable_reason = why
+    _bump(session, identity.customer_id)
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,12 @@ heartbeat. When a renewal fails the lease is lost: connectors and outbox stop at
 once and the runner goes back to standby. Every store call runs in a thread, so
 the event loop never waits on the database.
 
+While it holds the lease the runner also serves HTTP when the config asks for it
+(``Config.http_address``): /healthz and the routes of connectors that receive over
+HTTP (``HasRoutes``: the Telegram webhook). A standby does not listen. A port that
+cannot be had is the state of the pseudo-connector "http" (status line, doctor),
+retried with the connectors' backoff.
+
 ``omnitui serve`` runs it alone; the TUI runs it in a thread (``start_in_thread``).
 
 Must not import Textual, and no connector module other than through
@@ -38,8 +44,10 @@ from omnitui.connectors.base import (
     Batch,
     Connector,
     DeliveryError,
+    HasRoutes,
     KeepsSentCopies,
     OutboundMessage,
+    SendsFiles,
 )
 
 log = logging.getLogger(__name__)
@@ -56,6 +64,8 @@ MAX_IN_FLIGHT = 8
 SEND_TIMEOUT = 60.0
 STOP_GRACE = 2.0
 """On a clean stop, sends in flight get this long to finish before they are cancelled."""
+HTTP = "http"
+"""The HTTP server's account and channel in the connector state table."""
 
 
 def default_holder() -> str:
@@ -73,14 +83,18 @@ def build_connectors(settings: Settings) -> list[Connector]:
     if settings.config.telegram:
         from omnitui.connectors.telegram import TelegramConnector
 
+        public_url = settings.config.http.public_url
         connectors += [
-            TelegramConnector(name, acct, settings.data_dir)
+            TelegramConnector(name, acct, settings.data_dir, public_url=public_url)
             for name, acct in settings.config.telegram.items()
         ]
     if settings.config.demo.enabled:
         from omnitui.connectors.demo import demo_connectors
 
         connectors += demo_connectors(settings.config.demo, settings.data_dir)
+    for connector in connectors:
+        if isinstance(connector, SendsFiles):  # reads the files of replies from the store
+            connector.blobs = BlobStore(settings.data_dir / "attachments")
     return connectors
 
 
@@ -115,6 +129,10 @@ class Runner:
         self.blobs = BlobStore(settings.data_dir / "attachments")
         self._rng = random.Random()
         self._lease_pool: ThreadPoolExecutor | None = None
+        self.states: dict[str, str] = {}
+        """Each connector's last state, as recorded (what /healthz reports)."""
+        self.http_address: tuple[str, int] | None = None
+        """Where the HTTP server listens right now, else None."""
 
     @property
     def holding(self) -> bool:
@@ -201,6 +219,8 @@ class Runner:
             asyncio.create_task(self._supervise(c), name=f"connector {c.account}")
             for c in self.connectors
         ]
+        address = self.settings.config.http_address
+        http = [asyncio.create_task(self._serve_http(*address), name=HTTP)] if address else []
         draining = asyncio.Event()
         outbox = asyncio.create_task(self._outbox(generation, draining), name="outbox")
         stopping = asyncio.create_task(stop.wait(), name="stop")
@@ -208,14 +228,17 @@ class Runner:
             await asyncio.wait({heartbeat, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if heartbeat.done():
                 heartbeat.result()  # raises LeaseLost (or a bug)
+            await _cancel(http)  # first: no request comes in for a connector that stopped
             await _cancel(workers)
             draining.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(outbox), STOP_GRACE)
         finally:
-            await _cancel([*workers, outbox, heartbeat, stopping])
+            await _cancel([*http, *workers, outbox, heartbeat, stopping])
         await asyncio.gather(
-            *(self._set_state(c, "stopped") for c in self.connectors), return_exceptions=True
+            *(self._set_state(c, "stopped") for c in self.connectors),
+            *([self._record_state(HTTP, HTTP, "stopped")] if address else []),
+            return_exceptions=True,
         )
 
     async def _heartbeat(self, generation: int) -> None:
@@ -249,18 +272,18 @@ class Runner:
     async def _set_state(
         self, connector: Connector, state: str, error: str | None = None, detail: str = ""
     ) -> None:
+        await self._record_state(connector.account, connector.channel, state, error, detail)
+
+    async def _record_state(
+        self, account: str, channel: str, state: str, error: str | None = None, detail: str = ""
+    ) -> None:
+        self.states[account] = state
         try:
             await self._db(
-                inbox.set_connector_state,
-                self.engine,
-                connector.account,
-                connector.channel,
-                state,
-                error,
-                detail,
+                inbox.set_connector_state, self.engine, account, channel, state, error, detail
             )
         except Exception:
-            log.exception("could not record %s's state", connector.account)
+            log.exception("could not record %s's state", account)
 
     async def _supervise(self, connector: Connector) -> None:
         """Run one connector's receive for ever, restarting it with backoff when it fails."""
@@ -291,6 +314,60 @@ class Runner:
                 "connector %s failed (%s); restart in %.1f s", connector.account, error, wait
             )
             await self._set_state(connector, "backoff", error)
+            await asyncio.sleep(wait)
+            delay = min(ceiling, delay * 2)
+
+    # -- the HTTP server ---------------------------------------------------------
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """What /healthz answers: healthy while this runner holds the lease."""
+        generation = self.generation
+        connectors = {c.account: self.states.get(c.account, "starting") for c in self.connectors}
+        body = {
+            "ok": generation is not None,
+            "runner": self.holder,
+            "lease_generation": generation,
+            "connectors": connectors,
+        }
+        return generation is not None, body
+
+    async def _serve_http(self, host: str, port: int) -> None:
+        """Serve HTTP on host:port for as long as the lease is held (until cancelled); a
+        port that cannot be had is recorded and tried again with backoff."""
+        from omnitui.web.server import bind, build_app, serve
+
+        routes = [r for c in self.connectors if isinstance(c, HasRoutes) for r in c.routes()]
+        app = build_app(routes, self.health)
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        first, ceiling = self.restart_backoff
+        delay = first
+        while True:
+            started = time.monotonic()
+            try:
+                sock = await bind(host, port)
+            except OSError as exc:
+                errno = None if isinstance(exc, socket.gaierror) else exc.errno
+                why = os.strerror(errno) if errno else str(exc)
+                error = f"could not listen on {where}: {why}"
+            else:
+                self.http_address = sock.getsockname()[:2]
+                log.info("runner %s serves HTTP on %s", self.holder, where)
+                await self._record_state(HTTP, HTTP, "running", detail=f"listening on {where}")
+                try:
+                    await serve(app, sock)
+                    error = "the HTTP server stopped"
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.exception("the HTTP server on %s failed", where)
+                    error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                finally:
+                    self.http_address = None
+            if time.monotonic() - started >= HEALTHY_AFTER:
+                delay = first
+            wait = delay * self._rng.uniform(0.5, 1.0)
+            log.warning("HTTP server: %s; trying again in %.1f s", error, wait)
+            await self._record_state(HTTP, HTTP, "backoff", error)
             await asyncio.sleep(wait)
             delay = min(ceiling, delay * 2)
 
@@ -359,17 +436,9 @@ class Runner:
                 exc.reason,
                 permanent=exc.permanent,
                 policy=policy,
+                unreachable=exc.unreachable,
             )
             log.info("reply %d not delivered (%s): %s", message.message_id, exc.reason, state)
-            if exc.unreachable:
-                await self._db(
-                    inbox.mark_unreachable,
-                    self.engine,
-                    message.account,
-                    message.channel,
-                    message.address,
-                    exc.reason,
-                )
         except Exception as exc:
             # The outcome is unknown (a timeout, an unexpected error mid-send): only a
             # connector that honours idempotency keys may retry; elsewhere an agent decides.

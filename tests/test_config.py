@@ -86,7 +86,7 @@ def test_a_telegram_account_from_the_example_validates() -> None:
     ("account", "problem"),
     [
         ({}, "needs token, token_env or token_cmd"),
-        ({"token": "1:x", "mode": "webhook"}, "webhook mode is not built yet"),
+        ({"token": "1:x", "mode": "webhook"}, "webhook mode needs webhook_secret"),
         ({"token": "1:x", "base_url": "http://api.example/bot"}, "loopback"),
         ({"token": "1:x", "poll_timeout_seconds": 0}, "greater than or equal to 1"),
     ],
@@ -234,3 +234,81 @@ def test_the_first_paint_path_loads_no_pydantic_for_a_known_config(tmp_path: Pat
         for _ in range(2)
     ]
     assert [r.stdout.split()[0] for r in runs] == ["True", "False"], [r.stderr for r in runs]
+
+
+# -- [http] and Telegram webhook mode -------------------------------------------------------
+
+WEBHOOK_BOT = {"token": "1:x", "mode": "webhook", "webhook_secret": "a-Secret_1"}
+
+
+def test_the_http_server_listens_when_asked_or_when_a_webhook_needs_it() -> None:
+    assert parse({}).http_address is None  # "auto" and nothing needs it
+    assert parse({"http": {"listen": "0.0.0.0:9000"}}).http_address == ("0.0.0.0", 9000)
+    assert parse({"http": {"listen": "[::1]:9000"}}).http_address == ("::1", 9000)
+    webhook = parse(
+        {"http": {"public_url": "https://support.acme.example/"}, "telegram": {"b": WEBHOOK_BOT}}
+    )
+    assert webhook.http_address == ("127.0.0.1", 8765)
+    assert webhook.http.public_url == "https://support.acme.example"  # no trailing slash
+    assert webhook.telegram["b"].path_for("b") == "/telegram/b"
+    off = {
+        "http": {"listen": "", "public_url": "https://a.example"},
+        "telegram": {"b": WEBHOOK_BOT},
+    }
+    with pytest.raises(ConfigError, match=r'\[telegram\.b\] is in webhook mode.*listen is ""'):
+        parse(off)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"http": {"listen": "8765"}}, r"http\.listen: .*HOST:PORT"),
+        ({"http": {"listen": "127.0.0.1:0"}}, r"http\.listen: .*HOST:PORT"),
+        ({"http": {"listen": "127.0.0.1:70000"}}, r"http\.listen: .*HOST:PORT"),
+        ({"http": {"public_url": "support.acme.example"}}, r"http\.public_url: .*http\(s\) URL"),
+        ({"http": {"public_url": "https://a.example/?x=1"}}, r"http\.public_url: .*query"),
+        ({"telegram": {"b": WEBHOOK_BOT}}, r"\[telegram\.b\] is in webhook mode.*public_url"),
+        (
+            {"telegram": {"b": {"token": "1:x", "mode": "webhook"}}},
+            r"telegram\.b: .*webhook mode needs webhook_secret or webhook_secret_env",
+        ),
+        (
+            {"telegram": {"b": {"token": "1:x", "webhook_secret": "has space"}}},
+            r"telegram\.b\.webhook_secret: .*1-256 characters",
+        ),
+        (
+            {"telegram": {"b": {"token": "1:x", "webhook_path": "telegram"}}},
+            r"telegram\.b\.webhook_path: .*starting with /",
+        ),
+        (
+            {"telegram": {"b": {"token": "1:x", "webhook_path": "/healthz"}}},
+            r"telegram\.b\.webhook_path: .*the HTTP server's own route",
+        ),
+        (
+            {
+                "http": {"public_url": "https://a.example"},
+                "telegram": {
+                    "a": {**WEBHOOK_BOT, "webhook_path": "/tg"},
+                    "b": {**WEBHOOK_BOT, "webhook_path": "/tg/"},
+                },
+            },
+            r"\[telegram\.b\] and \[telegram\.a\] both receive at /tg",
+        ),
+        ({"telegram": {"http": {"token": "1:x"}}}, r"account name 'http' is reserved"),
+    ],
+)
+def test_a_wrong_http_or_webhook_setting_is_named(data: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        parse(data, "omnitui.toml")
+
+
+def test_a_config_error_never_shows_a_secret() -> None:
+    bad = [
+        {"telegram": {"b": {"token": "123:SECRET-TOKEN", "mode": "webhook"}}},
+        {"telegram": {"b": {"token": "123:SECRET-TOKEN", "webhook_secret": "SECRET TOKEN"}}},
+        {"http": {"listen": ""}, "telegram": {"b": {**WEBHOOK_BOT, "token": "1:SECRET-TOKEN"}}},
+    ]
+    for data in bad:
+        with pytest.raises(ConfigError) as caught:
+            parse(data, "omnitui.toml")
+        assert "SECRET" not in str(caught.value)

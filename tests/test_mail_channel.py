@@ -486,3 +486,57 @@ def test_doctor_logs_in_to_each_mail_server_and_says_what_is_wrong(
     missing = doctor("secret", "Gönderilenler")
     imap_line = next(line for line in missing.stdout.splitlines() if "email support imap" in line)
     assert "no folder 'Gönderilenler'" in imap_line and "INBOX" in imap_line
+
+
+# -- files in replies ---------------------------------------------------------------------
+
+
+async def test_a_reply_with_files_arrives_with_identical_bytes_and_names(
+    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    url, store = new_store(tmp_path)
+    settings = mail_settings(tmp_path, url, account(dovecot, smtp_server, sent_folder="Sent"))
+    dovecot.client("agent").create_folder("Sent")
+    report = b"%PDF-1.4\n" + bytes(range(256)) * 300 + b"\n%%EOF\n"
+    photo = b"\x89PNG\r\n\x1a\n" + os.urandom(20_000)
+    turkish, persian = "Sipariş özeti — Şubat.pdf", "عکس بسته ۴۴۷۱.png"
+    folder = tmp_path / "outgoing"
+    folder.mkdir()
+    (folder / turkish).write_bytes(report)
+    (folder / persian).write_bytes(photo)
+    async with running(settings) as runner:
+        customer = await _customer_writes(dovecot, store)
+        reply_id = inbox.queue_reply(
+            runner.engine,
+            customer,
+            "Faturanız ve fotoğraf ektedir.",
+            agent="aysel",
+            attachments=[folder / turkish, folder / persian],
+            blobs=runner.blobs,
+        )
+        [received] = await asyncio.to_thread(smtp_server.wait_for, 1, 10)
+        await async_wait_until(
+            lambda: scalar(store, "SELECT delivery FROM message WHERE id=?", (reply_id,)) == "sent",
+            5,
+            "the reply marked sent",
+        )
+        sent = email.message_from_bytes(received.data, policy=email.policy.default)
+        # The copy in Sent is recognised as this reply: its files are not stored twice.
+        await async_wait_until(
+            lambda: len(_search(dovecot, "Sent", sent["Message-ID"])) == 1, 10, "the copy"
+        )
+        await asyncio.sleep(0.5)
+    assert sent.get_content_type() == "multipart/mixed"
+    body, *files = sent.iter_parts()
+    assert body.get_content_type() == "text/plain"
+    assert body.get_content().strip() == "Faturanız ve fotoğraf ektedir."
+    assert [(f.get_filename(), f.get_content_type(), f.get_content()) for f in files] == [
+        (turkish, "application/pdf", report),
+        (persian, "image/png", photo),
+    ]
+    assert len(received.data) < 1.4 * (len(report) + len(photo)) + 3000
+    assert query(store, "SELECT message_id, filename FROM attachment ORDER BY id") == [
+        (reply_id, turkish),
+        (reply_id, persian),
+    ]
+    assert count(store, "SELECT count(*) FROM message WHERE direction='out'")() == 1

@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import re
 import signal
 import socket
+import struct
 import threading
 import time
 import zlib
@@ -32,7 +35,13 @@ from sqlalchemy import Engine
 from omnitui import db, inbox
 from omnitui.config import Settings
 from omnitui.connectors import telegram as telegram_connector
-from omnitui.connectors.base import Batch, InboundMessage
+from omnitui.connectors.base import (
+    Batch,
+    DeliveryError,
+    InboundMessage,
+    OutboundFile,
+    OutboundMessage,
+)
 from omnitui.connectors.telegram import CONFLICT, split_message, utf16_length
 from omnitui.reads import Reader
 from omnitui.runner import Runner
@@ -744,3 +753,217 @@ def test_split_message_a_persian_reply_at_word_boundaries() -> None:
     words = set(text.split())
     for part in parts:
         assert part.split()[0] in words and part.split()[-1] in words
+
+
+# -- files in replies ---------------------------------------------------------------------
+
+
+def _png(width: int = 4, height: int = 3) -> bytes:
+    """A real PNG image (the stand-in reads its size from the header)."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        body = tag + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xcc\x22\x44" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+REPORT = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
+PERSIAN_NAME = "گزارش سفارش ۴۴۷۱.pdf"
+
+
+def _outgoing(tmp_path: Path, name: str, data: bytes) -> Path:
+    folder = tmp_path / "outgoing"
+    folder.mkdir(exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def _uploads(api: BotApiServer) -> list[tuple[str, str, bytes]]:
+    """(method, file name, bytes) of each upload, in order."""
+    return [
+        (c.method, *c.files[field])
+        for c in api.calls
+        for field in ("photo", "document")
+        if c.method in ("sendPhoto", "sendDocument") and field in c.files
+    ]
+
+
+async def test_files_follow_the_text_a_photo_by_send_photo_a_pdf_by_send_document(
+    bot_api: BotApiServer, tmp_path: Path
+) -> None:
+    url, store = new_store(tmp_path)
+    photo = _png()
+    async with running(bot_settings(tmp_path, url, bot_api)) as runner:
+        customer = await _customer_writes(bot_api, store)
+        reply = inbox.queue_reply(
+            runner.engine,
+            customer,
+            "Fakturanı və şəkli göndərirəm.",
+            agent="aysel",
+            attachments=[
+                _outgoing(tmp_path, "bağlama.png", photo),
+                _outgoing(tmp_path, PERSIAN_NAME, REPORT),
+            ],
+            blobs=runner.blobs,
+        )
+        await async_wait_until(lambda: _delivery(store, reply)[0] == "sent", 15, "the reply")
+    assert [c.method for c in bot_api.calls if c.method.startswith("send")] == [
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+    ]
+    assert _uploads(bot_api) == [
+        ("sendPhoto", "bağlama.png", photo),
+        ("sendDocument", PERSIAN_NAME, REPORT),
+    ]
+    assert all(
+        c.params["chat_id"] == USER and "caption" not in c.params
+        for c in bot_api.calls
+        if c.method in ("sendPhoto", "sendDocument")
+    )
+    text, as_photo, as_document = bot_api.sent
+    assert text["text"] == "Fakturanı və şəkli göndərirəm."
+    assert as_photo["photo"][-1]["width"] == 4
+    assert as_document["document"]["file_name"] == PERSIAN_NAME
+    assert as_document["document"]["mime_type"] == "application/pdf"
+    ids = [m["message_id"] for m in bot_api.sent]
+    assert _delivery(store, reply) == ("sent", 1, None, f"{USER}:{ids[0]}")
+    raw = zlib.decompress(scalar(store, "SELECT data FROM messageraw WHERE message_id=?", (reply,)))
+    assert json.loads(raw) == {"chat_id": USER, "message_ids": ids}
+
+
+async def test_a_files_only_reply_sends_just_the_files(
+    bot_api: BotApiServer, tmp_path: Path
+) -> None:
+    url, store = new_store(tmp_path)
+    big_photo = b"\xff\xd8\xff\xe0" + os.urandom(10 * 1024 * 1024)  # over 10 MB: a document
+    async with running(bot_settings(tmp_path, url, bot_api)) as runner:
+        customer = await _customer_writes(bot_api, store)
+        bot_api.script(
+            "sendPhoto", {"error_code": 400, "description": "Bad Request: PHOTO_INVALID_DIMENSIONS"}
+        )
+        reply = inbox.queue_reply(
+            runner.engine,
+            customer,
+            "",
+            agent="aysel",
+            attachments=[
+                _outgoing(tmp_path, "panorama.png", _png(9000, 2)),
+                _outgoing(tmp_path, "scan.jpg", big_photo),
+            ],
+            blobs=runner.blobs,
+        )
+        await async_wait_until(lambda: _delivery(store, reply)[0] == "sent", 15, "the reply")
+    assert sent_texts(bot_api) == []
+    # The photo Telegram would not take as one went as a document; so did the big one.
+    assert [(method, name) for method, name, _ in _uploads(bot_api)] == [
+        ("sendPhoto", "panorama.png"),
+        ("sendDocument", "panorama.png"),
+        ("sendDocument", "scan.jpg"),
+    ]
+    assert _uploads(bot_api)[2][2] == big_photo
+    assert [m["document"]["file_name"] for m in bot_api.sent] == ["panorama.png", "scan.jpg"]
+    assert _delivery(store, reply)[:3] == ("sent", 1, None)
+
+
+@pytest.mark.parametrize(
+    ("failure", "then"),
+    [
+        (
+            {
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 120",
+                "parameters": {"retry_after": 120},
+            },
+            "queued",
+        ),
+        ({"error_code": 500, "description": "Internal Server Error"}, "unconfirmed"),
+    ],
+)
+async def test_a_retry_after_a_failure_on_the_second_file_never_resends_the_first(
+    bot_api: BotApiServer, tmp_path: Path, failure: dict[str, Any], then: str
+) -> None:
+    url, store = new_store(tmp_path)
+    first_file = {
+        "message_id": 9002,
+        "chat": {"id": USER, "type": "private", "first_name": "Leyla"},
+        "date": int(time.time()),
+        "document": {"file_id": "BQACx", "file_unique_id": "AgADx", "file_name": "a.pdf"},
+    }
+    settings = bot_settings(
+        tmp_path, url, bot_api, outbox={"backoff_base_seconds": 0.5, "backoff_max_seconds": 1}
+    )
+    async with running(settings) as runner:
+        customer = await _customer_writes(bot_api, store)
+        bot_api.script("sendDocument", {"result": first_file}, failure)
+        reply = inbox.queue_reply(
+            runner.engine,
+            customer,
+            "İki sənəd:",
+            agent="aysel",
+            attachments=[
+                _outgoing(tmp_path, "a.pdf", REPORT),
+                _outgoing(tmp_path, "b.pdf", REPORT[::-1]),
+            ],
+            blobs=runner.blobs,
+        )
+        await async_wait_until(
+            lambda: _delivery(store, reply)[:2] == (then, 1), 10, "the failed attempt"
+        )
+        error = _delivery(store, reply)[2]
+        if then == "unconfirmed":  # Telegram answered 500: an agent looks, then resends
+            inbox.retry_reply(runner.engine, reply, agent="aysel")
+        await async_wait_until(lambda: _delivery(store, reply)[0] == "sent", 15, "the rest")
+    assert "2 of 3 parts delivered" in error
+    assert sent_texts(bot_api) == ["İki sənəd:"]
+    assert [(m, name) for m, name, _ in _uploads(bot_api)] == [
+        ("sendDocument", "a.pdf"),
+        ("sendDocument", "b.pdf"),
+        ("sendDocument", "b.pdf"),
+    ]
+    assert [m.get("document", {}).get("file_name") for m in bot_api.sent] == [None, "b.pdf"]
+    delivery, attempts, _, external_id = _delivery(store, reply)
+    assert (delivery, attempts) == ("sent", 2)
+    assert external_id == f"{USER}:{bot_api.sent[0]['message_id']}"
+
+
+async def test_a_file_over_telegrams_upload_limit_fails_before_anything_is_sent(
+    bot_api: BotApiServer, tmp_path: Path
+) -> None:
+    settings = bot_settings(tmp_path, "sqlite://", bot_api)
+    connector = telegram_connector.TelegramConnector(
+        "bot", settings.config.telegram["bot"], tmp_path
+    )
+    huge = OutboundFile("video.mp4", "video/mp4", "0" * 64, 80 * 1024 * 1024)
+    message = OutboundMessage(
+        1, "k@omnitui", "bot", "telegram", str(USER), "Video:", attachments=(huge,)
+    )
+    with pytest.raises(DeliveryError) as caught:
+        await connector.send(message)
+    assert caught.value.permanent
+    assert caught.value.reason == (
+        "video.mp4: 80 MB is over Telegram's 50 MB limit for a bot's uploads"
+    )
+    assert bot_api.calls == []
+
+
+async def test_the_bot_token_never_reaches_the_log(
+    bot_api: BotApiServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, store = new_store(tmp_path)
+    caplog.set_level(logging.DEBUG)
+    async with running(bot_settings(tmp_path, url, bot_api)):
+        bot_api.private_text(USER, "Salam")
+        await async_wait_until(lambda: count(store) == 1, 10, "the message")
+    secret = bot_api.token.split(":", 1)[1]
+    assert caplog.records, "the runner logs what it does"
+    assert not [r for r in caplog.records if secret in r.getMessage()]

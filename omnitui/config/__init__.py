@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         Config,
         DemoConfig,
         EmailAccount,
+        HttpConfig,
         ImapConfig,
         OutboxConfig,
         RunnerConfig,
@@ -43,6 +44,7 @@ __all__ = [
     "ConfigError",
     "DemoConfig",
     "EmailAccount",
+    "HttpConfig",
     "ImapConfig",
     "OutboxConfig",
     "RunnerConfig",
@@ -61,6 +63,7 @@ _MODELS = frozenset(
         "Config",
         "DemoConfig",
         "EmailAccount",
+        "HttpConfig",
         "ImapConfig",
         "OutboxConfig",
         "RunnerConfig",
@@ -186,12 +189,22 @@ def parse(data: dict[str, Any], path: Path | str = "<config>") -> Config:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        if err["type"] != "extra_forbidden" and "input" in err:
+        if err["type"] != "extra_forbidden" and "input" in err and _may_echo(err):
             problem += f" (got {err['input']!r})"
         more = len(exc.errors()) - 1
         if more:
             problem += f" (and {more} more problem{'s' * (more > 1)})"
         raise ConfigError(path, key, problem) from None
+
+
+_SECRET_KEYS = ("token", "secret", "password")
+
+
+def _may_echo(err: Any) -> bool:
+    """Whether an error may show the value it is about: not a whole table (which may hold
+    secrets), not a secret itself."""
+    last = str(err["loc"][-1]) if err["loc"] else ""
+    return not isinstance(err["input"], dict) and not any(k in last for k in _SECRET_KEYS)
 
 
 def resolve_secret(where: str, value: str | None, env: str | None, cmd: str | None) -> str | None:

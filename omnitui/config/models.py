@@ -67,6 +67,59 @@ class DemoConfig(_Section):
     seed: int | None = None
 
 
+DEFAULT_LISTEN = ("127.0.0.1", 8765)
+"""Where the HTTP server listens when ``listen = "auto"`` and a connector needs it."""
+RESERVED_PATHS = frozenset({"/healthz"})
+"""Routes of the HTTP server itself, which no connector may take."""
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+WEBHOOK_SECRET_RULE = "1-256 characters of A-Z a-z 0-9 _ -"
+_PATH = re.compile(r"/[A-Za-z0-9/_.~-]*")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8765`` for IPv6) as (host, port); ValueError when it is not."""
+    host, sep, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(
+            'HOST:PORT, e.g. "127.0.0.1:8765" ("[::1]:8765" for IPv6), "auto" or "" (no server)'
+        )
+    return host, int(port)
+
+
+class HttpConfig(_Section):
+    """The runner's HTTP endpoint: /healthz, the Telegram webhooks, later the web chat."""
+
+    listen: str = "auto"
+    """HOST:PORT to listen on; "auto": 127.0.0.1:8765 when a connector needs the server (a
+    bot in webhook mode), else no server; "": never (webhook mode is then refused)."""
+    public_url: str = ""
+    """How the outside reaches the server through the team's reverse proxy (which does TLS),
+    e.g. "https://support.acme.example"; webhook URLs are this plus the route's path."""
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if value not in ("", "auto"):
+            parse_listen(value)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _a_base_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError('an http(s) URL, e.g. "https://support.acme.example"')
+        if parts.query or parts.fragment:
+            raise ValueError("a URL without ?query or #fragment")
+        return value.rstrip("/")
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -173,7 +226,16 @@ class TelegramAccount(_Section):
     """The bot token (from @BotFather): inline (not recommended), from an environment
     variable, or printed by a command (run without a shell). One of the three is needed."""
     mode: Literal["poll", "webhook"] = "poll"
-    """poll: long-poll getUpdates (only one program may poll a token at a time)."""
+    """poll: long-poll getUpdates (only one program may poll a token at a time). webhook:
+    Telegram POSTs every update to [http] public_url + webhook_path, served by the runner's
+    HTTP server (set with setWebhook when the connector starts)."""
+    webhook_secret: str = ""
+    webhook_secret_env: str = ""
+    """Webhook mode: the secret Telegram sends with every update (X-Telegram-Bot-Api-Secret-
+    Token), inline or from an environment variable; 1-256 of A-Z a-z 0-9 _ -. Required in
+    webhook mode: a request without it is refused (403)."""
+    webhook_path: str = ""
+    """Webhook mode: the path of the bot's route on the HTTP server; empty: /telegram/NAME."""
     poll_timeout_seconds: int = Field(default=50, ge=1, le=600)
     """How long one getUpdates waits for news before it is asked again."""
     greeting: str = ""
@@ -186,11 +248,22 @@ class TelegramAccount(_Section):
     """A local Bot API server (e.g. "http://127.0.0.1:8081/bot"); empty: api.telegram.org.
     https, or plain http only towards a loopback address: the token is part of every URL."""
 
-    @field_validator("mode")
+    @field_validator("webhook_secret")
     @classmethod
-    def _poll_only(cls, value: str) -> str:
-        if value == "webhook":
-            raise ValueError('webhook mode is not built yet; use mode = "poll"')
+    def _a_secret_telegram_takes(cls, value: str) -> str:
+        if value and not WEBHOOK_SECRET.fullmatch(value):
+            raise ValueError(WEBHOOK_SECRET_RULE)
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        if value and not _PATH.fullmatch(value):
+            raise ValueError(
+                "a path such as /telegram/bot: starting with /, of letters, digits and / _ . ~ -"
+            )
+        if value.rstrip("/") in RESERVED_PATHS:
+            raise ValueError(f"{value} is the HTTP server's own route")
         return value
 
     @field_validator("base_url", "base_file_url")
@@ -213,7 +286,20 @@ class TelegramAccount(_Section):
     def _has_a_token(self) -> TelegramAccount:
         if not (self.token or self.token_env or self.token_cmd):
             raise ValueError("a bot needs token, token_env or token_cmd")
+        if self.mode == "webhook" and not (self.webhook_secret or self.webhook_secret_env):
+            raise ValueError(
+                "webhook mode needs webhook_secret or webhook_secret_env (the secret Telegram "
+                f"sends with every update; {WEBHOOK_SECRET_RULE}, e.g. `openssl rand -hex 32`)"
+            )
         return self
+
+    def path_for(self, name: str) -> str:
+        """The path of this bot's webhook route (account ``name``)."""
+        return self.webhook_path or f"/telegram/{name}"
+
+
+RESERVED_ACCOUNTS = frozenset({"http"})
+"""Names in the connector state table that are not accounts: "http" is the HTTP server."""
 
 
 def _check_account_names(names: list[str]) -> None:
@@ -223,6 +309,8 @@ def _check_account_names(names: list[str]) -> None:
                 f"account name {name!r}: letters, digits, '.', '_' and '-', "
                 "up to 64, not starting with demo-"
             )
+        if name in RESERVED_ACCOUNTS:
+            raise ValueError(f"account name {name!r} is reserved (the HTTP server's state)")
 
 
 class Config(_Section):
@@ -231,6 +319,7 @@ class Config(_Section):
     runner: RunnerConfig = RunnerConfig()
     outbox: OutboxConfig = OutboxConfig()
     demo: DemoConfig = DemoConfig()
+    http: HttpConfig = HttpConfig()
     email: dict[str, EmailAccount] = Field(default_factory=dict)
     """Email accounts by name: [email.support] ... (the name is the account in the store)."""
     telegram: dict[str, TelegramAccount] = Field(default_factory=dict)
@@ -253,3 +342,37 @@ class Config(_Section):
                     f"[telegram.{name}]: each account needs a name of its own"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _webhooks_can_be_reached(self) -> Config:
+        paths: dict[str, str] = {}
+        for name, bot in self.telegram.items():
+            if bot.mode != "webhook":
+                continue
+            if self.http.listen == "":
+                raise ValueError(
+                    f"[telegram.{name}] is in webhook mode, which needs the HTTP server: "
+                    '[http] listen is "" (set it to HOST:PORT or "auto")'
+                )
+            if not self.http.public_url:
+                raise ValueError(
+                    f"[telegram.{name}] is in webhook mode, which needs [http] public_url: "
+                    'the address Telegram reaches this server at, e.g. "https://support.acme.example"'
+                )
+            path = bot.path_for(name).rstrip("/") or "/"
+            if path in paths:
+                raise ValueError(
+                    f"[telegram.{name}] and [telegram.{paths[path]}] both receive at {path}: "
+                    "give each bot a webhook_path of its own"
+                )
+            paths[path] = name
+        return self
+
+    @property
+    def http_address(self) -> tuple[str, int] | None:
+        """Where the runner's HTTP server listens: (host, port), or None for no server."""
+        listen = self.http.listen
+        if listen == "auto":
+            needed = any(bot.mode == "webhook" for bot in self.telegram.values())
+            return DEFAULT_LISTEN if needed else None
+        return parse_listen(listen) if listen else None

@@ -11,10 +11,16 @@ Must not import the store, the services, the runner or Textual.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute  # only with the HTTP server, never for the CLI
+
+    from omnitui.blobs import BlobStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,18 @@ class Quarantined:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundFile:
+    """A file that goes with a reply. Its bytes are in the attachment store (``blobs.BlobStore``)
+    under ``sha256``; the connector reads them with ``outbound_bytes``."""
+
+    filename: str
+    """Already sanitized when the reply was queued (a base name, no control characters)."""
+    content_type: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """One reply to deliver. ``idempotency_key`` is fixed when the reply is queued."""
 
@@ -105,6 +123,8 @@ class OutboundMessage:
     """The thread's earlier external ids, oldest first (email References)."""
     display_name: str = ""
     """The customer's name on the channel, for an email's To header."""
+    attachments: tuple[OutboundFile, ...] = ()
+    """Files to send after (or, with an empty ``body``, instead of) the text, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +144,30 @@ class DeliveryError(Exception):
         self.reason = reason
         self.permanent = permanent
         self.unreachable = unreachable
+
+
+def outbound_bytes(blobs: BlobStore | None, file: OutboundFile) -> bytes:
+    """The bytes of a reply's file, checked against its hash; a ``DeliveryError`` when they
+    cannot be had (permanent when the file is gone or damaged: it does not come back).
+
+    A connector that sends files is ``SendsFiles``: its ``blobs`` are set by the runner."""
+    if blobs is None:
+        raise DeliveryError(f"{file.filename}: no attachment store to read it from", permanent=True)
+    try:
+        data = blobs.get(file.sha256)
+    except (FileNotFoundError, ValueError) as exc:
+        raise DeliveryError(
+            f"{file.filename}: missing from the attachment store", permanent=True
+        ) from exc
+    except OSError as exc:  # permissions, a full or unmounted disk: for the admin to fix
+        raise DeliveryError(
+            f"{file.filename}: cannot be read from the attachment store: {exc.strerror or exc}"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != file.sha256:
+        raise DeliveryError(
+            f"{file.filename}: damaged in the attachment store (its hash differs)", permanent=True
+        )
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,3 +211,27 @@ class KeepsSentCopies(Protocol):
     async def keep_sent_copy(self, message: OutboundMessage, result: SendResult) -> None:
         """Called once the reply is recorded as sent; failures are logged, not retried."""
         ...
+
+
+@runtime_checkable
+class HasRoutes(Protocol):
+    """A connector that receives over the runner's HTTP server (a Telegram webhook, the web
+    chat). The runner asks once, when it starts the server while it holds the lease.
+
+    A route's handler runs in the runner's event loop. It stores what arrives through the
+    sink its connector's ``receive`` was given (so ``receive`` runs for as long as the
+    connector takes requests; meanwhile the handler answers 503), and it answers success only
+    once the sink has returned: whatever a sender was told is delivered is committed. A
+    request that is not what the route takes gets a 4xx answer and stores nothing."""
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """Starlette routes to mount on the server (none is fine)."""
+        ...
+
+
+@runtime_checkable
+class SendsFiles(Protocol):
+    """A connector that sends the files of replies: the runner gives it the attachment store
+    they are read from (with ``outbound_bytes``) when it builds the connectors."""
+
+    blobs: BlobStore | None

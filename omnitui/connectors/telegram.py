@@ -1,5 +1,5 @@
-"""The Telegram channel: one bot's private chats, received by long polling, answered by
-sendMessage.
+"""The Telegram channel: one bot's private chats, received by long polling or by webhook,
+answered by sendMessage.
 
 Receiving. python-telegram-bot's ``Bot`` (not its Application or Updater, which confirm
 updates before anything has stored them) asks getUpdates in a long-poll loop. The next
@@ -8,6 +8,18 @@ the transaction of the messages of the updates it covers; the next getUpdates se
 and only that confirms those updates to Telegram. Killed at any instant, nothing is lost
 (Telegram sends what was not confirmed again) and nothing doubled (ingest is idempotent on
 ``chat:message_id``, and a batch commits whole).
+
+Webhook mode (``mode = "webhook"``). ``receive`` calls setWebhook (URL: [http] public_url +
+the route's path, with the secret token) and then waits, checking now and then that the
+webhook is still ours; Telegram POSTs each update to the route (``routes``) on the runner's
+HTTP server. A request without the right X-Telegram-Bot-Api-Secret-Token (compared in
+constant time) is refused with 403, a body that is not a JSON update with 400, and either
+stores nothing. A good update goes through the same conversion as a polled one and is
+stored by the sink before the answer: 200 only once it is committed, so an update Telegram
+was not told it delivered (an error, a crash, a runner without the lease) is sent again and
+stored once (ingest is idempotent). While ``receive`` is not running the route answers 503.
+The cursor is ``last_update_id`` (the highest stored; for information only: updates are
+pushed, not asked for). A /start is greeted only the first time its update is stored.
 
 Every update becomes one stored thing, never nothing: a message from a private chat (text,
 caption, photo in its largest size, document, voice, video, audio, animation, sticker as
@@ -25,15 +37,22 @@ reply an agent wrote). It is not stored; the history shows the /start. A crash b
 commit and the send loses that one greeting, which is the right way round: never twice.
 
 Sending: plain text (never a parse_mode, so customer-facing text is never parsed as markup),
-split by ``split_message`` into parts of at most 4,096 UTF-16 code units, sent in order.
-Telegram has no idempotency keys, so ``idempotent_send`` is False. The parts of a long reply
-that Telegram accepted are recorded (``PartLog``, a file fsynced per part) under the reply's
-idempotency key: any later attempt (a retry after a transient error, an agent's resend after
-a crash, another runner after a takeover) continues after the last recorded part, so no
-part is ever sent twice because an earlier one failed. ``DeliveryError`` means nothing more
-was delivered: 429 is waited out within the send when Telegram asks for 30 s or less, else
-it is a transient error; 403 (the user blocked the bot) is permanent and marks the identity
-unreachable; a connection that could not be made is transient. A request that may have
+split by ``split_message`` into parts of at most 4,096 UTF-16 code units, sent in order; then
+the reply's files, each a message of its own, in order and without a caption (the text, if
+any, went before them: one rule for any number of files and any length of text): a JPEG, PNG
+or WebP of at most 10 MB by sendPhoto (one Telegram will not take as a photo goes as a
+document), anything else by sendDocument, up to the 50 MB a bot may upload (a larger file
+fails the reply for good, before anything is sent). The bytes come from the attachment store
+(``blobs``, set by the runner), checked against their hash. Each text part and each file is a
+"part" below. Telegram has no idempotency keys, so ``idempotent_send`` is False. The parts of
+a reply that Telegram accepted are recorded (``PartLog``, a file fsynced per part) under the
+reply's idempotency key: any later attempt (a retry after a transient error, an agent's
+resend after a crash, another runner after a takeover) continues after the last recorded
+part, so no part is ever sent twice because an earlier one failed. ``DeliveryError`` means
+nothing more was delivered: 429 is waited out within the send when Telegram asks for 30 s or
+less, else it is a transient error; 403 (the user blocked the bot) is permanent and marks the
+identity unreachable; a connection that could not be made (or an upload that could not be
+written whole in time) is transient. A request that may have
 reached Telegram without an answer (a read timeout, a dropped connection) is
 ``DeliveryUnknown``: the runner marks the reply unconfirmed for an agent to check.
 
@@ -45,6 +64,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import hashlib
+import hmac
 import itertools
 import json
 import logging
@@ -54,11 +74,13 @@ import threading
 import time
 import unicodedata
 import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from telegram import Bot, Message, Update
@@ -75,20 +97,33 @@ from telegram.error import (
 from telegram.helpers import effective_message_type
 from telegram.request import HTTPXRequest
 
+from omnitui.blobs import BlobStore
 from omnitui.config import TelegramAccount, resolve_secret
+from omnitui.config.models import WEBHOOK_SECRET, WEBHOOK_SECRET_RULE
 from omnitui.connectors.base import (
     Batch,
     DeliveryError,
     InboundAttachment,
     InboundMessage,
     InboundSink,
+    OutboundFile,
     OutboundMessage,
     Quarantined,
     SendResult,
+    outbound_bytes,
 )
 from omnitui.connectors.mail.parse import safe_filename
 
+if TYPE_CHECKING:  # starlette loads with the HTTP server only
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+
 log = logging.getLogger(__name__)
+# httpx logs every request's URL at INFO, and python-telegram-bot its base URL at DEBUG:
+# a Bot API URL carries the bot's token, so only their warnings reach the log file.
+for _noisy in ("httpx", "httpcore", "telegram"):
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
 
 CHANNEL = "telegram"
 BASE_URL = "https://api.telegram.org/bot"
@@ -107,6 +142,12 @@ PART_REQUEST_TIME = 15.0
 MAX_FLOOD_WAIT = 30.0
 """A 429 asking for at most this long is waited out inside the send; longer ones are a
 transient DeliveryError, so the outbox's backoff takes over."""
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+"""Images a reply's file is sent as a photo in (sendPhoto); any other file is a document."""
+MAX_PHOTO = 10 * 1024 * 1024
+"""Telegram's limit on a photo; a larger image is sent as a document."""
+MAX_UPLOAD = 50 * 1024 * 1024
+"""Telegram's limit on a file a bot uploads (sendDocument)."""
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_TIMEOUT = 120.0
 
@@ -115,9 +156,17 @@ CONFLICT = (
     "another program is polling this bot's token (409 Conflict); stop it, or use webhook mode"
 )
 WEBHOOK_ACTIVE = (
-    "a webhook is set for this bot (409 Conflict): delete it (deleteWebhook), or use webhook mode"
+    "a webhook is set for this bot{}, so polling gets 409 Conflict: "
+    'set mode = "webhook", or delete the webhook (deleteWebhook); `omnitui doctor` shows it'
 )
 TOKEN_REFUSED = "Telegram refused the bot token ({}): check token, token_env or token_cmd"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1024 * 1024
+"""A webhook body larger than this is refused (413): Telegram's updates are far smaller."""
+WEBHOOK_CHECK_SECONDS = 300.0
+"""How often webhook mode checks (getWebhookInfo) that the webhook still points at us."""
+GREETED_MEMORY = 4096
+"""How many stored update ids webhook mode remembers, so a delivery again greets no one."""
 
 
 class PollingConflict(Exception):
@@ -126,6 +175,15 @@ class PollingConflict(Exception):
 
 class TokenRefused(Exception):
     """Telegram does not know the token (401 or 404)."""
+
+
+class WebhookProblem(Exception):
+    """Webhook mode cannot receive: the webhook was refused, is not ours, or the secret is
+    unusable."""
+
+
+class ProbeFailed(Exception):
+    """``omnitui doctor`` could not ask Telegram: the server could not be reached."""
 
 
 class DeliveryUnknown(Exception):
@@ -307,9 +365,12 @@ def _retry_after(payload: bytes) -> float:
 
 
 def _connect_failed(exc: NetworkError) -> bool:
-    """The request never left: no connection could be made, or none was free in the pool."""
+    """The request never arrived: no connection could be made, none was free in the pool, or
+    the request could not be written whole in time (an upload cut short is never acted on)."""
     cause = exc.__cause__
-    return isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    return isinstance(
+        cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.WriteTimeout
+    )
 
 
 def _raw_json(value: Any) -> bytes:
@@ -317,10 +378,10 @@ def _raw_json(value: Any) -> bytes:
 
 
 class PartLog:
-    """The message ids of the parts of long replies that Telegram accepted, by idempotency
-    key: a JSON line appended and fsynced for each part, so that no later attempt (in this
-    process or the next runner's) sends a part again. One-part replies are not recorded:
-    they are delivered whole or not at all."""
+    """The message ids of the parts of replies (text parts and files) that Telegram accepted,
+    by idempotency key: a JSON line appended and fsynced for each part, so that no later
+    attempt (in this process or the next runner's) sends a part again. One-part replies are
+    not recorded: they are delivered whole or not at all."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -380,6 +441,45 @@ _START = re.compile(r"/start(@\w+)?(\s|$)")
 _GROUPS = ("group", "supergroup")
 
 
+@dataclass(eq=False)
+class _Webhook:
+    """Webhook mode while ``receive`` runs: what the route needs to store an update."""
+
+    sink: InboundSink
+    bot: Bot
+    secret: bytes
+    stored: int
+    """The highest update_id stored (the cursor); at the start, the one stored before."""
+    floor: int = field(init=False)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One update stored at a time, so the cursor only grows."""
+    recent: OrderedDict[int, None] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self.floor = self.stored
+
+    def first_time(self, update_id: int) -> bool:
+        """True the first time an update is stored by this receive; never for one at or
+        below the cursor it started from (most likely delivered again after a restart)."""
+        if update_id <= self.floor or update_id in self.recent:
+            return False
+        self.recent[update_id] = None
+        if len(self.recent) > GREETED_MEMORY:
+            self.recent.popitem(last=False)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class BotProbe:
+    """What ``omnitui doctor`` learns of a bot: getMe and getWebhookInfo."""
+
+    username: str
+    webhook_url: str
+    pending_update_count: int
+    last_error: str
+    last_error_date: datetime | None
+
+
 # ---------------------------------------------------------------------------
 # The connector
 
@@ -388,10 +488,17 @@ class TelegramConnector:
     channel = CHANNEL
     idempotent_send = False
     """Telegram has no idempotency keys: a send without an answer waits for an agent."""
+    blobs: BlobStore | None = None
+    """Where the files of replies are read from; set by the runner when it builds connectors."""
 
-    def __init__(self, name: str, config: TelegramAccount, data_dir: Path) -> None:
+    def __init__(
+        self, name: str, config: TelegramAccount, data_dir: Path, *, public_url: str = ""
+    ) -> None:
         self.account = name
         self.config = config
+        self.public_url = public_url.rstrip("/")
+        """[http] public_url: webhook mode's URL is this plus ``webhook_path``."""
+        self._webhook: _Webhook | None = None
         self.parts = PartLog(data_dir / f"telegram-{name}.parts.jsonl")
         self._sender: tuple[asyncio.AbstractEventLoop, Bot] | None = None
 
@@ -423,6 +530,9 @@ class TelegramConnector:
     # -- receiving -------------------------------------------------------------------
 
     async def receive(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
+        if self.config.mode == "webhook":
+            await self._receive_webhook(sink, cursor)
+            return
         offset = int(cursor["offset"]) if cursor.get("offset") else None
         token = self._token()
         poll = _Request(
@@ -458,7 +568,7 @@ class TelegramConnector:
             )
         except Conflict as exc:
             if "webhook" in exc.message.lower():
-                raise PollingConflict(WEBHOOK_ACTIVE) from exc
+                raise PollingConflict(await self._webhook_active(bot)) from exc
             raise PollingConflict(CONFLICT) from exc
         except InvalidToken as exc:
             raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
@@ -477,6 +587,175 @@ class TelegramConnector:
         answer = json.loads(poll.last_answer or b"{}")
         result = answer.get("result") if isinstance(answer, dict) else None
         return result if isinstance(result, list) else []
+
+    async def _webhook_active(self, bot: Bot) -> str:
+        """The 409 of polling while a webhook is set, naming its URL when Telegram tells it."""
+        try:
+            url = (await bot.get_webhook_info()).url
+        except Exception:
+            url = ""
+        return WEBHOOK_ACTIVE.format(f" ({url})" if url else "")
+
+    # -- receiving by webhook --------------------------------------------------------
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of the webhook route on the runner's HTTP server."""
+        return self.config.path_for(self.account)
+
+    @property
+    def webhook_url(self) -> str:
+        """Where Telegram is to POST updates: [http] public_url + ``webhook_path``."""
+        return self.public_url + self.webhook_path if self.public_url else ""
+
+    def routes(self) -> list[BaseRoute]:
+        """The webhook route in webhook mode (``HasRoutes``); none in poll mode."""
+        if self.config.mode != "webhook":
+            return []
+        from starlette.routing import Route
+
+        return [Route(self.webhook_path, self._on_webhook, methods=["POST"])]
+
+    def _webhook_secret(self) -> str:
+        cfg = self.config
+        where = f"telegram.{self.account}.webhook_secret"
+        secret = resolve_secret(where, cfg.webhook_secret, cfg.webhook_secret_env, None)
+        if not secret or not WEBHOOK_SECRET.fullmatch(secret):
+            raise WebhookProblem(f"{where}: the secret must be {WEBHOOK_SECRET_RULE}")
+        return secret
+
+    async def _receive_webhook(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
+        """Set the webhook, then let the route take updates until cancelled, checking every
+        ``WEBHOOK_CHECK_SECONDS`` that the webhook still points here."""
+        token = self._token()
+        secret = self._webhook_secret()
+        url = self.webhook_url
+        if not url:
+            raise WebhookProblem("webhook mode needs [http] public_url")
+        bot = self._bot(token)
+        try:
+            try:
+                await bot.set_webhook(
+                    url, secret_token=secret, allowed_updates=[], drop_pending_updates=False
+                )
+            except InvalidToken as exc:
+                raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+            except BadRequest as exc:
+                raise WebhookProblem(f"Telegram refused the webhook {url}: {exc.message}") from exc
+            stored = cursor.get("last_update_id", "")
+            last = int(stored) if stored.isdigit() else 0
+            self._webhook = _Webhook(sink, bot, secret.encode(), last)
+            log.info("%s: Telegram sends updates to %s", self.account, url)
+            while True:
+                await asyncio.sleep(WEBHOOK_CHECK_SECONDS)
+                await self._check_webhook(bot, url)
+        finally:
+            self._webhook = None
+            await bot.request.shutdown()
+
+    async def _check_webhook(self, bot: Bot, url: str) -> None:
+        """Raise when the webhook no longer points at ``url`` (the runner restarts the
+        connector, which sets it again); a failed check is only logged."""
+        try:
+            info = await bot.get_webhook_info()
+        except InvalidToken as exc:
+            raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+        except TelegramError as exc:
+            log.warning("%s: could not check the webhook: %s", self.account, exc.message)
+            return
+        if info.url != url:
+            raise WebhookProblem(
+                f"the webhook points at {info.url or 'nothing'}, not {url}: another program "
+                "changed it"
+            )
+        if info.last_error_message and info.pending_update_count:
+            log.warning(
+                "%s: Telegram cannot deliver to %s (%d updates waiting): %s",
+                self.account,
+                url,
+                info.pending_update_count,
+                info.last_error_message,
+            )
+
+    async def _on_webhook(self, request: Request) -> Response:
+        """One update POSTed by Telegram: 200 once it is stored, 403 without the secret, 400
+        for a body that is no update, 503 while not receiving, 500 when storing failed."""
+        from starlette.background import BackgroundTask
+        from starlette.responses import Response
+
+        live = self._webhook
+        if live is None:
+            return Response("not receiving now; try again later", status_code=503)
+        given = request.headers.get(SECRET_HEADER, "").encode("latin-1")
+        if not hmac.compare_digest(given, live.secret):
+            why = "a wrong" if given else "no"
+            log.warning(
+                "%s: webhook request from %s refused: %s secret token",
+                self.account,
+                _client(request),
+                why,
+            )
+            return Response(status_code=403)
+        body = await _read_body(request, MAX_UPDATE_BYTES)
+        if body is None:
+            log.warning("%s: webhook body over %d bytes refused", self.account, MAX_UPDATE_BYTES)
+            return Response("too large", status_code=413)
+        try:
+            raw = json.loads(body)
+        except (ValueError, RecursionError):
+            log.warning("%s: webhook body is not JSON (%d bytes); refused", self.account, len(body))
+            return Response("not JSON", status_code=400)
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if type(update_id) is not int:
+            log.warning("%s: webhook body is not a Telegram update; refused", self.account)
+            return Response("not a Telegram update", status_code=400)
+        try:
+            converted = await self._convert(live.bot, raw)
+            if self._webhook is not live:  # receive stopped meanwhile: Telegram sends it again
+                return Response("not receiving now; try again later", status_code=503)
+            messages = [converted.message] if converted.message is not None else []
+            parked = [converted.quarantined] if converted.quarantined is not None else []
+            async with live.lock:
+                stored = max(live.stored, update_id)
+                await live.sink(Batch(messages, {"last_update_id": str(stored)}, parked))
+                live.stored = stored
+                first = live.first_time(update_id)
+        except Exception:
+            log.exception(
+                "%s: update %d not stored; Telegram sends it again", self.account, update_id
+            )
+            return Response(status_code=500)
+        greet = converted.greet if first else None
+        task = BackgroundTask(self._greet, live.bot, greet) if greet is not None else None
+        return Response(status_code=200, background=task)
+
+    # -- what `omnitui doctor` asks -------------------------------------------------
+
+    async def probe(self) -> BotProbe:
+        """getMe and getWebhookInfo. Raises TokenRefused when Telegram does not know the
+        token, ProbeFailed when it cannot be reached."""
+        bot = self._bot(self._token())
+        where = urlsplit(self.config.base_url or BASE_URL).netloc
+        try:
+            me = await bot.get_me()
+            info = await bot.get_webhook_info()
+        except InvalidToken as exc:
+            raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+        except NetworkError as exc:
+            raise ProbeFailed(f"could not reach Telegram at {where}: {exc.message}") from exc
+        except TelegramError as exc:
+            raise ProbeFailed(f"Telegram at {where} answered: {exc.message}") from exc
+        finally:
+            await bot.request.shutdown()
+        return BotProbe(
+            username=me.username or "",
+            webhook_url=info.url,
+            pending_update_count=info.pending_update_count,
+            last_error=info.last_error_message or "",
+            last_error_date=_aware(info.last_error_date),
+        )
+
+    # -- converting updates ----------------------------------------------------------
 
     async def _batch(self, bot: Bot, updates: list[Any]) -> tuple[Batch, list[int]]:
         ids = [u["update_id"] for u in updates if isinstance(u, dict)]
@@ -723,22 +1002,40 @@ class TelegramConnector:
             raise DeliveryError(
                 f"{message.address!r} is not a Telegram user id", permanent=True
             ) from None
-        parts = split_message(message.body)
-        if not any(p.strip() for p in parts):
+        parts = split_message(message.body) if message.body.strip() else []
+        files = message.attachments
+        for file in files:
+            if file.size > MAX_UPLOAD:
+                raise DeliveryError(
+                    f"{file.filename}: {_megabytes(file.size)} is over Telegram's "
+                    f"{_megabytes(MAX_UPLOAD)} limit for a bot's uploads",
+                    permanent=True,
+                )
+        if not parts and not files:
             raise DeliveryError("the reply is empty", permanent=True)
+        if files and self.blobs is None:
+            raise DeliveryError("no attachment store to read the files from", permanent=True)
         try:
             bot = await self._sending_bot()
         except Exception as exc:  # the token could not be read: nothing was sent
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         key = message.idempotency_key
-        many = len(parts) > 1
-        sent = (await asyncio.to_thread(self.parts.delivered, key))[: len(parts)] if many else []
+        steps = len(parts) + len(files)  # the text's parts, then one message a file
+        many = steps > 1
+        sent = (await asyncio.to_thread(self.parts.delivered, key))[:steps] if many else []
         deadline = time.monotonic() + SEND_BUDGET
-        for index in range(len(sent), len(parts)):
-            done = f"{index} of {len(parts)} parts delivered"
+        for index in range(len(sent), steps):
+            done = f"{index} of {steps} parts delivered"
             if index and time.monotonic() > deadline - PART_REQUEST_TIME:
                 raise DeliveryError(f"sending took too long ({done}; the rest follow)")
-            sent.append(await self._send_part(bot, chat_id, parts[index], deadline, done, many))
+            if index < len(parts):
+                text = parts[index]
+                step = await self._send_part(bot, chat_id, text, deadline, done, many)
+            else:
+                file = files[index - len(parts)]
+                data = await asyncio.to_thread(outbound_bytes, self.blobs, file)
+                step = await self._send_file(bot, chat_id, file, data, deadline, done, many)
+            sent.append(step)
             if many:
                 await asyncio.to_thread(self.parts.record, key, list(sent))
         raw = _raw_json({"chat_id": chat_id, "message_ids": sent})
@@ -748,10 +1045,49 @@ class TelegramConnector:
         self, bot: Bot, chat_id: int, text: str, deadline: float, done: str, many: bool
     ) -> int:
         """Send one part; its message id. Errors as the module docstring says."""
+        return await self._request(lambda: bot.send_message(chat_id, text), deadline, done, many)
+
+    async def _send_file(
+        self,
+        bot: Bot,
+        chat_id: int,
+        file: OutboundFile,
+        data: bytes,
+        deadline: float,
+        done: str,
+        many: bool,
+    ) -> int:
+        """Send one file, as a photo when Telegram takes it as one, else as a document; its
+        message id. A photo Telegram will not process (its dimensions) goes as a document."""
+        # An upload may take the rest of the send's time to write (then REQUEST_TIMEOUT
+        # for the answer, within the runner's SEND_TIMEOUT).
+        write = max(REQUEST_TIMEOUT, deadline - time.monotonic())
+
+        def document() -> Awaitable[Message]:
+            return bot.send_document(chat_id, data, filename=file.filename, write_timeout=write)
+
+        if file.content_type in PHOTO_TYPES and file.size <= MAX_PHOTO:
+
+            def photo() -> Awaitable[Message]:
+                return bot.send_photo(chat_id, data, filename=file.filename, write_timeout=write)
+
+            try:
+                return await self._request(photo, deadline, done, many)
+            except DeliveryError as exc:
+                if not isinstance(exc.__cause__, BadRequest) or exc.unreachable:
+                    raise
+                log.info("%s: %s not taken as a photo (%s)", self.account, file.filename, exc)
+        return await self._request(document, deadline, done, many)
+
+    async def _request(
+        self, call: Callable[[], Awaitable[Message]], deadline: float, done: str, many: bool
+    ) -> int:
+        """Make one sending request; the message id of what was sent. Errors as the module
+        docstring says."""
         rest = f" ({done})" if many else ""
         while True:
             try:
-                sent = await bot.send_message(chat_id, text)
+                sent = await call()
                 return sent.message_id
             except FloodWait as exc:
                 if exc.seconds <= MAX_FLOOD_WAIT and time.monotonic() + exc.seconds < deadline:
@@ -782,6 +1118,33 @@ class TelegramConnector:
                 raise DeliveryUnknown(
                     f"Telegram may or may not have the message ({what}){rest}"
                 ) from exc
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than ``limit`` (not read further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else "an unknown address"
 
 
 def _refusal(description: str) -> str:

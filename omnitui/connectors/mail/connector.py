@@ -13,6 +13,7 @@ import contextlib
 import threading
 from collections.abc import Mapping
 
+from omnitui.blobs import BlobStore
 from omnitui.config import EmailAccount
 from omnitui.connectors.base import (
     Batch,
@@ -30,6 +31,8 @@ class MailConnector:
     channel = CHANNEL
     idempotent_send = False
     """SMTP has no idempotency keys: a send interrupted after the hand-over waits for an agent."""
+    blobs: BlobStore | None = None
+    """Where the files of replies are read from; set by the runner when it builds connectors."""
 
     def __init__(self, name: str, config: EmailAccount) -> None:
         self.account = name
@@ -96,7 +99,7 @@ class MailConnector:
             raise DeliveryError(
                 f"account {self.account} has no [smtp] to send with", permanent=True
             )
-        data = smtp.compose(message, self.config)
+        data = await asyncio.to_thread(smtp.compose, message, self.config, None, self.blobs)
         await asyncio.to_thread(
             smtp.send, cfg, self.account, self.config.address, message.address, data
         )

@@ -23,8 +23,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 
+from omnitui.blobs import BlobStore
 from omnitui.config import ConfigError, EmailAccount, SmtpConfig, resolve_secret
-from omnitui.connectors.base import DeliveryError, OutboundMessage
+from omnitui.connectors.base import DeliveryError, OutboundMessage, outbound_bytes
 from omnitui.connectors.mail import tls
 
 
@@ -38,8 +39,18 @@ def message_id_for(idempotency_key: str, address: str) -> str:
     return f"<{unique}@{address.rpartition('@')[2]}>"
 
 
-def compose(message: OutboundMessage, account: EmailAccount, now: datetime | None = None) -> bytes:
-    """The reply as it goes on the wire (CRLF line ends)."""
+def compose(
+    message: OutboundMessage,
+    account: EmailAccount,
+    now: datetime | None = None,
+    blobs: BlobStore | None = None,
+) -> bytes:
+    """The reply as it goes on the wire (CRLF line ends).
+
+    With files (read from ``blobs``), multipart/mixed: the text first (text/plain, also
+    when empty), then each file as an attachment in base64, its name in RFC 2231 form
+    when it is not ASCII.
+    """
     mail = EmailMessage(policy=SMTP)
     try:
         mail["From"] = Address(account.display_name, addr_spec=account.address)
@@ -61,6 +72,19 @@ def compose(message: OutboundMessage, account: EmailAccount, now: datetime | Non
         body += "\n"
     plain = body.isascii() and all(len(line) <= 78 for line in body.splitlines())
     mail.set_content(body, charset="utf-8", cte="7bit" if plain else "quoted-printable")
+    for file in message.attachments:
+        maintype, _, subtype = file.content_type.partition("/")
+        if not (maintype and subtype) or maintype in ("multipart", "message"):
+            maintype, subtype = "application", "octet-stream"  # never parsed as structure
+        mail.add_attachment(
+            outbound_bytes(blobs, file),
+            maintype=maintype,
+            subtype=subtype,
+            filename=file.filename,
+            cte="base64",
+        )
+    for part in mail.iter_parts():
+        del part["MIME-Version"]  # the stdlib adds it to every part; only the top needs it
     return mail.as_bytes()
 
 
