@@ -10,7 +10,6 @@ Must not import SQLAlchemy, SQLModel, Textual or any connector.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,8 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from omnitui.normalize import fold, words
 from omnitui.text import one_line
+
+# json (attachments) and omnitui.normalize (search) are imported where they are used:
+# the TUI's first paint needs neither.
 
 SCHEMA_HEAD = "0004"
 """The Alembic revision this code expects (a test checks it against the migrations)."""
@@ -289,6 +290,8 @@ def _attachment(row: Sequence[Any]) -> AttachmentRow:
 def _attachments_of(raw: str | None) -> tuple[AttachmentRow, ...]:
     if not raw:
         return ()
+    import json
+
     rows = sorted(json.loads(raw), key=lambda r: int(r[0]))
     return tuple(_attachment(r) for r in rows)
 
@@ -582,6 +585,8 @@ class Reader:
 
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Customers by name or address, then messages, newest first."""
+        from omnitui.normalize import words
+
         terms = words(query)
         if not terms:
             return []
@@ -657,6 +662,8 @@ class Reader:
 
 def excerpt(raw: str, terms: list[str], width: int = 80) -> str:
     """A one-line piece of ``raw`` around the first folded term found in it."""
+    from omnitui.normalize import fold
+
     flat = one_line(raw, 10_000)
     folded = fold(flat)
     # fold() keeps lengths for most text; when it does not, fall back to the start.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FOOTER_AT_LATEST = 1.0
-"""Seconds after which the Footer is mounted even if the customer list has not loaded."""
+AFTER_PAINT_AT_LATEST = 1.0
+"""Seconds after which what waits for the first paint starts even if the list never drew."""
 
 STATUS_STYLES = {
     "open": "bold green",
@@ -48,7 +48,7 @@ STATUS_STYLES = {
 class InboxScreen(Screen[None]):
     """One inbox grouped by customer, each customer's whole history in one pane."""
 
-    CSS_PATH = "inbox.tcss"
+    # Its CSS (inbox.tcss) is the app's CSS_PATH: read once with Textual's default CSS.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "reply", "Reply", id="reply"),
         Binding("n", "note", "Note", id="note"),
@@ -72,6 +72,8 @@ class InboxScreen(Screen[None]):
         self.opened_id: int | None = None
         """The customer the agent opened (enter, search): its new messages count as read."""
         self.detail: CustomerDetail | None = None
+        self._shown = False
+        self._resumed = False
         self._footer_mounted = False
 
     @property
@@ -93,6 +95,23 @@ class InboxScreen(Screen[None]):
         # The Footer (a widget a key, recomposed on every focus change) costs more than
         # the rest of the screen: it takes this line's place after the first paint.
         yield Static(id="footer-placeholder")
+
+    def _compositor_refresh(self) -> None:
+        # Until the inbox is first shown, a frame rendered during a batch update is one
+        # Textual does not show (App._display drops it): at start that is a whole frame
+        # (20-30 ms here) rendered for nothing, and it delays the frame that is shown.
+        if not self._shown and self.app._batch_count:
+            self.refresh()
+            return
+        self._shown = True
+        super()._compositor_refresh()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Runs before Screen's own handler. The first resume comes right after the mount,
+        # which has just styled every widget: styling them all again is wasted.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     @property
     def customers(self) -> CustomerList:
@@ -117,10 +136,20 @@ class InboxScreen(Screen[None]):
         self._show_header()
         self.customers.focus()
         self.load_status()
-        self.set_timer(FOOTER_AT_LATEST, self._mount_footer)
+        self.set_timer(AFTER_PAINT_AT_LATEST, self._after_first_paint)
+
+    def on_customer_list_painted(self, message: CustomerList.Painted) -> None:
+        self.call_after_refresh(self._after_first_paint)
+
+    async def _after_first_paint(self) -> None:
+        """What the first paint does not wait for: the ORM and the runner (the app's), the
+        composer's text area and the Footer. Idempotent."""
+        self.omni.after_first_paint()
+        self.composer.mount_area()
+        await self._mount_footer()
 
     async def _mount_footer(self) -> None:
-        """Put the Footer in its placeholder's place, once the list has painted (or later)."""
+        """Put the Footer in its placeholder's place."""
         if self._footer_mounted:
             return
         self._footer_mounted = True
@@ -181,7 +210,6 @@ class InboxScreen(Screen[None]):
 
     def on_customer_list_counted(self, message: CustomerList.Counted) -> None:
         self._title_customers()
-        self.call_after_refresh(self._mount_footer)
 
     def _title_customers(self) -> None:
         customers = self.customers
@@ -196,7 +224,7 @@ class InboxScreen(Screen[None]):
         if detail is None:
             return
         reading = self.opened_id == detail.row.id and (
-            self.timeline.has_focus or self.composer.area.has_focus
+            self.timeline.has_focus or self.composer.has_focus_within
         )
         if detail.row.unread and reading:
             self.omni.mark_read(detail.row.id)

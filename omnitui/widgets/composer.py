@@ -5,61 +5,58 @@ starts on the identity of the customer's last inbound message and the agent may
 cycle through the others. Drafts are kept per customer while the TUI runs. The
 text is cleared only when the app says the reply was committed.
 
+The text area (Textual's TextArea: its import, CSS and first render) is not part of
+the first paint: a look-alike of the same size holds its place until the inbox calls
+``mount_area()`` after the first paint, or until the agent needs it (``r``, ``n``):
+it is then mounted and focused at once, so the keys typed next go to it.
+
 Must not import the store or the network.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Static, TextArea
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
 
 from omnitui.reads import CustomerDetail, IdentityRow
 from omnitui.text import one_line
 from omnitui.widgets.channels import channel_mark
 
+if TYPE_CHECKING:
+    from omnitui.widgets.composer_area import ComposerArea
+
 Mode = Literal["reply", "note"]
 
 
-class ComposerArea(TextArea):
-    """The text area of the composer, with its send and leave keys."""
+def __getattr__(name: str) -> Any:
+    """``ComposerArea`` is importable from here, but loaded only when asked for."""
+    if name == "ComposerArea":
+        from omnitui.widgets.composer_area import ComposerArea
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s,f5", "submit", "Send", id="send", priority=True),
-        Binding("escape", "leave", "Leave composer", id="leave-composer"),
-        Binding("ctrl+o", "cycle_channel", "Channel", id="composer-channel"),
-        Binding("ctrl+n", "toggle_mode", "Reply/note", id="composer-mode"),
-    ]
+        return ComposerArea
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    class Submit(Message):
-        pass
 
-    class Leave(Message):
-        pass
+class AreaPlaceholder(Widget):
+    """Looks like the empty, unfocused text area (same size and colours) until it is mounted."""
 
-    class CycleChannel(Message):
-        pass
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"composer--cursor-line"}
 
-    class ToggleMode(Message):
-        pass
-
-    def action_submit(self) -> None:
-        self.post_message(self.Submit())
-
-    def action_leave(self) -> None:
-        self.post_message(self.Leave())
-
-    def action_cycle_channel(self) -> None:
-        self.post_message(self.CycleChannel())
-
-    def action_toggle_mode(self) -> None:
-        self.post_message(self.ToggleMode())
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        if y == 0:  # the text area highlights the line its cursor is on
+            style = style + self.get_component_rich_style("composer--cursor-line")
+        return Strip([Segment(" " * width, style)], width)
 
 
 class Composer(Vertical):
@@ -71,8 +68,12 @@ class Composer(Vertical):
         & > #composer-mode { height: 1; padding: 0 1; color: $text-muted; }
         & > ComposerArea { height: 6; border: none; padding: 0 1; }
         & > ComposerArea:focus { border: none; }
+        & > AreaPlaceholder {
+            height: 6; padding: 0 1; color: $foreground; background: $surface;
+            & > .composer--cursor-line { background: $boost; }
+        }
         &.note > #composer-mode { background: $warning 20%; }
-        &.note > ComposerArea { background: $warning 8%; }
+        &.note > ComposerArea, &.note > AreaPlaceholder { background: $warning 8%; }
     }
     """
 
@@ -99,20 +100,50 @@ class Composer(Vertical):
         self.detail: CustomerDetail | None = None
         self.identity_id: int | None = None
         self._drafts: dict[int, str] = {}
+        self._area: ComposerArea | None = None
+        self._text = ""
+        """The text (a customer's draft) while the area is not mounted yet."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-mode")
-        yield ComposerArea(
-            id="composer-text", soft_wrap=True, tab_behavior="focus", show_line_numbers=False
-        )
+        yield AreaPlaceholder(id="composer-placeholder")
+
+    def mount_area(self) -> ComposerArea:
+        """The text area, put in its place-holder's place now if it is not there yet.
+
+        The area is in the DOM when this returns (its Mount follows), so it can take the
+        focus at once and keys sent to it wait in its queue until it has mounted.
+        """
+        if self._area is None:
+            from omnitui.widgets.composer_area import ComposerArea
+
+            area = ComposerArea(
+                self._text,
+                id="composer-text",
+                soft_wrap=True,
+                tab_behavior="focus",
+                show_line_numbers=False,
+            )
+            self._area = area
+            placeholder = self.query_one(AreaPlaceholder)
+            self.mount(area, before=placeholder)
+            placeholder.remove()
+        return self._area
 
     @property
     def area(self) -> ComposerArea:
-        return self.query_one(ComposerArea)
+        """The text area (mounted now if it was not yet)."""
+        return self.mount_area()
 
     @property
     def text(self) -> str:
-        return self.area.text
+        return self._area.text if self._area is not None else self._text
+
+    def _load_text(self, text: str) -> None:
+        if self._area is not None:
+            self._area.load_text(text)
+        else:
+            self._text = text
 
     def on_mount(self) -> None:
         self._show_mode()
@@ -137,8 +168,8 @@ class Composer(Vertical):
         new = detail.row.id if detail is not None else None
         if old != new:
             if old is not None:
-                self._drafts[old] = self.area.text
-            self.area.load_text(self._drafts.pop(new, "") if new is not None else "")
+                self._drafts[old] = self.text
+            self._load_text(self._drafts.pop(new, "") if new is not None else "")
             self.identity_id = None
         self.detail = detail
         known = {identity.id for identity in detail.identities} if detail else set()
@@ -169,8 +200,11 @@ class Composer(Vertical):
         self.sending = False
         current = self.detail.row.id if self.detail is not None else None
         if current == customer_id:
-            if self.area.text == body:
-                self.area.clear()
+            if self.text == body:
+                if self._area is not None:
+                    self._area.clear()
+                else:
+                    self._text = ""
         elif self._drafts.get(customer_id) == body:
             del self._drafts[customer_id]
 

@@ -115,6 +115,13 @@ class CustomerList(ScrollView, can_focus=True):
             super().__init__()
             self.total = total
 
+    class Painted(Message):
+        """The list was drawn for the first time with what it lists (rows, or "no customers").
+
+        Handled after the frame that drew it went to the terminal: the inbox starts
+        then what its first paint must not wait for.
+        """
+
     class _Reloaded(Message, bubble=False):
         def __init__(
             self,
@@ -174,6 +181,7 @@ class CustomerList(ScrollView, can_focus=True):
         self._base: Style | None = None
         self._first_page = first_page
         """The top of the list read ahead at start: the first reload uses it when ready."""
+        self._painted = False
 
     # -- reading ---------------------------------------------------------------
 
@@ -390,7 +398,11 @@ class CustomerList(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._base = self.rich_style  # one look-up a frame, not one a line
-        return super().render_lines(crop)
+        lines = super().render_lines(crop)
+        if self.loaded and not self._painted:
+            self._painted = True
+            self.post_message(self.Painted())
+        return lines
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

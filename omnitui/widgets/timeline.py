@@ -29,7 +29,6 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from omnitui.quoting import split_quoted
 from omnitui.reads import CustomerDetail, TimelineItem
 from omnitui.text import one_line, show
 from omnitui.widgets.attachments import attachment_text
@@ -57,6 +56,8 @@ def fold_quoted(body: str) -> tuple[str, str]:
     if len(body) > QUOTE_SCAN:
         cut = body.rfind("\n", 0, QUOTE_SCAN) + 1 or QUOTE_SCAN
         head, tail = body[:cut], body[cut:]
+    from omnitui.quoting import split_quoted  # its patterns compile after the first paint
+
     try:
         new, folded = split_quoted(head)
     except Exception:  # customer text must never break the history

@@ -1,0 +1,50 @@
+"""The composer's text area: a ``TextArea`` with the composer's send and leave keys.
+
+A module of its own so that Textual's ``TextArea`` (its import, CSS and first render)
+loads after the first paint: the composer shows a look-alike until then.
+
+Must not import the store or the network.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class ComposerArea(TextArea):
+    """The text area of the composer, with its send and leave keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s,f5", "submit", "Send", id="send", priority=True),
+        Binding("escape", "leave", "Leave composer", id="leave-composer"),
+        Binding("ctrl+o", "cycle_channel", "Channel", id="composer-channel"),
+        Binding("ctrl+n", "toggle_mode", "Reply/note", id="composer-mode"),
+    ]
+
+    class Submit(Message):
+        pass
+
+    class Leave(Message):
+        pass
+
+    class CycleChannel(Message):
+        pass
+
+    class ToggleMode(Message):
+        pass
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submit())
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+    def action_cycle_channel(self) -> None:
+        self.post_message(self.CycleChannel())
+
+    def action_toggle_mode(self) -> None:
+        self.post_message(self.ToggleMode())
