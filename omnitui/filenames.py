@@ -1,8 +1,7 @@
 """File names people gave their files, made safe to keep and to show.
 
-The same rules as ``connectors.mail.parse.safe_filename`` (which names the files that
-arrive), for the layers that may not import a connector module: ``inbox.queue_reply``
-names the files an agent sends with it. Standard library only.
+One set of rules for the files that arrive (the mail parser, Telegram) and the files an
+agent sends (``inbox.queue_reply``). Standard library only, so every layer may use it.
 """
 
 from __future__ import annotations
@@ -16,6 +15,39 @@ MAX_FILENAME = 120
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _FORBIDDEN = re.compile(r'[<>:"|?*]')
 _RESERVED = re.compile(r"(?:con|prn|aux|nul|com\d|lpt\d)", re.IGNORECASE)
+
+
+_EXTENSIONS = {  # what an unnamed attachment of a type is called
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/csv": ".csv",
+    "text/calendar": ".ics",
+    "text/rfc822-headers": ".txt",
+    "message/rfc822": ".eml",
+    "message/global": ".eml",
+    "message/delivery-status": ".txt",
+    "message/disposition-notification": ".txt",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "image/webp": ".webp",
+    "image/heic": ".heic",
+    "image/bmp": ".bmp",
+    "image/tiff": ".tif",
+    "image/svg+xml": ".svg",
+    "application/pdf": ".pdf",
+    "application/zip": ".zip",
+    "application/msword": ".doc",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/pgp-signature": ".asc",
+    "application/pkcs7-signature": ".p7s",
+    "application/x-pkcs7-signature": ".p7s",
+    "audio/mpeg": ".mp3",
+    "audio/ogg": ".ogg",
+    "video/mp4": ".mp4",
+}
 
 
 def safe_filename(name: str, content_type: str, index: int) -> str:
@@ -39,7 +71,8 @@ def safe_filename(name: str, content_type: str, index: int) -> str:
         name = stem[: MAX_FILENAME - len(suffix)].rstrip(" .") + suffix
     if not name.strip(" ."):
         default = ".txt" if content_type.startswith("text/") else ".bin"
-        name = f"attachment-{index}{mimetypes.guess_extension(content_type) or default}"
+        known = _EXTENSIONS.get(content_type) or mimetypes.guess_extension(content_type)
+        name = f"attachment-{index}{known or default}"
     return name
 
 

@@ -23,18 +23,19 @@ import functools
 import hashlib
 import html as html_entities
 import re
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
+from omnitui.filenames import MAX_FILENAME, safe_filename
 from omnitui.text import clean
+
+__all__ = ["MAX_FILENAME", "safe_filename"]  # named here for the parser's callers too
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 """Attachments larger than this (decoded) are listed with their size but not kept."""
-MAX_FILENAME = 120
 _MAX_DEPTH = 20
 _MAX_PARTS = 500
 _MAX_DEFECTS = 50
@@ -630,67 +631,6 @@ def _token(value: str | None) -> str:
     if not value:
         return ""
     return "".join(value.partition(";")[0].split()).strip("\"'").lower()
-
-
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_FORBIDDEN = re.compile(r'[<>:"|?*]')
-_RESERVED = re.compile(r"(?:con|prn|aux|nul|com\d|lpt\d)", re.IGNORECASE)
-_EXTENSIONS = {
-    "text/plain": ".txt",
-    "text/html": ".html",
-    "text/csv": ".csv",
-    "text/calendar": ".ics",
-    "text/rfc822-headers": ".txt",
-    "message/rfc822": ".eml",
-    "message/global": ".eml",
-    "message/delivery-status": ".txt",
-    "message/disposition-notification": ".txt",
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/gif": ".gif",
-    "image/webp": ".webp",
-    "image/heic": ".heic",
-    "image/bmp": ".bmp",
-    "image/tiff": ".tif",
-    "image/svg+xml": ".svg",
-    "application/pdf": ".pdf",
-    "application/zip": ".zip",
-    "application/msword": ".doc",
-    "application/vnd.ms-excel": ".xls",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "application/pgp-signature": ".asc",
-    "application/pkcs7-signature": ".p7s",
-    "application/x-pkcs7-signature": ".p7s",
-    "audio/mpeg": ".mp3",
-    "audio/ogg": ".ogg",
-    "video/mp4": ".mp4",
-}
-
-
-def safe_filename(name: str, content_type: str, index: int) -> str:
-    """A file name that is safe on any disk: no directories, controls, reserved or empty names.
-
-    Letters of every script are kept; the extension survives truncation to
-    MAX_FILENAME characters; an empty result becomes ``attachment-<index><ext>``.
-    """
-    name = unicodedata.normalize("NFC", name)
-    components = [c for c in name.replace("\\", "/").split("/") if c.strip(" .")]
-    name = components[-1] if components else ""
-    name = _FORBIDDEN.sub("_", _CONTROLS.sub("", name))
-    name = " ".join(name.split()).strip(" .")
-    if name and _RESERVED.fullmatch(name.split(".", 1)[0].strip()):
-        name = "_" + name
-    if len(name) > MAX_FILENAME:
-        stem, dot, ext = name.rpartition(".")
-        suffix = dot + ext if stem and 0 < len(ext) <= 16 else ""
-        if not suffix:
-            stem = name
-        name = stem[: MAX_FILENAME - len(suffix)].rstrip(" .") + suffix
-    if not name.strip(" ."):
-        default = ".txt" if content_type.startswith("text/") else ".bin"
-        name = f"attachment-{index}{_EXTENSIONS.get(content_type, default)}"
-    return name
 
 
 def _megabytes(limit: int) -> str:
