@@ -10,7 +10,7 @@ the event loop never waits on the database.
 
 While it holds the lease the runner also serves HTTP when the config asks for it
 (``Config.http_address``): /healthz and the routes of connectors that receive over
-HTTP (``HasRoutes``: the Telegram webhook). A standby does not listen. A port that
+HTTP (``HasRoutes``: the Telegram webhook, the web chat). A standby does not listen. A port that
 cannot be had is the state of the pseudo-connector "http" (status line, doctor),
 retried with the connectors' backoff.
 
@@ -73,8 +73,8 @@ def default_holder() -> str:
 
 
 def build_connectors(settings: Settings) -> list[Connector]:
-    """The connectors the configuration asks for: email accounts, Telegram bots, and the
-    demo channel. Each channel's module is imported only when it is configured."""
+    """The connectors the configuration asks for: email accounts, Telegram bots, web chats
+    and the demo channel. Each channel's module is imported only when it is configured."""
     connectors: list[Connector] = []
     if settings.config.email:
         from omnitui.connectors.mail.connector import MailConnector
@@ -87,6 +87,14 @@ def build_connectors(settings: Settings) -> list[Connector]:
         connectors += [
             TelegramConnector(name, acct, settings.data_dir, public_url=public_url)
             for name, acct in settings.config.telegram.items()
+        ]
+    if settings.config.webchat:
+        from omnitui.connectors.webchat import WebChatConnector
+
+        public_url = settings.config.http.public_url
+        connectors += [
+            WebChatConnector(name, acct, public_url=public_url)
+            for name, acct in settings.config.webchat.items()
         ]
     if settings.config.demo.enabled:
         from omnitui.connectors.demo import demo_connectors

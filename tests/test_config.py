@@ -20,6 +20,7 @@ from omnitui.config import (
     Settings,
     SmtpConfig,
     TelegramAccount,
+    WebChatAccount,
     load,
     parse,
     read,
@@ -71,8 +72,45 @@ def test_every_telegram_account_key_is_documented_in_the_example(key: str) -> No
     assert f"\n# {name} =" in EXAMPLE
 
 
+@pytest.mark.parametrize("key", _keys(WebChatAccount, "webchat.NAME."))
+def test_every_webchat_account_key_is_documented_in_the_example(key: str) -> None:
+    name = key.rsplit(".", 1)[1]
+    assert f"\n# {name} =" in EXAMPLE
+
+
+def test_a_webchat_account_from_the_example_validates_and_turns_the_server_on() -> None:
+    block = EXAMPLE[EXAMPLE.index("# [webchat.site]") : EXAMPLE.index("[keys]")]
+    setting = re.compile(r"^(\[webchat\.[a-z]+\]|[a-z_]+ = .*)$")
+    lines = [line.removeprefix("# ") for line in block.splitlines()]
+    config = parse(tomllib.loads("\n".join(line for line in lines if setting.match(line))))
+    site = config.webchat["site"]
+    assert site.secret_env == "OMNITUI_WEBCHAT_SECRET" and site.token_days == 30
+    assert config.http_address == ("127.0.0.1", 8765)
+
+
+@pytest.mark.parametrize(
+    ("account", "problem"),
+    [
+        ({}, "needs secret or secret_env"),
+        ({"secret": "short"}, "at least 16 characters"),
+        ({"secret_env": "X", "allowed_origins": ["https://a.example/"]}, "is not an origin"),
+        ({"secret_env": "X", "messages_per_minute": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_a_wrong_webchat_account_is_named(account: dict[str, object], problem: str) -> None:
+    with pytest.raises(ConfigError, match=r"webchat\.site.*" + problem):
+        parse({"webchat": {"site": account}}, "omnitui.toml")
+
+
+def test_a_webchat_needs_the_http_server_and_a_name_of_its_own() -> None:
+    with pytest.raises(ConfigError, match=r"\[webchat\.site\] is served by the HTTP server"):
+        parse({"http": {"listen": ""}, "webchat": {"site": {"secret_env": "X"}}})
+    with pytest.raises(ConfigError, match=r"both \[telegram\.site\] and \[webchat\.site\]"):
+        parse({"telegram": {"site": {"token": "1:x"}}, "webchat": {"site": {"secret_env": "X"}}})
+
+
 def test_a_telegram_account_from_the_example_validates() -> None:
-    block = EXAMPLE[EXAMPLE.index("# [telegram.bot]") : EXAMPLE.index("[keys]")]
+    block = EXAMPLE[EXAMPLE.index("# [telegram.bot]") : EXAMPLE.index("# [webchat]")]
     setting = re.compile(r"^(\[telegram\.[a-z]+\]|[a-z_]+ = .*)$")
     text = "\n".join(
         line[2:] for line in block.splitlines() if setting.match(line[2:]) and "token" not in line

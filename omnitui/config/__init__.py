@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         SmtpConfig,
         StoreConfig,
         TelegramAccount,
+        WebChatAccount,
     )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "SmtpConfig",
     "StoreConfig",
     "TelegramAccount",
+    "WebChatAccount",
     "load",
     "parse",
     "read",
@@ -70,6 +72,7 @@ _MODELS = frozenset(
         "SmtpConfig",
         "StoreConfig",
         "TelegramAccount",
+        "WebChatAccount",
     }
 )
 

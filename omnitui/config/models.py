@@ -298,6 +298,64 @@ class TelegramAccount(_Section):
         return self.webhook_path or f"/telegram/{name}"
 
 
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+WEBCHAT_SECRET_MIN = 16
+
+
+class WebChatAccount(_Section):
+    """A web chat: the page and the embeddable script served at /webchat/NAME/ by the runner's
+    HTTP server, the visitors' tokens, and the limits that keep hostile traffic out."""
+
+    secret: str = ""
+    secret_env: str = ""
+    """The key visitors' tokens are signed with (HMAC-SHA256), inline or from an environment
+    variable; at least 16 characters. Changing it signs every visitor out (a new conversation
+    identity each). One of the two is needed."""
+    token_days: int = Field(default=30, ge=1, le=3650)
+    """A visitor's token (kept in their browser) is refused this many days after it was issued;
+    the visitor then gets a new one, and with it a new identity."""
+    allowed_origins: tuple[str, ...] = ()
+    """Sites (scheme://host[:port]) whose pages may embed the chat (CORS); empty: only pages
+    served by this server itself."""
+    max_body_bytes: int = Field(default=16384, ge=256, le=1048576)
+    """A request body larger than this is refused (413)."""
+    messages_per_minute: int = Field(default=20, ge=1, le=10000)
+    """Per visitor token and per IP address; more is refused with 429 and Retry-After."""
+    title: str = ""
+    """The chat panel's heading; empty: "Chat with us" in the visitor's language."""
+    greeting: str = ""
+    """Shown at the top of the panel (not stored); empty: none."""
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: scheme://host[:port], e.g. "
+                    '"https://www.acme.example" (no path, no trailing /)'
+                )
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < WEBCHAT_SECRET_MIN:
+            raise ValueError(
+                f"at least {WEBCHAT_SECRET_MIN} characters, e.g. made by `openssl rand -hex 32`"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _has_a_secret(self) -> WebChatAccount:
+        if not (self.secret or self.secret_env):
+            raise ValueError(
+                "a web chat needs secret or secret_env (the key visitors' tokens are signed "
+                "with, e.g. made by `openssl rand -hex 32`)"
+            )
+        return self
+
+
 RESERVED_ACCOUNTS = frozenset({"http"})
 """Names in the connector state table that are not accounts: "http" is the HTTP server."""
 
@@ -324,10 +382,12 @@ class Config(_Section):
     """Email accounts by name: [email.support] ... (the name is the account in the store)."""
     telegram: dict[str, TelegramAccount] = Field(default_factory=dict)
     """Telegram bots by name: [telegram.bot] ... (the name is the account in the store)."""
+    webchat: dict[str, WebChatAccount] = Field(default_factory=dict)
+    """Web chats by name: [webchat.site] ... served at /webchat/NAME/ (the name is the account)."""
     keys: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. "reply" = "r" or "send" = "ctrl+s,f5"."""
 
-    @field_validator("email", "telegram")
+    @field_validator("email", "telegram", "webchat")
     @classmethod
     def _account_names(cls, value: dict[str, _Section]) -> dict[str, _Section]:
         _check_account_names(list(value))
@@ -335,12 +395,25 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _one_account_a_name(self) -> Config:
-        for name in self.telegram:
-            if name in self.email:
-                raise ValueError(
-                    f"account name {name!r} is both [email.{name}] and "
-                    f"[telegram.{name}]: each account needs a name of its own"
-                )
+        seen: dict[str, str] = {}
+        for channel, accounts in (
+            ("email", self.email),
+            ("telegram", self.telegram),
+            ("webchat", self.webchat),
+        ):
+            for name in accounts:
+                if name in seen:
+                    raise ValueError(
+                        f"account name {name!r} is both [{seen[name]}.{name}] and "
+                        f"[{channel}.{name}]: each account needs a name of its own"
+                    )
+                seen[name] = channel
+        if self.webchat and self.http.listen == "":
+            name = next(iter(self.webchat))
+            raise ValueError(
+                f"[webchat.{name}] is served by the HTTP server: "
+                '[http] listen is "" (set it to HOST:PORT or "auto")'
+            )
         return self
 
     @model_validator(mode="after")
@@ -373,6 +446,8 @@ class Config(_Section):
         """Where the runner's HTTP server listens: (host, port), or None for no server."""
         listen = self.http.listen
         if listen == "auto":
-            needed = any(bot.mode == "webhook" for bot in self.telegram.values())
+            needed = bool(self.webchat) or any(
+                bot.mode == "webhook" for bot in self.telegram.values()
+            )
             return DEFAULT_LISTEN if needed else None
         return parse_listen(listen) if listen else None

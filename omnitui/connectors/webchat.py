@@ -1,0 +1,561 @@
+"""The web chat channel: a chat page and an embeddable script served by the runner's HTTP
+server at /webchat/NAME/, visitors' messages POSTed to it, replies pushed by Server-Sent Events.
+
+Routes (``routes``; NAME is the account):
+
+- ``GET /webchat/NAME/``: the standalone chat page; ``GET /webchat/NAME/widget.js``: the
+  script, also embeddable on any allowed site with one ``<script src=".../widget.js">`` tag.
+  Both are plain files from package data (omnitui/web/static/), served as they are.
+- ``GET /webchat/NAME/config``: the panel's title and greeting (JSON).
+- ``POST /webchat/NAME/token``: a new visitor token (JSON ``{token, visitor}``).
+- ``POST /webchat/NAME/messages``: ``{id, text}`` with ``Authorization: Bearer TOKEN``; ``id`` is
+  made by the browser, so a POST retried after a network error is stored once (the external id
+  is ``VISITOR:ID`` and ingest is idempotent on it). 200 only once the sink has committed it.
+- ``POST /webchat/NAME/profile``: ``{name, email}``: stored as a message of the visitor (their
+  name becomes the identity's display name); linking to an email customer is not done here.
+- ``GET /webchat/NAME/events``: the visitor's events by SSE, each with ``id:`` (a visitor
+  message: ``in-ID``; a reply: its idempotency key), catch-up after ``Last-Event-ID``.
+
+Tokens: ``v1.VISITOR.ISSUED.SIGNATURE``, HMAC-SHA256 under the account's secret over the
+account, the visitor id (random, 128 bits) and the issue time (Unix seconds); refused (403)
+when forged or older than ``token_days``. The browser keeps it in localStorage (no cookie on the
+company's domain): it is the conversation's identity (address = visitor id).
+
+Catch-up: the connector does not read the store (it may not import it), so each visitor's recent
+events (``EVENTS_KEPT``, for ``VISITORS_KEPT`` visitors) are kept in memory. ``send`` publishes a
+reply (that is what "sent" means for this channel) and keeps it; ``idempotent_send`` is True
+because publishing again under the same event id is harmless (the browser drops an id it has
+shown). The limit: after a runner restart, a reply published before it and never seen by the
+visitor is not in the catch-up; the browser keeps its own transcript in localStorage, so what it
+saw survives a reload.
+
+Hostile traffic: bodies over ``max_body_bytes`` get 413, more than ``messages_per_minute`` POSTs
+a minute per token or per IP 429 with Retry-After, a bad token 403, a request from an origin not
+allowed 403 (and no CORS grant), anything malformed 400; a visitor can open at most
+``STREAMS_PER_VISITOR`` event streams, all visitors ``MAX_STREAMS``. While ``receive`` is not
+running, the API answers 503 (the page and script are still served).
+
+Must not import the store, the services, the runner or Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.resources import files
+from typing import TYPE_CHECKING, Any
+
+from omnitui.config import ConfigError, WebChatAccount, resolve_secret
+from omnitui.connectors.base import (
+    Batch,
+    DeliveryError,
+    InboundMessage,
+    InboundSink,
+    OutboundMessage,
+    SendResult,
+)
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+EVENTS_KEPT = 200
+"""A visitor's most recent events kept for catch-up."""
+VISITORS_KEPT = 5000
+"""Visitors whose events are kept (the least recently active are forgotten first)."""
+RATE_KEYS_KEPT = 20000
+"""Tokens and IP addresses whose recent POSTs are counted."""
+STREAMS_PER_VISITOR = 4
+MAX_STREAMS = 150
+"""Below the HTTP server's MAX_CONCURRENT, so streams never starve other requests."""
+STREAM_SECONDS = 300.0
+"""A stream is closed after this long; the browser reconnects with Last-Event-ID."""
+KEEPALIVE_SECONDS = 15.0
+MAX_TEXT = 4000
+"""Characters of one message."""
+SECRET_MIN = 16
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_VISITOR = re.compile(r"[A-Za-z0-9_-]{22}")
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+STATIC = files("omnitui").joinpath("web", "static")
+"""Package data, read as files (the connector may not import omnitui.web)."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class TokenRefused(Exception):
+    """A token that is forged, malformed or expired."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Signs and checks visitor tokens for one account."""
+
+    account: str
+    secret: bytes
+    max_age: float
+
+    def _signature(self, visitor: str, issued: int) -> str:
+        text = f"v1.{self.account}.{visitor}.{issued}".encode()
+        return _b64(hmac.new(self.secret, text, hashlib.sha256).digest())
+
+    def issue(self, now: float | None = None) -> tuple[str, str]:
+        """A new visitor id and its token."""
+        visitor = _b64(secrets.token_bytes(16))
+        issued = int(time.time() if now is None else now)
+        return visitor, f"v1.{visitor}.{issued}.{self._signature(visitor, issued)}"
+
+    def check(self, token: str, now: float | None = None) -> str:
+        """The visitor id of a good token; TokenRefused otherwise."""
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != "v1" or not _VISITOR.fullmatch(parts[1]):
+            raise TokenRefused("malformed")
+        _, visitor, issued_text, signature = parts
+        if not issued_text.isdigit() or len(issued_text) > 12:
+            raise TokenRefused("malformed")
+        issued = int(issued_text)
+        expected = self._signature(visitor, issued)
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            raise TokenRefused("forged")
+        at = time.time() if now is None else now
+        if issued > at + 300 or at - issued > self.max_age:
+            raise TokenRefused("expired")
+        return visitor
+
+
+@dataclass(eq=False)
+class _Visitor:
+    """One visitor's recent events and open streams."""
+
+    events: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=EVENTS_KEPT))
+    """(event id, JSON data), oldest first."""
+    ids: set[str] = field(default_factory=set)
+    streams: set[asyncio.Queue[tuple[str, str]]] = field(default_factory=set)
+
+    def add(self, event_id: str, data: str) -> bool:
+        """Keep and publish an event; False (nothing done) when it is kept already."""
+        if event_id in self.ids:
+            return False
+        if len(self.events) == self.events.maxlen:
+            self.ids.discard(self.events[0][0])
+        self.events.append((event_id, data))
+        self.ids.add(event_id)
+        for queue in self.streams:
+            if queue.qsize() < EVENTS_KEPT:  # a stalled stream misses live events, not catch-up
+                queue.put_nowait((event_id, data))
+        return True
+
+    def after(self, last: str) -> list[tuple[str, str]]:
+        """The events after ``last``; all kept when ``last`` is not (the browser dedupes)."""
+        events = list(self.events)
+        for index, (event_id, _) in enumerate(events):
+            if event_id == last:
+                return events[index + 1 :]
+        return events
+
+
+class RateLimit:
+    """At most ``per_minute`` hits a key in any 60 s; bounded in the keys it remembers."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def hit(self, key: str, now: float | None = None) -> float:
+        """Count a hit: 0 when allowed, else the seconds until one more is."""
+        at = time.monotonic() if now is None else now
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+            if len(self._hits) > RATE_KEYS_KEPT:
+                self._hits.popitem(last=False)
+        else:
+            self._hits.move_to_end(key)
+        while hits and at - hits[0] >= 60.0:
+            hits.popleft()
+        if len(hits) >= self.per_minute:
+            return max(0.001, 60.0 - (at - hits[0]))
+        hits.append(at)
+        return 0.0
+
+
+def _event(kind: str, text: str, at: datetime, event_id: str) -> str:
+    return json.dumps(
+        {"id": event_id, "kind": kind, "text": text, "at": at.isoformat()}, ensure_ascii=False
+    )
+
+
+class WebChatConnector:
+    channel = CHANNEL
+    idempotent_send = True
+    """Publishing a reply again under its idempotency key (the event id) is harmless."""
+
+    def __init__(self, name: str, config: WebChatAccount, *, public_url: str = "") -> None:
+        self.account = name
+        self.config = config
+        self.public_url = public_url.rstrip("/")
+        self.base = f"/webchat/{name}"
+        self._sink: InboundSink | None = None
+        self._tokens: Tokens | None = None
+        self._visitors: OrderedDict[str, _Visitor] = OrderedDict()
+        self._rate = RateLimit(config.messages_per_minute)
+        self._streams = 0
+
+    # -- receiving -------------------------------------------------------------------
+
+    def _secret(self) -> bytes:
+        cfg = self.config
+        where = f"webchat.{self.account}.secret"
+        secret = resolve_secret(where, cfg.secret, cfg.secret_env, None) or ""
+        if len(secret) < SECRET_MIN:
+            raise ConfigError("config", where, f"the secret must be at least {SECRET_MIN} long")
+        return secret.encode()
+
+    async def receive(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
+        """Let the routes take visitors' messages until cancelled."""
+        self._tokens = Tokens(self.account, self._secret(), self.config.token_days * 86400.0)
+        self._sink = sink
+        log.info("%s: web chat at %s/", self.account, self.public_url + self.base)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self._sink = None
+            self._tokens = None
+
+    def _visitor(self, visitor: str) -> _Visitor:
+        found = self._visitors.get(visitor)
+        if found is None:
+            found = self._visitors[visitor] = _Visitor()
+            if len(self._visitors) > VISITORS_KEPT:
+                for key, old in self._visitors.items():  # the oldest without a stream
+                    if not old.streams:
+                        del self._visitors[key]
+                        break
+        else:
+            self._visitors.move_to_end(visitor)
+        return found
+
+    # -- sending ---------------------------------------------------------------------
+
+    async def send(self, message: OutboundMessage) -> SendResult:
+        if message.account != self.account:
+            raise DeliveryError(f"{message.account} is not {self.account}", permanent=True)
+        if not _VISITOR.fullmatch(message.address):
+            raise DeliveryError(f"{message.address!r} is not a visitor id", permanent=True)
+        if message.attachments:
+            raise DeliveryError("the web chat sends text only (no files yet)", permanent=True)
+        if not message.body.strip():
+            raise DeliveryError("the reply is empty", permanent=True)
+        key = message.idempotency_key
+        data = _event("reply", message.body, datetime.now(UTC), key)
+        self._visitor(message.address).add(key, data)
+        return SendResult(key)
+
+    # -- routes ----------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        from starlette.routing import Route
+
+        b = self.base
+        return [
+            Route(b, self._redirect, methods=["GET"]),
+            Route(f"{b}/", self._page, methods=["GET"]),
+            Route(f"{b}/widget.js", self._script, methods=["GET"]),
+            Route(f"{b}/config", self._config, methods=["GET", "OPTIONS"]),
+            Route(f"{b}/token", self._token, methods=["POST", "OPTIONS"]),
+            Route(f"{b}/messages", self._message, methods=["POST", "OPTIONS"]),
+            Route(f"{b}/profile", self._profile, methods=["POST", "OPTIONS"]),
+            Route(f"{b}/events", self._events, methods=["GET", "OPTIONS"]),
+        ]
+
+    async def _redirect(self, request: Request) -> Response:
+        from starlette.responses import Response
+
+        # Relative, so a prefix the reverse proxy strips stays in the browser's URL.
+        return Response(status_code=308, headers={"Location": f"{self.account}/"})
+
+    async def _page(self, request: Request) -> Response:
+        return _static("chat.html", "text/html; charset=utf-8")
+
+    async def _script(self, request: Request) -> Response:
+        return _static("widget.js", "text/javascript; charset=utf-8")
+
+    def _origin_allowed(self, request: Request) -> bool:
+        """No Origin (not a browser's cross-site request), the server's own, or allowed."""
+        origin = request.headers.get("origin")
+        if origin is None:
+            return True
+        if origin in self.config.allowed_origins:
+            return True
+        host = request.headers.get("host", "")
+        own = {host} | ({self.public_url.split("://", 1)[-1].split("/", 1)[0]} - {""})
+        scheme, _, rest = origin.partition("://")
+        return scheme in ("http", "https") and rest in own
+
+    def _cors(self, request: Request, response: Response) -> Response:
+        origin = request.headers.get("origin")
+        response.headers["Vary"] = "Origin"
+        response.headers["Cache-Control"] = "no-store"
+        if origin is not None and origin in self.config.allowed_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+        return response
+
+    async def _guard(self, request: Request) -> Response | None:
+        """The answer to a request refused before its work: preflight, origin, not receiving."""
+        from starlette.responses import Response
+
+        if not self._origin_allowed(request):
+            log.info("%s: request from origin %r refused", self.account, request.headers["origin"])
+            return self._cors(request, Response("origin not allowed", status_code=403))
+        if request.method == "OPTIONS":
+            response = Response(status_code=204)
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST"
+            response.headers["Access-Control-Allow-Headers"] = (
+                "Authorization, Content-Type, Last-Event-ID"
+            )
+            response.headers["Access-Control-Max-Age"] = "600"
+            return self._cors(request, response)
+        if self._tokens is None:
+            return self._cors(request, Response("not receiving now", status_code=503))
+        return None
+
+    def _visitor_of(self, request: Request) -> str | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or self._tokens is None:
+            return None
+        try:
+            return self._tokens.check(token.strip())
+        except TokenRefused as exc:
+            log.info("%s: %s token from %s refused", self.account, exc, _client(request))
+            return None
+
+    def _limited(self, request: Request, *keys: str) -> Response | None:
+        from starlette.responses import Response
+
+        wait = max(self._rate.hit(key) for key in keys)
+        if not wait:
+            return None
+        headers = {"Retry-After": str(int(wait) + 1)}
+        return self._cors(request, Response("too many messages", status_code=429, headers=headers))
+
+    async def _json(self, request: Request) -> dict[str, Any] | Response:
+        from starlette.responses import Response
+
+        body = await _read_body(request, self.config.max_body_bytes)
+        if body is None:
+            return self._cors(request, Response("too large", status_code=413))
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):
+            return self._cors(request, Response("not JSON", status_code=400))
+        if not isinstance(data, dict):
+            return self._cors(request, Response("not a JSON object", status_code=400))
+        return data
+
+    async def _config(self, request: Request) -> Response:
+        from starlette.responses import JSONResponse
+
+        refused = await self._guard(request)
+        if refused is not None and refused.status_code != 503:
+            return refused
+        body = {"title": self.config.title, "greeting": self.config.greeting}
+        return self._cors(request, JSONResponse(body))
+
+    async def _token(self, request: Request) -> Response:
+        from starlette.responses import JSONResponse
+
+        refused = await self._guard(request)
+        if refused is not None:
+            return refused
+        limited = self._limited(request, f"token-ip:{_client(request)}")
+        if limited is not None:
+            return limited
+        assert self._tokens is not None
+        visitor, token = self._tokens.issue()
+        return self._cors(request, JSONResponse({"token": token, "visitor": visitor}))
+
+    async def _store(self, request: Request, message: InboundMessage) -> Response:
+        from starlette.responses import Response
+
+        sink = self._sink
+        if sink is None:
+            return self._cors(request, Response("not receiving now", status_code=503))
+        try:
+            await sink(Batch([message]))
+        except Exception:
+            log.exception("%s: message from %s not stored", self.account, message.address)
+            return self._cors(request, Response("not stored; try again", status_code=500))
+        return self._cors(request, Response(status_code=204))
+
+    async def _authorised(self, request: Request) -> str | Response:
+        """The visitor of a POST that may go on, else the refusal."""
+        from starlette.responses import Response
+
+        refused = await self._guard(request)
+        if refused is not None:
+            return refused
+        visitor = self._visitor_of(request)
+        if visitor is None:
+            return self._cors(request, Response("token refused", status_code=403))
+        limited = self._limited(request, f"v:{visitor}", f"ip:{_client(request)}")
+        return limited if limited is not None else visitor
+
+    async def _message(self, request: Request) -> Response:
+        from starlette.responses import JSONResponse, Response
+
+        visitor = await self._authorised(request)
+        if not isinstance(visitor, str):
+            return visitor
+        data = await self._json(request)
+        if not isinstance(data, dict):
+            return data
+        message_id, text = data.get("id"), data.get("text")
+        if not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id):
+            return self._cors(request, Response("id: 8-64 of A-Z a-z 0-9 _ -", status_code=400))
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            return self._cors(request, Response(f"text: 1-{MAX_TEXT} characters", status_code=400))
+        now = datetime.now(UTC)
+        event_id = f"in-{message_id}"
+        stored = await self._store(
+            request,
+            InboundMessage(
+                account=self.account,
+                channel=CHANNEL,
+                external_id=f"{visitor}:{message_id}",
+                address=visitor,
+                body=text,
+                sent_at=now,
+            ),
+        )
+        if stored.status_code != 204:
+            return stored
+        self._visitor(visitor).add(event_id, _event("visitor", text, now, event_id))
+        return self._cors(request, JSONResponse({"id": event_id}))
+
+    async def _profile(self, request: Request) -> Response:
+        from starlette.responses import Response
+
+        visitor = await self._authorised(request)
+        if not isinstance(visitor, str):
+            return visitor
+        data = await self._json(request)
+        if not isinstance(data, dict):
+            return data
+        name, email = data.get("name", ""), data.get("email", "")
+        if not isinstance(name, str) or not isinstance(email, str):
+            return self._cors(request, Response("name and email: text", status_code=400))
+        name, email = " ".join(name.split())[:200], email.strip()
+        if email and (len(email) > 254 or not _EMAIL.fullmatch(email)):
+            return self._cors(request, Response("email: not an address", status_code=400))
+        if not name and not email:
+            return self._cors(request, Response("name or email needed", status_code=400))
+        details = ", ".join(t for t in (name, email) if t)
+        digest = hashlib.sha256(f"{name}\0{email}".encode()).hexdigest()[:16]
+        return await self._store(
+            request,
+            InboundMessage(
+                account=self.account,
+                channel=CHANNEL,
+                external_id=f"{visitor}:profile:{digest}",
+                address=visitor,
+                body=f"[left contact details: {details}]",
+                sent_at=datetime.now(UTC),
+                display_name=name,
+            ),
+        )
+
+    async def _events(self, request: Request) -> Response:
+        from starlette.responses import Response, StreamingResponse
+
+        refused = await self._guard(request)
+        if refused is not None:
+            return refused
+        visitor = self._visitor_of(request)
+        if visitor is None:
+            return self._cors(request, Response("token refused", status_code=403))
+        state = self._visitor(visitor)
+        if len(state.streams) >= STREAMS_PER_VISITOR or self._streams >= MAX_STREAMS:
+            busy = Response("too many streams", status_code=429, headers={"Retry-After": "10"})
+            return self._cors(request, busy)
+        last = request.headers.get("last-event-id", "")[:200]
+        queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        backlog = state.after(last)
+        state.streams.add(queue)
+        self._streams += 1
+
+        async def stream() -> AsyncIterator[bytes]:
+            try:
+                yield b"retry: 2000\n\n"
+                for event_id, data in backlog:
+                    yield _sse(event_id, data)
+                deadline = time.monotonic() + STREAM_SECONDS
+                while (left := deadline - time.monotonic()) > 0:
+                    try:
+                        event_id, data = await asyncio.wait_for(
+                            queue.get(), min(left, KEEPALIVE_SECONDS)
+                        )
+                    except TimeoutError:
+                        yield b": keepalive\n\n"
+                        continue
+                    yield _sse(event_id, data)
+            finally:
+                state.streams.discard(queue)
+                self._streams -= 1
+
+        response = StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
+        )
+        return self._cors(request, response)
+
+
+def _sse(event_id: str, data: str) -> bytes:
+    # Neither can hold a newline: ids are ours, data is one line of JSON.
+    return f"id: {event_id}\ndata: {data}\n\n".encode()
+
+
+def _static(name: str, content_type: str) -> Response:
+    from starlette.responses import Response
+
+    data = STATIC.joinpath(name).read_bytes()
+    headers = {
+        "Cache-Control": "public, max-age=300",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
+    }
+    return Response(data, media_type=content_type, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is longer than ``limit`` (not read further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"

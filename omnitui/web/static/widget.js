@@ -1,0 +1,231 @@
+/* omnitui web chat: <script src="https://HOST/webchat/NAME/widget.js" data-lang="az"></script>
+   Builds the panel with DOM calls only: message text is always set as textContent. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) return;
+  var base = script.src.replace(/widget\.js(\?.*)?$/, "");
+  var page = script.getAttribute("data-mode") === "page";
+  var S = {
+    en: { title: "Chat with us", open: "Open chat", close: "Close chat", input: "Your message",
+      send: "Send", log: "Messages", you: "You", agent: "Support", offline: "Reconnecting…",
+      fast: "Too many messages; wait a moment.", failed: "Not sent; try again.",
+      details: "Leave your name and email", name: "Name", email: "Email", save: "Save",
+      saved: "Thank you, we will write to you." },
+    az: { title: "Bizə yazın", open: "Söhbəti aç", close: "Söhbəti bağla", input: "Mesajınız",
+      send: "Göndər", log: "Mesajlar", you: "Siz", agent: "Dəstək", offline: "Yenidən qoşulur…",
+      fast: "Çox mesaj; bir az gözləyin.", failed: "Göndərilmədi; yenidən cəhd edin.",
+      details: "Adınızı və e-poçtunuzu qoyun", name: "Ad", email: "E-poçt", save: "Saxla",
+      saved: "Təşəkkürlər, sizə yazacağıq." },
+    tr: { title: "Bize yazın", open: "Sohbeti aç", close: "Sohbeti kapat", input: "Mesajınız",
+      send: "Gönder", log: "Mesajlar", you: "Siz", agent: "Destek", offline: "Yeniden bağlanıyor…",
+      fast: "Çok fazla mesaj; biraz bekleyin.", failed: "Gönderilemedi; tekrar deneyin.",
+      details: "Adınızı ve e-postanızı bırakın", name: "Ad", email: "E-posta", save: "Kaydet",
+      saved: "Teşekkürler, size yazacağız." },
+    fa: { title: "با ما گفتگو کنید", open: "باز کردن گفتگو", close: "بستن گفتگو", input: "پیام شما",
+      send: "ارسال", log: "پیام‌ها", you: "شما", agent: "پشتیبانی", offline: "در حال اتصال دوباره…",
+      fast: "پیام‌ها زیاد است؛ کمی صبر کنید.", failed: "ارسال نشد؛ دوباره تلاش کنید.",
+      details: "نام و ایمیل خود را بگذارید", name: "نام", email: "ایمیل", save: "ذخیره",
+      saved: "سپاس، به شما می‌نویسیم." }
+  };
+  var lang = (script.getAttribute("data-lang") || navigator.language || "en").slice(0, 2).toLowerCase();
+  var T = S[lang] || S.en;
+  if (!S[lang]) lang = "en";
+  var KEY = "omnitui-webchat:" + base;
+  var state = load();
+  var shown = {};
+  var lastId = state.last || "";
+
+  function load() {
+    try { return JSON.parse(localStorage.getItem(KEY)) || { log: [] }; } catch (e) { return { log: [] }; }
+  }
+  function save() {
+    state.log = state.log.slice(-200);
+    state.last = lastId;
+    try { localStorage.setItem(KEY, JSON.stringify(state)); } catch (e) { /* private mode */ }
+  }
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs) e.setAttribute(k, attrs[k]);
+    if (text) e.textContent = text;
+    return e;
+  }
+  function randomId() {
+    var b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
+  }
+
+  var css = ".oc-root{font:15px/1.4 system-ui,sans-serif;color:#111}" +
+    ".oc-launch{position:fixed;bottom:16px;inset-inline-end:16px;z-index:2147483000;border:0;border-radius:24px;padding:12px 18px;background:#1a56db;color:#fff;font:inherit;cursor:pointer}" +
+    ".oc-panel{position:fixed;bottom:72px;inset-inline-end:16px;z-index:2147483000;width:340px;max-width:calc(100vw - 32px);height:480px;max-height:calc(100vh - 96px);display:flex;flex-direction:column;background:#fff;border:1px solid #ccd;border-radius:10px;box-shadow:0 4px 24px rgba(0,0,0,.2)}" +
+    ".oc-page .oc-panel{position:static;width:auto;max-width:none;height:100vh;max-height:none;border:0;border-radius:0;box-shadow:none}" +
+    ".oc-head{display:flex;align-items:center;padding:10px 12px;background:#1a56db;color:#fff;border-radius:10px 10px 0 0}" +
+    ".oc-page .oc-head{border-radius:0}.oc-head h2{flex:1;margin:0;font-size:16px}" +
+    ".oc-head button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer}" +
+    ".oc-log{flex:1;overflow-y:auto;margin:0;padding:10px;list-style:none}" +
+    ".oc-log li{margin:6px 0;padding:7px 10px;border-radius:8px;max-width:85%;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef}" +
+    ".oc-log li.oc-visitor{margin-inline-start:auto;background:#dbeafe}.oc-log li.oc-note{background:none;color:#555;font-size:13px;max-width:none}" +
+    ".oc-form{display:flex;gap:6px;padding:8px;border-top:1px solid #ddd}" +
+    ".oc-form textarea{flex:1;resize:none;font:inherit;padding:6px;height:40px}" +
+    ".oc-form button,.oc-details button{font:inherit;padding:6px 12px;border:0;border-radius:6px;background:#1a56db;color:#fff;cursor:pointer}" +
+    ".oc-details{padding:0 8px 8px;font-size:13px}.oc-details input{display:block;width:100%;box-sizing:border-box;margin:4px 0;padding:5px;font:inherit}" +
+    ".oc-sr{position:absolute;left:-9999px}.oc-status{min-height:1em;padding:0 10px;font-size:12px;color:#a00}" +
+    ".oc-root :focus-visible{outline:3px solid #f59e0b;outline-offset:1px}";
+  var style = el("style", {});
+  style.textContent = css;
+  document.head.appendChild(style);
+
+  var root = el("div", { "class": "oc-root" + (page ? " oc-page" : ""), lang: lang, dir: lang === "fa" ? "rtl" : "ltr" });
+  var panel = el("section", { "class": "oc-panel", role: page ? "main" : "dialog", "aria-label": T.title });
+  var head = el("div", { "class": "oc-head" });
+  var title = el("h2", { dir: "auto" }, T.title);
+  head.appendChild(title);
+  var launch = null;
+  if (!page) {
+    var closeBtn = el("button", { type: "button", "aria-label": T.close }, "×");
+    closeBtn.addEventListener("click", function () { toggle(false); });
+    head.appendChild(closeBtn);
+    launch = el("button", { type: "button", "class": "oc-launch", "aria-expanded": "false", "aria-label": T.open }, T.title);
+    launch.addEventListener("click", function () { toggle(panel.hidden); });
+    panel.hidden = true;
+    root.appendChild(launch);
+  }
+  var list = el("ul", { "class": "oc-log", role: "log", "aria-live": "polite", "aria-label": T.log });
+  var status = el("div", { "class": "oc-status", role: "status" });
+  var form = el("form", { "class": "oc-form" });
+  var input = el("textarea", { "aria-label": T.input, placeholder: T.input, dir: "auto", maxlength: "4000", rows: "2" });
+  var send = el("button", { type: "submit" }, T.send);
+  form.appendChild(input);
+  form.appendChild(send);
+  var details = el("details", { "class": "oc-details" });
+  details.appendChild(el("summary", {}, T.details));
+  var nameIn = el("input", { type: "text", "aria-label": T.name, placeholder: T.name, dir: "auto", maxlength: "200", autocomplete: "name" });
+  var mailIn = el("input", { type: "email", "aria-label": T.email, placeholder: T.email, dir: "ltr", maxlength: "254", autocomplete: "email" });
+  var saveBtn = el("button", { type: "button" }, T.save);
+  details.appendChild(nameIn);
+  details.appendChild(mailIn);
+  details.appendChild(saveBtn);
+  panel.appendChild(head);
+  panel.appendChild(list);
+  panel.appendChild(status);
+  panel.appendChild(form);
+  panel.appendChild(details);
+  root.appendChild(panel);
+  document.body.appendChild(root);
+
+  function toggle(open) {
+    panel.hidden = !open;
+    if (launch) launch.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) { input.focus(); connect(); } else if (launch) launch.focus();
+  }
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape" && !page) toggle(false); });
+
+  function show(ev, keep) {
+    if (!ev.id || shown[ev.id]) return;
+    shown[ev.id] = true;
+    var li = el("li", { dir: "auto", "class": "oc-" + (ev.kind === "visitor" ? "visitor" : ev.kind === "note" ? "note" : "agent") });
+    var who = el("span", { "class": "oc-sr" }, (ev.kind === "visitor" ? T.you : T.agent) + ": ");
+    if (ev.kind !== "note") li.appendChild(who);
+    li.appendChild(document.createTextNode(ev.text));
+    list.appendChild(li);
+    list.scrollTop = list.scrollHeight;
+    if (keep) { state.log.push({ id: ev.id, kind: ev.kind, text: ev.text }); save(); }
+  }
+  for (var i = 0; i < state.log.length; i++) show(state.log[i], false);
+
+  function token() {
+    if (state.token) return Promise.resolve(state.token);
+    return fetch(base + "token", { method: "POST" }).then(function (r) {
+      if (!r.ok) throw new Error("token " + r.status);
+      return r.json();
+    }).then(function (j) { state.token = j.token; save(); return j.token; });
+  }
+  function api(path, body, tries) {
+    return token().then(function (t) {
+      return fetch(base + path, { method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer " + t }, body: JSON.stringify(body) });
+    }).then(function (r) {
+      if (r.status === 403 && tries > 0) { delete state.token; save(); return api(path, body, tries - 1); }
+      return r;
+    }, function (e) {
+      if (tries > 0) return new Promise(function (ok) { setTimeout(ok, 1500); }).then(function () { return api(path, body, tries - 1); });
+      throw e;
+    });
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    send.disabled = true;
+    // The same id on every retry: the server stores the message once.
+    api("messages", { id: randomId(), text: text }, 3).then(function (r) {
+      if (r.status === 429) { status.textContent = T.fast; return; }
+      if (!r.ok) { status.textContent = T.failed; return; }
+      status.textContent = "";
+      input.value = "";
+      return r.json().then(function (j) { show({ id: j.id, kind: "visitor", text: text }, true); });
+    }).catch(function () { status.textContent = T.failed; }).then(function () { send.disabled = false; input.focus(); });
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : send.click(); }
+  });
+  saveBtn.addEventListener("click", function () {
+    api("profile", { name: nameIn.value, email: mailIn.value }, 2).then(function (r) {
+      status.textContent = r.ok ? "" : T.failed;
+      if (r.ok) { details.open = false; show({ id: "note-saved-" + Date.now(), kind: "note", text: T.saved }, false); }
+    }).catch(function () { status.textContent = T.failed; });
+  });
+
+  var streaming = false;
+  var delay = 1000;
+  function connect() {
+    if (streaming) return;
+    streaming = true;
+    token().then(function (t) {
+      var h = { Authorization: "Bearer " + t };
+      if (lastId) h["Last-Event-ID"] = lastId;
+      return fetch(base + "events", { headers: h, cache: "no-store" });
+    }).then(function (r) {
+      if (r.status === 403) { delete state.token; save(); throw new Error("token"); }
+      if (!r.ok || !r.body) throw new Error("events " + r.status);
+      status.textContent = "";
+      delay = 1000;
+      var reader = r.body.getReader();
+      var dec = new TextDecoder();
+      var buf = "";
+      function pump() {
+        return reader.read().then(function (part) {
+          if (part.done) return;
+          buf += dec.decode(part.value, { stream: true });
+          var cut;
+          while ((cut = buf.indexOf("\n\n")) >= 0) {
+            var block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            var id = "", data = "";
+            block.split("\n").forEach(function (line) {
+              if (line.indexOf("id: ") === 0) id = line.slice(4);
+              else if (line.indexOf("data: ") === 0) data += line.slice(6);
+            });
+            if (!data) continue;
+            try { show(JSON.parse(data), true); } catch (e) { /* not ours */ }
+            if (id) { lastId = id; save(); }
+          }
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(function () { status.textContent = T.offline; delay = Math.min(delay * 2, 30000); })
+      .then(function () { streaming = false; setTimeout(connect, delay); });
+  }
+
+  fetch(base + "config").then(function (r) { return r.ok ? r.json() : {}; }).then(function (c) {
+    if (c.title) { title.textContent = c.title; panel.setAttribute("aria-label", c.title); if (launch) launch.textContent = c.title; }
+    if (c.greeting) {
+      var g = el("li", { dir: "auto", "class": "oc-agent" });
+      g.textContent = c.greeting;
+      list.insertBefore(g, list.firstChild);
+    }
+  }).catch(function () {});
+  if (page || state.log.length) connect();
+})();

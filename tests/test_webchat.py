@@ -1,0 +1,339 @@
+"""The web chat end to end: a real Runner serving HTTP on a free loopback port, visitors played
+by httpx (tokens, messages, the SSE stream with catch-up), an agent's reply queued in the store,
+and hostile traffic (oversized, too fast, forged, foreign, garbage) refused without harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from omnitui import inbox
+from omnitui.config import Settings
+from omnitui.connectors.webchat import STATIC, Tokens
+from omnitui.runner import Runner
+from tests.runner_support import async_wait_until, new_store, query, settings_for
+from tests.test_http import free_port
+from tests.test_mail_channel import running
+
+SECRET = "webchat-test-secret-0123456789"
+ALLOWED = "https://shop.acme.example"
+FOREIGN = "https://evil.example"
+HOSTILE = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+
+
+def chat_settings(tmp_path: Path, store_url: str, **site: Any) -> Settings:
+    port = free_port()
+    account = {
+        "secret": SECRET,
+        "allowed_origins": [ALLOWED],
+        "messages_per_minute": 1000,
+        "greeting": "Salam! Necə kömək edək?",
+        **site,
+    }
+    return settings_for(
+        tmp_path, store_url, webchat={"site": account}, http={"listen": f"127.0.0.1:{port}"}
+    )
+
+
+@asynccontextmanager
+async def chat(settings: Settings) -> AsyncIterator[tuple[Runner, httpx.AsyncClient]]:
+    """A runner holding the lease with the web chat receiving, and a client at its base URL."""
+    port = settings.config.http_address[1]  # type: ignore[index]
+    base = f"http://127.0.0.1:{port}/webchat/site/"
+    async with (
+        running(settings) as runner,
+        httpx.AsyncClient(base_url=base, timeout=10, trust_env=False) as client,
+    ):
+
+        async def ready() -> bool:
+            try:
+                return (await client.post("token")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        deadline = time.monotonic() + 10
+        while not await ready():
+            assert time.monotonic() < deadline, "the web chat never answered"
+            await asyncio.sleep(0.05)
+        yield runner, client
+
+
+async def new_token(client: httpx.AsyncClient) -> tuple[str, str]:
+    answer = await client.post("token")
+    assert answer.status_code == 200
+    body = answer.json()
+    return body["token"], body["visitor"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def post(
+    client: httpx.AsyncClient, token: str, text: str, message_id: str, **headers: str
+) -> httpx.Response:
+    return await client.post(
+        "messages", json={"id": message_id, "text": text}, headers={**bearer(token), **headers}
+    )
+
+
+async def read_events(
+    client: httpx.AsyncClient, token: str, count: int, timeout: float, last: str = ""
+) -> list[tuple[str, dict[str, Any]]]:
+    """The first ``count`` events of a new stream (id, data); fails after ``timeout``."""
+    headers = bearer(token) | ({"Last-Event-ID": last} if last else {})
+    events: list[tuple[str, dict[str, Any]]] = []
+
+    async def read() -> None:
+        async with client.stream("GET", "events", headers=headers) as stream:
+            assert stream.status_code == 200
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            event_id = ""
+            async for line in stream.aiter_lines():
+                if line.startswith("id: "):
+                    event_id = line[4:]
+                elif line.startswith("data: "):
+                    events.append((event_id, json.loads(line[6:])))
+                    if len(events) == count:
+                        return
+
+    await asyncio.wait_for(read(), timeout)
+    return events
+
+
+def customer_of(store: Path, visitor: str) -> int:
+    rows = query(
+        store,
+        "SELECT customer_id FROM identity WHERE channel = 'webchat' AND address = ?",
+        (visitor,),
+    )
+    return int(rows[0][0])
+
+
+def stored(store: Path) -> list[tuple[Any, ...]]:
+    return query(
+        store,
+        "SELECT channel, account, direction, external_id, body FROM message "
+        "WHERE direction = 'in' ORDER BY id",
+    )
+
+
+async def test_a_message_is_stored_and_replies_arrive_live_and_by_catch_up(
+    tmp_path: Path,
+) -> None:
+    url, store = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url)) as (runner, client):
+        token, visitor = await new_token(client)
+        answer = await post(client, token, "Salam, sifarişim gəlmədi", "msg-0001")
+        # Answered only once committed: it is in the store the moment the answer is.
+        assert answer.status_code == 200 and answer.json() == {"id": "in-msg-0001"}
+        assert stored(store) == [
+            ("webchat", "site", "in", f"{visitor}:msg-0001", "Salam, sifarişim gəlmədi")
+        ]
+        customer = customer_of(store, visitor)
+
+        # The visitor's own message is the first event; the agent's reply follows live.
+        async def reply_later(text: str) -> int:
+            await asyncio.sleep(0.3)
+            return await asyncio.to_thread(
+                inbox.queue_reply, runner.engine, customer, text, agent="aysel"
+            )
+
+        started = time.monotonic()
+        replying = asyncio.create_task(reply_later("Sifarişiniz yoldadır."))
+        events = await read_events(client, token, 2, 5)
+        await replying
+        assert time.monotonic() - started < 0.3 + 1.0
+        (first_id, first), (reply_id, reply) = events
+        assert (first_id, first["kind"], first["text"]) == (
+            "in-msg-0001",
+            "visitor",
+            "Salam, sifarişim gəlmədi",
+        )
+        assert reply["kind"] == "reply" and reply["text"] == "Sifarişiniz yoldadır."
+        key = query(store, "SELECT idempotency_key FROM message WHERE direction = 'out'")[0][0]
+        assert reply_id == key == reply["id"]
+        await async_wait_until(
+            lambda: (
+                query(store, "SELECT delivery FROM message WHERE direction = 'out'") == [("sent",)]
+            ),
+            5,
+            "the reply recorded as sent",
+        )
+
+        # Disconnected, the visitor misses a reply: reconnecting with Last-Event-ID gets it,
+        # and only it.
+        second = await asyncio.to_thread(
+            inbox.queue_reply, runner.engine, customer, "Sabah çatacaq.", agent="aysel"
+        )
+        await async_wait_until(
+            lambda: (
+                query(store, "SELECT delivery FROM message WHERE id = ?", (second,)) == [("sent",)]
+            ),
+            5,
+            "the second reply sent",
+        )
+        [(missed_id, missed)] = await read_events(client, token, 1, 5, last=reply_id)
+        assert missed["text"] == "Sabah çatacaq." and missed_id != reply_id
+        # Another visitor sees none of it.
+        other, _ = await new_token(client)
+        await post(client, other, "başqa", "other-0001")
+        [(only, _)] = await read_events(client, other, 1, 5)
+        assert only == "in-other-0001"
+
+
+async def test_a_retried_post_is_stored_once_and_the_profile_names_the_visitor(
+    tmp_path: Path,
+) -> None:
+    url, store = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url)) as (_, client):
+        token, visitor = await new_token(client)
+        for _ in range(3):
+            answer = await post(client, token, "Bir dəfə", "retry-0001")
+            assert answer.status_code == 200
+        assert [row[4] for row in stored(store)] == ["Bir dəfə"]
+        answer = await client.post(
+            "profile",
+            json={"name": "Leyla  Məmmədova", "email": "leyla@example.az"},
+            headers=bearer(token),
+        )
+        assert answer.status_code == 204
+        [(name,)] = query(store, "SELECT display_name FROM identity WHERE address = ?", (visitor,))
+        assert name == "Leyla Məmmədova"
+        assert stored(store)[-1][4] == "[left contact details: Leyla Məmmədova, leyla@example.az]"
+        bad = await client.post("profile", json={"email": "not-an-address"}, headers=bearer(token))
+        assert bad.status_code == 400
+
+
+async def test_hostile_requests_are_refused_and_the_runner_keeps_serving(tmp_path: Path) -> None:
+    url, store = new_store(tmp_path)
+    settings = chat_settings(tmp_path, url, max_body_bytes=1024)
+    async with chat(settings) as (_, client):
+        token, visitor = await new_token(client)
+        # Too large: 413, by the declared length or by what is sent.
+        big = await post(client, token, "x" * 2000, "big-00001")
+        assert big.status_code == 413
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(10):
+                yield b"x" * 500
+
+        streamed = await client.post("messages", content=chunks(), headers=bearer(token))
+        assert streamed.status_code == 413
+        # Forged, tampered, expired, missing tokens: 403.
+        v1, vis, issued, sig = token.split(".")
+        forged = [
+            f"{v1}.{vis}.{issued}.{sig[:-2]}AA",
+            f"{v1}.{'A' * 22}.{issued}.{sig}",
+            f"{v1}.{vis}.{int(issued) + 1}.{sig}",
+            "garbage",
+            "v1...",
+        ]
+        for bad in forged:
+            assert (await post(client, bad, "forged", "forged-001")).status_code == 403
+        old = Tokens("site", SECRET.encode(), 30 * 86400.0)
+        _, expired = old.issue(now=time.time() - 31 * 86400)
+        assert (await post(client, expired, "old", "expired-01")).status_code == 403
+        _, fresh = old.issue(now=time.time() - 29 * 86400)
+        assert (await post(client, fresh, "still good", "fresh-0001")).status_code == 200
+        other_account = Tokens("other", SECRET.encode(), 30 * 86400.0).issue()[1]
+        assert (await post(client, other_account, "x", "account-01")).status_code == 403
+        assert (await client.get("events", headers=bearer(forged[0]))).status_code == 403
+        no_token = await client.post("messages", json={"id": "none-0001", "text": "x"})
+        assert no_token.status_code == 403
+        # Garbage bodies: 400, nothing stored.
+        for body in (b"\xff\xfe not json", b"[1, 2]", b"{" * 600, b'{"id": 5, "text": "x"}'):
+            answer = await client.post(
+                "messages", content=body, headers={**bearer(token), "Content-Type": "text/plain"}
+            )
+            assert answer.status_code == 400, body
+        assert (await post(client, token, "   ", "blank-0001")).status_code == 400
+        assert (await post(client, token, "x", "bad id!")).status_code == 400
+        # Hostile text is stored and served as text (JSON), never as markup.
+        for n, text in enumerate(HOSTILE):
+            assert (await post(client, token, text, f"hostile-{n:03}")).status_code == 200
+        assert [row[4] for row in stored(store)][-2:] == list(HOSTILE)
+        events = await read_events(client, token, 2, 5)
+        assert [data["text"] for _, data in events] == list(HOSTILE)
+        # The runner still serves, and stores what is good.
+        assert (await post(client, token, "hələ buradayam", "after-0001")).status_code == 200
+        assert stored(store)[-1][3:] == (f"{visitor}:after-0001", "hələ buradayam")
+
+
+async def test_too_many_messages_get_429_with_retry_after(tmp_path: Path) -> None:
+    url, store = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url, messages_per_minute=3)) as (_, client):
+        token, _ = await new_token(client)
+        codes = [(await post(client, token, f"m{n}", f"rate-{n:04}")).status_code for n in range(3)]
+        assert codes == [200, 200, 200]
+        refused = await post(client, token, "one too many", "rate-0099")
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 61
+        assert len(stored(store)) == 3
+        # Per IP too: a new token from the same address is no way around it.
+        other, _ = await new_token(client)
+        assert (await post(client, other, "again", "rate-0100")).status_code == 429
+
+
+async def test_cors_is_granted_to_allowed_origins_only(tmp_path: Path) -> None:
+    url, store = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url)) as (_, client):
+        preflight = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        }
+        allowed = await client.options("messages", headers={"Origin": ALLOWED, **preflight})
+        assert allowed.status_code == 204
+        assert allowed.headers["access-control-allow-origin"] == ALLOWED
+        assert "Authorization" in allowed.headers["access-control-allow-headers"]
+        foreign = await client.options("messages", headers={"Origin": FOREIGN, **preflight})
+        assert foreign.status_code == 403
+        assert "access-control-allow-origin" not in foreign.headers
+
+        token = (await client.post("token", headers={"Origin": ALLOWED})).json()["token"]
+        granted = await post(client, token, "from the shop", "cors-0001", Origin=ALLOWED)
+        assert granted.status_code == 200
+        assert granted.headers["access-control-allow-origin"] == ALLOWED
+        refused = await post(client, token, "from evil", "cors-0002", Origin=FOREIGN)
+        assert refused.status_code == 403
+        assert "access-control-allow-origin" not in refused.headers
+        assert (await client.post("token", headers={"Origin": FOREIGN})).status_code == 403
+        # The server's own page (same origin) needs no grant and is not refused.
+        own = str(client.base_url).split("/webchat/")[0]
+        assert (
+            await post(client, token, "from the page", "cors-0003", Origin=own)
+        ).status_code == 200
+        assert [row[4] for row in stored(store)] == ["from the shop", "from the page"]
+
+
+async def test_the_page_and_the_script_are_served_small_and_safe(tmp_path: Path) -> None:
+    url, _ = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url, title="Acme")) as (_, client):
+        page = await client.get("")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert 'src="widget.js"' in page.text
+        script = await client.get("widget.js")
+        assert script.status_code == 200
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert script.headers["x-content-type-options"] == "nosniff"
+        redirect = await client.get(str(client.base_url).rstrip("/"))
+        assert redirect.status_code == 308 and redirect.headers["location"] == "site/"
+        config = (await client.get("config")).json()
+        assert config == {"title": "Acme", "greeting": "Salam! Necə kömək edək?"}
+    js = STATIC.joinpath("widget.js").read_text("utf-8")
+    html = STATIC.joinpath("chat.html").read_text("utf-8")
+    assert "innerHTML" not in js and "outerHTML" not in js and "insertAdjacentHTML" not in js
+    assert "document.write" not in js and "eval(" not in js
+    assert 'dir: "auto"' in js and '"aria-live": "polite"' in js
+    for lang in ("en", "az", "tr", "fa"):
+        assert re.search(rf"\b{lang}: {{", js)
+    assert len(js.encode()) + len(html.encode()) < 16_000
