@@ -20,8 +20,9 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual import work
@@ -33,6 +34,7 @@ from textual.widget import AwaitMount
 
 from omnitui.reads import Reader
 from omnitui.screens.inbox import InboxScreen
+from omnitui.widgets.attachments import AttachedFile
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.timeline import Timeline
 from omnitui.widgets.times import Clock, utc_clock
@@ -73,6 +75,8 @@ class InboxCommands(Provider):
         ("Retry reply", "Send the selected failed or unconfirmed reply again", "retry"),
         ("View message", "Read the whole selected message", "view"),
         ("Reply channel", "Reply on the customer's next address", "cycle_channel"),
+        ("Attach file", "Attach a file to the reply (ctrl+t in the composer)", "attach_file"),
+        ("Remove attached file", "Take the last attached file off the reply", "detach_file"),
         ("Filter: open only", "Show only customers with open conversations", "toggle_open_only"),
         ("Quoted text", "Show or fold the quoted history and signatures", "toggle_quotes"),
         ("Why threaded", "Why the selected message is in its conversation", "why_threaded"),
@@ -297,17 +301,42 @@ class OmniApp(App[int]):
         body: str,
         identity_id: int | None,
         *,
+        attachments: Sequence[Path] = (),
         done: Callable[[], None] | None = None,
         failed: Callable[[], None] | None = None,
     ) -> None:
+        """Queue a reply; ``attachments`` go with it (their bytes into the blob store)."""
         agent = self.settings.agent
+        files = tuple(attachments)
+        attachment_dir = self.settings.data_dir / "attachments"
 
         def write(engine: Engine) -> None:
             from omnitui import inbox
+            from omnitui.blobs import BlobStore
 
-            inbox.queue_reply(engine, customer_id, body, agent=agent, identity_id=identity_id)
+            inbox.queue_reply(
+                engine,
+                customer_id,
+                body,
+                agent=agent,
+                identity_id=identity_id,
+                attachments=files,
+                blobs=BlobStore(attachment_dir) if files else None,
+            )
 
         self._write("Reply", write, done, failed)
+
+    def check_attachment(self, path: Path) -> AttachedFile:
+        """A file looked at as ``inbox.queue_reply`` will look at it (same rule, same words);
+        ValueError says why it cannot go. Blocking: call it from a thread."""
+        from omnitui import inbox
+
+        try:
+            # The service's own check (no public name for it yet): one rule, one wording.
+            (file,) = inbox.check_outgoing_files([path], inbox.MAX_OUTGOING_FILE)
+        except inbox.ServiceError as exc:
+            raise ValueError(str(exc)) from None
+        return AttachedFile(file.path, file.filename, file.size)
 
     def add_note(
         self,
@@ -436,6 +465,7 @@ class OmniApp(App[int]):
 
     def binding_rows(self) -> list[BindingRow]:
         """Every binding of every screen and widget, with the key it has after the keymap."""
+        from omnitui.screens.attach import AttachScreen, PathInput
         from omnitui.screens.help import BindingRow, HelpScreen
         from omnitui.screens.message import MessageScreen
         from omnitui.screens.move import MoveScreen
@@ -453,6 +483,8 @@ class OmniApp(App[int]):
             ("Full message", MessageScreen),
             ("Full message text", Pager),
             ("Move to conversation", MoveScreen),
+            ("Attach files", AttachScreen),
+            ("Attach files", PathInput),
             ("Help", HelpScreen),
         ]
         rows: list[BindingRow] = []

@@ -811,7 +811,7 @@ def queue_reply(
     (content-addressed: a failed transaction leaves a harmless orphan), and their
     attachment rows commit with the reply; the name kept is the base name, sanitized.
     """
-    files = _outgoing_files(attachments, max_file_bytes)
+    files = check_outgoing_files(attachments, max_file_bytes)
     if not body.strip() and not files:
         raise ServiceError("the reply is empty")
     if files and blobs is None:
@@ -870,7 +870,7 @@ def queue_reply(
 
 
 @dataclass(frozen=True, slots=True)
-class _OutgoingFile:
+class OutgoingFile:
     path: Path
     filename: str
     content_type: str
@@ -890,7 +890,7 @@ class _OutgoingFile:
         return data
 
 
-def _outgoing_files(paths: Sequence[Path], limit: int) -> list[_OutgoingFile]:
+def check_outgoing_files(paths: Sequence[Path], limit: int) -> list[OutgoingFile]:
     """Every file looked at before any is read, so that a bad third file stores nothing."""
     files = []
     for index, path in enumerate(paths, 1):
@@ -911,7 +911,7 @@ def _outgoing_files(paths: Sequence[Path], limit: int) -> list[_OutgoingFile]:
             raise ServiceError(f"{path}: the file is empty")
         content_type = content_type_of(path.name)
         name = safe_filename(path.name, content_type, index)
-        files.append(_OutgoingFile(path, name, content_type, info.st_size, limit))
+        files.append(OutgoingFile(path, name, content_type, info.st_size, limit))
     return files
 
 

@@ -166,6 +166,18 @@ class TimelineItem:
     attachments: tuple[AttachmentRow, ...] = ()
     message_id: int | None = None
     """For an event: the message it is about (a move or a split)."""
+    edited: bool = False
+    """The sender changed the text after sending it (its earlier texts: ``Reader.edits``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEditRow:
+    """A message's text as it was until ``edited_at``, when its sender replaced it."""
+
+    id: int
+    message_id: int
+    body: str
+    edited_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +199,8 @@ class MessageDetail:
     thread_reason: str
     refs: str
     attachments: tuple[AttachmentRow, ...]
+    edits: tuple[MessageEditRow, ...] = ()
+    """The texts it had before, oldest first (empty: never edited)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +222,8 @@ class IdentityRow:
     account: str
     display_name: str
     unreachable_reason: str | None
+    handle: str = ""
+    """The public handle on the channel (a Telegram username, without the @): customer text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +287,8 @@ _ATTACHMENTS_JSON = (
     "a.size, a.sha256, a.inline, a.omitted)) FROM attachment a WHERE a.message_id = m.id "
     "HAVING count(*) > 0)"
 )
+# Whether a message was edited, in the same query: an EXISTS on ix_messageedit_message_id.
+_EDITED = "EXISTS (SELECT 1 FROM messageedit e WHERE e.message_id = m.id)"
 
 
 def _attachment(row: Sequence[Any]) -> AttachmentRow:
@@ -402,8 +420,8 @@ class Reader:
             identities = tuple(
                 IdentityRow(*r)
                 for r in conn.execute(
-                    "SELECT id, channel, address, account, display_name, unreachable_reason "
-                    "FROM identity WHERE customer_id=? ORDER BY id",
+                    "SELECT id, channel, address, account, display_name, unreachable_reason, "
+                    "coalesce(handle, '') FROM identity WHERE customer_id=? ORDER BY id",
                     (customer_id,),
                 )
             )
@@ -440,7 +458,7 @@ class Reader:
             rows = conn.execute(
                 "SELECT m.id, m.direction, m.channel, m.account, m.author, m.subject, m.body, "
                 "m.sent_at, m.conversation_id, m.delivery, m.attempts, m.last_error, "
-                f"m.next_attempt_at, m.thread_reason, c.status, {_ATTACHMENTS_JSON} "
+                f"m.next_attempt_at, m.thread_reason, c.status, {_ATTACHMENTS_JSON}, {_EDITED} "
                 "FROM message m LEFT JOIN conversation c ON c.id = m.conversation_id "
                 f"WHERE {where} "
                 "ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
@@ -464,6 +482,7 @@ class Reader:
                     r[13] or "",
                     r[14] or "",
                     _attachments_of(r[15]),
+                    edited=bool(r[16]),
                 )
                 for r in rows
             ]
@@ -516,6 +535,7 @@ class Reader:
             if row is None:
                 return None
             files = self.attachments([message_id]).get(message_id, [])
+            edits = self.edits(message_id)
         return MessageDetail(
             int(row[0]),
             str(row[1]),
@@ -531,7 +551,19 @@ class Reader:
             str(row[11] or ""),
             str(row[12] or ""),
             tuple(files),
+            tuple(edits),
         )
+
+    def edits(self, message_id: int) -> list[MessageEditRow]:
+        """The texts a message had before its sender edited it, oldest first."""
+        rows = self._conn().execute(
+            "SELECT id, message_id, body, edited_at FROM messageedit WHERE message_id=? "
+            "ORDER BY edited_at, id",
+            (message_id,),
+        )
+        return [
+            MessageEditRow(int(r[0]), int(r[1]), str(r[2] or ""), parse_stamp(r[3])) for r in rows
+        ]
 
     def attachments(self, message_ids: Iterable[int]) -> dict[int, list[AttachmentRow]]:
         """The attachments of some messages, by message, in the order they came."""

@@ -23,6 +23,7 @@ from textual.widgets import Static
 
 from omnitui.reads import CustomerDetail, SearchHit, StoreStatus, TimelineItem
 from omnitui.text import one_line
+from omnitui.widgets.attachments import AttachedFile
 from omnitui.widgets.channels import channel_mark
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.customer_list import CustomerList
@@ -246,6 +247,8 @@ class InboxScreen(Screen[None]):
         row = detail.row
         line = Text(" ", end="")
         line.append(one_line(row.name, 80) or "(no name)", style="bold")
+        for handle in dict.fromkeys(i.handle for i in detail.identities if i.handle):
+            line.append(f" @{one_line(handle, 40)}")
         status = detail.conversation_status or "new"
         line.append("  ")
         line.append(f" {status} ", style=STATUS_STYLES.get(status, "bold") + " reverse")
@@ -262,18 +265,35 @@ class InboxScreen(Screen[None]):
 
     def on_composer_submitted(self, message: Composer.Submitted) -> None:
         composer = self.composer
-        customer_id, body = message.customer_id, message.body
+        customer_id, body, files = message.customer_id, message.body, message.attachments
+        said = "Note added"
+        if message.mode == "reply":
+            count = len(files)
+            said = "Reply queued" + (
+                f" with {count} file{'' if count == 1 else 's'}" if count else ""
+            )
+            identity = composer.identity
+            if identity is not None and identity.unreachable_reason:
+                said += " · the address could not be reached last time: R resends if it fails"
 
         def done() -> None:
-            composer.sent(customer_id, body)
-            self.notice("Reply queued" if message.mode == "reply" else "Note added")
+            composer.sent(customer_id, body, files)
+            self.notice(said)
 
         if message.mode == "note":
             self.omni.add_note(customer_id, body, done=done, failed=composer.failed)
         else:
             self.omni.queue_reply(
-                customer_id, body, message.identity_id, done=done, failed=composer.failed
+                customer_id,
+                body,
+                message.identity_id,
+                attachments=files,
+                done=done,
+                failed=composer.failed,
             )
+
+    def on_composer_attach_wanted(self, message: Composer.AttachWanted) -> None:
+        self.action_attach_file()
 
     def on_composer_left(self, message: Composer.Left) -> None:
         self.set_focus(self.timeline)
@@ -295,6 +315,36 @@ class InboxScreen(Screen[None]):
         if self._selected_customer() is not None:
             self.opened_id = self.detail.row.id if self.detail else None
             self.composer.focus_input("note")
+
+    def action_attach_file(self) -> None:
+        """The attach window for the reply to the selected customer."""
+        if self._selected_customer() is None or self.detail is None:
+            return
+        from omnitui.screens.attach import AttachScreen
+
+        composer = self.composer
+        customer_id = self.detail.row.id
+
+        def attached(files: list[AttachedFile] | None) -> None:
+            if files is None:
+                return
+            composer.set_files(customer_id, files)
+            if files and not composer.has_focus_within:
+                self.set_focus(composer.area)
+
+        screen = AttachScreen(
+            composer.files, self.omni.check_attachment, customer=self.detail.row.name
+        )
+        self.app.push_screen(screen, attached)
+
+    def action_detach_file(self) -> None:
+        if self._selected_customer() is None:
+            return
+        removed = self.composer.remove_last_file()
+        if removed is None:
+            self.app.notify("No file is attached to the reply.", severity="warning")
+        else:
+            self.notice(f"Removed {one_line(removed.name, 80)} from the reply")
 
     def action_resolve(self) -> None:
         self._set_status("resolved")

@@ -1,4 +1,5 @@
-"""The full view of one message (v): every character, why it is threaded, its files.
+"""The full view of one message (v): every character, why it is threaded, its files,
+and, for a message its sender edited, every text it had (oldest first).
 
 The timeline cuts huge messages and folds quotes; here the whole text is read again
 from the store (``Reader.message_detail``) and shown through omnitui.text.show(limit=False)
@@ -282,8 +283,7 @@ class MessageScreen(Screen[None]):
             line.append(f" {one_line(shown.channel, 20)}", style="dim")
             if shown.account:
                 line.append(f" · account {one_line(shown.account, 40)}", style="dim")
-        local = shown.at.astimezone(self._tz)
-        line.append(f"  {local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip(), style="dim")
+        line.append(f"  {self._when(shown.at)}", style="dim")
         if shown.subject:
             line.append("\nSubject: ", style="dim")
             line.append(one_line(shown.subject, 300), style="bold underline")
@@ -299,6 +299,11 @@ class MessageScreen(Screen[None]):
         if shown.refs:
             line.append("\nReferences: ", style="dim")
             line.append(one_line(shown.refs, 300), style="dim")
+        edits = self.detail.edits if self.detail is not None else ()
+        if edits:
+            times = "once" if len(edits) == 1 else f"{len(edits)} times"
+            line.append(f"\nEdited {times} by its sender: ", style="dim")
+            line.append("every text it had is below, oldest first", style="dim")
         if shown.has_html:
             line.append("\nIt came as HTML too: the text part is shown.", style="dim")
         if shown.attachments:
@@ -316,6 +321,30 @@ class MessageScreen(Screen[None]):
                     style="dim",
                 )
         return line
+
+    def _when(self, at: datetime) -> str:
+        local = at.astimezone(self._tz)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
+
+    def _body(self, detail: MessageDetail | None) -> Text:
+        """The whole text; for an edited message every text it had, oldest first, each
+        under the time it was written."""
+        if detail is None:
+            return show(self.item.body, limit=False).text
+        if not detail.edits:
+            return show(detail.body, limit=False).text
+        texts = [edit.body for edit in detail.edits] + [detail.body]
+        times = [detail.at] + [edit.edited_at for edit in detail.edits]
+        body = Text(end="")
+        for n, (text, at) in enumerate(zip(texts, times, strict=True)):
+            label = "original" if n == 0 else f"edit {n}"
+            if n == len(texts) - 1:
+                label += ", the text now"
+            if n:
+                body.append("\n\n")
+            body.append(f"── {label} · {self._when(at)} ──\n", style="bold dim")
+            body.append_text(show(text, limit=False).text)
+        return body
 
     def _redraw_header(self) -> None:
         self.query_one("#message-header", Static).update(self._header())
@@ -367,10 +396,9 @@ class MessageScreen(Screen[None]):
             self._redraw_header()
             self.refresh_bindings()
         body = detail.body if detail is not None else self.item.body
-        shown = show(body, limit=False)
         self.characters = len(body)
         pager = self.query_one(Pager)
-        pager.set_text(shown.text)
+        pager.set_text(self._body(detail))
         pager.border_subtitle = f"{self.characters:,} characters · esc back"
 
     # -- attachments ------------------------------------------------------------------

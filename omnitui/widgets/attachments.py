@@ -1,10 +1,14 @@
-"""How an attachment reads on screen: "📎 faktura.pdf · application/pdf · 120 KB".
+"""How an attachment reads on screen: "📎 faktura.pdf · application/pdf · 120 KB", and
+the files an agent attaches to a reply ("📎 invoice.pdf · 120 KB").
 
 File names and content types come from customers: shown through omnitui.text.
 Must not import the store or the network.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.style import Style
 from rich.text import Text
@@ -35,4 +39,23 @@ def attachment_text(row: AttachmentRow, muted: Style | str = "dim") -> Text:
         line.append(f" · {human_size(row.size)}", style=muted)
     if row.inline:
         line.append(" · inline", style=muted)
+    return line
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """A file the agent attached to a reply: checked when attached, read when the reply
+    is queued (and checked again then: it may have changed)."""
+
+    path: Path
+    name: str
+    """The name it is sent under: the base name, made safe."""
+    size: int
+
+
+def attached_text(file: AttachedFile, muted: Style | str = "dim") -> Text:
+    """One attached file on one line: "📎 invoice.pdf · 120 KB"."""
+    line = Text("📎 ", end="")
+    line.append(one_line(file.name, 120) or "(no name)")
+    line.append(f" · {human_size(file.size)}", style=muted)
     return line

@@ -2,8 +2,12 @@
 
 A reply goes to one of the customer's identities (an address on a channel); it
 starts on the identity of the customer's last inbound message and the agent may
-cycle through the others. Drafts are kept per customer while the TUI runs. The
-text is cleared only when the app says the reply was committed.
+cycle through the others. An address that could not be reached (the user blocked the
+bot) says why in red; a reply to it is still queued, since the user may have unblocked
+the bot since. Files attached (ctrl+t, through the attach window) are listed under the
+text, "📎 name · size", and go with the reply. Drafts, text and files, are kept per
+customer while the TUI runs; they are cleared only when the app says the reply was
+committed.
 
 The text area (Textual's TextArea: its import, CSS and first render) is not part of
 the first paint: a look-alike of the same size holds its place until the inbox calls
@@ -15,6 +19,7 @@ Must not import the store or the network.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from rich.segment import Segment
@@ -29,12 +34,16 @@ from textual.widgets import Static
 
 from omnitui.reads import CustomerDetail, IdentityRow
 from omnitui.text import one_line
+from omnitui.widgets.attachments import AttachedFile, attached_text
 from omnitui.widgets.channels import channel_mark
 
 if TYPE_CHECKING:
     from omnitui.widgets.composer_area import ComposerArea
 
 Mode = Literal["reply", "note"]
+
+SHOWN_FILES = 4
+"""Attached files listed under the text at most (the attach window lists them all)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -65,7 +74,9 @@ class Composer(Vertical):
     DEFAULT_CSS = """
     Composer {
         height: auto;
-        & > #composer-mode { height: 1; padding: 0 1; color: $text-muted; }
+        & > #composer-mode { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
+        & > #composer-files { display: none; height: auto; max-height: 5; padding: 0 1; }
+        &.has-files > #composer-files { display: block; }
         & > ComposerArea { height: 6; border: none; padding: 0 1; }
         & > ComposerArea:focus { border: none; }
         & > AreaPlaceholder {
@@ -81,16 +92,25 @@ class Composer(Vertical):
     sending: reactive[bool] = reactive(False)
 
     class Submitted(Message):
-        """The agent sends what the composer holds."""
+        """The agent sends what the composer holds (a reply's files: ``attachments``)."""
 
         def __init__(
-            self, mode: Mode, customer_id: int, body: str, identity_id: int | None
+            self,
+            mode: Mode,
+            customer_id: int,
+            body: str,
+            identity_id: int | None,
+            attachments: tuple[Path, ...] = (),
         ) -> None:
             super().__init__()
             self.mode = mode
             self.customer_id = customer_id
             self.body = body
             self.identity_id = identity_id
+            self.attachments = attachments
+
+    class AttachWanted(Message):
+        """The agent wants to attach a file (the screen opens the attach window)."""
 
     class Left(Message):
         """The agent left the composer (escape)."""
@@ -100,6 +120,8 @@ class Composer(Vertical):
         self.detail: CustomerDetail | None = None
         self.identity_id: int | None = None
         self._drafts: dict[int, str] = {}
+        self._draft_files: dict[int, list[AttachedFile]] = {}
+        self._files: list[AttachedFile] = []
         self._area: ComposerArea | None = None
         self._text = ""
         """The text (a customer's draft) while the area is not mounted yet."""
@@ -107,6 +129,7 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="composer-mode")
         yield AreaPlaceholder(id="composer-placeholder")
+        yield Static(id="composer-files")
 
     def mount_area(self) -> ComposerArea:
         """The text area, put in its place-holder's place now if it is not there yet.
@@ -147,6 +170,7 @@ class Composer(Vertical):
 
     def on_mount(self) -> None:
         self._show_mode()
+        self._show_files()
 
     def focus_input(self, mode: Mode) -> None:
         self.mode = mode
@@ -169,8 +193,12 @@ class Composer(Vertical):
         if old != new:
             if old is not None:
                 self._drafts[old] = self.text
+                if self._files:
+                    self._draft_files[old] = self._files
             self._load_text(self._drafts.pop(new, "") if new is not None else "")
+            self._files = self._draft_files.pop(new, []) if new is not None else []
             self.identity_id = None
+            self._show_files()
         self.detail = detail
         known = {identity.id for identity in detail.identities} if detail else set()
         if self.identity_id not in known:
@@ -195,8 +223,57 @@ class Composer(Vertical):
         self.mode = "reply"
         self._show_mode()
 
-    def sent(self, customer_id: int, body: str) -> None:
-        """The app committed what was submitted: clear it (unless the agent typed on)."""
+    # -- files --------------------------------------------------------------------------
+
+    @property
+    def files(self) -> tuple[AttachedFile, ...]:
+        """The files attached to the reply to the customer shown."""
+        return tuple(self._files)
+
+    def set_files(self, customer_id: int, files: list[AttachedFile]) -> None:
+        """The files attached to the reply to ``customer_id`` (kept as its draft when the
+        composer shows someone else by now)."""
+        current = self.detail.row.id if self.detail is not None else None
+        if customer_id == current:
+            self._files = list(files)
+            self._show_files()
+        elif files:
+            self._draft_files[customer_id] = list(files)
+        else:
+            self._draft_files.pop(customer_id, None)
+
+    def remove_last_file(self) -> AttachedFile | None:
+        """Take the last attached file off the reply; None when there is none."""
+        if not self._files:
+            return None
+        removed = self._files.pop()
+        self._show_files()
+        return removed
+
+    def _show_files(self) -> None:
+        if not self.is_mounted:
+            return
+        self.set_class(bool(self._files), "has-files")
+        listing = Text(end="")
+        files = self._files
+        shown = files if len(files) <= SHOWN_FILES else files[: SHOWN_FILES - 1]
+        for index, file in enumerate(shown):
+            if index:
+                listing.append("\n")
+            listing.append_text(attached_text(file))
+        if len(shown) < len(files):
+            listing.append(
+                f"\n… and {len(files) - len(shown)} more (the attach window lists them)", "dim"
+            )
+        if files and self.mode == "note":
+            listing.append("\n(files go with the reply, not with a note: ctrl+n)", style="dim")
+        self.query_one("#composer-files", Static).update(listing)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def sent(self, customer_id: int, body: str, attachments: tuple[Path, ...] = ()) -> None:
+        """The app committed what was submitted: clear the text (unless the agent typed on)
+        and take the files sent off the list (any attached since stay)."""
         self.sending = False
         current = self.detail.row.id if self.detail is not None else None
         if current == customer_id:
@@ -205,8 +282,15 @@ class Composer(Vertical):
                     self._area.clear()
                 else:
                     self._text = ""
-        elif self._drafts.get(customer_id) == body:
+            if attachments:
+                self._files = [f for f in self._files if f.path not in attachments]
+                self._show_files()
+            return
+        if self._drafts.get(customer_id) == body:
             del self._drafts[customer_id]
+        kept = [f for f in self._draft_files.pop(customer_id, []) if f.path not in attachments]
+        if kept:
+            self._draft_files[customer_id] = kept
 
     def failed(self) -> None:
         self.sending = False
@@ -214,6 +298,7 @@ class Composer(Vertical):
     def watch_mode(self, mode: Mode) -> None:
         self.set_class(mode == "note", "note")
         self._show_mode()
+        self._show_files()
 
     def watch_sending(self) -> None:
         self._show_mode()
@@ -238,9 +323,12 @@ class Composer(Vertical):
                 line.append_text(channel_mark(identity.channel))
                 line.append(f" {one_line(identity.channel, 20)} ")
                 line.append(one_line(identity.address, 80), style="bold")
+                if identity.handle:
+                    line.append(f" (@{one_line(identity.handle, 40)})")
                 if identity.unreachable_reason:
+                    # Shown, not enforced: the user may have unblocked the bot since.
                     line.append(
-                        f"  unreachable: {one_line(identity.unreachable_reason, 80)}",
+                        f"  cannot reach: {one_line(identity.unreachable_reason, 80)}",
                         style="bold red",
                     )
             others = len(self.detail.identities) - 1
@@ -255,11 +343,14 @@ class Composer(Vertical):
         if self.detail is None or self.sending:
             return
         body = self.area.text
-        if not body.strip():
+        files = tuple(f.path for f in self._files) if self.mode == "reply" else ()
+        if not body.strip() and not files:
             self.app.notify("Nothing to send: the composer is empty.", severity="warning")
             return
         self.sending = True
-        self.post_message(self.Submitted(self.mode, self.detail.row.id, body, self.identity_id))
+        self.post_message(
+            self.Submitted(self.mode, self.detail.row.id, body, self.identity_id, files)
+        )
 
     def on_composer_area_leave(self, message: ComposerArea.Leave) -> None:
         message.stop()
@@ -272,3 +363,7 @@ class Composer(Vertical):
     def on_composer_area_toggle_mode(self, message: ComposerArea.ToggleMode) -> None:
         message.stop()
         self.mode = "note" if self.mode == "reply" else "reply"
+
+    def on_composer_area_attach_file(self, message: ComposerArea.AttachFile) -> None:
+        message.stop()
+        self.post_message(self.AttachWanted())

@@ -23,6 +23,7 @@ class ComposerArea(TextArea):
         Binding("escape", "leave", "Leave composer", id="leave-composer"),
         Binding("ctrl+o", "cycle_channel", "Channel", id="composer-channel"),
         Binding("ctrl+n", "toggle_mode", "Reply/note", id="composer-mode"),
+        Binding("ctrl+t", "attach_file", "Attach file", id="attach-file"),
     ]
 
     class Submit(Message):
@@ -37,6 +38,9 @@ class ComposerArea(TextArea):
     class ToggleMode(Message):
         pass
 
+    class AttachFile(Message):
+        pass
+
     def action_submit(self) -> None:
         self.post_message(self.Submit())
 
@@ -48,3 +52,6 @@ class ComposerArea(TextArea):
 
     def action_toggle_mode(self) -> None:
         self.post_message(self.ToggleMode())
+
+    def action_attach_file(self) -> None:
+        self.post_message(self.AttachFile())

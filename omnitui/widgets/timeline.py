@@ -6,7 +6,8 @@ changed and a resize re-wraps. Older history is paged in when the agent reaches
 the top. Bodies, subjects, names and errors are customer text and go through
 omnitui.text; a huge message is cut with a marker ("press v"). An email's quoted
 history and signature are folded to one line (omnitui.quoting; z shows them), its
-attachments listed one a line, and a thin line marks where the history passes
+attachments listed one a line, a message its sender edited says "(edited)" after its
+time (v shows the earlier texts), and a thin line marks where the history passes
 from one conversation to another (so a split shows).
 
 Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
@@ -594,7 +595,8 @@ class Timeline(ScrollView, can_focus=True):
             )
             gutter = Text("  │ ", style=style("timeline--in" if inbound else "timeline--out"))
             body_style = Style()
-        right = Text.assemble(self._delivery(item), (when, style("timeline--muted")), " ")
+        edited = " (edited)" if item.edited else ""  # the earlier texts: v
+        right = Text.assemble(self._delivery(item), (when + edited, style("timeline--muted")), " ")
         room = width - right.cell_len - 2
         head.truncate(max(room, 0), overflow="ellipsis", pad=True)
         strips = [text_strip(Text.assemble(head, "  ", right), width, console, base)]
