@@ -112,7 +112,7 @@ from omnitui.connectors.base import (
     SendResult,
     outbound_bytes,
 )
-from omnitui.connectors.mail.parse import safe_filename
+from omnitui.filenames import safe_filename
 
 if TYPE_CHECKING:  # starlette loads with the HTTP server only
     from starlette.requests import Request
