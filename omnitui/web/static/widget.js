@@ -65,7 +65,7 @@
     ".oc-head button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer}" +
     ".oc-log{flex:1;overflow-y:auto;margin:0;padding:10px;list-style:none}" +
     ".oc-log li{margin:6px 0;padding:7px 10px;border-radius:8px;max-width:85%;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef}" +
-    ".oc-log li.oc-visitor{margin-inline-start:auto;background:#dbeafe}.oc-log li.oc-note{background:none;color:#555;font-size:13px;max-width:none}" +
+    ".oc-log li.oc-visitor{background:#dbeafe}.oc-root[dir=ltr] .oc-log li.oc-visitor{margin-left:auto}.oc-root[dir=rtl] .oc-log li.oc-visitor{margin-right:auto}.oc-log li.oc-note{background:none;color:#555;font-size:13px;max-width:none}" +
     ".oc-form{display:flex;gap:6px;padding:8px;border-top:1px solid #ddd}" +
     ".oc-form textarea{flex:1;resize:none;font:inherit;padding:6px;height:40px}" +
     ".oc-form button,.oc-details button{font:inherit;padding:6px 12px;border:0;border-radius:6px;background:#1a56db;color:#fff;cursor:pointer}" +
@@ -125,7 +125,8 @@
     if (!ev.id || shown[ev.id]) return;
     shown[ev.id] = true;
     var li = el("li", { dir: "auto", "class": "oc-" + (ev.kind === "visitor" ? "visitor" : ev.kind === "note" ? "note" : "agent") });
-    var who = el("span", { "class": "oc-sr" }, (ev.kind === "visitor" ? T.you : T.agent) + ": ");
+    // Its own dir keeps the hidden label out of the li's dir="auto" (the message text decides).
+    var who = el("span", { "class": "oc-sr", dir: lang === "fa" ? "rtl" : "ltr" }, (ev.kind === "visitor" ? T.you : T.agent) + ": ");
     if (ev.kind !== "note") li.appendChild(who);
     li.appendChild(document.createTextNode(ev.text));
     list.appendChild(li);
