@@ -1530,3 +1530,57 @@ def add_identity(
         db.index_customer(session, customer_id)
         _touch(session, customer, customer.last_activity_at, customer.preview)
         return identity.id
+
+
+def link_visitor_email(
+    engine: Engine, account: str, visitor_address: str, email: str, name: str = ""
+) -> list[int]:
+    """A web chat visitor left ``email``: when another customer owns that email identity, an
+    Event "link-suggested" on both customers (``after`` names the other and the address) for
+    an agent to merge them or not; nothing is merged. When no customer owns it, nothing is
+    done: the store has no column to mark an identity unverified, and an address a visitor
+    typed is not proof it is theirs. Returns the ids of the events recorded."""
+    email = "".join(email.split()).lower()
+    if not email:
+        return []
+    with db.write(engine) as session:
+        visitor = session.exec(
+            select(Identity).where(
+                Identity.channel == "webchat",
+                Identity.address == visitor_address,
+                Identity.account == account,
+            )
+        ).first()
+        owner = session.exec(
+            select(Identity).where(Identity.channel == "email", Identity.address == email)
+        ).first()
+        if visitor is None or owner is None or owner.customer_id == visitor.customer_id:
+            return []
+        pairs = ((visitor.customer_id, owner.customer_id), (owner.customer_id, visitor.customer_id))
+        events = []
+        for customer_id, other in pairs:
+            before = f"webchat {visitor_address}" + (f" ({one_line(name, 200)})" if name else "")
+            events.append(
+                Event(
+                    agent="system",
+                    kind="link-suggested",
+                    customer_id=customer_id,
+                    before=before,
+                    after=f"email {email}: customer {other}",
+                )
+            )
+        already = session.exec(
+            select(Event).where(
+                Event.kind == "link-suggested",
+                Event.customer_id == visitor.customer_id,
+                Event.after == events[0].after,
+            )
+        ).first()
+        if already is not None:  # the same details saved again
+            return []
+        for event in events:
+            session.add(event)
+        session.flush()
+        for customer_id, _ in pairs:
+            _bump(session, customer_id)
+        return [event.id for event in events if event.id is not None]

@@ -275,6 +275,27 @@ class StoreStatus:
     quarantined: int
 
 
+@dataclass(frozen=True, slots=True)
+class ChatEventRow:
+    """A web chat visitor's message or a reply sent to them, with its event id."""
+
+    id: str
+    direction: str
+    text: str
+    at: datetime
+
+
+# A web chat visitor's events: their messages (not the profile's "VISITOR:profile:..." ones)
+# and the replies whose delivery is 'sent'.
+_CHAT_EVENTS = (
+    "FROM message m JOIN identity i ON i.id = m.identity_id "
+    "WHERE i.channel = 'webchat' AND i.address = :address AND m.account = :account AND ("
+    "(m.direction = 'in' AND m.external_id IS NOT NULL "
+    "AND instr(substr(m.external_id, length(:address) + 2), ':') = 0) "
+    "OR (m.direction = 'out' AND m.delivery = 'sent' AND m.idempotency_key IS NOT NULL))"
+)
+
+
 _CUSTOMER_COLS = "id, name, channels, unread_count, open_count, preview, last_activity_at, version"
 
 
@@ -492,7 +513,8 @@ class Reader:
                 events = conn.execute(
                     "SELECT id, kind, agent, before, after, at, conversation_id, message_id "
                     "FROM event WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
-                    "('status', 'assign', 'merge', 'retry', 'move', 'split') ORDER BY at",
+                    "('status', 'assign', 'merge', 'retry', 'move', 'split', 'unreachable', "
+                    "'link-suggested') ORDER BY at",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
                 items += [
@@ -690,6 +712,61 @@ class Reader:
             counts.get("unconfirmed", 0),
             int(quarantined),
         )
+
+    # -- web chat ---------------------------------------------------------------
+
+    def chat_events_after(
+        self, account: str, address: str, after: str | None, limit: int
+    ) -> list[ChatEventRow]:
+        """A web chat visitor's events after the one with id ``after`` (``in-ID`` for their
+        message ``ADDRESS:ID``, else a reply's idempotency key), oldest first, at most
+        ``limit``; the last ``limit`` when ``after`` is None or not found."""
+        args: dict[str, Any] = {"account": account, "address": address, "limit": limit}
+        cols = "SELECT m.direction, m.external_id, m.idempotency_key, m.body, m.sent_at "
+        with self._snapshot() as conn:
+            found = None
+            if after:
+                if after.startswith("in-"):
+                    where = "m.direction = 'in' AND m.external_id = :anchor"
+                    args["anchor"] = f"{address}:{after[3:]}"
+                else:
+                    where = "m.direction = 'out' AND m.idempotency_key = :anchor"
+                    args["anchor"] = after
+                found = conn.execute(
+                    f"SELECT m.sent_at, m.id {_CHAT_EVENTS} AND {where}", args
+                ).fetchone()
+            if found is not None:
+                args["at"], args["id"] = found
+                rows = conn.execute(
+                    f"{cols}{_CHAT_EVENTS} AND (m.sent_at, m.id) > (:at, :id) "
+                    "ORDER BY m.sent_at, m.id LIMIT :limit",
+                    args,
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    f"{cols}{_CHAT_EVENTS} ORDER BY m.sent_at DESC, m.id DESC LIMIT :limit", args
+                ).fetchall()[::-1]
+        events = []
+        for direction, external_id, key, body, sent_at in rows:
+            event_id = f"in-{external_id[len(address) + 1 :]}" if direction == "in" else key
+            events.append(ChatEventRow(event_id, direction, body, parse_stamp(sent_at)))
+        return events
+
+    def last_agent_activity(self) -> datetime | None:
+        """The newest sign of an agent at work: a presence heartbeat, a reply or note written,
+        an event recorded by an agent; None when there is none."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT max(at) FROM ("
+                "SELECT max(heartbeat_at) AS at FROM presence "
+                "UNION ALL SELECT max(sent_at) FROM message "
+                "WHERE direction IN ('out', 'note') AND author NOT IN ('', 'system') "
+                "UNION ALL SELECT max(at) FROM event WHERE agent NOT IN ('', 'system'))"
+            )
+            .fetchone()
+        )
+        return _ts(row[0]) if row else None
 
 
 def excerpt(raw: str, terms: list[str], width: int = 80) -> str:

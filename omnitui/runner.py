@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
@@ -45,10 +46,15 @@ from omnitui.connectors.base import (
     Connector,
     DeliveryError,
     HasRoutes,
+    HistoryEvent,
     KeepsSentCopies,
+    KnowsAgentActivity,
+    LinksEmails,
     OutboundMessage,
+    ReadsHistory,
     SendsFiles,
 )
+from omnitui.reads import Reader, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +109,29 @@ def build_connectors(settings: Settings) -> list[Connector]:
     for connector in connectors:
         if isinstance(connector, SendsFiles):  # reads the files of replies from the store
             connector.blobs = BlobStore(settings.data_dir / "attachments")
+    history = StoreHistory(settings.store_url) if sqlite_path(settings.store_url) else None
+    for connector in connectors:
+        if isinstance(connector, ReadsHistory):  # the web chat's catch-up
+            connector.history = history
+        if isinstance(connector, KnowsAgentActivity) and history is not None:  # away notice
+            connector.agent_activity = history.last_agent_activity
     return connectors
+
+
+class StoreHistory:
+    """A connector's ``ChannelHistory`` read from the store (reads.Reader, sqlite3)."""
+
+    def __init__(self, url: str) -> None:
+        self.reader = Reader(url)
+
+    def events_after(
+        self, account: str, address: str, after: str | None, limit: int
+    ) -> list[HistoryEvent]:
+        rows = self.reader.chat_events_after(account, address, after, limit)
+        return [HistoryEvent(r.id, r.direction, r.text, r.at) for r in rows]
+
+    def last_agent_activity(self) -> datetime | None:
+        return self.reader.last_agent_activity()
 
 
 class LeaseLost(Exception):
@@ -129,6 +157,9 @@ class Runner:
                 raise ValueError(f"two connectors for account {connector.account}")
             by_account[connector.account] = connector
         self._by_account = by_account
+        for connector in self.connectors:
+            if isinstance(connector, LinksEmails):  # the web chat's contact form
+                connector.link_email = self._link_email
         self.holder = holder or default_holder()
         self.restart_backoff = restart_backoff
         self.generation: int | None = None
@@ -151,6 +182,10 @@ class Runner:
         if self._engine is None:
             self._engine = db.make_engine(self.settings.store_url)
         return self._engine
+
+    def _link_email(self, account: str, address: str, email: str, name: str) -> None:
+        """A connector's ``link_email``: runs in a worker thread."""
+        inbox.link_visitor_email(self.engine, account, address, email, name)
 
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)

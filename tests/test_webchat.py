@@ -11,15 +11,19 @@ import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from omnitui import inbox
 from omnitui.config import Settings
+from omnitui.connectors import webchat
+from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.connectors.webchat import STATIC, Tokens
-from omnitui.runner import Runner
+from omnitui.runner import Runner, StoreHistory
 from tests.runner_support import async_wait_until, new_store, query, settings_for
 from tests.test_http import free_port
 from tests.test_mail_channel import running
@@ -328,7 +332,11 @@ async def test_the_page_and_the_script_are_served_small_and_safe(tmp_path: Path)
         redirect = await client.get(str(client.base_url).rstrip("/"))
         assert redirect.status_code == 308 and redirect.headers["location"] == "site/"
         config = (await client.get("config")).json()
-        assert config == {"title": "Acme", "greeting": "Salam! Necə kömək edək?"}
+        assert config == {
+            "title": "Acme",
+            "greeting": "Salam! Necə kömək edək?",
+            "agents_active": False,
+        }
     js = STATIC.joinpath("widget.js").read_text("utf-8")
     html = STATIC.joinpath("chat.html").read_text("utf-8")
     assert "innerHTML" not in js and "outerHTML" not in js and "insertAdjacentHTML" not in js
@@ -337,3 +345,99 @@ async def test_the_page_and_the_script_are_served_small_and_safe(tmp_path: Path)
     for lang in ("en", "az", "tr", "fa"):
         assert re.search(rf"\b{lang}: {{", js)
     assert len(js.encode()) + len(html.encode()) < 16_000
+
+
+async def test_the_catch_up_survives_a_runner_restart(tmp_path: Path) -> None:
+    url, store = new_store(tmp_path)
+    settings = chat_settings(tmp_path, url)
+    async with chat(settings) as (runner, client):
+        token, visitor = await new_token(client)
+        assert (await post(client, token, "Salam", "restart-01")).status_code == 200
+        await post(client, token, "[not an event]", "restart-02")
+        customer = customer_of(store, visitor)
+        reply = await asyncio.to_thread(
+            inbox.queue_reply, runner.engine, customer, "Buradayıq.", agent="aysel"
+        )
+        await async_wait_until(
+            lambda: (
+                query(store, "SELECT delivery FROM message WHERE id = ?", (reply,)) == [("sent",)]
+            ),
+            5,
+            "the reply sent",
+        )
+        # The profile's message is stored but is no event of the stream.
+        await client.post("profile", json={"name": "Leyla"}, headers=bearer(token))
+    [(key,)] = query(store, "SELECT idempotency_key FROM message WHERE id = ?", (reply,))
+    async with chat(settings) as (_, client):  # a new runner: nothing in its memory
+        events = await read_events(client, token, 2, 5, last="in-restart-01")
+        assert [(i, e["kind"], e["text"]) for i, e in events] == [
+            ("in-restart-02", "visitor", "[not an event]"),
+            (key, "reply", "Buradayıq."),
+        ]
+        [(only, data)] = await read_events(client, token, 1, 5, last="in-restart-02")
+        assert only == key == data["id"]
+        # An unknown id: the whole history, oldest first.
+        everything = await read_events(client, token, 3, 5, last="in-forgotten")
+        assert [i for i, _ in everything] == ["in-restart-01", "in-restart-02", key]
+    history = StoreHistory(url).events_after("site", visitor, None, 10)
+    assert [e.id for e in history] == ["in-restart-01", "in-restart-02", key]
+
+
+async def test_the_config_says_whether_agents_are_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webchat, "ACTIVITY_SECONDS", 0.0)
+    url, store = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url, away_after_minutes=5)) as (runner, client):
+        assert (await client.get("config")).json()["agents_active"] is False
+        token, visitor = await new_token(client)
+        await post(client, token, "Kimsə var?", "away-0001")
+        # A visitor's message is no agent at work.
+        assert (await client.get("config")).json()["agents_active"] is False
+        await asyncio.to_thread(
+            inbox.queue_reply, runner.engine, customer_of(store, visitor), "Bəli!", agent="aysel"
+        )
+        assert (await client.get("config")).json()["agents_active"] is True
+    js = STATIC.joinpath("widget.js").read_text("utf-8")
+    assert js.count("away: ") == 4 and "c.agents_active === false" in js
+
+
+async def test_an_email_another_customer_has_is_suggested_as_a_link(tmp_path: Path) -> None:
+    url, store = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url)) as (runner, client):
+        mail = InboundMessage(
+            account="mail",
+            channel="email",
+            external_id="<1@example.az>",
+            address="leyla@example.az",
+            body="Sifariş haqqında",
+            sent_at=datetime.now(UTC),
+        )
+        await asyncio.to_thread(inbox.ingest, runner.engine, Batch([mail]))
+        [(owner,)] = query(store, "SELECT customer_id FROM identity WHERE channel = 'email'")
+        token, visitor = await new_token(client)
+        await post(client, token, "Salam", "link-0001")
+        customer = customer_of(store, visitor)
+        for _ in range(2):  # saved twice: suggested once
+            answer = await client.post(
+                "profile",
+                json={"name": "Leyla", "email": " Leyla@Example.az"},
+                headers=bearer(token),
+            )
+            assert answer.status_code == 204
+        events = query(
+            store, "SELECT customer_id, after FROM event WHERE kind = 'link-suggested' ORDER BY id"
+        )
+        assert events == [
+            (customer, f"email leyla@example.az: customer {owner}"),
+            (owner, f"email leyla@example.az: customer {customer}"),
+        ]
+        # Nothing merged or added: an address no one has is not taken as the visitor's.
+        other, stranger = await new_token(client)
+        await post(client, other, "Salam", "link-0002")
+        await client.post("profile", json={"email": "new@example.az"}, headers=bearer(other))
+        assert query(store, "SELECT count(*) FROM identity WHERE channel = 'email'") == [(1,)]
+        assert query(store, "SELECT count(*) FROM event WHERE kind = 'link-suggested'") == [(2,)]
+        assert customer_of(store, stranger) not in (customer, owner)
+        # A reply or note by "system" is no agent at work.
+        assert (await client.get("config")).json()["agents_active"] is False

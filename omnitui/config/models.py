@@ -325,6 +325,9 @@ class WebChatAccount(_Section):
     """The chat panel's heading; empty: "Chat with us" in the visitor's language."""
     greeting: str = ""
     """Shown at the top of the panel (not stored); empty: none."""
+    away_after_minutes: int = Field(default=10, ge=1, le=1440)
+    """No agent seen at work (a reply, a note, an action) for this long: the panel says no one
+    is here and opens the form for the visitor's email."""
 
     @field_validator("allowed_origins")
     @classmethod

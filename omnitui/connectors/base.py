@@ -235,3 +235,62 @@ class SendsFiles(Protocol):
     they are read from (with ``outbound_bytes``) when it builds the connectors."""
 
     blobs: BlobStore | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One event of a conversation as a channel shows it again on reconnecting: a message of
+    the address (``direction`` "in") or a reply delivered to it ("out")."""
+
+    id: str
+    """The id the channel gave the event when it was live (web chat: ``in-ID``, or the reply's
+    idempotency key)."""
+    direction: str
+    text: str
+    at: datetime
+
+
+@runtime_checkable
+class ChannelHistory(Protocol):
+    """Reads a conversation's past events from the store (the runner hands a connector one;
+    the connector may not import the store)."""
+
+    def events_after(
+        self, account: str, address: str, after: str | None, limit: int
+    ) -> list[HistoryEvent]:
+        """Up to ``limit`` events after the one with id ``after``, oldest first; the last
+        ``limit`` when ``after`` is None or unknown. Blocking: call it in a thread."""
+        ...
+
+
+AgentActivity = Callable[[], datetime | None]
+"""The newest time any agent was seen at work (blocking; call it in a thread), None if never."""
+
+
+@runtime_checkable
+class KnowsAgentActivity(Protocol):
+    """A connector that tells visitors whether agents are about (the web chat's away notice):
+    the runner sets ``agent_activity`` when it builds the connectors."""
+
+    agent_activity: AgentActivity | None
+
+
+EmailLinker = Callable[[str, str, str, str], None]
+"""(account, visitor address, email, name): tells the store a visitor left an email address
+(blocking; call it in a thread)."""
+
+
+@runtime_checkable
+class LinksEmails(Protocol):
+    """A connector whose visitors leave email addresses (the web chat's form): the runner sets
+    ``link_email`` (inbox.link_visitor_email) when it starts."""
+
+    link_email: EmailLinker | None
+
+
+@runtime_checkable
+class ReadsHistory(Protocol):
+    """A connector that serves its conversations' history (the web chat's catch-up): the
+    runner sets ``history`` when it builds the connectors."""
+
+    history: ChannelHistory | None

@@ -6,13 +6,15 @@ Routes (``routes``; NAME is the account):
 - ``GET /webchat/NAME/``: the standalone chat page; ``GET /webchat/NAME/widget.js``: the
   script, also embeddable on any allowed site with one ``<script src=".../widget.js">`` tag.
   Both are plain files from package data (omnitui/web/static/), served as they are.
-- ``GET /webchat/NAME/config``: the panel's title and greeting (JSON).
+- ``GET /webchat/NAME/config``: the panel's title and greeting, and ``agents_active``: whether
+  an agent was seen at work (``agent_activity``) within ``away_after_minutes`` (JSON).
 - ``POST /webchat/NAME/token``: a new visitor token (JSON ``{token, visitor}``).
 - ``POST /webchat/NAME/messages``: ``{id, text}`` with ``Authorization: Bearer TOKEN``; ``id`` is
   made by the browser, so a POST retried after a network error is stored once (the external id
   is ``VISITOR:ID`` and ingest is idempotent on it). 200 only once the sink has committed it.
 - ``POST /webchat/NAME/profile``: ``{name, email}``: stored as a message of the visitor (their
-  name becomes the identity's display name); linking to an email customer is not done here.
+  name becomes the identity's display name); an email another customer has is suggested to
+  agents as a link (``link_email``), never merged.
 - ``GET /webchat/NAME/events``: the visitor's events by SSE, each with ``id:`` (a visitor
   message: ``in-ID``; a reply: its idempotency key), catch-up after ``Last-Event-ID``.
 
@@ -21,13 +23,14 @@ account, the visitor id (random, 128 bits) and the issue time (Unix seconds); re
 when forged or older than ``token_days``. The browser keeps it in localStorage (no cookie on the
 company's domain): it is the conversation's identity (address = visitor id).
 
-Catch-up: the connector does not read the store (it may not import it), so each visitor's recent
-events (``EVENTS_KEPT``, for ``VISITORS_KEPT`` visitors) are kept in memory. ``send`` publishes a
-reply (that is what "sent" means for this channel) and keeps it; ``idempotent_send`` is True
-because publishing again under the same event id is harmless (the browser drops an id it has
-shown). The limit: after a runner restart, a reply published before it and never seen by the
-visitor is not in the catch-up; the browser keeps its own transcript in localStorage, so what it
-saw survives a reload.
+Catch-up: the connector does not read the store (it may not import it); the runner hands it a
+``ChannelHistory`` (``history``), and a stream's catch-up after ``Last-Event-ID`` is read from
+it in a thread (the visitor's messages and the replies whose delivery is "sent"), so it survives
+a runner restart. Each visitor's recent events (``EVENTS_KEPT``, for ``VISITORS_KEPT``
+visitors) are also kept in memory: live events reach open streams from there, and a reply
+published but not yet marked sent is added to the catch-up from there. ``send`` publishes a
+reply (that is what "sent" means for this channel); ``idempotent_send`` is True because
+publishing again under the same event id is harmless (the browser drops an id it has shown).
 
 Hostile traffic: bodies over ``max_body_bytes`` get 413, more than ``messages_per_minute`` POSTs
 a minute per token or per IP 429 with Retry-After, a bad token 403, a request from an origin not
@@ -58,8 +61,11 @@ from typing import TYPE_CHECKING, Any
 
 from omnitui.config import ConfigError, WebChatAccount, resolve_secret
 from omnitui.connectors.base import (
+    AgentActivity,
     Batch,
+    ChannelHistory,
     DeliveryError,
+    EmailLinker,
     InboundMessage,
     InboundSink,
     OutboundMessage,
@@ -86,6 +92,8 @@ MAX_STREAMS = 150
 STREAM_SECONDS = 300.0
 """A stream is closed after this long; the browser reconnects with Last-Event-ID."""
 KEEPALIVE_SECONDS = 15.0
+ACTIVITY_SECONDS = 10.0
+"""The agents' activity read for the away notice is reused this long."""
 MAX_TEXT = 4000
 """Characters of one message."""
 SECRET_MIN = 16
@@ -217,6 +225,14 @@ class WebChatConnector:
         self._visitors: OrderedDict[str, _Visitor] = OrderedDict()
         self._rate = RateLimit(config.messages_per_minute)
         self._streams = 0
+        self.history: ChannelHistory | None = None
+        """The store's record of visitors' events, set by the runner: the catch-up."""
+        self.agent_activity: AgentActivity | None = None
+        """When an agent was last seen at work, set by the runner: the away notice."""
+        self.link_email: EmailLinker | None = None
+        """Links an email a visitor left to their customer (suggests it), set by the runner."""
+        self._activity: tuple[float, datetime | None] | None = None
+        """(when read, monotonic; what was read)."""
 
     # -- receiving -------------------------------------------------------------------
 
@@ -375,8 +391,28 @@ class WebChatConnector:
         refused = await self._guard(request)
         if refused is not None and refused.status_code != 503:
             return refused
-        body = {"title": self.config.title, "greeting": self.config.greeting}
+        body = {
+            "title": self.config.title,
+            "greeting": self.config.greeting,
+            "agents_active": await self._agents_active(),
+        }
         return self._cors(request, JSONResponse(body))
+
+    async def _agents_active(self) -> bool:
+        """Some agent at work within ``away_after_minutes``; True when it cannot be known."""
+        read = self.agent_activity
+        if read is None:
+            return True
+        now = time.monotonic()
+        if self._activity is None or now - self._activity[0] >= ACTIVITY_SECONDS:
+            try:
+                self._activity = (now, await asyncio.to_thread(read))
+            except Exception:
+                log.exception("%s: agents' activity not read", self.account)
+                return True
+        last = self._activity[1]
+        window = self.config.away_after_minutes * 60.0
+        return last is not None and (datetime.now(UTC) - last).total_seconds() < window
 
     async def _token(self, request: Request) -> Response:
         from starlette.responses import JSONResponse
@@ -468,7 +504,7 @@ class WebChatConnector:
             return self._cors(request, Response("name or email needed", status_code=400))
         details = ", ".join(t for t in (name, email) if t)
         digest = hashlib.sha256(f"{name}\0{email}".encode()).hexdigest()[:16]
-        return await self._store(
+        stored = await self._store(
             request,
             InboundMessage(
                 account=self.account,
@@ -480,6 +516,12 @@ class WebChatConnector:
                 display_name=name,
             ),
         )
+        if stored.status_code == 204 and email and self.link_email is not None:
+            try:
+                await asyncio.to_thread(self.link_email, self.account, visitor, email, name)
+            except Exception:  # the details are stored; the suggestion is a nicety
+                log.exception("%s: the email of %s not linked", self.account, visitor)
+        return stored
 
     async def _events(self, request: Request) -> Response:
         from starlette.responses import Response, StreamingResponse
@@ -496,14 +538,15 @@ class WebChatConnector:
             return self._cors(request, busy)
         last = request.headers.get("last-event-id", "")[:200]
         queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
-        backlog = state.after(last)
-        state.streams.add(queue)
+        state.streams.add(queue)  # before the catch-up is read: nothing falls in between
         self._streams += 1
 
         async def stream() -> AsyncIterator[bytes]:
             try:
                 yield b"retry: 2000\n\n"
-                for event_id, data in backlog:
+                shown: set[str] = set()
+                for event_id, data in await self._catch_up(visitor, state, last):
+                    shown.add(event_id)
                     yield _sse(event_id, data)
                 deadline = time.monotonic() + STREAM_SECONDS
                 while (left := deadline - time.monotonic()) > 0:
@@ -514,7 +557,8 @@ class WebChatConnector:
                     except TimeoutError:
                         yield b": keepalive\n\n"
                         continue
-                    yield _sse(event_id, data)
+                    if event_id not in shown:
+                        yield _sse(event_id, data)
             finally:
                 state.streams.discard(queue)
                 self._streams -= 1
@@ -523,6 +567,27 @@ class WebChatConnector:
             stream(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"}
         )
         return self._cors(request, response)
+
+    async def _catch_up(self, visitor: str, state: _Visitor, last: str) -> list[tuple[str, str]]:
+        """The events after ``last``: the store's record (it survives a restart), then what
+        is published but not recorded yet (a reply the outbox has not marked sent)."""
+        kept = state.after(last)
+        history = self.history
+        if history is None:
+            return kept
+        try:
+            past = await asyncio.to_thread(
+                history.events_after, self.account, visitor, last or None, EVENTS_KEPT
+            )
+        except Exception:
+            log.exception("%s: the catch-up of %s not read; from memory", self.account, visitor)
+            return kept
+        events = [
+            (e.id, _event("visitor" if e.direction == "in" else "reply", e.text, e.at, e.id))
+            for e in past
+        ]
+        seen = {event_id for event_id, _ in events}
+        return events + [(event_id, data) for event_id, data in kept if event_id not in seen]
 
 
 def _sse(event_id: str, data: str) -> bytes:

@@ -11,22 +11,26 @@
       send: "Send", log: "Messages", you: "You", agent: "Support", offline: "Reconnecting…",
       fast: "Too many messages; wait a moment.", failed: "Not sent; try again.",
       details: "Leave your name and email", name: "Name", email: "Email", save: "Save",
-      saved: "Thank you, we will write to you." },
+      saved: "Thank you, we will write to you.",
+      away: "No one is here right now — leave your email and we'll answer there." },
     az: { title: "Bizə yazın", open: "Söhbəti aç", close: "Söhbəti bağla", input: "Mesajınız",
       send: "Göndər", log: "Mesajlar", you: "Siz", agent: "Dəstək", offline: "Yenidən qoşulur…",
       fast: "Çox mesaj; bir az gözləyin.", failed: "Göndərilmədi; yenidən cəhd edin.",
       details: "Adınızı və e-poçtunuzu qoyun", name: "Ad", email: "E-poçt", save: "Saxla",
-      saved: "Təşəkkürlər, sizə yazacağıq." },
+      saved: "Təşəkkürlər, sizə yazacağıq.",
+      away: "Hazırda burada heç kim yoxdur — e-poçtunuzu qoyun, cavabı ora yazacağıq." },
     tr: { title: "Bize yazın", open: "Sohbeti aç", close: "Sohbeti kapat", input: "Mesajınız",
       send: "Gönder", log: "Mesajlar", you: "Siz", agent: "Destek", offline: "Yeniden bağlanıyor…",
       fast: "Çok fazla mesaj; biraz bekleyin.", failed: "Gönderilemedi; tekrar deneyin.",
       details: "Adınızı ve e-postanızı bırakın", name: "Ad", email: "E-posta", save: "Kaydet",
-      saved: "Teşekkürler, size yazacağız." },
+      saved: "Teşekkürler, size yazacağız.",
+      away: "Şu anda burada kimse yok — e-postanızı bırakın, oradan yanıtlayalım." },
     fa: { title: "با ما گفتگو کنید", open: "باز کردن گفتگو", close: "بستن گفتگو", input: "پیام شما",
       send: "ارسال", log: "پیام‌ها", you: "شما", agent: "پشتیبانی", offline: "در حال اتصال دوباره…",
       fast: "پیام‌ها زیاد است؛ کمی صبر کنید.", failed: "ارسال نشد؛ دوباره تلاش کنید.",
       details: "نام و ایمیل خود را بگذارید", name: "نام", email: "ایمیل", save: "ذخیره",
-      saved: "سپاس، به شما می‌نویسیم." }
+      saved: "سپاس، به شما می‌نویسیم.",
+      away: "الان کسی اینجا نیست — ایمیل خود را بگذارید تا همان‌جا پاسخ دهیم." }
   };
   var lang = (script.getAttribute("data-lang") || navigator.language || "en").slice(0, 2).toLowerCase();
   var T = S[lang] || S.en;
@@ -69,6 +73,7 @@
     ".oc-form{display:flex;gap:6px;padding:8px;border-top:1px solid #ddd}" +
     ".oc-form textarea{flex:1;resize:none;font:inherit;padding:6px;height:40px}" +
     ".oc-form button,.oc-details button{font:inherit;padding:6px 12px;border:0;border-radius:6px;background:#1a56db;color:#fff;cursor:pointer}" +
+    ".oc-away{margin:0;padding:6px 8px;font-size:13px;background:#fff7e0}" +
     ".oc-details{padding:0 8px 8px;font-size:13px}.oc-details input{display:block;width:100%;box-sizing:border-box;margin:4px 0;padding:5px;font:inherit}" +
     ".oc-sr{position:absolute;left:-9999px}.oc-status{min-height:1em;padding:0 10px;font-size:12px;color:#a00}" +
     ".oc-root :focus-visible{outline:3px solid #f59e0b;outline-offset:1px}";
@@ -110,6 +115,8 @@
   panel.appendChild(list);
   panel.appendChild(status);
   panel.appendChild(form);
+  var away = el("p", { "class": "oc-away", role: "status", dir: "auto", hidden: "" }, T.away);
+  panel.appendChild(away);
   panel.appendChild(details);
   root.appendChild(panel);
   document.body.appendChild(root);
@@ -227,6 +234,7 @@
       g.textContent = c.greeting;
       list.insertBefore(g, list.firstChild);
     }
+    if (c.agents_active === false) { away.hidden = false; details.open = true; }
   }).catch(function () {});
   if (page || state.log.length) connect();
 })();
