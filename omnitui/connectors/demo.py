@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 import random
 import threading
 import time
@@ -35,6 +33,7 @@ from omnitui.connectors.base import (
     OutboundMessage,
     SendResult,
 )
+from omnitui.connectors.jsonlines import JsonLines
 from omnitui.synthetic import ACCOUNTS, Persona, World
 
 PERSONAS = 40
@@ -62,7 +61,7 @@ class DeliveryLog:
         self.path = path
         self._keys: set[str] = set()
         self._recent: dict[str, deque[tuple[str, str]]] = {}
-        self._offset = 0
+        self._file = JsonLines(path)
         self._lock = threading.Lock()
 
     @classmethod
@@ -74,20 +73,11 @@ class DeliveryLog:
             return cls._open[key]
 
     def _catch_up(self) -> None:
-        try:
-            with self.path.open("rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n") + 1  # a line cut short by a crash is left unread
-        for line in data[:end].splitlines():
+        for record in self._file.read_new():
             try:
-                record = json.loads(line)
                 self._remember(record)
-            except (ValueError, KeyError, TypeError):
+            except (KeyError, TypeError):
                 continue
-        self._offset += end
 
     def _remember(self, record: dict[str, str]) -> None:
         self._keys.add(record["key"])
@@ -121,17 +111,7 @@ class DeliveryLog:
             self._catch_up()
             if unless_delivered and record["key"] in self._keys:
                 return False
-            line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                if os.fstat(fd).st_size > self._offset:
-                    # A partial last line from a killed writer: end it so ours stays whole.
-                    line = b"\n" + line
-                os.write(fd, line)
-                os.fsync(fd)
-                self._offset = os.lseek(fd, 0, os.SEEK_CUR)
-            finally:
-                os.close(fd)
+            self._file.append(record)
             self._remember(record)
             return True
 

@@ -68,7 +68,6 @@ import hmac
 import itertools
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -112,6 +111,8 @@ from omnitui.connectors.base import (
     SendResult,
     outbound_bytes,
 )
+from omnitui.connectors.jsonlines import JsonLines
+from omnitui.connectors.routes import read_body
 from omnitui.filenames import safe_filename
 
 if TYPE_CHECKING:  # starlette loads with the HTTP server only
@@ -386,24 +387,15 @@ class PartLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._parts: dict[str, list[int]] = {}
-        self._offset = 0
+        self._file = JsonLines(path)
         self._lock = threading.Lock()
 
     def _catch_up(self) -> None:
-        try:
-            with self.path.open("rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except FileNotFoundError:
-            return
-        end = data.rfind(b"\n") + 1  # a line cut short by a crash is left unread
-        for line in data[:end].splitlines():
+        for record in self._file.read_new():
             try:
-                record = json.loads(line)
                 self._parts[str(record["key"])] = [int(i) for i in record["ids"]]
             except (ValueError, KeyError, TypeError):
                 continue
-        self._offset += end
 
     def delivered(self, key: str) -> list[int]:
         """The message ids of the parts of reply ``key`` already delivered, in order."""
@@ -414,17 +406,7 @@ class PartLog:
     def record(self, key: str, ids: list[int]) -> None:
         with self._lock:
             self._catch_up()
-            line = _raw_json({"key": key, "ids": ids, "at": datetime.now(UTC).isoformat()})
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                if os.fstat(fd).st_size > self._offset:
-                    line = b"\n" + line  # after a partial line from a killed writer
-                os.write(fd, line + b"\n")
-                os.fsync(fd)
-                self._offset = os.lseek(fd, 0, os.SEEK_CUR)
-            finally:
-                os.close(fd)
+            self._file.append({"key": key, "ids": ids, "at": datetime.now(UTC).isoformat()})
             self._parts[key] = list(ids)
 
 
@@ -696,7 +678,7 @@ class TelegramConnector:
                 why,
             )
             return Response(status_code=403)
-        body = await _read_body(request, MAX_UPDATE_BYTES)
+        body = await read_body(request, MAX_UPDATE_BYTES)
         if body is None:
             log.warning("%s: webhook body over %d bytes refused", self.account, MAX_UPDATE_BYTES)
             return Response("too large", status_code=413)
@@ -1122,21 +1104,6 @@ class TelegramConnector:
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The request's body, or None when it is longer than ``limit`` (not read further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _aware(when: datetime | None) -> datetime | None:

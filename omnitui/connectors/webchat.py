@@ -71,6 +71,7 @@ from omnitui.connectors.base import (
     OutboundMessage,
     SendResult,
 )
+from omnitui.connectors.routes import read_body
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -374,7 +375,7 @@ class WebChatConnector:
     async def _json(self, request: Request) -> dict[str, Any] | Response:
         from starlette.responses import Response
 
-        body = await _read_body(request, self.config.max_body_bytes)
+        body = await read_body(request, self.config.max_body_bytes)
         if body is None:
             return self._cors(request, Response("too large", status_code=413))
         try:
@@ -605,21 +606,6 @@ def _static(name: str, content_type: str) -> Response:
         "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
     }
     return Response(data, media_type=content_type, headers=headers)
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The request's body, or None when it is longer than ``limit`` (not read further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _client(request: Request) -> str:
