@@ -20,7 +20,7 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Provider
 from textual.screen import Screen
 from textual.widget import AwaitMount
 
 from omnitui.reads import Reader
 from omnitui.screens.inbox import InboxScreen
 from omnitui.widgets.attachments import AttachedFile
+from omnitui.widgets.commands import ActionCommands, Command
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.timeline import Timeline
 from omnitui.widgets.times import Clock, utc_clock
@@ -63,10 +63,10 @@ class Closeable(Protocol):
 Write = Callable[["Engine"], object]
 
 
-class InboxCommands(Provider):
+class InboxCommands(ActionCommands):
     """Every inbox action in the command palette (ctrl+p)."""
 
-    COMMANDS: ClassVar[list[tuple[str, str, str]]] = [
+    COMMANDS: ClassVar[list[Command]] = [
         ("Reply", "Write a reply to the selected customer", "reply"),
         ("Note", "Write an internal note (never sent)", "note"),
         ("Resolve", "Resolve the customer's conversation", "resolve"),
@@ -87,23 +87,13 @@ class InboxCommands(Provider):
         ("Quit", "Leave omnitui", "app.quit"),
     ]
 
-    def _run(self, action: str) -> None:
+    def commands(self) -> Sequence[Command]:
+        return self.COMMANDS
+
+    def run(self, action: str) -> None:
         app = self.app
         target = app.inbox if isinstance(app, OmniApp) else app.screen
         app.call_next(app.run_action, action, target)
-
-    async def discover(self) -> AsyncIterator[DiscoveryHit | Hit]:
-        for title, help_text, action in self.COMMANDS:
-            yield DiscoveryHit(title, lambda a=action: self._run(a), help=help_text)
-
-    async def search(self, query: str) -> AsyncIterator[DiscoveryHit | Hit]:
-        matcher = self.matcher(query)
-        for title, help_text, action in self.COMMANDS:
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(
-                    score, matcher.highlight(title), lambda a=action: self._run(a), help=help_text
-                )
 
 
 class OmniApp(App[int]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Provider
+from textual.command import Provider
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 
 from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile, attached_text
+from omnitui.widgets.commands import ActionCommands, Command
 
 log = logging.getLogger(__name__)
 
@@ -141,34 +142,17 @@ class PathInput(Input):
         self.post_message(self.Completed(message.names))
 
 
-class AttachCommands(Provider):
+class AttachCommands(ActionCommands):
     """The attach window's actions in the command palette."""
 
-    COMMANDS: ClassVar[list[tuple[str, str, str]]] = [
+    COMMANDS: ClassVar[list[Command]] = [
         ("Complete path", "Complete the path typed so far (tab)", "complete"),
         ("Remove last file", "Take the last attached file off the reply", "remove_last"),
         ("Done attaching", "Close the attach window, keeping the files", "close"),
     ]
 
-    def _run(self, action: str) -> None:
-        self.app.call_next(self.app.run_action, action, self.screen)
-
-    async def discover(self) -> AsyncIterator[DiscoveryHit | Hit]:
-        if not isinstance(self.screen, AttachScreen):
-            return
-        for title, help_text, action in self.COMMANDS:
-            yield DiscoveryHit(title, lambda a=action: self._run(a), help=help_text)
-
-    async def search(self, query: str) -> AsyncIterator[DiscoveryHit | Hit]:
-        if not isinstance(self.screen, AttachScreen):
-            return
-        matcher = self.matcher(query)
-        for title, help_text, action in self.COMMANDS:
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(
-                    score, matcher.highlight(title), lambda a=action: self._run(a), help=help_text
-                )
+    def commands(self) -> Sequence[Command]:
+        return self.COMMANDS if isinstance(self.screen, AttachScreen) else ()
 
 
 class AttachScreen(ModalScreen[list[AttachedFile]]):

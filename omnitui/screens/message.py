@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import subprocess
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -29,7 +29,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Provider
+from textual.command import Provider
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -39,6 +39,7 @@ from omnitui.reads import AttachmentRow, MessageDetail, TimelineItem
 from omnitui.text import clean, one_line, show
 from omnitui.widgets.attachments import attachment_text
 from omnitui.widgets.channels import channel_mark
+from omnitui.widgets.commands import ActionCommands, Command
 from omnitui.widgets.pager import Pager
 from omnitui.widgets.times import Clock
 
@@ -147,10 +148,10 @@ class _Shown:
     attachments: tuple[AttachmentRow, ...]
 
 
-class MessageCommands(Provider):
+class MessageCommands(ActionCommands):
     """The full view's actions in the command palette (names only: no customer text)."""
 
-    def _commands(self) -> list[tuple[str, str, str]]:
+    def commands(self) -> list[Command]:
         screen = self.screen
         if not isinstance(screen, MessageScreen) or not screen.attachments:
             return []
@@ -164,22 +165,6 @@ class MessageCommands(Provider):
             for n in range(1, min(count, PICKABLE) + 1)
         ]
         return commands
-
-    def _run(self, action: str) -> None:
-        self.app.call_next(self.app.run_action, action, self.screen)
-
-    async def discover(self) -> AsyncIterator[DiscoveryHit | Hit]:
-        for title, help_text, action in self._commands():
-            yield DiscoveryHit(title, lambda a=action: self._run(a), help=help_text)
-
-    async def search(self, query: str) -> AsyncIterator[DiscoveryHit | Hit]:
-        matcher = self.matcher(query)
-        for title, help_text, action in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(
-                    score, matcher.highlight(title), lambda a=action: self._run(a), help=help_text
-                )
 
 
 class MessageScreen(Screen[None]):
