@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -150,6 +150,15 @@ class ServerConfig(_Section):
     password_cmd: str = ""
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
+    STANDARD_PORTS: ClassVar[tuple[int, int]] = (0, 0)
+    """The protocol's standard ports: with implicit TLS, and otherwise."""
+
+    @property
+    def server_port(self) -> int:
+        """The port to connect to: the configured one, else the standard one."""
+        tls, other = self.STANDARD_PORTS
+        return self.port or (tls if self.security == "tls" else other)
+
     @model_validator(mode="after")
     def _plain_only_on_loopback(self) -> ServerConfig:
         if self.security == "plain" and not _is_loopback(self.host):
@@ -161,6 +170,8 @@ class ServerConfig(_Section):
 
 
 class ImapConfig(ServerConfig):
+    STANDARD_PORTS: ClassVar[tuple[int, int]] = (993, 143)
+
     folders: tuple[str, ...] = ("INBOX",)
     """Folders to watch; each has its own connection (IDLE watches one folder)."""
     sent_folder: str = ""
@@ -176,9 +187,16 @@ class ImapConfig(ServerConfig):
     poll_seconds: float = Field(default=60.0, ge=1, le=3600)
     """For servers without IDLE: how often to look for new mail."""
 
+    @property
+    def watched_folders(self) -> list[str]:
+        """The folders synced: those configured, then the Sent folder, each once."""
+        return list(
+            dict.fromkeys([*self.folders, *([self.sent_folder] if self.sent_folder else [])])
+        )
+
 
 class SmtpConfig(ServerConfig):
-    pass
+    STANDARD_PORTS: ClassVar[tuple[int, int]] = (465, 587)
 
 
 _ACCOUNT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -454,15 +454,23 @@ class WebChatConnector:
         limited = self._limited(request, f"v:{visitor}", f"ip:{_client(request)}")
         return limited if limited is not None else visitor
 
-    async def _message(self, request: Request) -> Response:
-        from starlette.responses import JSONResponse, Response
-
+    async def _posted(self, request: Request) -> tuple[str, dict[str, Any]] | Response:
+        """The visitor and the JSON object of a POST that may go on, else the refusal."""
         visitor = await self._authorised(request)
         if not isinstance(visitor, str):
             return visitor
         data = await self._json(request)
         if not isinstance(data, dict):
             return data
+        return visitor, data
+
+    async def _message(self, request: Request) -> Response:
+        from starlette.responses import JSONResponse, Response
+
+        posted = await self._posted(request)
+        if not isinstance(posted, tuple):
+            return posted
+        visitor, data = posted
         message_id, text = data.get("id"), data.get("text")
         if not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id):
             return self._cors(request, Response("id: 8-64 of A-Z a-z 0-9 _ -", status_code=400))
@@ -489,12 +497,10 @@ class WebChatConnector:
     async def _profile(self, request: Request) -> Response:
         from starlette.responses import Response
 
-        visitor = await self._authorised(request)
-        if not isinstance(visitor, str):
-            return visitor
-        data = await self._json(request)
-        if not isinstance(data, dict):
-            return data
+        posted = await self._posted(request)
+        if not isinstance(posted, tuple):
+            return posted
+        visitor, data = posted
         name, email = data.get("name", ""), data.get("email", "")
         if not isinstance(name, str) or not isinstance(email, str):
             return self._cors(request, Response("name and email: text", status_code=400))

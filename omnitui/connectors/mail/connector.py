@@ -43,9 +43,7 @@ class MailConnector:
         imap = self.config.imap
         if imap is None:
             return []
-        return list(
-            dict.fromkeys([*imap.folders, *([imap.sent_folder] if imap.sent_folder else [])])
-        )
+        return imap.watched_folders
 
     async def receive(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
         imap = self.config.imap

@@ -44,7 +44,7 @@ def connect(cfg: ImapConfig, where: str) -> IMAPClient:
     a refused certificate raises ``tls.CertificateError`` naming the setting to look at.
     """
     section = where.removesuffix(".password")  # email.NAME.imap
-    port = cfg.port or (993 if cfg.security == "tls" else 143)
+    port = cfg.server_port
     context = tls.context(cfg, section) if cfg.security != "plain" else None
     try:
         client = IMAPClient(
@@ -79,11 +79,8 @@ def check(cfg: ImapConfig, account: str) -> str:
     IMAPClient errors, ValueError for a missing folder) saying what is wrong."""
     client = connect(cfg, f"email.{account}.imap.password")
     try:
-        folders = list(
-            dict.fromkeys([*cfg.folders, *([cfg.sent_folder] if cfg.sent_folder else [])])
-        )
         found = []
-        for folder in folders:
+        for folder in cfg.watched_folders:
             if not client.folder_exists(folder):
                 have = ", ".join(str(f[2]) for f in client.list_folders()[:20])
                 raise ValueError(
@@ -99,7 +96,7 @@ def check(cfg: ImapConfig, account: str) -> str:
     finally:
         with contextlib.suppress(Exception):
             client.logout()
-    port = cfg.port or (993 if cfg.security == "tls" else 143)
+    port = cfg.server_port
     return f"{cfg.host}:{port} ({cfg.security}), {idle}; {', '.join(found)}"
 
 

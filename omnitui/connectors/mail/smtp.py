@@ -124,7 +124,7 @@ def send(cfg: SmtpConfig, account_name: str, sender: str, recipient: str, data: 
 
 def _open(cfg: SmtpConfig, account_name: str, context: ssl.SSLContext | None) -> smtplib.SMTP:
     """Connected, greeted, encrypted as configured and logged in."""
-    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    port = cfg.server_port
     client: smtplib.SMTP
     if cfg.security == "tls":
         client = smtplib.SMTP_SSL(cfg.host, port, timeout=cfg.timeout_seconds, context=context)
@@ -148,7 +148,7 @@ def _open(cfg: SmtpConfig, account_name: str, context: ssl.SSLContext | None) ->
 def check(cfg: SmtpConfig, account_name: str) -> str:
     """For `omnitui doctor`: connect and log in as sending would, send nothing.
     Returns what was found; raises DeliveryError saying what is wrong."""
-    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    port = cfg.server_port
     section = f"email.{account_name}.smtp"
     try:
         context = tls.context(cfg, section) if cfg.security != "plain" else None
@@ -165,7 +165,7 @@ def check(cfg: SmtpConfig, account_name: str) -> str:
 def _not_reached(exc: Exception, cfg: SmtpConfig, section: str) -> DeliveryError:
     """What went wrong before the message was handed over, as a retryable DeliveryError
     (a refused login, a certificate or a network problem is for the admin to fix)."""
-    port = cfg.port or (465 if cfg.security == "tls" else 587)
+    port = cfg.server_port
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return DeliveryError(
             f"{cfg.host} refused the login: {_words(exc.smtp_code, exc.smtp_error)}"
