@@ -77,6 +77,12 @@ class Identity(SQLModel, table=True):
     when the address writes again."""
     handle: str = Field(default="", sa_column_kwargs={"server_default": ""})
     """The public handle on the channel (a Telegram username, without the @), kept current."""
+    claimed_email: str | None = None
+    """Set while this identity belongs to its customer only because a web chat visitor said
+    this email address is theirs (unproven); cleared when that address answers an email in
+    the chat's conversation."""
+    typing_at: datetime | None = None
+    """When this address (a web chat visitor) was last seen typing."""
 
 
 class Conversation(SQLModel, table=True):
