@@ -5,14 +5,18 @@ store, with one ``[webchat.site]`` account whose ``messages_per_minute`` is set 
 counts per token and per IP, and every visitor here comes from 127.0.0.1, so the default (20)
 would refuse all but 20 messages of the run. Each visitor gets a token, then all visitors start
 at once and each posts its messages one after another (as a person types; a visitor's next
-message goes when the previous one is answered), through one httpx client whose connection pool
-is bounded (``--connections``, below the server's 200 connections).
+message goes when the previous one is answered), through ``--connections`` httpx clients of one
+connection each (as browsers have their own; below the server's 200 connections).
+
+The visitors and the agent's screen each run in a process of their own, as they do in life
+(browsers elsewhere, a TUI in its own SSH session): in the server's process they would take
+its interpreter lock from it, and the figures would measure the load generator.
 
 Per message, two latencies, both from the moment the visitor's coroutine posts (waiting for a
-pooled connection included):
+pooled connection included; CLOCK_MONOTONIC is one clock for all processes):
 
 - stored: until the 200 answer. The connector answers only after the store's commit.
-- on an agent's screen: a separate thread polls the store as the TUI does, with a ``Reader``:
+- on an agent's screen: the watcher process polls the store as the TUI does, with a ``Reader``:
   ``PRAGMA data_version`` every ``--poll`` seconds (the TUI: 0.25) and, when it changed, the
   customer list (``Reader.customers``). Every body starts with ``vVISITOR mSEQ``, so the row's
   preview names the visitor; message SEQ of a visitor is on screen at the first poll whose row
@@ -22,20 +26,24 @@ pooled connection included):
 Then a second round posts every message again under the same client id (a browser retrying):
 each must be answered 200 and nothing new stored.
 
+``--group-max 1`` stores each message in a transaction of its own (the connector without its
+group commit), for a side-by-side figure.
+
     .venv/bin/python benchmarks/webchat_load.py [--visitors 200] [--messages 5]
-        [--connections 100] [--poll 0.05] [--timeout 120]
+        [--connections 100] [--poll 0.05] [--timeout 120] [--group-max N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import re
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,6 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from omnitui.config import Settings  # noqa: E402
+from omnitui.connectors import webchat  # noqa: E402
 from omnitui.reads import Reader  # noqa: E402
 from tests.runner_support import new_store, query  # noqa: E402
 from tests.test_webchat import chat, chat_settings, new_token, post  # noqa: E402
@@ -124,35 +133,32 @@ class Result:
     visible_latencies: list[float] = field(default_factory=list)
 
 
-class Watcher(threading.Thread):
-    """An agent's screen: polls the store like the TUI, records when each message shows."""
-
-    def __init__(self, store_url: str, visitors: int, interval: float) -> None:
-        super().__init__(name="agent-screen", daemon=True)
-        self.reader = Reader(store_url)
-        self.visitors = visitors
-        self.interval = interval
-        self.seen: dict[tuple[int, int], float] = {}
-        self.polls = 0
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        last = -1
-        while not self.stopping.is_set():
-            version = self.reader.data_version()
-            if version != last:
-                last = version
-                rows = self.reader.customers(0, self.visitors + 10)
-                now = time.monotonic()
-                self.polls += 1
-                for row in rows:
-                    match = PREVIEW.match(row.preview)
-                    if match is None:
-                        continue
-                    visitor = int(match[1])
-                    for seq in range(1, row.unread + 1):
-                        self.seen.setdefault((visitor, seq), now)
-            self.stopping.wait(self.interval)
+def watch(
+    store_url: str, visitors: int, interval: float, expected: int, timeout: float
+) -> tuple[dict[tuple[int, int], float], int]:
+    """An agent's screen (run in a process of its own): polls the store like the TUI until
+    ``expected`` messages showed or ``timeout`` passed; when each showed, and the list reads."""
+    reader = Reader(store_url)
+    seen: dict[tuple[int, int], float] = {}
+    polls = 0
+    last = -1
+    deadline = time.monotonic() + timeout
+    while len(seen) < expected and time.monotonic() < deadline:
+        version = reader.data_version()
+        if version != last:
+            last = version
+            rows = reader.customers(0, visitors + 10)
+            now = time.monotonic()
+            polls += 1
+            for row in rows:
+                match = PREVIEW.match(row.preview)
+                if match is None:
+                    continue
+                visitor = int(match[1])
+                for seq in range(1, row.unread + 1):
+                    seen.setdefault((visitor, seq), now)
+        time.sleep(interval)
+    return seen, polls
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -163,10 +169,20 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def _round(
-    client: httpx.AsyncClient, tokens: list[str], messages: int, timeout: float
+    base_url: str, tokens: list[str], messages: int, connections: int, timeout: float
 ) -> Round:
     """Every visitor posts its messages in turn, all visitors at once."""
     sent: list[Sent] = []
+    # A client of one connection each, as browsers have their own: one httpx pool of many
+    # connections spends its time finding a free one (O(connections) a request), and the
+    # figures would measure that.
+    limits = httpx.Limits(
+        max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_EXPIRY
+    )
+    clients = [
+        httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits, trust_env=False)
+        for _ in range(min(connections, len(tokens)))
+    ]
 
     async def visitor(number: int, token: str) -> None:
         for seq in range(1, messages + 1):
@@ -174,7 +190,12 @@ async def _round(
             sent.append(one)
             for attempt in range(RETRIES + 1):
                 try:
-                    answer = await post(client, token, body(number, seq), message_id(number, seq))
+                    answer = await post(
+                        clients[number % len(clients)],
+                        token,
+                        body(number, seq),
+                        message_id(number, seq),
+                    )
                     one.status = str(answer.status_code)
                     break
                 except httpx.TransportError as exc:
@@ -184,9 +205,24 @@ async def _round(
                         one.retried.append(one.status)
             one.answered = time.monotonic()
 
-    started = time.monotonic()
-    await asyncio.wait_for(asyncio.gather(*(visitor(n, t) for n, t in enumerate(tokens))), timeout)
-    return Round(sent, time.monotonic() - started)
+    try:
+        started = time.monotonic()
+        visitors = (visitor(n, t) for n, t in enumerate(tokens))
+        await asyncio.wait_for(asyncio.gather(*visitors), timeout)
+        return Round(sent, time.monotonic() - started)
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+
+
+def visit(
+    base_url: str, tokens: list[str], messages: int, connections: int, timeout: float
+) -> Round:
+    """One round of visitors (run in a process of their own)."""
+    return asyncio.run(_round(base_url, tokens, messages, connections, timeout))
+
+
+def _ready() -> None:
+    """Nothing: a worker process that ran it has started and imported this module."""
 
 
 def _stored_ids(store: Path) -> list[str]:
@@ -209,35 +245,37 @@ async def load(
 ) -> Result:
     """Run both rounds against a runner started on ``settings`` (store at ``store``)."""
     assert settings.store_url is not None
-    async with chat(settings) as (_, ready):
-        limits = httpx.Limits(
-            max_connections=connections,
-            max_keepalive_connections=connections,
-            keepalive_expiry=KEEPALIVE_EXPIRY,
+    loop = asyncio.get_running_loop()
+    spawn = multiprocessing.get_context("spawn")  # not fork: this process runs threads
+    with (
+        ProcessPoolExecutor(1, mp_context=spawn) as browsers,
+        ProcessPoolExecutor(1, mp_context=spawn) as screen,
+    ):
+        # Both started and warm before the clock starts.
+        await asyncio.gather(
+            loop.run_in_executor(browsers, _ready), loop.run_in_executor(screen, _ready)
         )
-        async with httpx.AsyncClient(
-            base_url=ready.base_url, timeout=timeout, limits=limits, trust_env=False
-        ) as client:
-            issued = await asyncio.gather(*(new_token(client) for _ in range(visitors)))
+        async with chat(settings) as (_, ready):
+            base_url = str(ready.base_url)
+            issued = await asyncio.gather(*(new_token(ready) for _ in range(visitors)))
             tokens = [token for token, _ in issued]
-            watcher = Watcher(settings.store_url, visitors, poll)
-            watcher.start()
-            try:
-                first = await _round(client, tokens, messages, timeout)
-                total = sum(1 for s in first.sent if s.status == "200")
-                deadline = time.monotonic() + 10
-                while len(watcher.seen) < total and time.monotonic() < deadline:
-                    await asyncio.sleep(poll)
-            finally:
-                watcher.stopping.set()
-                watcher.join(5)
+            total = visitors * messages
+            watcher = loop.run_in_executor(
+                screen, watch, settings.store_url, visitors, poll, total, timeout + 10
+            )
+            first = await loop.run_in_executor(
+                browsers, visit, base_url, tokens, messages, connections, timeout
+            )
+            seen, polls = await watcher
             ids = await asyncio.to_thread(_stored_ids, store)
             expected = {
                 f"{visitor}:{message_id(n, seq)}"
                 for n, (_, visitor) in enumerate(issued)
                 for seq in range(1, messages + 1)
             }
-            retry = await _round(client, tokens, messages, timeout)
+            retry = await loop.run_in_executor(
+                browsers, visit, base_url, tokens, messages, connections, timeout
+            )
             after = await asyncio.to_thread(_stored_ids, store)
             customers = len(
                 await asyncio.to_thread(
@@ -245,9 +283,9 @@ async def load(
                 )
             )
     visible = {
-        (s.visitor, s.seq): watcher.seen[(s.visitor, s.seq)] - s.started
+        (s.visitor, s.seq): seen[(s.visitor, s.seq)] - s.started
         for s in first.sent
-        if (s.visitor, s.seq) in watcher.seen
+        if (s.visitor, s.seq) in seen
     }
     return Result(
         first=first,
@@ -258,7 +296,7 @@ async def load(
         expected_ids=set(ids) == expected,
         stored_after_retry=len(after),
         customers=customers,
-        polls=watcher.polls,
+        polls=polls,
         visible_latencies=list(visible.values()),
     )
 
@@ -304,12 +342,17 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100, help="the client's pool")
     parser.add_argument("--poll", type=float, default=0.05, help="the agent screen's interval")
     parser.add_argument("--timeout", type=float, default=120.0, help="a round, at most")
+    parser.add_argument(
+        "--group-max", type=int, default=webchat.GROUP_MAX, help="messages a transaction"
+    )
     args = parser.parse_args()
+    webchat.GROUP_MAX = args.group_max
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import stores
 
     print(stores.machine())
+    print(f"group commit: at most {webchat.GROUP_MAX} messages a transaction")
     with tempfile.TemporaryDirectory(prefix="omnitui-webchat-load-") as tmp:
         data_dir = Path(tmp)
         url, store = new_store(data_dir)

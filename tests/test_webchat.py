@@ -443,3 +443,44 @@ async def test_an_email_another_customer_has_is_suggested_as_a_link(tmp_path: Pa
         assert customer_of(store, stranger) not in (customer, owner)
         # A reply or note by "system" is no agent at work.
         assert (await client.get("config")).json()["agents_active"] is False
+
+
+async def test_messages_arriving_together_share_a_commit_and_a_bad_one_fails_alone(
+    tmp_path: Path,
+) -> None:
+    url, store = new_store(tmp_path)
+    from omnitui import db
+
+    engine = db.make_engine(url)
+    commits: list[int] = []
+
+    async def sink(batch: Batch) -> None:
+        commits.append(len(batch.messages))
+        if any(m.external_id == "v:poison" for m in batch.messages):
+            raise ValueError("the store refused it")
+        await asyncio.to_thread(inbox.ingest, engine, batch)
+
+    def message(n: int | str) -> InboundMessage:
+        return InboundMessage(
+            account="site",
+            channel="webchat",
+            external_id=f"v:{n}",
+            address=f"visitor{n}",
+            body=f"message {n}",
+            sent_at=datetime.now(UTC),
+        )
+
+    group = webchat.GroupCommit(sink)
+    results = await asyncio.gather(
+        *(group.store(message(n)) for n in range(30)),
+        group.store(message("poison")),
+        return_exceptions=True,
+    )
+    assert results[:30] == [None] * 30
+    assert isinstance(results[30], ValueError)
+    ids = {str(r[0]) for r in query(store, "SELECT external_id FROM message")}
+    assert ids == {f"v:{n}" for n in range(30)}
+    # All 31 arrived before the first commit: one transaction, which the poison fails; then
+    # each alone, so the other 30 are stored.
+    assert commits == [31] + [1] * 31
+    engine.dispose()

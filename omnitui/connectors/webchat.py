@@ -15,8 +15,14 @@ Routes (``routes``; NAME is the account):
 - ``POST /webchat/NAME/profile``: ``{name, email}``: stored as a message of the visitor (their
   name becomes the identity's display name); an email another customer has is suggested to
   agents as a link (``link_email``), never merged.
+- ``POST /webchat/NAME/typing``: ``{}``: the visitor is typing (204). Handed to the runner's
+  ``visitor_typing`` (the TUI shows "typing…") at most every ``TYPING_STORE_SECONDS`` a
+  visitor; limited to ``TYPING_PER_MINUTE`` apart from the messages' limit.
 - ``GET /webchat/NAME/events``: the visitor's events by SSE, each with ``id:`` (a visitor
-  message: ``in-ID``; a reply: its idempotency key), catch-up after ``Last-Event-ID``.
+  message: ``in-ID``; a reply: its idempotency key), catch-up after ``Last-Event-ID``; and,
+  without ``id:``, ``{"kind": "typing", "typing": true|false}`` when an agent starts or stops
+  typing a reply to the visitor (``agents_typing``, read every ``TYPING_POLL_SECONDS`` while
+  streams are open): ephemeral, never kept, never in a catch-up.
 
 Tokens: ``v1.VISITOR.ISSUED.SIGNATURE``, HMAC-SHA256 under the account's secret over the
 account, the visitor id (random, 128 bits) and the issue time (Unix seconds); refused (403)
@@ -62,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 from omnitui.config import ConfigError, WebChatAccount, resolve_secret
 from omnitui.connectors.base import (
     AgentActivity,
+    AgentsTyping,
     Batch,
     ChannelHistory,
     DeliveryError,
@@ -70,6 +77,7 @@ from omnitui.connectors.base import (
     InboundSink,
     OutboundMessage,
     SendResult,
+    VisitorTyping,
 )
 from omnitui.connectors.routes import read_body
 
@@ -95,6 +103,16 @@ STREAM_SECONDS = 300.0
 KEEPALIVE_SECONDS = 15.0
 ACTIVITY_SECONDS = 10.0
 """The agents' activity read for the away notice is reused this long."""
+TYPING_PER_MINUTE = 40
+"""Typing pings a visitor may send a minute (the page sends one every 3 s at most), counted
+apart from ``messages_per_minute`` so that typing never uses up a visitor's messages."""
+TYPING_STORE_SECONDS = 4.0
+"""A visitor's typing is written to the store at most this often."""
+TYPING_POLL_SECONDS = 1.0
+"""How often the agents' typing is read while visitors have streams open."""
+TYPING_REPEAT_SECONDS = 4.0
+"""While an agent types, the visitor's streams are told so again this often: the page hides
+the line 8 s after the last word, in case the "stopped" event was lost with its stream."""
 MAX_TEXT = 4000
 """Characters of one message."""
 SECRET_MIN = 16
@@ -157,6 +175,9 @@ class _Visitor:
     """(event id, JSON data), oldest first."""
     ids: set[str] = field(default_factory=set)
     streams: set[asyncio.Queue[tuple[str, str]]] = field(default_factory=set)
+    """Each open stream's queue of (event id, data); an event id "" is ephemeral (typing)."""
+    typing_stored: float = float("-inf")
+    """When the visitor's typing was last handed to the store (monotonic)."""
 
     def add(self, event_id: str, data: str) -> bool:
         """Keep and publish an event; False (nothing done) when it is kept already."""
@@ -170,6 +191,13 @@ class _Visitor:
             if queue.qsize() < EVENTS_KEPT:  # a stalled stream misses live events, not catch-up
                 queue.put_nowait((event_id, data))
         return True
+
+    def signal(self, data: str) -> None:
+        """Publish an ephemeral event to the open streams only: it has no id and is never
+        kept, so it is no part of any catch-up and never moves the browser's Last-Event-ID."""
+        for queue in self.streams:
+            if queue.qsize() < EVENTS_KEPT:
+                queue.put_nowait(("", data))
 
     def after(self, last: str) -> list[tuple[str, str]]:
         """The events after ``last``; all kept when ``last`` is not (the browser dedupes)."""
@@ -211,6 +239,72 @@ def _event(kind: str, text: str, at: datetime, event_id: str) -> str:
     )
 
 
+GROUP_MAX = 500
+"""Messages stored in one transaction at most."""
+
+
+class GroupCommit:
+    """Stores visitors' messages together: every message that arrived while the previous
+    transaction committed goes in the next one (group commit), so a crowd of visitors costs
+    a few transactions, not one each. Each caller waits for its own message's commit."""
+
+    def __init__(self, sink: InboundSink) -> None:
+        self._sink = sink
+        self._pending: list[tuple[InboundMessage, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, message: InboundMessage) -> None:
+        """Return once ``message`` is committed; raise what the store raised."""
+        future = asyncio.get_running_loop().create_future()
+        future.add_done_callback(_retrieved)  # a caller that hung up leaves it unread
+        self._pending.append((message, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain())
+        # Shielded: a visitor who hangs up does not cancel the others' commit.
+        await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            group, self._pending = self._pending[:GROUP_MAX], self._pending[GROUP_MAX:]
+            await self._commit(group)
+
+    async def _commit(self, group: list[tuple[InboundMessage, asyncio.Future[None]]]) -> None:
+        try:
+            await self._sink(Batch([message for message, _ in group]))
+        except Exception as exc:
+            if len(group) > 1:  # one bad message must not fail the rest: each alone
+                for one in group:
+                    await self._commit([one])
+                return
+            _settle(group, exc)
+        else:
+            _settle(group, None)
+
+    def close(self) -> None:
+        """Fail what waits (the callers answer 503) and stop."""
+        if self._task is not None:
+            self._task.cancel()
+        pending, self._pending = self._pending, []
+        _settle(pending, ConnectionError("not receiving now"))
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _settle(
+    group: list[tuple[InboundMessage, asyncio.Future[None]]], error: BaseException | None
+) -> None:
+    for _, future in group:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+
 class WebChatConnector:
     channel = CHANNEL
     idempotent_send = True
@@ -221,10 +315,11 @@ class WebChatConnector:
         self.config = config
         self.public_url = public_url.rstrip("/")
         self.base = f"/webchat/{name}"
-        self._sink: InboundSink | None = None
+        self._sink: GroupCommit | None = None
         self._tokens: Tokens | None = None
         self._visitors: OrderedDict[str, _Visitor] = OrderedDict()
         self._rate = RateLimit(config.messages_per_minute)
+        self._typing_rate = RateLimit(TYPING_PER_MINUTE)
         self._streams = 0
         self.history: ChannelHistory | None = None
         """The store's record of visitors' events, set by the runner: the catch-up."""
@@ -234,6 +329,13 @@ class WebChatConnector:
         """Links an email a visitor left to their customer (suggests it), set by the runner."""
         self._activity: tuple[float, datetime | None] | None = None
         """(when read, monotonic; what was read)."""
+        self.visitor_typing: VisitorTyping | None = None
+        """Records that a visitor is typing (for the TUI), set by the runner."""
+        self.agents_typing: AgentsTyping | None = None
+        """The visitors an agent is typing a reply to, set by the runner."""
+        self._told_typing: dict[str, float] = {}
+        """Visitors whose streams were told an agent is typing: when last told (monotonic).
+        Only visitors with open streams, so it is bounded by ``MAX_STREAMS``."""
 
     # -- receiving -------------------------------------------------------------------
 
@@ -248,11 +350,12 @@ class WebChatConnector:
     async def receive(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
         """Let the routes take visitors' messages until cancelled."""
         self._tokens = Tokens(self.account, self._secret(), self.config.token_days * 86400.0)
-        self._sink = sink
+        self._sink = GroupCommit(sink)
         log.info("%s: web chat at %s/", self.account, self.public_url + self.base)
         try:
-            await asyncio.Event().wait()
+            await self._tell_agents_typing()
         finally:
+            self._sink.close()
             self._sink = None
             self._tokens = None
 
@@ -268,6 +371,39 @@ class WebChatConnector:
         else:
             self._visitors.move_to_end(visitor)
         return found
+
+    async def _tell_agents_typing(self) -> None:
+        """Run until cancelled: while visitors have streams open, tell them (an ephemeral
+        event) when an agent starts or stops typing a reply to them."""
+        failing = False
+        while True:
+            await asyncio.sleep(TYPING_POLL_SECONDS)
+            read = self.agents_typing
+            if read is None or (not self._streams and not self._told_typing):
+                continue
+            try:
+                typing = await asyncio.to_thread(read, self.account)
+            except Exception:
+                if not failing:  # once, not every second while the store is unwell
+                    log.exception("%s: the agents' typing not read", self.account)
+                failing = True
+                continue
+            failing = False
+            now = time.monotonic()
+            for visitor in list(self._told_typing):
+                state = self._visitors.get(visitor)
+                if visitor not in typing or state is None or not state.streams:
+                    del self._told_typing[visitor]
+                    if state is not None:
+                        state.signal(_TYPING_STOPPED)
+            for visitor in typing:
+                state = self._visitors.get(visitor)
+                if state is None or not state.streams:
+                    continue
+                told = self._told_typing.get(visitor)
+                if told is None or now - told >= TYPING_REPEAT_SECONDS:
+                    self._told_typing[visitor] = now
+                    state.signal(_TYPING_STARTED)
 
     # -- sending ---------------------------------------------------------------------
 
@@ -299,6 +435,7 @@ class WebChatConnector:
             Route(f"{b}/token", self._token, methods=["POST", "OPTIONS"]),
             Route(f"{b}/messages", self._message, methods=["POST", "OPTIONS"]),
             Route(f"{b}/profile", self._profile, methods=["POST", "OPTIONS"]),
+            Route(f"{b}/typing", self._typing, methods=["POST", "OPTIONS"]),
             Route(f"{b}/events", self._events, methods=["GET", "OPTIONS"]),
         ]
 
@@ -363,10 +500,12 @@ class WebChatConnector:
             log.info("%s: %s token from %s refused", self.account, exc, _client(request))
             return None
 
-    def _limited(self, request: Request, *keys: str) -> Response | None:
+    def _limited(
+        self, request: Request, *keys: str, rate: RateLimit | None = None
+    ) -> Response | None:
         from starlette.responses import Response
 
-        wait = max(self._rate.hit(key) for key in keys)
+        wait = max((rate or self._rate).hit(key) for key in keys)
         if not wait:
             return None
         headers = {"Retry-After": str(int(wait) + 1)}
@@ -435,7 +574,7 @@ class WebChatConnector:
         if sink is None:
             return self._cors(request, Response("not receiving now", status_code=503))
         try:
-            await sink(Batch([message]))
+            await sink.store(message)
         except Exception:
             log.exception("%s: message from %s not stored", self.account, message.address)
             return self._cors(request, Response("not stored; try again", status_code=500))
@@ -530,6 +669,34 @@ class WebChatConnector:
                 log.exception("%s: the email of %s not linked", self.account, visitor)
         return stored
 
+    async def _typing(self, request: Request) -> Response:
+        """The visitor is typing: handed to the store (``visitor_typing``) at most every
+        ``TYPING_STORE_SECONDS``; limited on its own, apart from the visitor's messages."""
+        from starlette.responses import Response
+
+        refused = await self._guard(request)
+        if refused is not None:
+            return refused
+        visitor = self._visitor_of(request)
+        if visitor is None:
+            return self._cors(request, Response("token refused", status_code=403))
+        limited = self._limited(request, f"v:{visitor}", rate=self._typing_rate)
+        if limited is not None:
+            return limited
+        data = await self._json(request)
+        if not isinstance(data, dict):
+            return data
+        state = self._visitor(visitor)
+        now = time.monotonic()
+        record = self.visitor_typing
+        if record is not None and now - state.typing_stored >= TYPING_STORE_SECONDS:
+            state.typing_stored = now
+            try:
+                await asyncio.to_thread(record, self.account, visitor)
+            except Exception:  # a nicety: the visitor's messages are what matters
+                log.exception("%s: the typing of %s not recorded", self.account, visitor)
+        return self._cors(request, Response(status_code=204))
+
     async def _events(self, request: Request) -> Response:
         from starlette.responses import Response, StreamingResponse
 
@@ -555,6 +722,8 @@ class WebChatConnector:
                 for event_id, data in await self._catch_up(visitor, state, last):
                     shown.add(event_id)
                     yield _sse(event_id, data)
+                if visitor in self._told_typing:  # the other streams were told already
+                    yield _sse("", _TYPING_STARTED)
                 deadline = time.monotonic() + STREAM_SECONDS
                 while (left := deadline - time.monotonic()) > 0:
                     try:
@@ -597,9 +766,15 @@ class WebChatConnector:
         return events + [(event_id, data) for event_id, data in kept if event_id not in seen]
 
 
+_TYPING_STARTED = json.dumps({"kind": "typing", "typing": True})
+_TYPING_STOPPED = json.dumps({"kind": "typing", "typing": False})
+
+
 def _sse(event_id: str, data: str) -> bytes:
-    # Neither can hold a newline: ids are ours, data is one line of JSON.
-    return f"id: {event_id}\ndata: {data}\n\n".encode()
+    # Neither can hold a newline: ids are ours, data is one line of JSON. An ephemeral event
+    # (id "") has no id line: an empty one would reset the browser's Last-Event-ID.
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}data: {data}\n\n".encode()
 
 
 def _static(name: str, content_type: str) -> Response:
