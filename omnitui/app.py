@@ -146,6 +146,10 @@ class OmniApp(App[int]):
         self._polls = 0
         self._log_handler: logging.Handler | None = None
         self._warmed_up = False
+        self._presence_lock = threading.Lock()
+        self._presence_wanted: tuple[int, bool] | None = None
+        """The agent's typing still to be written: (customer id, typing)."""
+        self._presence_writing = False
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -413,6 +417,33 @@ class OmniApp(App[int]):
             inbox.undo_move(engine, event_id, agent=agent)
 
         self._write("Undo", write, done, None, refused)
+
+    def set_presence(self, customer_id: int, typing: bool) -> None:
+        """Record whether the agent is typing a reply to ``customer_id`` (the web chat tells
+        the visitor). One writer drains these in order, the newest wins: a stop is never
+        overtaken by the start before it, and a slow store never piles writes up."""
+        with self._presence_lock:
+            self._presence_wanted = (customer_id, typing)
+            if self._presence_writing:
+                return
+            self._presence_writing = True
+        self._write_presence()
+
+    @work(thread=True, group="presence", exit_on_error=False)
+    def _write_presence(self) -> None:
+        agent = self.settings.agent
+        while True:
+            with self._presence_lock:
+                wanted, self._presence_wanted = self._presence_wanted, None
+                if wanted is None:
+                    self._presence_writing = False
+                    return
+            try:
+                from omnitui import inbox
+
+                inbox.set_presence(self.engine(), agent, *wanted)
+            except Exception:  # a nicety, not worth a toast on every keystroke
+                log.exception("recording the agent's typing failed")
 
     @work(thread=True, group="store-writes", exit_on_error=False)
     def _write(

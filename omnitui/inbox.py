@@ -29,6 +29,7 @@ from omnitui import db
 from omnitui.blobs import BlobStore
 from omnitui.config import OutboxConfig
 from omnitui.connectors.base import (
+    CONTACT_DETAILS,
     Batch,
     InboundMessage,
     OutboundFile,
@@ -254,6 +255,9 @@ class _BatchIngest:
         """The same for messages stored before and edited by the batch."""
         self.raws: list[dict[str, object]] = []
         self.attachments: list[dict[str, object]] = []
+        self.answers: dict[tuple[int, int, str], int] = {}
+        """(customer, conversation, sender) of emails that answer a message of that
+        conversation -> the answer's id: each may prove an address a visitor claimed."""
         self._load(messages)
 
     def _load(self, messages: Sequence[InboundMessage]) -> None:
@@ -337,6 +341,8 @@ class _BatchIngest:
         )
         message_id = _inserted_id(inserted)
         self.stored[msg.account, msg.external_id] = (customer.id, conversation.id)
+        if msg.channel == "email" and not outgoing and reason.startswith(("answers", "refer")):
+            self.answers[customer.id, conversation.id, msg.address.lower()] = message_id
         self.fts[message_id] = (msg.subject, msg.body)
         if msg.raw_zlib is not None:
             self.raws.append({"message_id": message_id, "data": msg.raw_zlib})
@@ -558,11 +564,37 @@ class _BatchIngest:
                 ],
             )
         self._touch_customers()
+        self.verify_claims()
         for customer in self.customers.values():
             if customer.reindex:
                 db.index_customer(self.session, customer.id)
         # The session's objects did not see the rows written here.
         self.session.expire_all()
+
+    def verify_claims(self) -> None:
+        """An email address a web chat visitor claimed (``link_visitor_email``) is proven
+        when that address answers an email in a conversation where the visitor chatted: the
+        identities that rested on it are marked verified ("identity-verified")."""
+        for (customer_id, conversation_id, address), message_id in self.answers.items():
+            proven = self.conn.execute(
+                _PROVE_CLAIM,
+                {"customer": customer_id, "address": address, "conversation": conversation_id},
+            )
+            if not proven.rowcount:
+                continue
+            self.conn.execute(
+                sa.insert(Event),
+                {
+                    "agent": "system",
+                    "kind": "identity-verified",
+                    "customer_id": customer_id,
+                    "conversation_id": conversation_id,
+                    "before": f"email {address} ({UNVERIFIED})",
+                    "after": f"verified: answered an email in conversation {conversation_id}",
+                    "message_id": message_id,
+                    "at": utcnow(),
+                },
+            )
 
     def _touch_customers(self) -> None:
         """``_touch`` once for each customer of the batch: last activity and preview as
@@ -593,6 +625,13 @@ class _BatchIngest:
                 for c in touched
             ],
         )
+
+
+_PROVE_CLAIM = text(
+    "UPDATE identity SET claimed_email = NULL WHERE customer_id = :customer "
+    "AND claimed_email = :address AND EXISTS (SELECT 1 FROM message "
+    "WHERE conversation_id = :conversation AND channel = 'webchat' AND direction = 'in')"
+)
 
 
 def _inserted_id(result: sa.CursorResult[Any]) -> int:
@@ -1533,13 +1572,30 @@ def add_identity(
 
 
 def link_visitor_email(
-    engine: Engine, account: str, visitor_address: str, email: str, name: str = ""
+    engine: Engine,
+    account: str,
+    visitor_address: str,
+    email: str,
+    name: str = "",
+    *,
+    email_account: str = "",
 ) -> list[int]:
-    """A web chat visitor left ``email``: when another customer owns that email identity, an
-    Event "link-suggested" on both customers (``after`` names the other and the address) for
-    an agent to merge them or not; nothing is merged. When no customer owns it, nothing is
-    done: the store has no column to mark an identity unverified, and an address a visitor
-    typed is not proof it is theirs. Returns the ids of the events recorded."""
+    """A web chat visitor left ``email`` in the chat's form. What happens, recorded as
+    events (their ids are returned; none when there was nothing to do):
+
+    - No customer has that email: it becomes an email identity of the visitor's customer
+      (account ``email_account``, which sends to it), so a later email from it joins the
+      chat's history and a reply can go there.
+    - Another customer has it and the visitor's customer is only this visitor: the visitor's
+      identity and conversations join that customer ("identity-linked"), so the agent sees
+      the chat inside that customer's history.
+    - Another customer has it and the visitor's customer has other addresses too: merging two
+      customers is an agent's decision, so it is only suggested on both ("link-suggested").
+
+    An address typed into a form is not proof that it is the visitor's: the identity that
+    rests on it is marked (``claimed_email``) until that address answers an email in the
+    chat's conversation (see ``_BatchIngest.verify_claims``), and the TUI shows it unverified.
+    """
     email = "".join(email.split()).lower()
     if not email:
         return []
@@ -1551,36 +1607,276 @@ def link_visitor_email(
                 Identity.account == account,
             )
         ).first()
+        if visitor is None:
+            return []
         owner = session.exec(
             select(Identity).where(Identity.channel == "email", Identity.address == email)
         ).first()
-        if visitor is None or owner is None or owner.customer_id == visitor.customer_id:
-            return []
-        pairs = ((visitor.customer_id, owner.customer_id), (owner.customer_id, visitor.customer_id))
-        events = []
-        for customer_id, other in pairs:
-            before = f"webchat {visitor_address}" + (f" ({one_line(name, 200)})" if name else "")
-            events.append(
-                Event(
-                    agent="system",
-                    kind="link-suggested",
-                    customer_id=customer_id,
-                    before=before,
-                    after=f"email {email}: customer {other}",
-                )
-            )
-        already = session.exec(
-            select(Event).where(
-                Event.kind == "link-suggested",
-                Event.customer_id == visitor.customer_id,
-                Event.after == events[0].after,
+        if owner is not None and owner.customer_id == visitor.customer_id:
+            return []  # theirs already (or the same details saved again)
+        said = f"webchat {visitor_address}" + (f" ({one_line(name, 200)})" if name else "")
+        if owner is None:
+            return [_add_claimed_email(session, visitor, email, name, email_account, said)]
+        others = session.exec(
+            select(Identity.id).where(
+                Identity.customer_id == visitor.customer_id, Identity.id != visitor.id
             )
         ).first()
-        if already is not None:  # the same details saved again
-            return []
-        for event in events:
-            session.add(event)
+        if others is None:
+            return [_join_claimed_owner(session, visitor, owner, email, said)]
+        return _suggest_link(session, visitor, owner, email, said)
+
+
+UNVERIFIED = "unverified until they answer an email"
+
+
+def _add_claimed_email(
+    session: Session, visitor: Identity, email: str, name: str, email_account: str, said: str
+) -> int:
+    identity = Identity(
+        customer_id=visitor.customer_id,
+        channel="email",
+        address=email,
+        display_name=name,
+        account=email_account,
+        claimed_email=email,
+    )
+    visitor.claimed_email = email
+    session.add_all([identity, visitor])
+    event = Event(
+        agent="system",
+        kind="identity-linked",
+        customer_id=visitor.customer_id,
+        before=said,
+        after=f"email {email} ({UNVERIFIED})",
+    )
+    session.add(event)
+    session.flush()
+    db.index_customer(session, visitor.customer_id)
+    customer = session.get(Customer, visitor.customer_id)
+    assert customer is not None and event.id is not None
+    _touch(session, customer, customer.last_activity_at, customer.preview)
+    return event.id
+
+
+def _join_claimed_owner(
+    session: Session, visitor: Identity, owner: Identity, email: str, said: str
+) -> int:
+    """The visitor's customer (this visitor alone) joins the customer who owns ``email``:
+    identity, conversations, messages and events move; the emptied customer is marked merged
+    into the owner (the event's ``before`` names it)."""
+    source, target = visitor.customer_id, owner.customer_id
+    conn = session.connection()
+    moved = {"source": source, "target": target}
+    for table in ("conversation", "message", "event"):
+        conn.execute(
+            text(f"UPDATE {table} SET customer_id = :target WHERE customer_id = :source"), moved
+        )
+    visitor.customer_id = target
+    visitor.claimed_email = email
+    session.add(visitor)
+    old = session.get(Customer, source)
+    new = session.get(Customer, target)
+    assert old is not None and new is not None
+    old.merged_into_id = target
+    new.unread_count += old.unread_count
+    old.unread_count = old.open_count = 0
+    old.version += 1
+    session.add(old)
+    event = Event(
+        agent="system",
+        kind="identity-linked",
+        customer_id=target,
+        before=f"{said}, customer {source}",
+        after=f"email {email} ({UNVERIFIED})",
+    )
+    session.add(event)
+    session.flush()
+    db.index_customer(session, target)
+    db.index_customer(session, source)
+    newer = old.last_activity_at > new.last_activity_at
+    at = max(old.last_activity_at, new.last_activity_at)
+    _touch(session, new, at, old.preview if newer else new.preview)
+    assert event.id is not None
+    return event.id
+
+
+def _suggest_link(
+    session: Session, visitor: Identity, owner: Identity, email: str, said: str
+) -> list[int]:
+    pairs = ((visitor.customer_id, owner.customer_id), (owner.customer_id, visitor.customer_id))
+    events = [
+        Event(
+            agent="system",
+            kind="link-suggested",
+            customer_id=customer_id,
+            before=said,
+            after=f"email {email}: customer {other}",
+        )
+        for customer_id, other in pairs
+    ]
+    already = session.exec(
+        select(Event).where(
+            Event.kind == "link-suggested",
+            Event.customer_id == visitor.customer_id,
+            Event.after == events[0].after,
+        )
+    ).first()
+    if already is not None:  # the same details saved again
+        return []
+    for event in events:
+        session.add(event)
+    session.flush()
+    for customer_id, _ in pairs:
+        _bump(session, customer_id)
+    return [event.id for event in events if event.id is not None]
+
+
+def queue_email_copy(engine: Engine, reply_id: int, account: str) -> int | None:
+    """Queue web chat reply ``reply_id`` again by email from ``account``: the visitor was not
+    on the page to see it. It goes to the email address the visitor left (else the one the
+    customer last wrote from), quoting the visitor's last chat message, in the same
+    conversation, so an answer to it threads there (and proves the address; see
+    ``_BatchIngest.verify_claims``). Its idempotency key is derived from the reply's, so a
+    copy is queued once however often this is called. Returns the copy's id; None when the
+    customer has no email address or the copy is queued already."""
+    with db.write(engine) as session:
+        reply = session.get(Message, reply_id)
+        if reply is None or reply.direction != "out" or reply.idempotency_key is None:
+            raise ServiceError(f"message {reply_id} is not a reply")
+        digest = hashlib.sha256(f"email-copy:{reply.idempotency_key}".encode()).hexdigest()
+        key = f"{digest[:32]}@{KEY_DOMAIN}"
+        if session.exec(select(Message.id).where(Message.idempotency_key == key)).first():
+            return None
+        chat = session.get(Identity, reply.identity_id) if reply.identity_id else None
+        target = _email_of(session, reply.customer_id, chat.claimed_email if chat else None)
+        if target is None:
+            return None
+        asked = _unanswered(session, reply)
+        body = reply.body
+        subject = ""
+        if asked:
+            quoted = "\n".join(f"> {line}" for m in asked for line in m.body.splitlines())
+            body = f"{reply.body}\n\n{quoted}"
+            subject = f"Re: {one_line(asked[0].body, 70)}"
+        now = utcnow()
+        copy = Message(
+            conversation_id=reply.conversation_id,
+            customer_id=reply.customer_id,
+            direction="out",
+            channel="email",
+            account=account or target.account,
+            identity_id=target.id,
+            author=reply.author,
+            subject=subject,
+            body=body,
+            sent_at=now,
+            thread_reason=f"web chat reply {reply.id} by email: the visitor was not on the page",
+            delivery="queued",
+            idempotency_key=key,
+            next_attempt_at=now,
+        )
+        session.add(copy)
         session.flush()
-        for customer_id, _ in pairs:
-            _bump(session, customer_id)
-        return [event.id for event in events if event.id is not None]
+        assert copy.id is not None
+        db.index_message(session, copy.id, subject, body)
+        _bump(session, reply.customer_id)
+        return copy.id
+
+
+def _unanswered(session: Session, reply: Message, limit: int = 10) -> list[Message]:
+    """The visitor's chat messages that ``reply`` answers (since the reply before it), oldest
+    first, without the contact-details messages; at most the last ``limit``."""
+    before = session.exec(
+        select(func.max(Message.sent_at)).where(
+            Message.conversation_id == reply.conversation_id,
+            Message.direction == "out",
+            Message.sent_at < reply.sent_at,
+        )
+    ).one()
+    query = select(Message).where(
+        Message.conversation_id == reply.conversation_id,
+        Message.direction == "in",
+        Message.channel == "webchat",
+        Message.sent_at <= reply.sent_at,
+        ~col(Message.external_id).contains(CONTACT_DETAILS),
+    )
+    if before is not None:
+        query = query.where(Message.sent_at > before)
+    newest = session.exec(
+        query.order_by(col(Message.sent_at).desc(), col(Message.id).desc()).limit(limit)
+    ).all()
+    return list(reversed(newest))
+
+
+def _email_of(session: Session, customer_id: int, left: str | None) -> Identity | None:
+    """The email identity a copy goes to: the address left in the chat, else the one the
+    customer last wrote from, else the first."""
+    emails = session.exec(
+        select(Identity)
+        .where(Identity.customer_id == customer_id, Identity.channel == "email")
+        .order_by(col(Identity.id))
+    ).all()
+    for identity in emails:
+        if identity.address == left:
+            return identity
+    last = session.exec(
+        select(Message.identity_id)
+        .where(
+            Message.customer_id == customer_id,
+            Message.direction == "in",
+            Message.channel == "email",
+        )
+        .order_by(col(Message.sent_at).desc())
+    ).first()
+    for identity in emails:
+        if identity.id == last:
+            return identity
+    return emails[0] if emails else None
+
+
+# ---------------------------------------------------------------------------
+# Typing (the web chat shows each side the other typing)
+
+
+def set_visitor_typing(
+    engine: Engine, account: str, address: str, at: datetime | None = None
+) -> bool:
+    """Record that a web chat visitor was seen typing (at ``at``, default now), for the TUI's
+    "typing…" line. One UPDATE of the identity: the customer's ``version`` is not bumped, so
+    no timeline reloads for it. False when the visitor has no identity yet (nothing stored)."""
+    with db.write(engine) as session:
+        result = session.connection().execute(
+            text(
+                "UPDATE identity SET typing_at = :at "
+                "WHERE channel = 'webchat' AND account = :account AND address = :address"
+            ),
+            {"at": db.stamp(at or utcnow()), "account": account, "address": address},
+        )
+        return bool(result.rowcount)
+
+
+def set_presence(engine: Engine, agent: str, customer_id: int, typing: bool) -> None:
+    """Record that ``agent`` is typing a reply to ``customer_id`` (the web chat tells the
+    visitor), or no longer is. Typing is work, so it moves ``heartbeat_at`` (the away notice
+    counts it); stopping does not, and only stops typing to that customer, so a stop written
+    after the agent moved on to someone else undoes nothing."""
+    with db.write(engine) as session:
+        if typing:
+            session.connection().execute(
+                text(
+                    "INSERT INTO presence (agent, customer_id, typing, heartbeat_at) "
+                    "VALUES (:agent, :customer, 1, :now) ON CONFLICT (agent) DO UPDATE SET "
+                    "customer_id = excluded.customer_id, typing = 1, "
+                    "heartbeat_at = excluded.heartbeat_at"
+                ),
+                {"agent": agent, "customer": customer_id, "now": db.stamp(utcnow())},
+            )
+        else:
+            session.connection().execute(
+                text(
+                    "UPDATE presence SET typing = 0 "
+                    "WHERE agent = :agent AND customer_id = :customer AND typing"
+                ),
+                {"agent": agent, "customer": customer_id},
+            )

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,14 @@ SCHEMA_HEAD = "0005"
 KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 """Every revision this code knows, oldest first: a store at one of these can be upgraded."""
 
+
+VISITOR_TYPING_SECONDS = 7.0
+"""A visitor's typing shows this long after it was stored. The page pings every 3 s and the
+web chat stores a ping at most every 4 s, so stored pings are about 6 s apart while the
+visitor types: a second more keeps the line from blinking off between them."""
+AGENT_TYPING_SECONDS = 6.0
+"""An agent's typing counts this long after it was stored (the TUI stores it every 3 s while
+the agent types and clears it when they stop; this covers a TUI that quit mid-word)."""
 
 UNDELIVERED = "delivery IN ('queued', 'sending', 'failed', 'unconfirmed')"
 """The condition of the partial outbox index: queries repeat it verbatim to use the index."""
@@ -224,6 +232,9 @@ class IdentityRow:
     unreachable_reason: str | None
     handle: str = ""
     """The public handle on the channel (a Telegram username, without the @): customer text."""
+    claimed_email: str | None = None
+    """The email address this identity's link to the customer rests on, while it is unproven
+    (a web chat visitor typed it): customer text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +293,14 @@ class ChatEventRow:
     id: str
     direction: str
     text: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TypingRow:
+    """A web chat visitor seen typing: their display name (customer text) and when."""
+
+    display_name: str
     at: datetime
 
 
@@ -442,7 +461,8 @@ class Reader:
                 IdentityRow(*r)
                 for r in conn.execute(
                     "SELECT id, channel, address, account, display_name, unreachable_reason, "
-                    "coalesce(handle, '') FROM identity WHERE customer_id=? ORDER BY id",
+                    "coalesce(handle, ''), claimed_email FROM identity WHERE customer_id=? "
+                    "ORDER BY id",
                     (customer_id,),
                 )
             )
@@ -514,7 +534,7 @@ class Reader:
                     "SELECT id, kind, agent, before, after, at, conversation_id, message_id "
                     "FROM event WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
                     "('status', 'assign', 'merge', 'retry', 'move', 'split', 'unreachable', "
-                    "'link-suggested') ORDER BY at",
+                    "'link-suggested', 'identity-linked', 'identity-verified') ORDER BY at",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
                 items += [
@@ -767,6 +787,33 @@ class Reader:
             .fetchone()
         )
         return _ts(row[0]) if row else None
+
+    def visitor_typing(self, customer_id: int, now: datetime | None = None) -> TypingRow | None:
+        """The customer's web chat visitor when seen typing within ``VISITOR_TYPING_SECONDS``
+        before ``now`` (default: the real time, which the runner stamped it with), else None."""
+        since = (now or datetime.now(UTC)) - timedelta(seconds=VISITOR_TYPING_SECONDS)
+        row = (
+            self._conn()
+            .execute(
+                "SELECT display_name, typing_at FROM identity WHERE customer_id = ? "
+                "AND channel = 'webchat' AND typing_at >= ? ORDER BY typing_at DESC LIMIT 1",
+                (customer_id, stamp(since)),
+            )
+            .fetchone()
+        )
+        return TypingRow(row[0], parse_stamp(row[1])) if row else None
+
+    def agents_typing_to(self, account: str, now: datetime | None = None) -> set[str]:
+        """The web chat visitors of ``account`` (addresses) whose customer an agent is typing
+        a reply to: a presence row typing, written within ``AGENT_TYPING_SECONDS``."""
+        since = (now or datetime.now(UTC)) - timedelta(seconds=AGENT_TYPING_SECONDS)
+        rows = self._conn().execute(
+            "SELECT DISTINCT i.address FROM presence p "
+            "JOIN identity i ON i.customer_id = p.customer_id "
+            "WHERE p.typing AND p.heartbeat_at >= ? AND i.channel = 'webchat' AND i.account = ?",
+            (stamp(since), account),
+        )
+        return {str(r[0]) for r in rows}
 
 
 def excerpt(raw: str, terms: list[str], width: int = 80) -> str:

@@ -52,6 +52,7 @@ from omnitui.connectors.base import (
     LinksEmails,
     OutboundMessage,
     ReadsHistory,
+    ReportsTyping,
     SendsFiles,
 )
 from omnitui.reads import Reader, sqlite_path
@@ -157,9 +158,15 @@ class Runner:
                 raise ValueError(f"two connectors for account {connector.account}")
             by_account[connector.account] = connector
         self._by_account = by_account
+        url = settings.store_url
+        self._typing_reader = Reader(url) if sqlite_path(url) else None
         for connector in self.connectors:
             if isinstance(connector, LinksEmails):  # the web chat's contact form
                 connector.link_email = self._link_email
+            if isinstance(connector, ReportsTyping):  # the web chat's "typing…", both ways
+                connector.visitor_typing = self._visitor_typing
+                if self._typing_reader is not None:
+                    connector.agents_typing = self._typing_reader.agents_typing_to
         self.holder = holder or default_holder()
         self.restart_backoff = restart_backoff
         self.generation: int | None = None
@@ -183,9 +190,14 @@ class Runner:
             self._engine = db.make_engine(self.settings.store_url)
         return self._engine
 
+    def _visitor_typing(self, account: str, address: str) -> bool:
+        """A connector's ``visitor_typing``: runs in a worker thread."""
+        return inbox.set_visitor_typing(self.engine, account, address)
+
     def _link_email(self, account: str, address: str, email: str, name: str) -> None:
         """A connector's ``link_email``: runs in a worker thread."""
-        inbox.link_visitor_email(self.engine, account, address, email, name)
+        sender = self.settings.config.email_account_for(account) or ""
+        inbox.link_visitor_email(self.engine, account, address, email, name, email_account=sender)
 
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -513,6 +525,21 @@ class Runner:
                     await connector.keep_sent_copy(message, result)
                 except Exception:
                     log.exception("reply %d: could not keep a sent copy", message.message_id)
+            if result.recipient_away:
+                await self._email_copy(message)
+
+    async def _email_copy(self, message: OutboundMessage) -> None:
+        """The customer was not there to see ``message`` (sent): queue it by email."""
+        sender = self.settings.config.email_account_for(message.account)
+        if sender is None:
+            return
+        try:
+            copy = await self._db(inbox.queue_email_copy, self.engine, message.message_id, sender)
+        except Exception:
+            log.exception("reply %d: could not queue its email copy", message.message_id)
+            return
+        if copy is not None:
+            log.info("reply %d: the visitor was away; by email as %d", message.message_id, copy)
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -109,6 +109,19 @@ def test_a_webchat_needs_the_http_server_and_a_name_of_its_own() -> None:
         parse({"telegram": {"site": {"token": "1:x"}}, "webchat": {"site": {"secret_env": "X"}}})
 
 
+def test_the_email_account_of_a_webchat_must_exist_or_be_the_only_one() -> None:
+    chat = {"secret_env": "X", "email_account": "sales"}
+    mailbox = {"address": "support@acme.example"}
+    with pytest.raises(ConfigError, match=r"\[webchat\.site\] email_account = 'sales'.*none"):
+        parse({"webchat": {"site": chat}}, "omnitui.toml")
+    config = parse({"webchat": {"site": {"secret_env": "X"}}, "email": {"support": mailbox}})
+    assert config.email_account_for("site") == "support"  # the only one
+    two = {"support": mailbox, "sales": {"address": "sales@acme.example"}}
+    config = parse({"webchat": {"site": {"secret_env": "X"}}, "email": two})
+    assert config.email_account_for("site") is None  # which one is the team's to say
+    assert parse({"webchat": {"site": chat}, "email": two}).email_account_for("site") == "sales"
+
+
 def test_a_telegram_account_from_the_example_validates() -> None:
     block = EXAMPLE[EXAMPLE.index("# [telegram.bot]") : EXAMPLE.index("# [webchat]")]
     setting = re.compile(r"^(\[telegram\.[a-z]+\]|[a-z_]+ = .*)$")

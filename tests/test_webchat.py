@@ -23,6 +23,7 @@ from omnitui.config import Settings
 from omnitui.connectors import webchat
 from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.connectors.webchat import STATIC, Tokens
+from omnitui.reads import Reader
 from omnitui.runner import Runner, StoreHistory
 from tests.runner_support import async_wait_until, new_store, query, settings_for
 from tests.test_http import free_port
@@ -404,7 +405,9 @@ async def test_the_config_says_whether_agents_are_about(
     assert js.count("away: ") == 4 and "c.agents_active === false" in js
 
 
-async def test_an_email_another_customer_has_is_suggested_as_a_link(tmp_path: Path) -> None:
+async def test_a_visitor_who_leaves_a_customers_email_joins_that_history_unverified(
+    tmp_path: Path,
+) -> None:
     url, store = new_store(tmp_path)
     async with chat(chat_settings(tmp_path, url)) as (runner, client):
         mail = InboundMessage(
@@ -418,29 +421,53 @@ async def test_an_email_another_customer_has_is_suggested_as_a_link(tmp_path: Pa
         await asyncio.to_thread(inbox.ingest, runner.engine, Batch([mail]))
         [(owner,)] = query(store, "SELECT customer_id FROM identity WHERE channel = 'email'")
         token, visitor = await new_token(client)
-        await post(client, token, "Salam", "link-0001")
-        customer = customer_of(store, visitor)
-        for _ in range(2):  # saved twice: suggested once
+        await post(client, token, "Salam, sifarişim haradadır?", "link-0001")
+        alone = customer_of(store, visitor)
+        for _ in range(2):  # saved twice: linked once
             answer = await client.post(
                 "profile",
                 json={"name": "Leyla", "email": " Leyla@Example.az"},
                 headers=bearer(token),
             )
             assert answer.status_code == 204
-        events = query(
-            store, "SELECT customer_id, after FROM event WHERE kind = 'link-suggested' ORDER BY id"
-        )
-        assert events == [
-            (customer, f"email leyla@example.az: customer {owner}"),
-            (owner, f"email leyla@example.az: customer {customer}"),
+        # The chat is inside the email customer's history now, marked unverified.
+        assert customer_of(store, visitor) == owner
+        assert query(
+            store, "SELECT DISTINCT customer_id FROM message WHERE channel = 'webchat'"
+        ) == [(owner,)]
+        assert query(store, "SELECT claimed_email FROM identity WHERE channel = 'webchat'") == [
+            ("leyla@example.az",)
         ]
-        # Nothing merged or added: an address no one has is not taken as the visitor's.
+        assert query(store, "SELECT merged_into_id FROM customer WHERE id = ?", (alone,)) == [
+            (owner,)
+        ]
+        events = query(store, "SELECT customer_id, kind, after FROM event WHERE kind LIKE 'ident%'")
+        assert events == [
+            (owner, "identity-linked", f"email leyla@example.az ({inbox.UNVERIFIED})")
+        ]
+        reader = Reader(url)
+        detail = reader.customer(owner)
+        assert detail is not None
+        assert detail.row.unread == 3  # the email, the chat message, the contact details
+        chat_identity = next(i for i in detail.identities if i.channel == "webchat")
+        assert chat_identity.claimed_email == "leyla@example.az"
+        timeline = reader.timeline(owner)
+        assert [i.subject for i in timeline if i.kind == "event"] == ["identity-linked"]
+        assert {i.channel for i in timeline if i.kind == "in"} == {"email", "webchat"}
+        # A visitor whose customer has more than this one address is not moved: suggested.
         other, stranger = await new_token(client)
         await post(client, other, "Salam", "link-0002")
         await client.post("profile", json={"email": "new@example.az"}, headers=bearer(other))
-        assert query(store, "SELECT count(*) FROM identity WHERE channel = 'email'") == [(1,)]
-        assert query(store, "SELECT count(*) FROM event WHERE kind = 'link-suggested'") == [(2,)]
-        assert customer_of(store, stranger) not in (customer, owner)
+        mine = customer_of(store, stranger)
+        await client.post("profile", json={"email": "leyla@example.az"}, headers=bearer(other))
+        assert customer_of(store, stranger) == mine
+        suggested = query(
+            store, "SELECT customer_id, after FROM event WHERE kind = 'link-suggested' ORDER BY id"
+        )
+        assert suggested == [
+            (mine, f"email leyla@example.az: customer {owner}"),
+            (owner, f"email leyla@example.az: customer {mine}"),
+        ]
         # A reply or note by "system" is no agent at work.
         assert (await client.get("config")).json()["agents_active"] is False
 

@@ -1,7 +1,8 @@
 """The web chat in a real browser: Debian's Chromium driven by Playwright opens the standalone
 chat page served by a running TUI's runner; the visitor types Persian and presses Enter, the
-agent answers in Azerbaijani from the composer, and the reply shows in the page within a second
-of being marked sent. Hostile reply text is shown as text and runs nothing.
+agent answers in Azerbaijani from the composer (the page says "Dəstək yazır…" while they type),
+and the reply shows in the page within a second of being marked sent. Hostile reply text is
+shown as text and runs nothing. The visitor typing again shows in the TUI.
 
 Needs /usr/bin/chromium (apt-get install chromium) and playwright (in the dev extra; never
 ``playwright install``): skipped on a laptop without them, failed under CI=true."""
@@ -18,6 +19,7 @@ from textual.widgets import TextArea
 
 from omnitui.app import OmniApp
 from omnitui.runner import start_in_thread
+from omnitui.widgets.typing import TypingLine
 from tests.conftest import missing_server
 from tests.runner_support import new_store, query, scalar
 from tests.test_email_tui import open_history
@@ -36,6 +38,7 @@ ARGS = [
 QUESTION = "سلام، سفارش من کجاست؟"
 REPLY = "Yoldadır, sabah çatacaq."
 HOSTILE = "<img src=x onerror=alert(1)>"
+TYPING = "Dəstək yazır…"
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "webchat.png"
 
 
@@ -119,6 +122,8 @@ async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path:
                 if typed:
                     await pilot.press("r")
                     await type_text(pilot, text)
+                    # The visitor sees the agent typing (az: "Dəstək yazır…") before the reply.
+                    await page.locator(".oc-typing", has_text=TYPING).wait_for(timeout=5000)
                 else:  # into the composer still open after the last send, all at once
                     composer = app.focused
                     assert isinstance(composer, TextArea) and not composer.text
@@ -131,6 +136,14 @@ async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path:
                 return shown_at[0] - pressed, shown_at[0] - sent
 
             latency, after_sent = await answer(REPLY)
+            # The reply ends "typing…": nothing of it is in the log or kept by the page.
+            await page.wait_for_function(
+                "() => document.querySelector('.oc-typing').textContent === ''", timeout=5000
+            )
+            saved = await page.evaluate(
+                "() => JSON.stringify(Object.keys(localStorage).map(k => localStorage[k]))"
+            )
+            assert TYPING not in saved and '"typing"' not in saved
             print(f"\nreply latency: {latency * 1000:.0f} ms from ctrl+s to the page "
                   f"({after_sent * 1000:.0f} ms after marked sent)")  # fmt: skip
             assert after_sent < 1.0
@@ -156,5 +169,13 @@ async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path:
             assert await page.locator(".oc-log img").count() == 0
             await page.wait_for_timeout(200)  # an onerror would have fired by now
             assert dialogs == []
+
+            # The visitor types again without sending: the TUI says so under the history.
+            await box.click()
+            await page.keyboard.type("Bir sualım da var")
+            typing_line = app.inbox.query_one(TypingLine)
+            await wait_for(
+                pilot, lambda: typing_line.shown == "Visitor is typing…", 10, "typing in the TUI"
+            )
         finally:
             await browser.close()

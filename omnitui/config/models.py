@@ -346,6 +346,10 @@ class WebChatAccount(_Section):
     away_after_minutes: int = Field(default=10, ge=1, le=1440)
     """No agent seen at work (a reply, a note, an action) for this long: the panel says no one
     is here and opens the form for the visitor's email."""
+    email_account: str = ""
+    """The [email.NAME] account that sends a reply by email when the visitor is not on the page
+    to see it (and the customer has an email address); empty: the only email account, if there
+    is exactly one, else replies wait in the chat for the visitor's return."""
 
     @field_validator("allowed_origins")
     @classmethod
@@ -429,6 +433,12 @@ class Config(_Section):
                         f"[{channel}.{name}]: each account needs a name of its own"
                     )
                 seen[name] = channel
+        for name, chat in self.webchat.items():
+            if chat.email_account and chat.email_account not in self.email:
+                raise ValueError(
+                    f"[webchat.{name}] email_account = {chat.email_account!r}: there is no "
+                    f"[email.{chat.email_account}] (accounts: {', '.join(self.email) or 'none'})"
+                )
         if self.webchat and self.http.listen == "":
             name = next(iter(self.webchat))
             raise ValueError(
@@ -461,6 +471,15 @@ class Config(_Section):
                 )
             paths[path] = name
         return self
+
+    def email_account_for(self, webchat: str) -> str | None:
+        """The email account that sends web chat ``webchat``'s replies to visitors who left."""
+        chat = self.webchat.get(webchat)
+        if chat is None:
+            return None
+        if chat.email_account:
+            return chat.email_account
+        return next(iter(self.email)) if len(self.email) == 1 else None
 
     @property
     def http_address(self) -> tuple[str, int] | None:

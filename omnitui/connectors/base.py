@@ -132,6 +132,9 @@ class SendResult:
     external_id: str
     raw: bytes | None = None
     """What went on the wire (an email's bytes), kept with the reply."""
+    recipient_away: bool = False
+    """Delivered where the customer was not there to see it (a web chat visitor with no page
+    open): the runner sends a copy by email where the channel has an email account for it."""
 
 
 class DeliveryError(Exception):
@@ -275,6 +278,10 @@ class KnowsAgentActivity(Protocol):
     agent_activity: AgentActivity | None
 
 
+CONTACT_DETAILS = ":profile:"
+"""In the external id of the message a web chat stores for a visitor's contact details (name,
+email): that message is no question of theirs."""
+
 EmailLinker = Callable[[str, str, str, str], None]
 """(account, visitor address, email, name): tells the store a visitor left an email address
 (blocking; call it in a thread)."""
@@ -286,6 +293,23 @@ class LinksEmails(Protocol):
     ``link_email`` (inbox.link_visitor_email) when it starts."""
 
     link_email: EmailLinker | None
+
+
+VisitorTyping = Callable[[str, str], bool]
+"""(account, visitor address): the visitor is typing now; False when that could not be
+recorded (the visitor has no conversation yet). Blocking: call it in a thread."""
+AgentsTyping = Callable[[str], set[str]]
+"""(account): the addresses an agent is typing a reply to now (blocking; call it in a thread)."""
+
+
+@runtime_checkable
+class ReportsTyping(Protocol):
+    """A connector whose visitors and agents see each other typing (the web chat): the runner
+    sets ``visitor_typing`` (inbox.set_visitor_typing) and ``agents_typing`` (read from the
+    agents' presence rows) when it starts."""
+
+    visitor_typing: VisitorTyping | None
+    agents_typing: AgentsTyping | None
 
 
 @runtime_checkable

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnitui.config import ConfigError, WebChatAccount, resolve_secret
 from omnitui.connectors.base import (
+    CONTACT_DETAILS,
     AgentActivity,
     AgentsTyping,
     Batch,
@@ -374,7 +375,8 @@ class WebChatConnector:
 
     async def _tell_agents_typing(self) -> None:
         """Run until cancelled: while visitors have streams open, tell them (an ephemeral
-        event) when an agent starts or stops typing a reply to them."""
+        event) when an agent starts typing a reply to them (again every
+        ``TYPING_REPEAT_SECONDS`` while it lasts) and when the agent stops."""
         failing = False
         while True:
             await asyncio.sleep(TYPING_POLL_SECONDS)
@@ -418,8 +420,10 @@ class WebChatConnector:
             raise DeliveryError("the reply is empty", permanent=True)
         key = message.idempotency_key
         data = _event("reply", message.body, datetime.now(UTC), key)
-        self._visitor(message.address).add(key, data)
-        return SendResult(key)
+        visitor = self._visitor(message.address)
+        visitor.add(key, data)
+        # No page open: the visitor sees it when they come back, and by email meanwhile.
+        return SendResult(key, recipient_away=not visitor.streams)
 
     # -- routes ----------------------------------------------------------------------
 
@@ -655,7 +659,7 @@ class WebChatConnector:
             InboundMessage(
                 account=self.account,
                 channel=CHANNEL,
-                external_id=f"{visitor}:profile:{digest}",
+                external_id=f"{visitor}{CONTACT_DETAILS}{digest}",
                 address=visitor,
                 body=f"[left contact details: {details}]",
                 sent_at=datetime.now(UTC),
@@ -692,7 +696,9 @@ class WebChatConnector:
         if record is not None and now - state.typing_stored >= TYPING_STORE_SECONDS:
             state.typing_stored = now
             try:
-                await asyncio.to_thread(record, self.account, visitor)
+                if not await asyncio.to_thread(record, self.account, visitor):
+                    # No conversation yet: the ping after the first message must not wait.
+                    state.typing_stored = float("-inf")
             except Exception:  # a nicety: the visitor's messages are what matters
                 log.exception("%s: the typing of %s not recorded", self.account, visitor)
         return self._cors(request, Response(status_code=204))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -21,7 +22,14 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from omnitui.reads import CustomerDetail, SearchHit, StoreStatus, TimelineItem
+from omnitui.reads import (
+    VISITOR_TYPING_SECONDS,
+    CustomerDetail,
+    SearchHit,
+    StoreStatus,
+    TimelineItem,
+    TypingRow,
+)
 from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile
 from omnitui.widgets.channels import channel_mark
@@ -29,6 +37,7 @@ from omnitui.widgets.composer import Composer
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.status_line import StatusLine
 from omnitui.widgets.timeline import Timeline
+from omnitui.widgets.typing import TypingLine
 
 if TYPE_CHECKING:
     from omnitui.app import OmniApp
@@ -68,6 +77,12 @@ class InboxScreen(Screen[None]):
             super().__init__()
             self.status = status
 
+    class _Typing(Message, bubble=False):
+        def __init__(self, customer_id: int, row: TypingRow | None) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.row = row
+
     def __init__(self) -> None:
         super().__init__()
         self.opened_id: int | None = None
@@ -91,6 +106,7 @@ class InboxScreen(Screen[None]):
             with Vertical(id="conversation"):
                 yield Static(id="customer-header")
                 yield Timeline(app.reader, clock=app.clock, tz=app.tz, id="timeline")
+                yield TypingLine(id="visitor-typing")
                 yield Composer(id="composer")
         yield StatusLine(is_own_holder=app.is_own_holder, id="status")
         # The Footer (a widget a key, recomposed on every focus change) costs more than
@@ -129,6 +145,10 @@ class InboxScreen(Screen[None]):
     @property
     def status_line(self) -> StatusLine:
         return self.query_one(StatusLine)
+
+    @property
+    def typing_line(self) -> TypingLine:
+        return self.query_one(TypingLine)
 
     def on_mount(self) -> None:
         self.customers.border_title = "Customers"
@@ -170,6 +190,7 @@ class InboxScreen(Screen[None]):
         self.customers.reload()
         self.timeline.refresh_from_store()
         self.load_status()
+        self._check_typing()
 
     def load_status(self) -> None:
         if self.is_mounted:
@@ -191,6 +212,37 @@ class InboxScreen(Screen[None]):
     def notice(self, text: str) -> None:
         self.status_line.notice(text)
 
+    def _check_typing(self) -> None:
+        """Whether the open customer's web chat visitor is typing. Their pings are commits
+        that move no customer's version, so no other read sees them: this one runs on every
+        commit, for a customer with a web chat identity only."""
+        detail = self.detail
+        if detail is None or not any(i.channel == "webchat" for i in detail.identities):
+            self.typing_line.show_typing(None)
+            return
+        self._read_typing(detail.row.id)
+
+    @work(thread=True, exclusive=True, group="typing", exit_on_error=False)
+    def _read_typing(self, customer_id: int) -> None:
+        try:
+            row = self.omni.reader.visitor_typing(customer_id)
+        except Exception:
+            log.exception("reading whether the visitor types failed")
+            return
+        self.post_message(self._Typing(customer_id, row))
+
+    @on(_Typing)
+    def _typing_read(self, message: _Typing) -> None:
+        if self.detail is None or self.detail.row.id != message.customer_id:
+            return
+        row = message.row
+        if row is None:
+            self.typing_line.show_typing(None)
+            return
+        # The real time, not the app's clock: the runner stamped the ping with it.
+        left = VISITOR_TYPING_SECONDS - (datetime.now(UTC) - row.at).total_seconds()
+        self.typing_line.show_typing(row.display_name, left)
+
     # -- the list and the history ------------------------------------------------------
 
     def on_customer_list_highlighted(self, message: CustomerList.Highlighted) -> None:
@@ -200,6 +252,7 @@ class InboxScreen(Screen[None]):
             self.detail = None
             self.composer.set_detail(None)
             self._show_header()
+            self._check_typing()
 
     def on_customer_list_opened(self, message: CustomerList.Opened) -> None:
         self.opened_id = message.row.id
@@ -222,6 +275,7 @@ class InboxScreen(Screen[None]):
         self.detail = detail
         self.composer.set_detail(detail)
         self._show_header()
+        self._check_typing()
         if detail is None:
             return
         reading = self.opened_id == detail.row.id and (
@@ -297,6 +351,9 @@ class InboxScreen(Screen[None]):
 
     def on_composer_left(self, message: Composer.Left) -> None:
         self.set_focus(self.timeline)
+
+    def on_composer_typing(self, message: Composer.Typing) -> None:
+        self.omni.set_presence(message.customer_id, message.typing)
 
     # -- actions -------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ Must not import the store or the network.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -38,12 +39,19 @@ from omnitui.widgets.attachments import AttachedFile, attached_text
 from omnitui.widgets.channels import channel_mark
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+    from textual.widgets import TextArea
+
     from omnitui.widgets.composer_area import ComposerArea
 
 Mode = Literal["reply", "note"]
 
 SHOWN_FILES = 4
 """Attached files listed under the text at most (the attach window lists them all)."""
+TYPING_EVERY = 3.0
+"""Seconds between two ``Typing`` (started) messages while the agent keeps typing."""
+TYPING_IDLE = 5.0
+"""Seconds without a keystroke after which the agent no longer counts as typing."""
 
 
 def __getattr__(name: str) -> Any:
@@ -115,6 +123,16 @@ class Composer(Vertical):
     class Left(Message):
         """The agent left the composer (escape)."""
 
+    class Typing(Message):
+        """The agent is typing a reply to ``customer_id``, or stopped (the web chat shows the
+        visitor "typing…"). While they type it comes again every ``TYPING_EVERY`` s, which
+        keeps the store's record fresh; a stop comes once."""
+
+        def __init__(self, customer_id: int, typing: bool) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.typing = typing
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: CustomerDetail | None = None
@@ -125,6 +143,10 @@ class Composer(Vertical):
         self._area: ComposerArea | None = None
         self._text = ""
         """The text (a customer's draft) while the area is not mounted yet."""
+        self._typing_to: int | None = None
+        """The customer the agent was last said to be typing to (None: not typing)."""
+        self._typing_said = 0.0
+        self._typing_idle: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-mode")
@@ -191,6 +213,7 @@ class Composer(Vertical):
         old = self.detail.row.id if self.detail is not None else None
         new = detail.row.id if detail is not None else None
         if old != new:
+            self._stop_typing()
             if old is not None:
                 self._drafts[old] = self.text
                 if self._files:
@@ -277,6 +300,7 @@ class Composer(Vertical):
         self.sending = False
         current = self.detail.row.id if self.detail is not None else None
         if current == customer_id:
+            self._stop_typing()
             if self.text == body:
                 if self._area is not None:
                     self._area.clear()
@@ -296,6 +320,8 @@ class Composer(Vertical):
         self.sending = False
 
     def watch_mode(self, mode: Mode) -> None:
+        if mode == "note":  # a note is never shown to the customer, nor is its writing
+            self._stop_typing()
         self.set_class(mode == "note", "note")
         self._show_mode()
         self._show_files()
@@ -325,6 +351,13 @@ class Composer(Vertical):
                 line.append(one_line(identity.address, 80), style="bold")
                 if identity.handle:
                     line.append(f" (@{one_line(identity.handle, 40)})")
+                if identity.claimed_email:
+                    # Typed into the web chat's form, not proven: say so before the agent
+                    # tells this visitor anything only that address's owner should know.
+                    line.append(
+                        f"  unverified: said they are {one_line(identity.claimed_email, 80)}",
+                        style="bold yellow",
+                    )
                 if identity.unreachable_reason:
                     # Shown, not enforced: the user may have unblocked the bot since.
                     line.append(
@@ -348,6 +381,7 @@ class Composer(Vertical):
             self.app.notify("Nothing to send: the composer is empty.", severity="warning")
             return
         self.sending = True
+        self._stop_typing()
         self.post_message(
             self.Submitted(self.mode, self.detail.row.id, body, self.identity_id, files)
         )
@@ -367,3 +401,34 @@ class Composer(Vertical):
     def on_composer_area_attach_file(self, message: ComposerArea.AttachFile) -> None:
         message.stop()
         self.post_message(self.AttachWanted())
+
+    # -- typing --------------------------------------------------------------------------
+
+    def on_text_area_changed(self, message: TextArea.Changed) -> None:
+        # Only the agent's own edits: a draft loaded on switching customers (the focus is
+        # elsewhere then) is no typing.
+        area = self._area
+        if area is None or not area.has_focus:
+            return
+        if self.detail is None or self.mode != "reply" or not area.text.strip():
+            self._stop_typing()
+            return
+        customer = self.detail.row.id
+        if customer != self._typing_to:
+            self._stop_typing()
+        now = time.monotonic()
+        if self._typing_to is None or now - self._typing_said >= TYPING_EVERY:
+            self._typing_to, self._typing_said = customer, now
+            self.post_message(self.Typing(customer, True))
+        if self._typing_idle is not None:
+            self._typing_idle.stop()
+        self._typing_idle = self.set_timer(TYPING_IDLE, self._stop_typing)
+
+    def _stop_typing(self) -> None:
+        """The agent no longer types to the customer they did (said once)."""
+        if self._typing_idle is not None:
+            self._typing_idle.stop()
+            self._typing_idle = None
+        customer, self._typing_to = self._typing_to, None
+        if customer is not None:
+            self.post_message(self.Typing(customer, False))

@@ -11,25 +11,25 @@
       send: "Send", log: "Messages", you: "You", agent: "Support", offline: "Reconnecting…",
       fast: "Too many messages; wait a moment.", failed: "Not sent; try again.",
       details: "Leave your name and email", name: "Name", email: "Email", save: "Save",
-      saved: "Thank you, we will write to you.",
+      saved: "Thank you, we will write to you.", typing: "Support is typing…",
       away: "No one is here right now — leave your email and we'll answer there." },
     az: { title: "Bizə yazın", open: "Söhbəti aç", close: "Söhbəti bağla", input: "Mesajınız",
       send: "Göndər", log: "Mesajlar", you: "Siz", agent: "Dəstək", offline: "Yenidən qoşulur…",
       fast: "Çox mesaj; bir az gözləyin.", failed: "Göndərilmədi; yenidən cəhd edin.",
       details: "Adınızı və e-poçtunuzu qoyun", name: "Ad", email: "E-poçt", save: "Saxla",
-      saved: "Təşəkkürlər, sizə yazacağıq.",
+      saved: "Təşəkkürlər, sizə yazacağıq.", typing: "Dəstək yazır…",
       away: "Hazırda burada heç kim yoxdur — e-poçtunuzu qoyun, cavabı ora yazacağıq." },
     tr: { title: "Bize yazın", open: "Sohbeti aç", close: "Sohbeti kapat", input: "Mesajınız",
       send: "Gönder", log: "Mesajlar", you: "Siz", agent: "Destek", offline: "Yeniden bağlanıyor…",
       fast: "Çok fazla mesaj; biraz bekleyin.", failed: "Gönderilemedi; tekrar deneyin.",
       details: "Adınızı ve e-postanızı bırakın", name: "Ad", email: "E-posta", save: "Kaydet",
-      saved: "Teşekkürler, size yazacağız.",
+      saved: "Teşekkürler, size yazacağız.", typing: "Destek yazıyor…",
       away: "Şu anda burada kimse yok — e-postanızı bırakın, oradan yanıtlayalım." },
     fa: { title: "با ما گفتگو کنید", open: "باز کردن گفتگو", close: "بستن گفتگو", input: "پیام شما",
       send: "ارسال", log: "پیام‌ها", you: "شما", agent: "پشتیبانی", offline: "در حال اتصال دوباره…",
       fast: "پیام‌ها زیاد است؛ کمی صبر کنید.", failed: "ارسال نشد؛ دوباره تلاش کنید.",
       details: "نام و ایمیل خود را بگذارید", name: "نام", email: "ایمیل", save: "ذخیره",
-      saved: "سپاس، به شما می‌نویسیم.",
+      saved: "سپاس، به شما می‌نویسیم.", typing: "پشتیبانی در حال نوشتن است…",
       away: "الان کسی اینجا نیست — ایمیل خود را بگذارید تا همان‌جا پاسخ دهیم." }
   };
   var lang = (script.getAttribute("data-lang") || navigator.language || "en").slice(0, 2).toLowerCase();
@@ -75,7 +75,7 @@
     ".oc-form button,.oc-details button{font:inherit;padding:6px 12px;border:0;border-radius:6px;background:#1a56db;color:#fff;cursor:pointer}" +
     ".oc-away{margin:0;padding:6px 8px;font-size:13px;background:#fff7e0}" +
     ".oc-details{padding:0 8px 8px;font-size:13px}.oc-details input{display:block;width:100%;box-sizing:border-box;margin:4px 0;padding:5px;font:inherit}" +
-    ".oc-sr{position:absolute;left:-9999px}.oc-status{min-height:1em;padding:0 10px;font-size:12px;color:#a00}" +
+    ".oc-sr{position:absolute;left:-9999px}.oc-status,.oc-typing{min-height:1em;padding:0 10px;font-size:12px;color:#a00}.oc-typing{color:#555}" +
     ".oc-root :focus-visible{outline:3px solid #f59e0b;outline-offset:1px}";
   var style = el("style", {});
   style.textContent = css;
@@ -98,6 +98,8 @@
   }
   var list = el("ul", { "class": "oc-log", role: "log", "aria-live": "polite", "aria-label": T.log });
   var status = el("div", { "class": "oc-status", role: "status" });
+  // Outside the log: "Support is typing…" is announced, never kept or saved.
+  var typing = el("div", { "class": "oc-typing", "aria-live": "polite", dir: "auto" });
   var form = el("form", { "class": "oc-form" });
   var input = el("textarea", { "aria-label": T.input, placeholder: T.input, dir: "auto", maxlength: "4000", rows: "2" });
   var send = el("button", { type: "submit" }, T.send);
@@ -113,6 +115,7 @@
   details.appendChild(saveBtn);
   panel.appendChild(head);
   panel.appendChild(list);
+  panel.appendChild(typing);
   panel.appendChild(status);
   panel.appendChild(form);
   var away = el("p", { "class": "oc-away", role: "status", dir: "auto", hidden: "" }, T.away);
@@ -175,6 +178,18 @@
       return r.json().then(function (j) { show({ id: j.id, kind: "visitor", text: text }, true); });
     }).catch(function () { status.textContent = T.failed; }).then(function () { send.disabled = false; input.focus(); });
   });
+  var pinged = 0, typingTimer;
+  input.addEventListener("input", function () {
+    // Only in a conversation: before one, no agent has anywhere to see it.
+    if (!state.token || !state.log.length || !input.value.trim() || Date.now() - pinged < 3000) return;
+    pinged = Date.now();
+    api("typing", {}, 0).catch(function () {});
+  });
+  function agentTyping(on) {
+    clearTimeout(typingTimer);
+    typing.textContent = on ? T.typing : "";
+    if (on) typingTimer = setTimeout(agentTyping, 8000, false);
+  }
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : send.click(); }
   });
@@ -216,7 +231,12 @@
               else if (line.indexOf("data: ") === 0) data += line.slice(6);
             });
             if (!data) continue;
-            try { show(JSON.parse(data), true); } catch (e) { /* not ours */ }
+            try {
+              var ev = JSON.parse(data);
+              if (ev.kind === "typing") { agentTyping(ev.typing); continue; }
+              if (ev.kind === "reply") agentTyping(false);
+              show(ev, true);
+            } catch (e) { /* not ours */ }
             if (id) { lastId = id; save(); }
           }
           return pump();
