@@ -61,6 +61,8 @@ class Customer(SQLModel, table=True):
     # a delivery state, a status): a TUI reloads the timeline when it moves.
     version: int = 0
     merged_into_id: int | None = Field(default=None, foreign_key="customer.id")
+    notes: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """What the team keeps about this customer (agents write it; never sent)."""
 
 
 class Identity(SQLModel, table=True):
@@ -83,15 +85,22 @@ class Identity(SQLModel, table=True):
     the chat's conversation."""
     typing_at: datetime | None = None
     """When this address (a web chat visitor) was last seen typing."""
+    blocked_at: datetime | None = None
+    """Set when an agent blocked this address (spam): its messages are still stored, never
+    lost, but reopen nothing and count as read."""
+    blocked_by: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class Conversation(SQLModel, table=True):
-    __table_args__ = (Index("ix_conversation_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_conversation_customer_status", "customer_id", "status"),
+        Index("ix_conversation_status_assignee", "status", "assignee"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id")
     status: str = "open"
     assignee: str | None = None
-    snoozed_until: datetime | None = None
+    snoozed_until: datetime | None = Field(default=None, index=True)
     opened_at: datetime = Field(default_factory=utcnow)
     first_inbound_at: datetime | None = None
     first_response_at: datetime | None = None
@@ -208,7 +217,7 @@ class Tag(SQLModel, table=True):
 
 class ConversationTag(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id", primary_key=True)
-    tag: str = Field(foreign_key="tag.name", primary_key=True)
+    tag: str = Field(foreign_key="tag.name", primary_key=True, index=True)
 
 
 class CannedReply(SQLModel, table=True):
@@ -250,10 +259,31 @@ class RunnerLease(SQLModel, table=True):
 
 
 class Presence(SQLModel, table=True):
+    """One row an agent: which customer their TUI has open, whether they are typing."""
+
     agent: str = Field(primary_key=True)
     customer_id: int | None = None
     typing: bool = False
     heartbeat_at: datetime = Field(default_factory=utcnow)
+    """The last sign of work (typing): the web chat's away notice reads it."""
+    seen_at: datetime | None = None
+    """The TUI's online heartbeat: the agent is online while it is recent."""
+
+
+class Draft(SQLModel, table=True):
+    """What an agent is writing to a customer, saved as it is typed: it survives a crash or
+    a dropped SSH connection, and tells others a reply is being written."""
+
+    agent: str = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    mode: str = Field(default="reply", sa_column_kwargs={"server_default": "reply"})
+    """reply or note."""
+    identity_id: int | None = None
+    """The address the reply goes to, as the agent chose it."""
+    body: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    started_at: datetime = Field(default_factory=utcnow)
+    """When the agent began it: replies by others after this are shown before it goes."""
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class Quarantine(SQLModel, table=True):

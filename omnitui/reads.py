@@ -24,9 +24,9 @@ from omnitui.text import one_line
 # json (attachments) and omnitui.normalize (search) are imported where they are used:
 # the TUI's first paint needs neither.
 
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 """The Alembic revision this code expects (a test checks it against the migrations)."""
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 """Every revision this code knows, oldest first: a store at one of these can be upgraded."""
 
 
