@@ -1737,9 +1737,11 @@ def queue_email_copy(engine: Engine, reply_id: int, account: str) -> int | None:
     on the page to see it. It goes to the email address the visitor left (else the one the
     customer last wrote from), quoting the visitor's last chat message, in the same
     conversation, so an answer to it threads there (and proves the address; see
-    ``_BatchIngest.verify_claims``). Its idempotency key is derived from the reply's, so a
-    copy is queued once however often this is called. Returns the copy's id; None when the
-    customer has no email address or the copy is queued already."""
+    ``_BatchIngest.verify_claims``). The reply's files go with it (the same bytes in the
+    attachment store), so a reply that was files alone is no empty email. Its idempotency key
+    is derived from the reply's, so a copy is queued once however often this is called.
+    Returns the copy's id; None when the customer has no email address or the copy is queued
+    already."""
     with db.write(engine) as session:
         reply = session.get(Message, reply_id)
         if reply is None or reply.direction != "out" or reply.idempotency_key is None:
@@ -1779,6 +1781,20 @@ def queue_email_copy(engine: Engine, reply_id: int, account: str) -> int | None:
         session.add(copy)
         session.flush()
         assert copy.id is not None
+        for file in session.exec(
+            select(Attachment)
+            .where(Attachment.message_id == reply.id, col(Attachment.omitted).is_(None))
+            .order_by(col(Attachment.id))
+        ).all():
+            session.add(
+                Attachment(
+                    message_id=copy.id,
+                    filename=file.filename,
+                    content_type=file.content_type,
+                    size=file.size,
+                    sha256=file.sha256,
+                )
+            )
         db.index_message(session, copy.id, subject, body)
         _bump(session, reply.customer_id)
         return copy.id

@@ -294,6 +294,8 @@ class ChatEventRow:
     direction: str
     text: str
     at: datetime
+    files: tuple[AttachmentRow, ...] = ()
+    """A reply's files, in the order they were attached (those whose bytes were kept)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -742,7 +744,7 @@ class Reader:
         message ``ADDRESS:ID``, else a reply's idempotency key), oldest first, at most
         ``limit``; the last ``limit`` when ``after`` is None or not found."""
         args: dict[str, Any] = {"account": account, "address": address, "limit": limit}
-        cols = "SELECT m.direction, m.external_id, m.idempotency_key, m.body, m.sent_at "
+        cols = "SELECT m.direction, m.external_id, m.idempotency_key, m.body, m.sent_at, m.id "
         with self._snapshot() as conn:
             found = None
             if after:
@@ -766,10 +768,23 @@ class Reader:
                 rows = conn.execute(
                     f"{cols}{_CHAT_EVENTS} ORDER BY m.sent_at DESC, m.id DESC LIMIT :limit", args
                 ).fetchall()[::-1]
+            # The replies' files in one more query of the same snapshot (most replies have none).
+            replies = [row[5] for row in rows if row[0] == "out"]
+            files: dict[int, list[AttachmentRow]] = {}
+            if replies:
+                marks = ",".join("?" * len(replies))
+                for found_file in conn.execute(
+                    f"SELECT {_ATTACHMENT_COLS} FROM attachment WHERE message_id IN ({marks}) "
+                    "AND omitted IS NULL AND sha256 != '' ORDER BY id",
+                    replies,
+                ):
+                    row_file = _attachment(found_file)
+                    files.setdefault(row_file.message_id, []).append(row_file)
         events = []
-        for direction, external_id, key, body, sent_at in rows:
+        for direction, external_id, key, body, sent_at, message_id in rows:
             event_id = f"in-{external_id[len(address) + 1 :]}" if direction == "in" else key
-            events.append(ChatEventRow(event_id, direction, body, parse_stamp(sent_at)))
+            attached = tuple(files.get(message_id, ()))
+            events.append(ChatEventRow(event_id, direction, body, parse_stamp(sent_at), attached))
         return events
 
     def last_agent_activity(self) -> datetime | None:

@@ -50,6 +50,7 @@ from omnitui.connectors.base import (
     KeepsSentCopies,
     KnowsAgentActivity,
     LinksEmails,
+    OutboundFile,
     OutboundMessage,
     ReadsHistory,
     ReportsTyping,
@@ -129,7 +130,16 @@ class StoreHistory:
         self, account: str, address: str, after: str | None, limit: int
     ) -> list[HistoryEvent]:
         rows = self.reader.chat_events_after(account, address, after, limit)
-        return [HistoryEvent(r.id, r.direction, r.text, r.at) for r in rows]
+        return [
+            HistoryEvent(
+                r.id,
+                r.direction,
+                r.text,
+                r.at,
+                tuple(OutboundFile(f.filename, f.content_type, f.sha256, f.size) for f in r.files),
+            )
+            for r in rows
+        ]
 
     def last_agent_activity(self) -> datetime | None:
         return self.reader.last_agent_activity()

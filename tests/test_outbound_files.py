@@ -226,6 +226,27 @@ def test_the_outbox_hands_the_files_to_the_connector_in_order(
     assert claimed[plain].attachments == ()
 
 
+def test_the_email_copy_of_a_web_chat_reply_carries_its_files(
+    engine: Engine, make_message: MakeMessage, blobs: BlobStore, tmp_path: Path
+) -> None:
+    visitor = "AbCdEfGhIjKlMnOpQrStUv"
+    asked = make_message("Faktura?", channel="webchat", account="site", address=visitor)
+    [m] = inbox.ingest(engine, Batch([asked]))
+    inbox.link_visitor_email(engine, "site", visitor, "leyla@example.az", "Leyla")
+    pdf, png = files(tmp_path, **{TURKISH: PDF, PERSIAN: PNG})
+    reply = inbox.queue_reply(
+        engine, m.customer_id, "", agent="aysel", attachments=[pdf, png], blobs=blobs
+    )
+    copy = inbox.queue_email_copy(engine, reply, "support")
+    assert copy is not None
+    generation = inbox.acquire_lease(engine, "test", 30)
+    assert generation is not None
+    claimed = {m.message_id: m for m in inbox.claim_outbox(engine, "test", generation)}
+    assert claimed[copy].channel == "email" and claimed[copy].address == "leyla@example.az"
+    assert claimed[copy].attachments == claimed[reply].attachments
+    assert [f.filename for f in claimed[copy].attachments] == [TURKISH, PERSIAN]
+
+
 # -- email -----------------------------------------------------------------------------
 
 

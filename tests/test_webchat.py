@@ -6,6 +6,7 @@ and hostile traffic (oversized, too fast, forged, foreign, garbage) refused with
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import time
@@ -14,15 +15,24 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 import pytest
 
 from omnitui import inbox
+from omnitui.blobs import BlobStore
 from omnitui.config import Settings
 from omnitui.connectors import webchat
-from omnitui.connectors.base import Batch, InboundMessage
+from omnitui.connectors.base import (
+    Batch,
+    DeliveryError,
+    InboundMessage,
+    OutboundFile,
+    OutboundMessage,
+)
 from omnitui.connectors.webchat import STATIC, Tokens
+from omnitui.filenames import safe_filename
 from omnitui.reads import Reader
 from omnitui.runner import Runner, StoreHistory
 from tests.runner_support import async_wait_until, new_store, query, settings_for
@@ -332,6 +342,16 @@ async def test_the_page_and_the_script_are_served_small_and_safe(tmp_path: Path)
         assert script.status_code == 200
         assert script.headers["content-type"].startswith("text/javascript")
         assert script.headers["x-content-type-options"] == "nosniff"
+        styles = await client.get("widget.css")
+        assert styles.status_code == 200 and styles.headers["content-type"].startswith("text/css")
+        assert styles.headers["x-content-type-options"] == "nosniff"
+        # No inline style or script anywhere, so the policy allows none.
+        for served in (page, script, styles):
+            policy = served.headers["content-security-policy"]
+            assert "'unsafe-inline'" not in policy and "style-src 'self';" in policy
+            assert "base-uri 'none'" in policy and "frame-ancestors 'self'" in policy
+        assert "<style" not in page.text and " style=" not in page.text
+        assert 'href="widget.css"' in page.text
         redirect = await client.get(str(client.base_url).rstrip("/"))
         assert redirect.status_code == 308 and redirect.headers["location"] == "site/"
         config = (await client.get("config")).json()
@@ -344,10 +364,12 @@ async def test_the_page_and_the_script_are_served_small_and_safe(tmp_path: Path)
     html = STATIC.joinpath("chat.html").read_text("utf-8")
     assert "innerHTML" not in js and "outerHTML" not in js and "insertAdjacentHTML" not in js
     assert "document.write" not in js and "eval(" not in js
+    assert '"style"' not in js and ".style" not in js and "cssText" not in js
     assert 'dir: "auto"' in js and '"aria-live": "polite"' in js
     for lang in ("en", "az", "tr", "fa"):
         assert re.search(rf"\b{lang}: {{", js)
-    assert len(js.encode()) + len(html.encode()) < 16_000
+    css = STATIC.joinpath("widget.css").read_text("utf-8")
+    assert len(js.encode()) + len(css.encode()) + len(html.encode()) < 18_000
 
 
 async def test_the_catch_up_survives_a_runner_restart(tmp_path: Path) -> None:
@@ -511,3 +533,140 @@ async def test_messages_arriving_together_share_a_commit_and_a_bad_one_fails_alo
     # each alone, so the other 30 are stored.
     assert commits == [31] + [1] * 31
     engine.dispose()
+
+
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64 + b"\n%%EOF\n"
+PAGE = b"<!doctype html><script>alert(document.domain)</script>"
+NAMED = "Sipariş özeti — فاکتور ۴۴۷۱.pdf"
+HOSTILE_FILE = "<img src=x onerror=alert(1)>.html"
+
+
+def outgoing(tmp_path: Path, **named: bytes) -> list[Path]:
+    folder = tmp_path / "outgoing"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for name, data in named.items():
+        (folder / name).write_bytes(data)
+        paths.append(folder / name)
+    return paths
+
+
+async def test_a_reply_with_files_links_them_live_and_by_catch_up_for_its_visitor_only(
+    tmp_path: Path,
+) -> None:
+    url, store = new_store(tmp_path)
+    settings = chat_settings(tmp_path, url)
+    blobs = BlobStore(settings.data_dir / "attachments")
+    paths = outgoing(tmp_path, **{NAMED: PDF, HOSTILE_FILE: PAGE})
+    hostile_kept = safe_filename(HOSTILE_FILE, "text/html", 1)
+    async with chat(settings) as (runner, client):
+        token, visitor = await new_token(client)
+        assert (await post(client, token, "Faktura?", "files-0001")).status_code == 200
+        customer = customer_of(store, visitor)
+
+        async def reply_later() -> int:
+            await asyncio.sleep(0.3)
+            return await asyncio.to_thread(
+                inbox.queue_reply, runner.engine, customer, "", agent="aysel",
+                attachments=paths, blobs=blobs,
+            )  # fmt: skip
+
+        # Files and no text: allowed on this channel, and published live.
+        replying = asyncio.create_task(reply_later())
+        [_, (key, live)] = await read_events(client, token, 2, 5)
+        reply = await replying
+        assert live["kind"] == "reply" and live["text"] == ""
+        files = live["files"]
+        assert [(f["name"], f["size"], f["type"]) for f in files] == [
+            (NAMED, len(PDF), "application/pdf"),
+            (hostile_kept, len(PAGE), "text/html"),
+        ]
+        await async_wait_until(
+            lambda: (
+                query(store, "SELECT delivery FROM message WHERE id = ?", (reply,)) == [("sent",)]
+            ),
+            5,
+            "the reply sent",
+        )
+    async with chat(settings) as (_, client):  # a new runner: the catch-up is the store's
+        [(again_id, again)] = await read_events(client, token, 1, 5, last="in-files-0001")
+        assert again_id == key
+        assert [(f["name"], f["size"], f["type"]) for f in again["files"]] == [
+            (f["name"], f["size"], f["type"]) for f in files
+        ]
+        pdf, page = again["files"]
+        for link in (files[0]["url"], pdf["url"]):  # the live link and the caught-up one
+            assert link.startswith(f"files/{hashlib.sha256(PDF).hexdigest()}/")
+            got = await client.get(link)
+            assert got.status_code == 200 and got.content == PDF
+            assert got.headers["content-type"] == "application/pdf"
+            assert got.headers["content-disposition"] == (
+                'attachment; filename="Siparis ozeti.pdf"; '
+                f"filename*=UTF-8''{quote(NAMED, safe='')}"
+            )
+            assert got.headers["x-content-type-options"] == "nosniff"
+            assert got.headers["content-security-policy"] == "sandbox"
+            assert got.headers["cache-control"].startswith("private, max-age=")
+        # An agent's web page is a download of bytes, never a page of this origin.
+        got = await client.get(page["url"])
+        assert got.status_code == 200 and got.content == PAGE
+        assert got.headers["content-type"] == "application/octet-stream"
+        assert got.headers["content-disposition"].startswith("attachment; ")
+        assert got.headers["content-security-policy"] == "sandbox"
+        # A plain navigation to it (no Origin) is fine; a fetch from a foreign site is not.
+        assert (await client.get(pdf["url"], headers={"Origin": FOREIGN})).status_code == 403
+
+        # Tampered with in any part, made for another visitor, expired: 403.
+        other, other_visitor = await new_token(client)
+        path, _, query_text = pdf["url"].partition("?")
+        params = dict(parse_qsl(query_text))
+        sig = params["s"]
+
+        def link(path: str = path, **changed: str) -> str:
+            return f"{path}?{urlencode({**params, **changed})}"
+
+        refused = [
+            link(s=("B" if sig[0] != "B" else "C") + sig[1:]),
+            link(v=other_visitor),
+            link(e=str(int(params["e"]) + 1)),
+            link(t="text/html"),
+            link(path.rsplit("/", 1)[0] + "/invoice.exe"),
+            link(path.replace(hashlib.sha256(PDF).hexdigest(), hashlib.sha256(PAGE).hexdigest())),
+            path,
+        ]
+        for bad in refused:
+            assert (await client.get(bad)).status_code == 403, bad
+        signer = Tokens("site", SECRET.encode(), 30 * 86400.0)
+        sent = OutboundFile(NAMED, "application/pdf", hashlib.sha256(PDF).hexdigest(), len(PDF))
+        expired = signer.file_link(visitor, sent, now=time.time() - 31 * 86400)
+        assert (await client.get(expired)).status_code == 403
+        assert (await client.get(signer.file_link(visitor, sent))).status_code == 200
+        # A good link to a file the store does not have: 404.
+        gone = OutboundFile("gone.pdf", "application/pdf", hashlib.sha256(b"gone").hexdigest(), 4)
+        assert (await client.get(signer.file_link(visitor, gone))).status_code == 404
+        # The other visitor's stream has none of it.
+        await post(client, other, "mən də", "other-0002")
+        [(only, _)] = await read_events(client, other, 1, 5)
+        assert only == "in-other-0002"
+    history = StoreHistory(url).events_after("site", visitor, "in-files-0001", 10)
+    assert [[(f.filename, f.sha256) for f in e.files] for e in history] == [
+        [(NAMED, hashlib.sha256(PDF).hexdigest()), (hostile_kept, hashlib.sha256(PAGE).hexdigest())]
+    ]
+
+
+async def test_a_reply_whose_file_is_gone_is_refused_not_linked(tmp_path: Path) -> None:
+    url, _ = new_store(tmp_path)
+    async with chat(chat_settings(tmp_path, url)) as (runner, client):
+        token, visitor = await new_token(client)
+        await post(client, token, "Salam", "gone-00001")
+        connector = runner.connectors[0]
+        assert isinstance(connector, webchat.WebChatConnector)
+        missing = OutboundFile("x.pdf", "application/pdf", hashlib.sha256(b"x").hexdigest(), 1)
+        message = OutboundMessage(
+            1, "key-gone", "site", "webchat", visitor, "", attachments=(missing,)
+        )
+        with pytest.raises(DeliveryError, match="missing") as refused:
+            await connector.send(message)
+        assert refused.value.permanent
+        [(only, _)] = await read_events(client, token, 1, 5)
+        assert only == "in-gone-00001"

@@ -2,7 +2,9 @@
 chat page served by a running TUI's runner; the visitor types Persian and presses Enter, the
 agent answers in Azerbaijani from the composer (the page says "Dəstək yazır…" while they type),
 and the reply shows in the page within a second of being marked sent. Hostile reply text is
-shown as text and runs nothing. The visitor typing again shows in the TUI.
+shown as text and runs nothing. A reply's files are links that download them under their names
+(a hostile name shown as text), kept after a reload. The page is styled by widget.css under a
+strict Content-Security-Policy that nothing violates. The visitor typing again shows in the TUI.
 
 Needs /usr/bin/chromium (apt-get install chromium) and playwright (in the dev extra; never
 ``playwright install``): skipped on a laptop without them, failed under CI=true."""
@@ -10,20 +12,35 @@ Needs /usr/bin/chromium (apt-get install chromium) and playwright (in the dev ex
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 from textual.widgets import TextArea
 
+from omnitui import db, inbox
 from omnitui.app import OmniApp
+from omnitui.blobs import BlobStore
+from omnitui.filenames import safe_filename
 from omnitui.runner import start_in_thread
 from omnitui.widgets.typing import TypingLine
 from tests.conftest import missing_server
 from tests.runner_support import new_store, query, scalar
 from tests.test_email_tui import open_history
-from tests.test_webchat import chat_settings
+from tests.test_webchat import (
+    HOSTILE_FILE,
+    NAMED,
+    PAGE,
+    PDF,
+    chat,
+    chat_settings,
+    outgoing,
+)
 from tests.tui_support import NOW, ZONE, list_text, timeline_text, type_text, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,6 +56,12 @@ QUESTION = "سلام، سفارش من کجاست؟"
 REPLY = "Yoldadır, sabah çatacaq."
 HOSTILE = "<img src=x onerror=alert(1)>"
 TYPING = "Dəstək yazır…"
+WITH_FILES = "Fakturanız əlavədədir."
+WATCH_CSP = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.cspViolation(e.violatedDirective + " " + e.blockedURI);
+});
+"""
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "webchat.png"
 
 
@@ -97,8 +120,22 @@ async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path:
                 await dialog.dismiss()
 
             page.on("dialog", on_dialog)
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            violations: list[str] = []  # across reloads: reported to Python as they happen
+
+            def violated(report: str) -> None:
+                violations.append(report)
+
+            await page.expose_function("cspViolation", violated)
+            await page.add_init_script(WATCH_CSP)
             await page.goto(page_url)
             await page.get_by_text("Acme dəstək").wait_for(timeout=5000)
+            # Styled by widget.css (a file: the policy allows no inline style).
+            head = await page.evaluate(
+                "() => getComputedStyle(document.querySelector('.oc-head')).backgroundColor"
+            )
+            assert head == "rgb(26, 86, 219)"
             box = page.get_by_role("textbox", name="Mesajınız")
             await box.click()
             await page.keyboard.type(QUESTION)
@@ -170,6 +207,39 @@ async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path:
             await page.wait_for_timeout(200)  # an onerror would have fired by now
             assert dialogs == []
 
+            # A reply with files: a link each under its text, named by the file, as text.
+            engine = db.make_engine(url)
+            try:
+                await asyncio.to_thread(
+                    inbox.queue_reply, engine, customer, WITH_FILES, agent="test",
+                    attachments=outgoing(tmp_path, **{NAMED: PDF, HOSTILE_FILE: PAGE}),
+                    blobs=BlobStore(settings.data_dir / "attachments"),
+                )  # fmt: skip
+            finally:
+                engine.dispose()
+            reply = page.locator("li.oc-agent", has_text=WITH_FILES)
+            await reply.wait_for(timeout=10000)
+            links = reply.locator("a.oc-file")
+            hostile_name = safe_filename(HOSTILE_FILE, "text/html", 1)
+            assert await links.count() == 2
+            for n, name in enumerate((NAMED, hostile_name)):
+                link = links.nth(n)
+                assert name in await link.inner_text()
+                assert await link.get_attribute("download") == name
+                assert await link.get_attribute("rel") == "noopener"
+                assert (await link.get_attribute("href") or "").startswith(page_url + "files/")
+            assert await reply.locator("img, script, iframe").count() == 0
+            async with page.expect_download() as downloading:
+                await links.nth(0).click()
+            download = await downloading.value
+            assert download.suggested_filename == NAMED
+            assert Path(await download.path()).read_bytes() == PDF
+            # After a reload the links are still there (kept in the page's log).
+            await page.reload()
+            await page.locator("li.oc-agent a.oc-file").nth(1).wait_for(timeout=5000)
+            assert await page.locator("li.oc-agent a.oc-file").count() == 2
+            assert dialogs == []
+
             # The visitor types again without sending: the TUI says so under the history.
             await box.click()
             await page.keyboard.type("Bir sualım da var")
@@ -177,5 +247,80 @@ async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path:
             await wait_for(
                 pilot, lambda: typing_line.shown == "Visitor is typing…", 10, "typing in the TUI"
             )
+            # Nothing in the whole session broke the page's policy.
+            assert violations == []
+            assert not [line for line in console if "Content Security Policy" in line], console
         finally:
             await browser.close()
+
+
+@contextmanager
+def shop_serving(html: list[str]) -> Iterator[str]:
+    """A shop's page (``html[0]``, set once the chat's address is known) on its own loopback
+    origin, served by the standard library's server; its origin."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html[0].encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_the_widget_embedded_on_a_shop_is_styled_and_opens_from_its_launcher(
+    tmp_path: Path,
+) -> None:
+    """One <script> tag on an allowed site (another origin): the script links widget.css, shows
+    the launcher styled, keeps the panel closed until asked, and leaves the shop's own elements
+    alone."""
+    playwright = async_playwright()
+    url, _ = new_store(tmp_path)
+    html_at: list[str] = []
+    with shop_serving(html_at) as shop:
+        settings = chat_settings(tmp_path, url, title="Acme", allowed_origins=[shop])
+        port = settings.config.http_address[1]  # type: ignore[index]
+        html_at.append(
+            "<!doctype html><html><head><title>Shop</title></head><body><h2>Acme shop</h2>"
+            f'<script src="http://127.0.0.1:{port}/webchat/site/widget.js" data-lang="tr">'
+            "</script></body></html>"
+        )
+        async with chat(settings), playwright as p:
+            browser = await p.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=ARGS
+            )
+            try:
+                page = await browser.new_page(viewport={"width": 800, "height": 600})
+                await page.goto(shop + "/")
+                launcher = page.get_by_role("button", name="Sohbeti aç")
+                await launcher.wait_for(timeout=5000)
+                colour = await launcher.evaluate("e => getComputedStyle(e).backgroundColor")
+                assert colour == "rgb(26, 86, 219)"
+                panel = page.get_by_role("dialog", name="Acme")
+                assert not await panel.is_visible()
+                await launcher.click()
+                await panel.wait_for(timeout=5000)
+                focused = "() => document.activeElement.getAttribute('aria-label')"
+                assert await page.evaluate(focused) == "Mesajınız"
+                await page.keyboard.press("Escape")
+                await panel.wait_for(state="hidden", timeout=5000)
+                # The shop's own heading keeps its style: every rule is under .oc-root.
+                margin = await page.evaluate(
+                    "() => getComputedStyle(document.querySelector('body > h2')).marginTop"
+                )
+                assert margin != "0px"
+            finally:
+                await browser.close()

@@ -251,6 +251,8 @@ class HistoryEvent:
     direction: str
     text: str
     at: datetime
+    files: tuple[OutboundFile, ...] = ()
+    """A reply's files, in order (their bytes are in the attachment store)."""
 
 
 @runtime_checkable

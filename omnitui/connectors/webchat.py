@@ -4,8 +4,10 @@ server at /webchat/NAME/, visitors' messages POSTed to it, replies pushed by Ser
 Routes (``routes``; NAME is the account):
 
 - ``GET /webchat/NAME/``: the standalone chat page; ``GET /webchat/NAME/widget.js``: the
-  script, also embeddable on any allowed site with one ``<script src=".../widget.js">`` tag.
-  Both are plain files from package data (omnitui/web/static/), served as they are.
+  script, also embeddable on any allowed site with one ``<script src=".../widget.js">`` tag;
+  ``GET /webchat/NAME/widget.css``: its styles, which the script links (no inline style
+  anywhere, so the page's Content-Security-Policy needs no ``'unsafe-inline'``). Plain files
+  from package data (omnitui/web/static/), served as they are.
 - ``GET /webchat/NAME/config``: the panel's title and greeting, and ``agents_active``: whether
   an agent was seen at work (``agent_activity``) within ``away_after_minutes`` (JSON).
 - ``POST /webchat/NAME/token``: a new visitor token (JSON ``{token, visitor}``).
@@ -23,11 +25,25 @@ Routes (``routes``; NAME is the account):
   without ``id:``, ``{"kind": "typing", "typing": true|false}`` when an agent starts or stops
   typing a reply to the visitor (``agents_typing``, read every ``TYPING_POLL_SECONDS`` while
   streams are open): ephemeral, never kept, never in a catch-up.
+- ``GET /webchat/NAME/files/SHA256/NAME?v=VISITOR&e=EXPIRES[&t=TYPE]&s=SIGNATURE``: a file of a
+  reply, by a link the reply's event carries (``files: [{name, size, type, url}]``, ``url``
+  relative to the account's base). A plain link, no token: a download is a navigation, which
+  sends no ``Authorization`` header, so the link itself is the permission (below).
 
 Tokens: ``v1.VISITOR.ISSUED.SIGNATURE``, HMAC-SHA256 under the account's secret over the
 account, the visitor id (random, 128 bits) and the issue time (Unix seconds); refused (403)
 when forged or older than ``token_days``. The browser keeps it in localStorage (no cookie on the
 company's domain): it is the conversation's identity (address = visitor id).
+
+File links: signed with the same key over the account, the visitor, the file's sha256, its name,
+the type it is served as and the expiry (``token_days`` after signing), so nobody can make a
+link to a file that was not sent to them, pass one off as another visitor's, rename the
+download or change its type; refused (403) when tampered with or expired, 404 when the blob is
+gone. The bytes come from the attachment store (``blobs``, set by the runner), streamed, as an
+attachment (``Content-Disposition`` with an RFC 5987 UTF-8 name and an ASCII fallback), with
+``nosniff`` and ``Content-Security-Policy: sandbox``; only the types in ``FILE_TYPES`` are
+served as themselves, anything else (an agent's .html or .svg) as application/octet-stream, so
+no file is ever rendered as a page of the chat's origin.
 
 Catch-up: the connector does not read the store (it may not import it); the runner hands it a
 ``ChannelHistory`` (``history``), and a stream's catch-up after ``Last-Event-ID`` is read from
@@ -42,7 +58,7 @@ Hostile traffic: bodies over ``max_body_bytes`` get 413, more than ``messages_pe
 a minute per token or per IP 429 with Retry-After, a bad token 403, a request from an origin not
 allowed 403 (and no CORS grant), anything malformed 400; a visitor can open at most
 ``STREAMS_PER_VISITOR`` event streams, all visitors ``MAX_STREAMS``. While ``receive`` is not
-running, the API answers 503 (the page and script are still served).
+running, the API and the file links answer 503 (the page, script and styles are still served).
 
 Must not import the store, the services, the runner or Textual.
 """
@@ -57,13 +73,16 @@ import json
 import logging
 import re
 import secrets
+import stat
 import time
+import unicodedata
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 from omnitui.config import ConfigError, WebChatAccount, resolve_secret
 from omnitui.connectors.base import (
@@ -76,6 +95,7 @@ from omnitui.connectors.base import (
     EmailLinker,
     InboundMessage,
     InboundSink,
+    OutboundFile,
     OutboundMessage,
     SendResult,
     VisitorTyping,
@@ -86,6 +106,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import BaseRoute
+
+    from omnitui.blobs import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +144,22 @@ _VISITOR = re.compile(r"[A-Za-z0-9_-]{22}")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 STATIC = files("omnitui").joinpath("web", "static")
 """Package data, read as files (the connector may not import omnitui.web)."""
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
+"""The Content-Security-Policy of the page and its files: no inline script or style at all
+(widget.css is a file), no <base> or form posts, and framed by no other site."""
+OCTET_STREAM = "application/octet-stream"
+FILE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+)
+"""Types a reply's file is served as (still as an attachment); any other as OCTET_STREAM, so a
+browser never runs an agent's .html or .svg as a page of the chat's origin."""
+FILE_CACHE_SECONDS = 3600
+"""A downloaded file may be kept by the visitor's browser (never a shared cache) this long:
+the bytes under a sha256 never change, but a link should stop working soon after it expires."""
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def _b64(data: bytes) -> str:
@@ -166,6 +204,44 @@ class Tokens:
         if issued > at + 300 or at - issued > self.max_age:
             raise TokenRefused("expired")
         return visitor
+
+    def _file_signature(
+        self, visitor: str, sha256: str, name: str, served: str, expires: int
+    ) -> str:
+        # JSON: names may hold any character but controls, so no separator is safe in them.
+        signed = json.dumps(["f1", self.account, visitor, sha256, name, served, expires])
+        return _b64(hmac.new(self.secret, signed.encode(), hashlib.sha256).digest())
+
+    def file_link(self, visitor: str, file: OutboundFile, now: float | None = None) -> str:
+        """Where ``visitor`` downloads ``file``, relative to the account's base, for
+        ``max_age`` from ``now``."""
+        expires = int((time.time() if now is None else now) + self.max_age)
+        served = file.content_type if file.content_type in FILE_TYPES else OCTET_STREAM
+        signature = self._file_signature(visitor, file.sha256, file.filename, served, expires)
+        query = {"v": visitor, "e": str(expires)}
+        if served != OCTET_STREAM:
+            query["t"] = served
+        query["s"] = signature
+        return f"files/{file.sha256}/{quote(file.filename, safe='')}?{urlencode(query)}"
+
+    def check_file(
+        self, sha256: str, name: str, query: Mapping[str, str], now: float | None = None
+    ) -> str:
+        """The type to serve a file as when its link (path and ``query``) is good and
+        unexpired; TokenRefused otherwise."""
+        visitor, expires_text = query.get("v", ""), query.get("e", "")
+        served, signature = query.get("t", OCTET_STREAM), query.get("s", "")
+        if not expires_text.isdigit() or len(expires_text) > 12:
+            raise TokenRefused("malformed")
+        if served not in FILE_TYPES and served != OCTET_STREAM:
+            raise TokenRefused("malformed")
+        expires = int(expires_text)
+        expected = self._file_signature(visitor, sha256, name, served, expires)
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            raise TokenRefused("forged")
+        if expires < (time.time() if now is None else now):
+            raise TokenRefused("expired")
+        return served
 
 
 @dataclass(eq=False)
@@ -234,10 +310,13 @@ class RateLimit:
         return 0.0
 
 
-def _event(kind: str, text: str, at: datetime, event_id: str) -> str:
-    return json.dumps(
-        {"id": event_id, "kind": kind, "text": text, "at": at.isoformat()}, ensure_ascii=False
-    )
+def _event(
+    kind: str, text: str, at: datetime, event_id: str, files: list[dict[str, Any]] | None = None
+) -> str:
+    event: dict[str, Any] = {"id": event_id, "kind": kind, "text": text, "at": at.isoformat()}
+    if files is not None:
+        event["files"] = files
+    return json.dumps(event, ensure_ascii=False)
 
 
 GROUP_MAX = 500
@@ -324,6 +403,8 @@ class WebChatConnector:
         self._streams = 0
         self.history: ChannelHistory | None = None
         """The store's record of visitors' events, set by the runner: the catch-up."""
+        self.blobs: BlobStore | None = None
+        """The attachment store replies' files are served from, set by the runner."""
         self.agent_activity: AgentActivity | None = None
         """When an agent was last seen at work, set by the runner: the away notice."""
         self.link_email: EmailLinker | None = None
@@ -347,6 +428,28 @@ class WebChatConnector:
         if len(secret) < SECRET_MIN:
             raise ConfigError("config", where, f"the secret must be at least {SECRET_MIN} long")
         return secret.encode()
+
+    def _signer(self) -> Tokens:
+        """The account's keys: the ones ``receive`` made, else made now (the outbox may send
+        a reply while ``receive`` is restarting)."""
+        if self._tokens is not None:
+            return self._tokens
+        return Tokens(self.account, self._secret(), self.config.token_days * 86400.0)
+
+    def _files(self, visitor: str, attached: tuple[OutboundFile, ...]) -> list[dict[str, Any]]:
+        """A reply's files as its event shows them, each with a link signed for ``visitor``."""
+        if not attached:
+            return []
+        signer = self._signer()
+        return [
+            {
+                "name": f.filename,
+                "size": f.size,
+                "type": f.content_type,
+                "url": signer.file_link(visitor, f),
+            }
+            for f in attached
+        ]
 
     async def receive(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
         """Let the routes take visitors' messages until cancelled."""
@@ -414,16 +517,36 @@ class WebChatConnector:
             raise DeliveryError(f"{message.account} is not {self.account}", permanent=True)
         if not _VISITOR.fullmatch(message.address):
             raise DeliveryError(f"{message.address!r} is not a visitor id", permanent=True)
-        if message.attachments:
-            raise DeliveryError("the web chat sends text only (no files yet)", permanent=True)
-        if not message.body.strip():
+        if not message.body.strip() and not message.attachments:
             raise DeliveryError("the reply is empty", permanent=True)
+        for file in message.attachments:
+            await asyncio.to_thread(self._check_kept, file)
         key = message.idempotency_key
-        data = _event("reply", message.body, datetime.now(UTC), key)
+        files = self._files(message.address, message.attachments)
+        data = _event("reply", message.body, datetime.now(UTC), key, files)
         visitor = self._visitor(message.address)
         visitor.add(key, data)
         # No page open: the visitor sees it when they come back, and by email meanwhile.
         return SendResult(key, recipient_away=not visitor.streams)
+
+    def _check_kept(self, file: OutboundFile) -> None:
+        """Raise a DeliveryError unless ``file`` is in the attachment store at its size: a link
+        to nothing must not be published. (Blocking; its hash is not read again: 50 MB.)"""
+        if self.blobs is None:
+            nowhere = f"{file.filename}: no attachment store to serve it from"
+            raise DeliveryError(nowhere, permanent=True)
+        try:
+            size = self.blobs.path(file.sha256).stat().st_size
+        except (FileNotFoundError, ValueError) as exc:
+            missing = f"{file.filename}: missing from the attachment store"
+            raise DeliveryError(missing, permanent=True) from exc
+        except OSError as exc:  # permissions, a full or unmounted disk: for the admin to fix
+            raise DeliveryError(
+                f"{file.filename}: cannot be read from the attachment store: {exc.strerror or exc}"
+            ) from exc
+        if size != file.size:
+            damaged = f"{file.filename}: damaged in the attachment store (its size differs)"
+            raise DeliveryError(damaged, permanent=True)
 
     # -- routes ----------------------------------------------------------------------
 
@@ -435,12 +558,14 @@ class WebChatConnector:
             Route(b, self._redirect, methods=["GET"]),
             Route(f"{b}/", self._page, methods=["GET"]),
             Route(f"{b}/widget.js", self._script, methods=["GET"]),
+            Route(f"{b}/widget.css", self._styles, methods=["GET"]),
             Route(f"{b}/config", self._config, methods=["GET", "OPTIONS"]),
             Route(f"{b}/token", self._token, methods=["POST", "OPTIONS"]),
             Route(f"{b}/messages", self._message, methods=["POST", "OPTIONS"]),
             Route(f"{b}/profile", self._profile, methods=["POST", "OPTIONS"]),
             Route(f"{b}/typing", self._typing, methods=["POST", "OPTIONS"]),
             Route(f"{b}/events", self._events, methods=["GET", "OPTIONS"]),
+            Route(f"{b}/files/{{sha256}}/{{name}}", self._file, methods=["GET"]),
         ]
 
     async def _redirect(self, request: Request) -> Response:
@@ -454,6 +579,9 @@ class WebChatConnector:
 
     async def _script(self, request: Request) -> Response:
         return _static("widget.js", "text/javascript; charset=utf-8")
+
+    async def _styles(self, request: Request) -> Response:
+        return _static("widget.css", "text/css; charset=utf-8")
 
     def _origin_allowed(self, request: Request) -> bool:
         """No Origin (not a browser's cross-site request), the server's own, or allowed."""
@@ -703,6 +831,42 @@ class WebChatConnector:
                 log.exception("%s: the typing of %s not recorded", self.account, visitor)
         return self._cors(request, Response(status_code=204))
 
+    async def _file(self, request: Request) -> Response:
+        """A reply's file by its signed link: streamed from the attachment store (a blob can
+        be 50 MB), always as a download, never as a page of this origin."""
+        from starlette.responses import FileResponse, Response
+
+        refused = await self._guard(request)  # a download sends no Origin; a foreign fetch does
+        if refused is not None:
+            return refused
+        assert self._tokens is not None
+        sha256, name = request.path_params["sha256"], request.path_params["name"]
+        try:
+            served = self._tokens.check_file(sha256, name, request.query_params)
+        except TokenRefused as exc:
+            log.info("%s: %s file link from %s refused", self.account, exc, _client(request))
+            return self._cors(request, Response("link refused", status_code=403))
+        blobs = self.blobs
+        found = None
+        if blobs is not None and _SHA256.fullmatch(sha256):
+            try:
+                found = await asyncio.to_thread(blobs.path(sha256).stat)
+            except OSError:
+                found = None
+        if found is None or not stat.S_ISREG(found.st_mode):
+            return self._cors(request, Response("no such file", status_code=404))
+        assert blobs is not None
+        headers = {
+            "Content-Disposition": _attachment(name),
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox",
+            "Cache-Control": f"private, max-age={FILE_CACHE_SECONDS}",
+            "Referrer-Policy": "no-referrer",
+        }
+        return FileResponse(
+            blobs.path(sha256), media_type=served, headers=headers, stat_result=found
+        )
+
     async def _events(self, request: Request) -> Response:
         from starlette.responses import Response, StreamingResponse
 
@@ -765,7 +929,12 @@ class WebChatConnector:
             log.exception("%s: the catch-up of %s not read; from memory", self.account, visitor)
             return kept
         events = [
-            (e.id, _event("visitor" if e.direction == "in" else "reply", e.text, e.at, e.id))
+            (
+                e.id,
+                _event("visitor", e.text, e.at, e.id)
+                if e.direction == "in"
+                else _event("reply", e.text, e.at, e.id, self._files(visitor, e.files)),
+            )
             for e in past
         ]
         seen = {event_id for event_id, _ in events}
@@ -790,9 +959,24 @@ def _static(name: str, content_type: str) -> Response:
     headers = {
         "Cache-Control": "public, max-age=300",
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'",
+        "Content-Security-Policy": PAGE_POLICY,
     }
     return Response(data, media_type=content_type, headers=headers)
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition that downloads ``name``: the UTF-8 name by RFC 5987 (every
+    browser now) and an ASCII approximation by RFC 6266's ``filename`` for the rest."""
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+
+    def ascii_of(text: str) -> str:
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return re.sub(r"[^A-Za-z0-9 ._()-]", "_", text).strip(" ._")
+
+    fallback = (ascii_of(stem) or "file") + (dot + ascii_of(ext) if ascii_of(ext) else "")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _client(request: Request) -> str:

@@ -1,5 +1,6 @@
 /* omnitui web chat: <script src="https://HOST/webchat/NAME/widget.js" data-lang="az"></script>
-   Builds the panel with DOM calls only: message text is always set as textContent. */
+   Builds the panel with DOM calls only: message text is always set as textContent. Its styles
+   are widget.css beside it, linked here: no inline style, so a strict CSP holds. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -60,28 +61,18 @@
     return btoa(String.fromCharCode.apply(null, b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
   }
 
-  var css = ".oc-root{font:15px/1.4 system-ui,sans-serif;color:#111}" +
-    ".oc-launch{position:fixed;bottom:16px;inset-inline-end:16px;z-index:2147483000;border:0;border-radius:24px;padding:12px 18px;background:#1a56db;color:#fff;font:inherit;cursor:pointer}" +
-    ".oc-panel{position:fixed;bottom:72px;inset-inline-end:16px;z-index:2147483000;width:340px;max-width:calc(100vw - 32px);height:480px;max-height:calc(100vh - 96px);display:flex;flex-direction:column;background:#fff;border:1px solid #ccd;border-radius:10px;box-shadow:0 4px 24px rgba(0,0,0,.2)}" +
-    ".oc-page .oc-panel{position:static;width:auto;max-width:none;height:100vh;max-height:none;border:0;border-radius:0;box-shadow:none}" +
-    ".oc-head{display:flex;align-items:center;padding:10px 12px;background:#1a56db;color:#fff;border-radius:10px 10px 0 0}" +
-    ".oc-page .oc-head{border-radius:0}.oc-head h2{flex:1;margin:0;font-size:16px}" +
-    ".oc-head button{background:none;border:0;color:#fff;font-size:20px;cursor:pointer}" +
-    ".oc-log{flex:1;overflow-y:auto;margin:0;padding:10px;list-style:none}" +
-    ".oc-log li{margin:6px 0;padding:7px 10px;border-radius:8px;max-width:85%;white-space:pre-wrap;overflow-wrap:anywhere;background:#eef}" +
-    ".oc-log li.oc-visitor{background:#dbeafe}.oc-root[dir=ltr] .oc-log li.oc-visitor{margin-left:auto}.oc-root[dir=rtl] .oc-log li.oc-visitor{margin-right:auto}.oc-log li.oc-note{background:none;color:#555;font-size:13px;max-width:none}" +
-    ".oc-form{display:flex;gap:6px;padding:8px;border-top:1px solid #ddd}" +
-    ".oc-form textarea{flex:1;resize:none;font:inherit;padding:6px;height:40px}" +
-    ".oc-form button,.oc-details button{font:inherit;padding:6px 12px;border:0;border-radius:6px;background:#1a56db;color:#fff;cursor:pointer}" +
-    ".oc-away{margin:0;padding:6px 8px;font-size:13px;background:#fff7e0}" +
-    ".oc-details{padding:0 8px 8px;font-size:13px}.oc-details input{display:block;width:100%;box-sizing:border-box;margin:4px 0;padding:5px;font:inherit}" +
-    ".oc-sr{position:absolute;left:-9999px}.oc-status,.oc-typing{min-height:1em;padding:0 10px;font-size:12px;color:#a00}.oc-typing{color:#555}" +
-    ".oc-root :focus-visible{outline:3px solid #f59e0b;outline-offset:1px}";
-  var style = el("style", {});
-  style.textContent = css;
-  document.head.appendChild(style);
-
   var root = el("div", { "class": "oc-root" + (page ? " oc-page" : ""), lang: lang, dir: lang === "fa" ? "rtl" : "ltr" });
+  // Styles are a file (the CSP allows no inline style); hidden until they load, never unstyled.
+  var sheet = null, links = document.querySelectorAll("link[rel=stylesheet]");
+  for (var l = 0; l < links.length; l++) if (links[l].href === base + "widget.css") sheet = links[l];
+  function reveal() { root.hidden = false; }
+  if (!sheet || !sheet.sheet) {
+    root.hidden = true;
+    if (!sheet) { sheet = el("link", { rel: "stylesheet", href: base + "widget.css" }); document.head.appendChild(sheet); }
+    sheet.addEventListener("load", reveal);
+    sheet.addEventListener("error", reveal);
+    setTimeout(reveal, 3000);
+  }
   var panel = el("section", { "class": "oc-panel", role: page ? "main" : "dialog", "aria-label": T.title });
   var head = el("div", { "class": "oc-head" });
   var title = el("h2", { dir: "auto" }, T.title);
@@ -139,9 +130,23 @@
     var who = el("span", { "class": "oc-sr", dir: lang === "fa" ? "rtl" : "ltr" }, (ev.kind === "visitor" ? T.you : T.agent) + ": ");
     if (ev.kind !== "note") li.appendChild(who);
     li.appendChild(document.createTextNode(ev.text));
+    var files = [];
+    (Array.isArray(ev.files) ? ev.files : []).forEach(function (f) {
+      // Only a link the server made, to its own files: never another scheme or place.
+      if (!f || typeof f.url !== "string" || !/^files\/[0-9a-f]{64}\/[^\/?#]+\?[^#]*$/.test(f.url)) return;
+      var name = String(f.name), a = el("a", { "class": "oc-file", href: base + f.url, download: name, rel: "noopener" });
+      a.appendChild(el("span", { dir: "auto" }, name));
+      a.appendChild(document.createTextNode(" (" + bytes(f.size) + ")"));
+      li.appendChild(a);
+      files.push({ name: name, size: f.size, type: String(f.type), url: f.url });
+    });
     list.appendChild(li);
     list.scrollTop = list.scrollHeight;
-    if (keep) { state.log.push({ id: ev.id, kind: ev.kind, text: ev.text }); save(); }
+    if (keep) { state.log.push({ id: ev.id, kind: ev.kind, text: ev.text, files: files.length ? files : undefined }); save(); }
+  }
+  function bytes(n) {
+    n = Number(n) || 0;
+    return n < 1024 ? n + " B" : n < 1048576 ? Math.round(n / 1024) + " KB" : (n / 1048576).toFixed(1) + " MB";
   }
   for (var i = 0; i < state.log.length; i++) show(state.log[i], false);
 
