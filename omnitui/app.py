@@ -54,6 +54,8 @@ POLL_SECONDS = 0.25
 """Seconds between data_version polls: another process's commit shows within a second."""
 STATUS_EVERY = 8
 """Polls between status line reads when nothing changed (a lease can expire silently)."""
+PRESENCE_EVERY = 15.0
+"""Seconds between the TUI's presence heartbeats (others count it online for 45 s)."""
 
 
 class Closeable(Protocol):
@@ -83,6 +85,14 @@ class InboxCommands(ActionCommands):
         ("Split message", "Split the selected message into a new conversation", "split_message"),
         ("Move message", "Move the selected message to another conversation", "move_message"),
         ("Undo move", "Undo the customer's last move or split of a message", "undo_move"),
+        ("Assign to me", "Take the conversation, or give it back if it is yours", "assign_me"),
+        ("Assign to…", "Give the conversation to another agent (or nobody)", "assign"),
+        ("Unassign", "Give the conversation to nobody", "unassign"),
+        ("Pending", "Set the conversation pending (waiting on the customer)", "pending"),
+        ("Snooze", "Put the conversation away until a time (2h, tomorrow 9:00, mon)", "snooze"),
+        ("Tags", "Add or remove the conversation's tags", "tags"),
+        ("Mark spam and block", "Block the sender, resolve and tag spam (or unblock)", "spam"),
+        ("Next unread", "Open the next customer with unread messages", "next_unread"),
         ("Help", "Every key and what it does", "help"),
         ("Quit", "Leave omnitui", "app.quit"),
     ]
@@ -147,9 +157,16 @@ class OmniApp(App[int]):
         self._log_handler: logging.Handler | None = None
         self._warmed_up = False
         self._presence_lock = threading.Lock()
-        self._presence_wanted: tuple[int, bool] | None = None
-        """The agent's typing still to be written: (customer id, typing)."""
+        self._presence_wanted: dict[object, Write] = {}
+        """Presence and draft writes still to be made, oldest first, one a key ("typing",
+        "presence", ("draft", customer id)): a newer one replaces the one it supersedes."""
         self._presence_writing = False
+        self._presence_write_lock = threading.Lock()
+        """Held while one of those writes runs (the last ones, at quit, wait for it)."""
+        self._presence_started = False
+        """Whether the heartbeat runs (from the first paint on): the TUI is online."""
+        self._viewing: int | None = None
+        """The customer the agent has open, as the presence row says it."""
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -180,6 +197,7 @@ class OmniApp(App[int]):
         if self._warmed_up:
             return
         self._warmed_up = True
+        self._start_presence()
         if not gc.isenabled():  # paused by the CLI until now (omnitui.cli._pause_gc)
             # What the start built lives as long as the app: never scan it again. (This
             # keeps the little garbage the start made, about 0.6 MB, for good.)
@@ -219,6 +237,7 @@ class OmniApp(App[int]):
         self._from_thread(self.poll_store)
 
     def on_unmount(self) -> None:
+        self.leave_presence()
         self.close_runner()
         if self._log_handler is not None:
             logging.getLogger().removeHandler(self._log_handler)
@@ -250,6 +269,8 @@ class OmniApp(App[int]):
 
     def poll_store(self) -> None:
         """Reload what is shown when another connection has committed (3 µs when nothing did)."""
+        if not self.is_running:  # closing: the screens are being taken down
+            return
         try:
             version = self.reader.data_version()
         except Exception:
@@ -420,30 +441,122 @@ class OmniApp(App[int]):
 
     def set_presence(self, customer_id: int, typing: bool) -> None:
         """Record whether the agent is typing a reply to ``customer_id`` (the web chat tells
-        the visitor). One writer drains these in order, the newest wins: a stop is never
-        overtaken by the start before it, and a slow store never piles writes up."""
+        the visitor; other agents' TUIs show it). One writer drains these in order, the newest
+        wins: a stop is never overtaken by the start before it, and a slow store never piles
+        writes up."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.set_presence(engine, agent, customer_id, typing)
+
+        self._want_presence("typing", write)
+
+    # -- presence and drafts (one ordered writer; see docs/architecture.md) -------------
+
+    def set_viewing(self, customer_id: int | None) -> None:
+        """The agent has ``customer_id`` open now (None: nobody): written at once when it
+        changed, else with the next heartbeat."""
+        if customer_id == self._viewing:
+            return
+        self._viewing = customer_id
+        if self._presence_started:
+            self._heartbeat()
+
+    def _start_presence(self) -> None:
+        """Online from the first paint on (not before: the write loads the ORM)."""
+        if self._presence_started:
+            return
+        self._presence_started = True
+        self._heartbeat()
+        self.set_interval(PRESENCE_EVERY, self._heartbeat)
+
+    def _heartbeat(self) -> None:
+        agent, customer_id = self.settings.agent, self._viewing
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.presence_heartbeat(engine, agent, customer_id)
+
+        self._want_presence("presence", write)
+
+    def save_draft(
+        self,
+        customer_id: int,
+        body: str,
+        *,
+        mode: str,
+        identity_id: int | None,
+        started_at: datetime,
+    ) -> None:
+        """Keep the agent's draft for the customer in the store (an empty body deletes it);
+        written in order with the presence, the newest save of a customer's draft wins."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.save_draft(
+                engine,
+                agent,
+                customer_id,
+                body,
+                mode=mode,
+                identity_id=identity_id,
+                started_at=started_at,
+            )
+
+        self._want_presence(("draft", customer_id), write)
+
+    def _want_presence(self, key: object, write: Write) -> None:
         with self._presence_lock:
-            self._presence_wanted = (customer_id, typing)
-            if self._presence_writing:
+            self._presence_wanted.pop(key, None)  # to the end: after what it comes after
+            self._presence_wanted[key] = write
+            if self._presence_writing or not self.is_running:  # closing: leave_presence writes
                 return
             self._presence_writing = True
         self._write_presence()
 
     @work(thread=True, group="presence", exit_on_error=False)
     def _write_presence(self) -> None:
-        agent = self.settings.agent
         while True:
             with self._presence_lock:
-                wanted, self._presence_wanted = self._presence_wanted, None
-                if wanted is None:
+                if not self._presence_wanted:
                     self._presence_writing = False
                     return
+                key = next(iter(self._presence_wanted))
+                write = self._presence_wanted.pop(key)
             try:
-                from omnitui import inbox
-
-                inbox.set_presence(self.engine(), agent, *wanted)
+                with self._presence_write_lock:
+                    write(self.engine())
             except Exception:  # a nicety, not worth a toast on every keystroke
-                log.exception("recording the agent's typing failed")
+                log.exception("writing the agent's presence or draft (%s) failed", key)
+
+    def leave_presence(self) -> None:
+        """At a clean quit: make the writes still waiting (the last draft saves), then say the
+        agent is gone. Blocking (the app is closing); nothing when it was never online."""
+        if not self._presence_started:
+            return
+        self._presence_started = False
+        with self._presence_lock:
+            wanted = list(self._presence_wanted.values())
+            self._presence_wanted.clear()
+        agent = self.settings.agent
+        try:
+            from omnitui import inbox
+
+            engine = self.engine()
+            with self._presence_write_lock:
+                for write in wanted:
+                    try:
+                        write(engine)
+                    except Exception:
+                        log.exception("a last presence or draft write failed")
+                inbox.leave_presence(engine, agent)
+        except Exception:
+            log.exception("clearing the agent's presence failed")
 
     @work(thread=True, group="store-writes", exit_on_error=False)
     def _write(
@@ -482,6 +595,116 @@ class OmniApp(App[int]):
         if failed is not None:
             failed()
 
+    # -- team workflow (assign, status, snooze, tags, spam; each a worker like the rest) --
+
+    def assign(
+        self,
+        conversation_id: int,
+        assignee: str | None,
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """Give the conversation to ``assignee`` (None: to nobody)."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.assign(engine, conversation_id, assignee, agent=agent)
+
+        self._write("Assign", write, done, None, refused)
+
+    def set_conversation_status(
+        self,
+        conversation_id: int,
+        status: str,
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.set_conversation_status(engine, conversation_id, status, agent=agent)
+
+        self._write(status.capitalize(), write, done, None, refused)
+
+    def snooze(
+        self,
+        conversation_id: int,
+        until: datetime,
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """Snooze until ``until``; "in the past" is judged by this app's clock, the one the
+        agent's words were read against."""
+        agent = self.settings.agent
+        now = self.now()
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.snooze(engine, conversation_id, until, agent=agent, now=now)
+
+        self._write("Snooze", write, done, None, refused)
+
+    def change_tags(
+        self,
+        conversation_id: int,
+        add: Sequence[str],
+        remove: Sequence[str],
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.change_tags(engine, conversation_id, add=add, remove=remove, agent=agent)
+
+        self._write("Tags", write, done, None, refused)
+
+    def mark_spam(
+        self,
+        conversation_id: int,
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """Block the conversation's sender, resolve it and tag it spam (one transaction)."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.mark_spam(engine, conversation_id, agent=agent)
+
+        self._write("Spam", write, done, None, refused)
+
+    def unblock(
+        self,
+        identity_ids: Sequence[int],
+        *,
+        done: Callable[[], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        agent = self.settings.agent
+        ids = tuple(identity_ids)
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            for identity_id in ids:
+                inbox.unblock_identity(engine, identity_id, agent=agent)
+
+        self._write("Unblock", write, done, None, refused)
+
     # -- help -----------------------------------------------------------------------
 
     def binding_rows(self) -> list[BindingRow]:
@@ -491,6 +714,13 @@ class OmniApp(App[int]):
         from omnitui.screens.message import MessageScreen
         from omnitui.screens.move import MoveScreen
         from omnitui.screens.search import SearchScreen
+        from omnitui.screens.workflow import (
+            AssignScreen,
+            ConfirmScreen,
+            SnoozeScreen,
+            TagInput,
+            TagScreen,
+        )
         from omnitui.widgets.composer_area import ComposerArea
         from omnitui.widgets.pager import Pager
 
@@ -506,6 +736,11 @@ class OmniApp(App[int]):
             ("Move to conversation", MoveScreen),
             ("Attach files", AttachScreen),
             ("Attach files", PathInput),
+            ("Assign to", AssignScreen),
+            ("Snooze until", SnoozeScreen),
+            ("Tags", TagScreen),
+            ("Tags", TagInput),
+            ("Confirm", ConfirmScreen),
             ("Help", HelpScreen),
         ]
         rows: list[BindingRow] = []

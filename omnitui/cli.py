@@ -2,7 +2,8 @@
 
 Imports only click at module level: `omnitui --help` must answer at once, and
 Textual is imported only when the TUI starts (a test checks both). A config
-error exits 2 with one line naming the file and the key.
+error exits 2 with one line naming the file and the key; a malformed search query
+exits 2 with one line naming the term and its column, then the query with a caret.
 """
 
 from __future__ import annotations
@@ -338,20 +339,38 @@ def serve(opts: _Options) -> None:
     asyncio.run(run())
 
 
-@main.command()
-@click.argument("query")
+# No -h here: "-channel:email" would read as -c -h... and show the help. Unknown
+# "-options" are query terms (negations).
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@click.argument("query", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.pass_obj
-def search(opts: _Options, query: str, as_json: bool, limit: int) -> None:
-    """Find customers and messages (names, addresses, words; any case or script variant)."""
+def search(opts: _Options, query: tuple[str, ...], as_json: bool, limit: int) -> None:
+    """Find messages (and customers by name): words, "exact phrases", -negation and
+    fields from: to: channel: tag: is: assignee: before: after: has: customer:.
+
+    \b
+    omnitui search refund is:open channel:telegram
+    omnitui search 'from:"Leyla M" after:7d -is:resolved'
+    omnitui search -kargo tag:vip assignee:none
+    omnitui search -- --json   (after --, words that look like this command's options)
+    """
     import json
 
+    from omnitui.query import Context, QueryError, caret, parse
     from omnitui.reads import Reader
 
+    text = " ".join(query)
+    try:
+        parsed = parse(text)
+    except QueryError as exc:
+        click.echo(f"omnitui: {exc}\n{caret(text, exc)}", err=True)
+        sys.exit(EXIT_CONFIG)
     settings = opts.settings()
     _require_store(settings)
-    hits = Reader(settings.store_url).search(query, limit=limit)
+    context = Context(agent=settings.agent, tz=settings.timezone)
+    hits = Reader(settings.store_url).search_query(parsed, limit, context=context)
     if as_json:
         for hit in hits:
             click.echo(
@@ -362,6 +381,10 @@ def search(opts: _Options, query: str, as_json: bool, limit: int) -> None:
                         "message_id": hit.message_id,
                         "excerpt": hit.excerpt,
                         "at": hit.at.isoformat().replace("+00:00", "Z") if hit.at else None,
+                        "conversation_id": hit.conversation_id,
+                        "status": hit.status or None,
+                        "channel": hit.channel or None,
+                        "direction": hit.direction or None,
                     },
                     ensure_ascii=False,
                 )
@@ -373,14 +396,15 @@ def search(opts: _Options, query: str, as_json: bool, limit: int) -> None:
 
     from omnitui.text import one_line
 
-    table = Table("customer", "name", "message", "when (UTC)", "excerpt", box=None)
+    table = Table("customer", "name", "message", "conversation", "when (UTC)", "excerpt", box=None)
     for hit in hits:
         table.add_row(
             str(hit.customer_id),
             Text(one_line(hit.name, 40)),
             str(hit.message_id or ""),
+            f"{hit.conversation_id} {hit.status}" if hit.conversation_id else "",
             hit.at.strftime("%Y-%m-%d %H:%M") if hit.at else "",
-            Text(hit.excerpt),
+            Text(one_line(hit.excerpt, 200)),
         )
     Console().print(table)
     click.echo(f"{len(hits)} result{'s' * (len(hits) != 1)}", err=True)

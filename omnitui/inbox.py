@@ -17,7 +17,7 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
@@ -181,6 +181,8 @@ class _Identity:
     display_name: str
     handle: str = ""
     unreachable: bool = False
+    blocked: bool = False
+    """An agent blocked this address (spam): its messages reopen nothing, count as read."""
 
 
 @dataclass(slots=True)
@@ -281,6 +283,7 @@ class _BatchIngest:
                         ident.display_name,
                         ident.handle,
                         ident.unreachable_reason is not None,
+                        ident.blocked_at is not None,
                     )
         customer_ids = {i.customer_id for i in self.identities.values()}
         for ids in _chunks(customer_ids):
@@ -310,7 +313,9 @@ class _BatchIngest:
 
         identity, created = self._identity_for(msg)
         customer = self.customers[identity.customer_id]
-        conversation, reason = self._conversation_for(customer.id, msg, created)
+        # A blocked sender's message is kept (never lost) but is spam to the team.
+        blocked = identity.blocked and msg.direction == "in"
+        conversation, reason = self._conversation_for(customer.id, msg, created, blocked)
         if created:
             reason = f"new customer; {reason}"
 
@@ -367,10 +372,12 @@ class _BatchIngest:
         else:
             if conversation.first_inbound_at is None:
                 conversation.first_inbound_at = msg.sent_at
-            customer.unread += 1
+            if not blocked:
+                customer.unread += 1
         self.changed[conversation.id] = conversation
-        # _touch's rules; the columns are written by finish().
-        if msg.sent_at >= customer.last_activity_at:
+        # _touch's rules; the columns are written by finish(). Spam from a blocked
+        # address does not lift its customer to the top of the list either.
+        if msg.sent_at >= customer.last_activity_at and not blocked:
             customer.last_activity_at = msg.sent_at
             customer.preview = one_line(msg.subject or msg.body, 120)
         customer.messages += 1
@@ -454,17 +461,20 @@ class _BatchIngest:
         return identity, True
 
     def _conversation_for(
-        self, customer_id: int, msg: InboundMessage, new_customer: bool
+        self, customer_id: int, msg: InboundMessage, new_customer: bool, blocked: bool = False
     ) -> tuple[_Conversation, str]:
         """The conversation a customer's new message joins, and why (recorded on the message).
 
         In order: the thread it answers (In-Reply-To, then References, newest first);
         the customer's active conversation; a resolved one of the same subject within
-        SUBJECT_WINDOW; else a new one.
+        SUBJECT_WINDOW; else a new one. A blocked sender's message (``blocked``) reopens
+        nothing either, and rather than open a new conversation joins the newest one.
         """
         # A machine's mail (an out-of-office answer) joins like any other but reopens nothing.
-        wakes = msg.direction == "in" and not msg.automatic
+        wakes = msg.direction == "in" and not msg.automatic and not blocked
         kept = " (automatic: not reopened)" if msg.automatic else ""
+        if blocked:
+            kept = " (blocked sender: not reopened)"
         refs = [r for r in (msg.thread_ref, *reversed(msg.references)) if r]
         if refs:
             parents = self.conn.execute(_PARENTS, {"customer": customer_id, "refs": refs})
@@ -502,7 +512,12 @@ class _BatchIngest:
                     return conv, f"subject matches conversation {conv.id}{kept}"
                 self._reopen(conv, "customer wrote")
                 return conv, f"subject matches conversation {conv.id}; reopened"
-        status = "open" if msg.direction == "in" else "resolved"
+        if blocked:
+            newest = self.conn.execute(_NEWEST_CONVERSATION, {"customer": customer_id}).first()
+            if newest is not None:
+                conv = self._conversation(newest.id)
+                return conv, f"blocked sender: joined conversation {conv.id}, not reopened"
+        status = "open" if msg.direction == "in" and not blocked else "resolved"
         inserted = self.conn.execute(
             _INSERT_CONVERSATION,
             {
@@ -661,6 +676,7 @@ _IDENTITIES = sa.select(
     col(Identity.display_name),
     col(Identity.handle),
     col(Identity.unreachable_reason),
+    col(Identity.blocked_at),
 ).where(
     col(Identity.channel) == sa.bindparam("channel"),
     col(Identity.address).in_(sa.bindparam("addresses", expanding=True)),
@@ -681,6 +697,12 @@ _ACTIVE = sa.select(*_CONVERSATION_COLUMNS).where(
     col(Conversation.status).in_(ACTIVE),
 )
 _CONVERSATION = sa.select(*_CONVERSATION_COLUMNS).where(col(Conversation.id) == sa.bindparam("id"))
+_NEWEST_CONVERSATION = (
+    sa.select(col(Conversation.id))
+    .where(col(Conversation.customer_id) == sa.bindparam("customer"))
+    .order_by(col(Conversation.id).desc())
+    .limit(1)
+)
 _PARENTS = sa.select(col(Message.id), col(Message.external_id), col(Message.conversation_id)).where(
     col(Message.customer_id) == sa.bindparam("customer"),
     col(Message.external_id).in_(sa.bindparam("refs", expanding=True)),
@@ -1896,3 +1918,466 @@ def set_presence(engine: Engine, agent: str, customer_id: int, typing: bool) -> 
                 ),
                 {"agent": agent, "customer": customer_id},
             )
+
+
+# ---------------------------------------------------------------------------
+# Presence and drafts (every running TUI keeps a presence row; see docs/architecture.md)
+
+DRAFT_MODES = ("reply", "note")
+
+
+def presence_heartbeat(engine: Engine, agent: str, customer_id: int | None) -> None:
+    """The agent's TUI is running and has ``customer_id`` open (None: no customer): moves
+    ``seen_at``, the online heartbeat, never ``heartbeat_at``, the last sign of work (a TUI
+    left open overnight is no agent at work for the web chat's away notice; a new row's is
+    the start of time). Opening another customer ends typing to the one before, so a late
+    "stopped typing" for it (which names that customer) has nothing left to undo."""
+    with db.write(engine) as session:
+        session.connection().execute(
+            text(
+                "INSERT INTO presence (agent, customer_id, typing, heartbeat_at, seen_at) "
+                "VALUES (:agent, :customer, 0, :never, :now) ON CONFLICT (agent) DO UPDATE SET "
+                "seen_at = excluded.seen_at, customer_id = excluded.customer_id, "
+                "typing = CASE WHEN presence.customer_id IS excluded.customer_id "
+                "THEN presence.typing ELSE 0 END"
+            ),
+            {
+                "agent": agent,
+                "customer": customer_id,
+                "never": START_OF_TIME,
+                "now": db.stamp(utcnow()),
+            },
+        )
+
+
+def leave_presence(engine: Engine, agent: str) -> None:
+    """The agent's TUI quit cleanly: no longer online, viewing or typing (the row stays, with
+    its last sign of work)."""
+    with db.write(engine) as session:
+        session.connection().execute(
+            text(
+                "UPDATE presence SET seen_at = NULL, customer_id = NULL, typing = 0 "
+                "WHERE agent = :agent"
+            ),
+            {"agent": agent},
+        )
+
+
+def save_draft(
+    engine: Engine,
+    agent: str,
+    customer_id: int,
+    body: str,
+    *,
+    mode: str = "reply",
+    identity_id: int | None = None,
+    started_at: datetime,
+) -> None:
+    """Keep what ``agent`` is writing to the customer, so it survives a crash or a dropped SSH
+    connection and tells the others a reply is being written. One row per agent and customer
+    (the composer writes to the customer's newest conversation); the newest save wins,
+    ``started_at`` included (when the agent began it, or last read what others sent since).
+    An empty body deletes the draft."""
+    if mode not in DRAFT_MODES:
+        raise ServiceError(f"unknown draft mode {mode!r}")
+    if not body.strip():
+        delete_draft(engine, agent, customer_id)
+        return
+    with db.write(engine) as session:
+        session.connection().execute(
+            text(
+                "INSERT INTO draft (agent, customer_id, mode, identity_id, body, started_at, "
+                "updated_at) VALUES (:agent, :customer, :mode, :identity, :body, :started, :now) "
+                "ON CONFLICT (agent, customer_id) DO UPDATE SET mode = excluded.mode, "
+                "identity_id = excluded.identity_id, body = excluded.body, "
+                "started_at = excluded.started_at, updated_at = excluded.updated_at"
+            ),
+            {
+                "agent": agent,
+                "customer": customer_id,
+                "mode": mode,
+                "identity": identity_id,
+                "body": body,
+                "started": db.stamp(started_at),
+                "now": db.stamp(utcnow()),
+            },
+        )
+
+
+def delete_draft(engine: Engine, agent: str, customer_id: int) -> None:
+    """The agent's draft for the customer was sent (or emptied): forget it."""
+    with db.write(engine) as session:
+        session.connection().execute(
+            text("DELETE FROM draft WHERE agent = :agent AND customer_id = :customer"),
+            {"agent": agent, "customer": customer_id},
+        )
+
+
+# ---------------------------------------------------------------------------
+# Team workflow: assignment, status, snooze and wake-up, tags, blocking, spam.
+#
+# Each service acts on one conversation (``current_conversation`` finds the one the TUI
+# means), is one transaction, records the acting agent (``agent`` rows: the assign
+# picker lists them) and writes an Event with who, what, before and after, then bumps
+# the customer's version so every TUI reloads. Doing what is already so writes nothing.
+
+AGENT_STATUSES = ("open", "pending", "resolved")
+"""The statuses an agent sets directly; "snoozed" comes with a time (``snooze``)."""
+MAX_TAG = 40
+SPAM_TAG = "spam"
+WAKE_BATCH = 500
+"""Snoozed conversations woken in one transaction at most (the rest on the next call)."""
+SYSTEM = "system"
+"""The agent name of what no agent did (a snooze running out)."""
+
+
+def current_conversation(engine: Engine, customer_id: int) -> int | None:
+    """The conversation team actions on a customer apply to: their newest active one
+    (open, pending, snoozed), else their newest; None when they have none."""
+    with db.read(engine) as session:
+        return _current_conversation(session, customer_id)
+
+
+def _current_conversation(session: Session, customer_id: int) -> int | None:
+    rows = session.exec(
+        select(Conversation.id, Conversation.status)
+        .where(Conversation.customer_id == customer_id)
+        .order_by(col(Conversation.id).desc())
+    )
+    newest = None
+    for conversation_id, status in rows:
+        if status in ACTIVE:
+            return conversation_id
+        newest = conversation_id if newest is None else newest
+    return newest
+
+
+def assign(engine: Engine, conversation_id: int, assignee: str | None, *, agent: str) -> bool:
+    """Give the conversation to ``assignee`` (None: to nobody). The assignee must be an
+    agent the store knows (one who acted, or whose TUI ran) or the acting agent. Returns
+    whether anything changed."""
+    assignee = assignee.strip() if assignee is not None else None
+    if assignee == "":
+        raise ServiceError("say whom to assign to")
+    with db.write(engine) as session:
+        conv = _workflow_conversation(session, conversation_id)
+        _record_agent(session, agent)
+        if assignee is not None and assignee != agent and not _known_agent(session, assignee):
+            raise ServiceError(f"no agent {one_line(assignee, 60)!r} (agents: {_agents(session)})")
+        if conv.assignee == assignee:
+            return False
+        _audit(session, conv, "assign", agent, conv.assignee, assignee)
+        conv.assignee = assignee
+        session.add(conv)
+        _bump(session, conv.customer_id)
+        return True
+
+
+def set_conversation_status(
+    engine: Engine, conversation_id: int, status: str, *, agent: str
+) -> bool:
+    """Open, pend or resolve the conversation (a "status" event); whether it changed."""
+    if status not in AGENT_STATUSES:
+        raise ServiceError(f"status {status!r} is not one of {', '.join(AGENT_STATUSES)}")
+    with db.write(engine) as session:
+        conv = _workflow_conversation(session, conversation_id)
+        _record_agent(session, agent)
+        if conv.status == status:
+            return False
+        _change_status(session, conv, status, agent=agent)
+        _touch_counts(session, conv.customer_id)
+        return True
+
+
+def snooze(
+    engine: Engine,
+    conversation_id: int,
+    until: datetime,
+    *,
+    agent: str,
+    now: datetime | None = None,
+) -> None:
+    """Put the conversation away until ``until`` (aware; after ``now``, default the real
+    time): status snoozed, a "snooze" event (before: the status, or the time it was
+    snoozed until; after: the new time). ``wake_snoozed`` opens it again then, and so
+    does the customer writing before that (ingest's rule for any status but open)."""
+    if until.tzinfo is None:
+        raise ServiceError("a snooze time needs a time zone")
+    if until <= (now or utcnow()):
+        raise ServiceError("that time is in the past: snooze until a later one")
+    with db.write(engine) as session:
+        conv = _workflow_conversation(session, conversation_id)
+        _record_agent(session, agent)
+        if conv.status == "snoozed" and conv.snoozed_until is not None:
+            before = _iso(conv.snoozed_until)
+        else:
+            before = conv.status
+        _audit(session, conv, "snooze", agent, before, _iso(until))
+        if conv.status == "resolved":
+            conv.resolved_at = None
+        conv.status = "snoozed"
+        conv.snoozed_until = until
+        session.add(conv)
+        _touch_counts(session, conv.customer_id)
+
+
+def wake_snoozed(engine: Engine, now: datetime | None = None) -> list[int]:
+    """Open again every snoozed conversation whose time has come (the runner calls this
+    every 30 s): a "wake" event by "system" each. Returns their ids; idempotent (a woken
+    conversation is open, so a second call finds nothing). Nothing due, nothing written:
+    one indexed read, no write lock, no commit for the TUIs to notice."""
+    now = now or utcnow()
+    with db.read(engine) as session:
+        if session.exec(_due_snoozes(now).limit(1)).first() is None:
+            return []
+    woken: list[int] = []
+    with db.write(engine) as session:
+        for conv in session.exec(_due_snoozes(now).limit(WAKE_BATCH)).all():
+            assert conv.id is not None and conv.snoozed_until is not None
+            _audit(session, conv, "wake", SYSTEM, _iso(conv.snoozed_until), "open")
+            conv.status = "open"
+            conv.snoozed_until = None
+            session.add(conv)
+            _bump(session, conv.customer_id)
+            woken.append(conv.id)
+    return woken
+
+
+def _due_snoozes(now: datetime) -> Any:
+    return (
+        select(Conversation)
+        .where(Conversation.status == "snoozed", col(Conversation.snoozed_until) <= now)
+        .order_by(col(Conversation.snoozed_until), col(Conversation.id))
+    )
+
+
+def tag_name(raw: str) -> str:
+    """A tag as stored: trimmed, in lower case, one word of at most ``MAX_TAG`` characters
+    (spaces separate tags where agents type several, and a leading "-" removes one)."""
+    name = raw.strip().lower().replace("i\u0307", "i")  # "İ".lower() keeps a dot above
+    shown = one_line(name, 60)
+    if not name:
+        raise ServiceError("a tag needs a name")
+    if any(c.isspace() for c in name):
+        raise ServiceError(f"tag {shown!r}: no spaces in a tag (use - or _)")
+    if name.startswith("-") or "," in name or not name.isprintable():
+        raise ServiceError(f"tag {shown!r}: letters, digits and - _ . / only")
+    if len(name) > MAX_TAG:
+        raise ServiceError(f"tag {shown!r}: at most {MAX_TAG} characters")
+    return name
+
+
+def change_tags(
+    engine: Engine,
+    conversation_id: int,
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    agent: str,
+) -> tuple[list[str], list[str]]:
+    """Tag and untag the conversation in one transaction (a "tag" event each: before None
+    and after the tag when added, the reverse when removed); a tag is made on first use.
+    Removing a tag it does not have is refused (a typo would pass unseen). Returns the
+    tags (added, removed) that changed anything."""
+    adding = list(dict.fromkeys(tag_name(t) for t in add))
+    removing = list(dict.fromkeys(tag_name(t) for t in remove))
+    with db.write(engine) as session:
+        conv = _workflow_conversation(session, conversation_id)
+        _record_agent(session, agent)
+        added = [t for t in adding if _tag(session, conv, t, agent)]
+        removed = []
+        for tag in removing:
+            row = session.get(db.ConversationTag, (conv.id, tag))
+            if row is None:
+                raise ServiceError(f"conversation #{conv.id} has no tag {tag!r}")
+            session.delete(row)
+            _audit(session, conv, "tag", agent, tag, None)
+            removed.append(tag)
+        if added or removed:
+            _bump(session, conv.customer_id)
+        return added, removed
+
+
+def add_tag(engine: Engine, conversation_id: int, tag: str, *, agent: str) -> bool:
+    """Tag the conversation; whether it was not tagged so already."""
+    return bool(change_tags(engine, conversation_id, add=[tag], agent=agent)[0])
+
+
+def remove_tag(engine: Engine, conversation_id: int, tag: str, *, agent: str) -> None:
+    """Take a tag off the conversation (refused when it has no such tag)."""
+    change_tags(engine, conversation_id, remove=[tag], agent=agent)
+
+
+def _tag(session: Session, conv: Conversation, tag: str, agent: str) -> bool:
+    if session.get(db.ConversationTag, (conv.id, tag)) is not None:
+        return False
+    session.connection().execute(
+        text("INSERT INTO tag (name) VALUES (:name) ON CONFLICT (name) DO NOTHING"), {"name": tag}
+    )
+    assert conv.id is not None
+    session.add(db.ConversationTag(conversation_id=conv.id, tag=tag))
+    _audit(session, conv, "tag", agent, None, tag)
+    session.flush()
+    return True
+
+
+def block_identity(engine: Engine, identity_id: int, *, agent: str) -> bool:
+    """Block an address (spam): what it sends is still stored, never lost, but reopens
+    nothing and counts as read (ingest's rule). A "block" event; whether it changed."""
+    with db.write(engine) as session:
+        identity = _identity(session, identity_id)
+        _record_agent(session, agent)
+        return _block(session, identity, agent)
+
+
+def unblock_identity(engine: Engine, identity_id: int, *, agent: str) -> bool:
+    """Take a block off an address (an "unblock" event); whether it was blocked."""
+    with db.write(engine) as session:
+        identity = _identity(session, identity_id)
+        _record_agent(session, agent)
+        if identity.blocked_at is None:
+            return False
+        session.add(
+            Event(
+                agent=agent,
+                kind="unblock",
+                customer_id=identity.customer_id,
+                before=_address(identity),
+                after=None,
+            )
+        )
+        identity.blocked_at = None
+        identity.blocked_by = ""
+        session.add(identity)
+        _bump(session, identity.customer_id)
+        return True
+
+
+def mark_spam(engine: Engine, conversation_id: int, *, agent: str) -> int:
+    """Spam: block the sender of the conversation's newest message from the customer,
+    resolve it and tag it "spam", all in one transaction (an event each). Returns the
+    blocked identity's id."""
+    with db.write(engine) as session:
+        conv = _workflow_conversation(session, conversation_id)
+        _record_agent(session, agent)
+        sender = session.exec(
+            select(Message.identity_id)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "in",
+                col(Message.identity_id).is_not(None),
+            )
+            .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
+        ).first()
+        if sender is None:
+            raise ServiceError(f"conversation #{conversation_id} has no message to block")
+        identity = _identity(session, sender)
+        _block(session, identity, agent)
+        if conv.status != "resolved":
+            _change_status(session, conv, "resolved", agent=agent, why="spam")
+        _tag(session, conv, SPAM_TAG, agent)
+        _touch_counts(session, conv.customer_id)
+        return sender
+
+
+def _block(session: Session, identity: Identity, agent: str) -> bool:
+    if identity.blocked_at is not None:
+        return False
+    session.add(
+        Event(
+            agent=agent,
+            kind="block",
+            customer_id=identity.customer_id,
+            before=None,
+            after=_address(identity),
+        )
+    )
+    identity.blocked_at = utcnow()
+    identity.blocked_by = agent
+    session.add(identity)
+    _bump(session, identity.customer_id)
+    return True
+
+
+def _workflow_conversation(session: Session, conversation_id: int) -> Conversation:
+    conv = session.get(Conversation, conversation_id)
+    if conv is None:
+        raise ServiceError(f"no conversation {conversation_id}")
+    return conv
+
+
+def _identity(session: Session, identity_id: int) -> Identity:
+    identity = session.get(Identity, identity_id)
+    if identity is None:
+        raise ServiceError(f"no identity {identity_id}")
+    return identity
+
+
+def _address(identity: Identity) -> str:
+    return f"{identity.channel} {one_line(identity.address, 200)}"
+
+
+def _audit(
+    session: Session,
+    conv: Conversation,
+    kind: str,
+    agent: str,
+    before: str | None,
+    after: str | None,
+) -> None:
+    session.add(
+        Event(
+            agent=agent or SYSTEM,
+            kind=kind,
+            customer_id=conv.customer_id,
+            conversation_id=conv.id,
+            before=before,
+            after=after,
+        )
+    )
+
+
+def _iso(at: datetime) -> str:
+    """A time in an event's before/after: ISO 8601 in UTC ("2026-11-03T05:00:00+00:00"),
+    which the timeline shows in the agent's zone."""
+    return at.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _touch_counts(session: Session, customer_id: int) -> None:
+    """``_touch`` without new activity: open count and version (a status changed)."""
+    session.flush()
+    customer = session.get(Customer, customer_id)
+    assert customer is not None
+    _touch(session, customer, customer.last_activity_at, customer.preview)
+
+
+def _record_agent(session: Session, name: str) -> None:
+    """Remember an agent who acted (the assign picker offers them)."""
+    if name and name != SYSTEM:
+        session.connection().execute(
+            text(
+                "INSERT INTO agent (name, display_name, created_at) VALUES (:name, '', :now) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            {"name": name, "now": db.stamp(utcnow())},
+        )
+
+
+def _known_agent(session: Session, name: str) -> bool:
+    """An agent who acted (an ``agent`` row) or whose TUI ran (a ``presence`` row)."""
+    found = session.connection().execute(
+        text(
+            "SELECT 1 FROM agent WHERE name = :name UNION ALL "
+            "SELECT 1 FROM presence WHERE agent = :name LIMIT 1"
+        ),
+        {"name": name},
+    )
+    return found.first() is not None
+
+
+def _agents(session: Session, limit: int = 10) -> str:
+    names = session.connection().execute(
+        text("SELECT name FROM agent UNION SELECT agent FROM presence ORDER BY 1 LIMIT :limit"),
+        {"limit": limit},
+    )
+    return ", ".join(one_line(str(n), 40) for (n,) in names) or "none yet"

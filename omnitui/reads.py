@@ -17,9 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnitui.text import one_line
+
+if TYPE_CHECKING:
+    from omnitui.query import Compiled, Query
+    from omnitui.query import Context as QueryContext
 
 # json (attachments) and omnitui.normalize (search) are imported where they are used:
 # the TUI's first paint needs neither.
@@ -37,6 +41,13 @@ visitor types: a second more keeps the line from blinking off between them."""
 AGENT_TYPING_SECONDS = 6.0
 """An agent's typing counts this long after it was stored (the TUI stores it every 3 s while
 the agent types and clears it when they stop; this covers a TUI that quit mid-word)."""
+
+ONLINE_SECONDS = 45.0
+"""A TUI counts as online this long after its presence heartbeat (written every 15 s), so a
+TUI that died without quitting drops out of everyone's view within a minute."""
+DRAFT_WRITING_SECONDS = 600.0
+"""Another agent's non-empty draft for a customer counts as "writing to them too" this long
+after it was last saved (a draft left for days is no collision)."""
 
 UNDELIVERED = "delivery IN ('queued', 'sending', 'failed', 'unconfirmed')"
 """The condition of the partial outbox index: queries repeat it verbatim to use the index."""
@@ -124,6 +135,10 @@ class CustomerRow:
     preview: str
     last_activity_at: datetime
     version: int
+    assignee: str | None = None
+    """Who has the customer's active conversation (None: nobody, or none active)."""
+    snoozed_until: datetime | None = None
+    """When the customer's active conversation wakes, while it is snoozed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,15 +259,51 @@ class CustomerDetail:
     conversation_id: int | None  # the newest conversation
     conversation_status: str | None
     last_inbound_identity_id: int | None
+    state: ConversationState | None = None
+    """The conversation team actions apply to (``Reader.conversation_state``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockedIdentity:
+    """An address of the customer an agent blocked (spam). ``address`` is customer text."""
+
+    id: int
+    channel: str
+    address: str
+    blocked_by: str
+    blocked_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationState:
+    """The conversation that assign, status, snooze and tags act on: the customer's newest
+    active one, else their newest (inbox.current_conversation's rule), and the customer's
+    blocked addresses."""
+
+    id: int
+    status: str
+    assignee: str | None
+    snoozed_until: datetime | None
+    tags: tuple[str, ...]
+    blocked: tuple[BlockedIdentity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
+    """A customer found by name or address (``message_id`` None), or a message."""
+
     customer_id: int
     name: str
     message_id: int | None
     excerpt: str
     at: datetime | None
+    conversation_id: int | None = None
+    """The message's conversation (None for a customer hit, and from ``Reader.search``)."""
+    status: str = ""
+    """That conversation's status: open, pending, snoozed or resolved."""
+    channel: str = ""
+    direction: str = ""
+    """in, out or note."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +357,48 @@ class TypingRow:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AgentPresence:
+    """An agent whose TUI is running: the customer it has open (None: none) and whether
+    they are typing a reply to that customer now. ``agent`` is a login name: shown through
+    omnitui.text like customer text."""
+
+    agent: str
+    customer_id: int | None
+    typing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRow:
+    """What an agent was writing to a customer, as last saved."""
+
+    customer_id: int
+    mode: str
+    identity_id: int | None
+    body: str
+    started_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RacedReply:
+    """A reply or note another agent added to the customer while this one was writing."""
+
+    author: str
+    direction: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Collision:
+    """What an agent about to send should know first (both empty: nothing)."""
+
+    writing: tuple[str, ...] = ()
+    """Other agents typing to the customer now, or with a draft for them saved lately."""
+    replied: RacedReply | None = None
+    """The newest reply or note by someone else since this agent's draft began."""
+
+
 # A web chat visitor's events: their messages (not the profile's "VISITOR:profile:..." ones)
 # and the replies whose delivery is 'sent'.
 _CHAT_EVENTS = (
@@ -317,7 +410,24 @@ _CHAT_EVENTS = (
 )
 
 
-_CUSTOMER_COLS = "id, name, channels, unread_count, open_count, preview, last_activity_at, version"
+SEARCH_WINDOW = 5_000
+"""Newest messages a query without words reads in order before SQLite plans the rest
+(see ``Reader._matching``)."""
+_HIT_COLUMNS = (
+    "m.customer_id, c.name, m.id, m.subject, m.body, m.sent_at, m.conversation_id, v.status, "
+    "m.channel, m.direction"
+)
+
+
+_CUSTOMER_COLS = (
+    "id, name, channels, unread_count, open_count, preview, last_activity_at, version, "
+    # The active conversation's snooze time and assignee, for the list's marks: one seek on
+    # ix_conversation_customer_status a row with an active conversation (+0.2-0.4 ms a page
+    # of 200), as "SNOOZED_UNTIL<US>ASSIGNEE", NULL without one.
+    "CASE WHEN open_count > 0 THEN (SELECT coalesce(v.snoozed_until, '') || char(31) || "
+    "coalesce(v.assignee, '') FROM conversation v WHERE v.customer_id = customer.id "
+    "AND v.status IN ('open', 'pending', 'snoozed') ORDER BY v.id DESC LIMIT 1) END"
+)
 
 
 _ATTACHMENT_COLS = "id, message_id, filename, content_type, size, sha256, inline, omitted"
@@ -357,7 +467,8 @@ def _attachments_of(raw: str | None) -> tuple[AttachmentRow, ...]:
 
 
 def _customer(row: tuple[object, ...]) -> CustomerRow:
-    cid, name, channels, unread, open_, preview, last, version = row
+    cid, name, channels, unread, open_, preview, last, version, active = row
+    snoozed, _, assignee = str(active or "").partition("\x1f")
     return CustomerRow(
         int(cid),  # type: ignore[call-overload]
         str(name),
@@ -367,6 +478,41 @@ def _customer(row: tuple[object, ...]) -> CustomerRow:
         str(preview),
         parse_stamp(str(last)),
         int(version),  # type: ignore[call-overload]
+        assignee or None,
+        _ts(snoozed),
+    )
+
+
+_WORKFLOW_EVENTS = "'snooze', 'wake', 'tag', 'block', 'unblock'"
+"""Team workflow events the timeline shows, besides 'status' and 'assign' (inbox.py)."""
+
+
+def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> ConversationState | None:
+    """``ConversationState`` of a customer, in the caller's snapshot."""
+    # Newest active first, then newest: ix_conversation_customer_status, a handful of rows.
+    conv = conn.execute(
+        "SELECT id, status, assignee, snoozed_until FROM conversation WHERE customer_id=? "
+        "ORDER BY status IN ('open', 'pending', 'snoozed') DESC, id DESC LIMIT 1",
+        (customer_id,),
+    ).fetchone()
+    blocked = tuple(
+        BlockedIdentity(int(r[0]), str(r[1]), str(r[2]), str(r[3] or ""), parse_stamp(r[4]))
+        for r in conn.execute(
+            "SELECT id, channel, address, blocked_by, blocked_at FROM identity "
+            "WHERE customer_id=? AND blocked_at IS NOT NULL ORDER BY id",
+            (customer_id,),
+        )
+    )
+    if conv is None:
+        return None
+    tags = tuple(
+        str(r[0])
+        for r in conn.execute(
+            "SELECT tag FROM conversationtag WHERE conversation_id=? ORDER BY tag", (conv[0],)
+        )
+    )
+    return ConversationState(
+        int(conv[0]), str(conv[1]), conv[2] or None, _ts(conv[3]), tags, blocked
     )
 
 
@@ -477,12 +623,14 @@ class Reader:
                 "ORDER BY sent_at DESC, id DESC LIMIT 1",
                 (customer_id,),
             ).fetchone()
+            state = _conversation_state(conn, customer_id)
         return CustomerDetail(
             _customer(row),
             identities,
             conv[0] if conv else None,
             conv[1] if conv else None,
             last_in[0] if last_in else None,
+            state,
         )
 
     # -- timeline -----------------------------------------------------------
@@ -536,7 +684,8 @@ class Reader:
                     "SELECT id, kind, agent, before, after, at, conversation_id, message_id "
                     "FROM event WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
                     "('status', 'assign', 'merge', 'retry', 'move', 'split', 'unreachable', "
-                    "'link-suggested', 'identity-linked', 'identity-verified') ORDER BY at",
+                    "'link-suggested', 'identity-linked', 'identity-verified', "
+                    f"{_WORKFLOW_EVENTS}) ORDER BY at",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
                 items += [
@@ -692,6 +841,161 @@ class Reader:
                 )
         return hits
 
+    # -- the search language (omnitui/query.py) -------------------------------------
+
+    def search_query(
+        self, query: str | Query, limit: int = 50, *, context: QueryContext | None = None
+    ) -> list[SearchHit]:
+        """The messages matching every term of ``query`` (omnitui/query.py's language),
+        newest first, at most ``limit``, each with its conversation; when the query is
+        plain words, first the customers they find by name or address, as ``search`` does.
+
+        ``context``: the agent (``assignee:me``), time zone and now (before:/after:).
+        Raises ``query.QueryError`` for a malformed query.
+        """
+        from omnitui.query import Context, compile_query, parse
+
+        parsed = parse(query) if isinstance(query, str) else query
+        if not parsed.terms:
+            return []
+        compiled = compile_query(parsed, context or Context())
+        terms = list(parsed.text_words)
+        hits: list[SearchHit] = []
+        with self._snapshot() as conn:
+            self._add_fold_function(conn)
+            if compiled.customers is not None:
+                hits += [
+                    SearchHit(r[0], r[1], None, r[2], parse_stamp(r[3]))
+                    for r in conn.execute(
+                        "SELECT c.id, c.name, c.preview, c.last_activity_at "
+                        f"FROM ({compiled.customers}) f JOIN customer c ON c.id = f.rowid "
+                        "WHERE c.merged_into_id IS NULL ORDER BY f.rowid DESC LIMIT :limit",
+                        {"fts": compiled.params["fts"], "limit": limit},
+                    )
+                ]
+            for r in self._matching(conn, compiled, limit):
+                hits.append(
+                    SearchHit(
+                        int(r[0]),
+                        str(r[1]),
+                        int(r[2]),
+                        excerpt(f"{r[3]} {r[4]}", terms),
+                        parse_stamp(r[5]),
+                        int(r[6]),
+                        str(r[7]),
+                        str(r[8] or ""),
+                        str(r[9]),
+                    )
+                )
+        return hits
+
+    def search_conversations(
+        self, query: str | Query, *, context: QueryContext | None = None, limit: int | None = None
+    ) -> list[int]:
+        """The distinct conversations of every message matching ``query``, the one with the
+        newest match first (what a bulk action on search results acts on). Customers found
+        by name alone bring none. Raises ``query.QueryError`` for a malformed query."""
+        from omnitui.query import Context, compile_query, parse
+
+        parsed = parse(query) if isinstance(query, str) else query
+        if not parsed.terms:
+            return []
+        compiled = compile_query(parsed, context or Context())
+        inner, params = compiled.select("m.conversation_id AS conversation_id, m.id AS id", None)
+        tail = ""
+        if limit is not None:
+            tail = " LIMIT :limit"
+            params["limit"] = limit
+        with self._snapshot() as conn:
+            self._add_fold_function(conn)
+            rows = conn.execute(
+                f"SELECT conversation_id FROM ({inner}) GROUP BY conversation_id "
+                f"ORDER BY max(id) DESC{tail}",
+                params,
+            ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def _matching(self, conn: sqlite3.Connection, compiled: Compiled, limit: int) -> list[Any]:
+        """The rows of ``_HIT_COLUMNS`` of the messages ``compiled`` matches, newest first.
+
+        With words, the full-text index leads (newest first, as ``search``). Without, the
+        newest ``SEARCH_WINDOW`` messages are read in order first: conditions that recent
+        messages often meet (is:open, channel:telegram, assignee:me) are answered there in
+        a millisecond, where a plan through their index would sort every match. Only when
+        the window holds fewer than ``limit`` does SQLite plan the rest, through an index
+        when a condition has one (tag:, customer:, from:, has:attachment, is:snoozed).
+        """
+        if compiled.fulltext is not None:
+            return conn.execute(*compiled.select(_HIT_COLUMNS, limit)).fetchall()
+        top = conn.execute("SELECT max(id) FROM message").fetchone()[0] or 0
+        floor = max(0, int(top) - SEARCH_WINDOW)
+        sql, params = compiled.select(_HIT_COLUMNS, limit, above=floor, newest_first=True)
+        rows = conn.execute(sql, params).fetchall()
+        if len(rows) < limit and floor > 0:
+            sql, params = compiled.select(_HIT_COLUMNS, limit - len(rows), below=floor + 1)
+            rows += conn.execute(sql, params).fetchall()
+        return rows
+
+    def _add_fold_function(self, conn: sqlite3.Connection) -> None:
+        """Give this thread's connection the folding function the compiled SQL calls."""
+        if getattr(self._local, "fold_function", False):
+            return
+        from omnitui.normalize import fold
+        from omnitui.query import FOLD_FUNCTION
+
+        def folded(value: object) -> str:
+            return fold(value if isinstance(value, str) else str(value or ""))
+
+        conn.create_function(FOLD_FUNCTION, 1, folded, deterministic=True)
+        self._local.fold_function = True
+
+    # -- team workflow (assign, snooze, tags, next unread) -----------------------
+
+    def conversation_state(self, customer_id: int) -> ConversationState | None:
+        """The conversation team actions on the customer apply to, with its assignee,
+        snooze time and tags, and the customer's blocked addresses; None without one."""
+        with self._snapshot() as conn:
+            return _conversation_state(conn, customer_id)
+
+    def agents(self, limit: int = 200) -> list[str]:
+        """The agents the store knows, by name: those who acted (``agent``) and those
+        whose TUI ran (``presence``). Whom a conversation can be assigned to."""
+        rows = self._conn().execute(
+            "SELECT name FROM agent UNION SELECT agent FROM presence ORDER BY 1 LIMIT ?",
+            (limit,),
+        )
+        return [str(r[0]) for r in rows if r[0]]
+
+    def tags(self, limit: int = 1000) -> list[str]:
+        """Every tag name in use or used before, by name (the tag prompt completes them)."""
+        rows = self._conn().execute("SELECT name FROM tag ORDER BY name LIMIT ?", (limit,))
+        return [str(r[0]) for r in rows]
+
+    def next_unread(self, after_customer_id: int | None) -> int | None:
+        """The next customer with unread messages below ``after_customer_id`` in list
+        order (newest activity first), wrapping round to the top; None when nobody else
+        has any. Walks ix_customer_last_activity_at: unread customers are usually near
+        the top, so it stops early."""
+        where = "merged_into_id IS NULL AND unread_count > 0"
+        order = "ORDER BY last_activity_at DESC, id DESC LIMIT 1"
+        with self._snapshot() as conn:
+            if after_customer_id is not None:
+                at = conn.execute(
+                    "SELECT last_activity_at FROM customer WHERE id=?", (after_customer_id,)
+                ).fetchone()
+                if at is not None:
+                    below = conn.execute(
+                        f"SELECT id FROM customer WHERE {where} AND (last_activity_at < ? "
+                        f"OR (last_activity_at = ? AND id < ?)) {order}",
+                        (at[0], at[0], after_customer_id),
+                    ).fetchone()
+                    if below is not None:
+                        return int(below[0])
+            top = conn.execute(f"SELECT id FROM customer WHERE {where} {order}").fetchone()
+        if top is None or top[0] == after_customer_id:
+            return None
+        return int(top[0])
+
     # -- quarantine -----------------------------------------------------------
 
     def quarantined(self, limit: int = 5) -> list[QuarantineRow]:
@@ -829,6 +1133,84 @@ class Reader:
             (stamp(since), account),
         )
         return {str(r[0]) for r in rows}
+
+    # -- presence and drafts ------------------------------------------------------
+
+    def agents_online(self, now: datetime | None = None) -> list[AgentPresence]:
+        """The agents whose TUI sent its heartbeat within ``ONLINE_SECONDS`` before ``now``
+        (default: the real time, which the TUIs stamp it with), by name. A handful of rows:
+        the customer list reads it apart from its own rows, so they stay one indexed query."""
+        at = now or datetime.now(UTC)
+        rows = self._conn().execute(
+            "SELECT agent, customer_id, typing AND heartbeat_at >= ? FROM presence "
+            "WHERE seen_at >= ? ORDER BY agent",
+            (
+                stamp(at - timedelta(seconds=AGENT_TYPING_SECONDS)),
+                stamp(at - timedelta(seconds=ONLINE_SECONDS)),
+            ),
+        )
+        return [
+            AgentPresence(str(r[0]), int(r[1]) if r[1] is not None else None, bool(r[2]))
+            for r in rows
+        ]
+
+    def draft(self, agent: str, customer_id: int) -> DraftRow | None:
+        """The draft ``agent`` saved for the customer, if any."""
+        row = (
+            self._conn()
+            .execute(
+                "SELECT customer_id, mode, identity_id, body, started_at, updated_at FROM draft "
+                "WHERE agent = ? AND customer_id = ?",
+                (agent, customer_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return DraftRow(
+            int(row[0]),
+            str(row[1] or "reply"),
+            int(row[2]) if row[2] is not None else None,
+            str(row[3] or ""),
+            parse_stamp(row[4]),
+            parse_stamp(row[5]),
+        )
+
+    def collision(
+        self, customer_id: int, agent: str, started_at: datetime, now: datetime | None = None
+    ) -> Collision:
+        """What ``agent``, about to send to the customer what they began at ``started_at``,
+        should see first: the other agents typing to the customer (a presence row typing
+        within ``AGENT_TYPING_SECONDS``) or holding a non-empty draft for them saved within
+        ``DRAFT_WRITING_SECONDS``, and the newest reply or note someone else added since
+        ``started_at``. Times are the real time's, as the services stamp them."""
+        at = now or datetime.now(UTC)
+        with self._snapshot() as conn:
+            writing = [
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT agent FROM presence WHERE customer_id = :customer "
+                    "AND agent != :agent AND typing AND heartbeat_at >= :typing "
+                    "UNION SELECT agent FROM draft WHERE customer_id = :customer "
+                    "AND agent != :agent AND trim(body) != '' AND updated_at >= :draft "
+                    "ORDER BY 1",
+                    {
+                        "customer": customer_id,
+                        "agent": agent,
+                        "typing": stamp(at - timedelta(seconds=AGENT_TYPING_SECONDS)),
+                        "draft": stamp(at - timedelta(seconds=DRAFT_WRITING_SECONDS)),
+                    },
+                )
+            ]
+            # On ix_message_customer_time: only the customer's newest messages are looked at.
+            row = conn.execute(
+                "SELECT author, direction, sent_at FROM message WHERE customer_id = ? "
+                "AND sent_at > ? AND direction IN ('out', 'note') AND author != ? "
+                "ORDER BY sent_at DESC, id DESC LIMIT 1",
+                (customer_id, stamp(started_at), agent),
+            ).fetchone()
+        replied = RacedReply(str(row[0]), str(row[1]), parse_stamp(row[2])) if row else None
+        return Collision(tuple(writing), replied)
 
 
 def excerpt(raw: str, terms: list[str], width: int = 80) -> str:

@@ -74,6 +74,10 @@ STOP_GRACE = 2.0
 """On a clean stop, sends in flight get this long to finish before they are cancelled."""
 HTTP = "http"
 """The HTTP server's account and channel in the connector state table."""
+WAKE_FIRST_SECONDS = 1.0
+"""Snoozed conversations are first woken this soon after the lease is taken..."""
+WAKE_EVERY_SECONDS = 30.0
+"""...and then this often while it is held (a snooze runs out at most this late)."""
 
 
 def default_holder() -> str:
@@ -288,18 +292,19 @@ class Runner:
         http = [asyncio.create_task(self._serve_http(*address), name=HTTP)] if address else []
         draining = asyncio.Event()
         outbox = asyncio.create_task(self._outbox(generation, draining), name="outbox")
+        wake = asyncio.create_task(self._wake_snoozed(), name="wake")
         stopping = asyncio.create_task(stop.wait(), name="stop")
         try:
             await asyncio.wait({heartbeat, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if heartbeat.done():
                 heartbeat.result()  # raises LeaseLost (or a bug)
             await _cancel(http)  # first: no request comes in for a connector that stopped
-            await _cancel(workers)
+            await _cancel([*workers, wake])
             draining.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(outbox), STOP_GRACE)
         finally:
-            await _cancel([*http, *workers, outbox, heartbeat, stopping])
+            await _cancel([*http, *workers, wake, outbox, heartbeat, stopping])
         await asyncio.gather(
             *(self._set_state(c, "stopped") for c in self.connectors),
             *([self._record_state(HTTP, HTTP, "stopped")] if address else []),
@@ -435,6 +440,23 @@ class Runner:
             await self._record_state(HTTP, HTTP, "backoff", error)
             await asyncio.sleep(wait)
             delay = min(ceiling, delay * 2)
+
+    # -- snoozes -------------------------------------------------------------------
+
+    async def _wake_snoozed(self) -> None:
+        """Open the snoozed conversations whose time has come, soon after the lease is
+        taken and every ``WAKE_EVERY_SECONDS`` while it is held (the holder's work, like the
+        outbox). A failure is logged and tried again next time; it never stops the runner."""
+        await asyncio.sleep(WAKE_FIRST_SECONDS)
+        while True:
+            try:
+                woken = await self._db(inbox.wake_snoozed, self.engine)
+            except Exception:
+                log.exception("could not wake snoozed conversations")
+            else:
+                if woken:
+                    log.info("woke %d snoozed conversations: %s", len(woken), woken[:20])
+            await asyncio.sleep(WAKE_EVERY_SECONDS)
 
     # -- outbox ------------------------------------------------------------------
 

@@ -120,10 +120,12 @@ async def test_typing_in_the_composer_writes_presence_until_it_stops(
         await type_text(pilot, "!")
         await wait_for(pilot, lambda: presence(tui_store) == [("leyla", reza, 1)], 5, "typing")
         await wait_for(pilot, lambda: presence(tui_store) == [("leyla", reza, 0)], 5, "idle")
-        # Leaving for another customer stops it too (the draft stays with Reza).
+        # Leaving for another customer stops it too (the draft stays with Reza); the row
+        # then names the customer the agent has open.
         monkeypatch.setattr(composer, "TYPING_IDLE", 30.0)
         await type_text(pilot, "?")
         await wait_for(pilot, lambda: presence(tui_store) == [("leyla", reza, 1)], 5, "typing")
         await pilot.press("escape", "escape")
         await open_customer(pilot, app, tui_store.john)
-        await wait_for(pilot, lambda: presence(tui_store) == [("leyla", reza, 0)], 5, "left")
+        john = tui_store.john
+        await wait_for(pilot, lambda: presence(tui_store) == [("leyla", john, 0)], 5, "left")

@@ -2,13 +2,17 @@
 on the right, the status line above the footer.
 
 The screen coordinates its widgets and asks the app for writes; reads run in the
-widgets' thread workers over the app's Reader. Must not import the store or the
+widgets' thread workers over the app's Reader. It also shows the other agents (who is
+online, who has which customer open, who types to the open one), saves and restores the
+composer's drafts through the app, and checks a send for collisions with other agents
+before it goes (``on_composer_submitted``). Must not import the store or the
 network (the app owns both).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -24,7 +28,10 @@ from textual.widgets import Static
 
 from omnitui.reads import (
     VISITOR_TYPING_SECONDS,
+    AgentPresence,
+    Collision,
     CustomerDetail,
+    DraftRow,
     SearchHit,
     StoreStatus,
     TimelineItem,
@@ -35,17 +42,23 @@ from omnitui.widgets.attachments import AttachedFile
 from omnitui.widgets.channels import channel_mark
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.customer_list import CustomerList
+from omnitui.widgets.presence import PresenceLine
 from omnitui.widgets.status_line import StatusLine
 from omnitui.widgets.timeline import Timeline
+from omnitui.widgets.times import local_time
 from omnitui.widgets.typing import TypingLine
+from omnitui.widgets.workflow import state_text
 
 if TYPE_CHECKING:
     from omnitui.app import OmniApp
+    from omnitui.reads import ConversationState
 
 log = logging.getLogger(__name__)
 
 AFTER_PAINT_AT_LATEST = 1.0
 """Seconds after which what waits for the first paint starts even if the list never drew."""
+SEND_ANYWAY_SECONDS = 20.0
+"""After "someone else is writing to this customer", a send within this many seconds goes."""
 
 STATUS_STYLES = {
     "open": "bold green",
@@ -69,6 +82,14 @@ class InboxScreen(Screen[None]):
         Binding("R,ctrl+r", "retry", "Retry", id="retry-reply"),
         Binding("c", "cycle_channel", "Channel", id="cycle-channel", show=False),
         Binding("u", "toggle_open_only", "Open only", id="toggle-open-only"),
+        # Team workflow: on the conversation the selected customer's actions apply to.
+        Binding("a", "assign_me", "Assign to me / unassign", id="assign-me", show=False),
+        Binding("A", "assign", "Assign to…", id="assign", show=False),
+        Binding("p", "pending", "Pending", id="pending", show=False),
+        Binding("s", "snooze", "Snooze", id="snooze", show=False),
+        Binding("t", "tags", "Tags", id="tags", show=False),
+        Binding("exclamation_mark", "spam", "Mark spam and block", id="spam", show=False),
+        Binding("N", "next_unread", "Next unread", id="next-unread", show=False),
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
@@ -83,6 +104,22 @@ class InboxScreen(Screen[None]):
             self.customer_id = customer_id
             self.row = row
 
+    class _Presence(Message, bubble=False):
+        def __init__(self, agents: list[AgentPresence]) -> None:
+            super().__init__()
+            self.agents = agents
+
+    class _DraftRead(Message, bubble=False):
+        def __init__(self, draft: DraftRow) -> None:
+            super().__init__()
+            self.draft = draft
+
+    class _Checked(Message, bubble=False):
+        def __init__(self, submitted: Composer.Submitted, collision: Collision) -> None:
+            super().__init__()
+            self.submitted = submitted
+            self.collision = collision
+
     def __init__(self) -> None:
         super().__init__()
         self.opened_id: int | None = None
@@ -91,6 +128,15 @@ class InboxScreen(Screen[None]):
         self._shown = False
         self._resumed = False
         self._footer_mounted = False
+        self._others: list[AgentPresence] = []
+        """The other agents online, as last read."""
+        self._presence_on = False
+        """Presence is read from the first paint on (it is not part of it)."""
+        self._draft_read_for: int | None = None
+        """The customer whose stored draft was last looked for."""
+        self._writing_warned: dict[int, float] = {}
+        """When the agent was told someone else writes to a customer (monotonic seconds)."""
+        self._composer: Composer | None = None
 
     @property
     def omni(self) -> OmniApp:
@@ -107,6 +153,7 @@ class InboxScreen(Screen[None]):
                 yield Static(id="customer-header")
                 yield Timeline(app.reader, clock=app.clock, tz=app.tz, id="timeline")
                 yield TypingLine(id="visitor-typing")
+                yield PresenceLine(id="agents-here")
                 yield Composer(id="composer")
         yield StatusLine(is_own_holder=app.is_own_holder, id="status")
         # The Footer (a widget a key, recomposed on every focus change) costs more than
@@ -154,6 +201,8 @@ class InboxScreen(Screen[None]):
         self.customers.border_title = "Customers"
         self.timeline.border_title = "History"
         self.composer.border_title = "Composer"
+        self._composer = self.composer
+        self.customers.set_agent(self.omni.settings.agent)
         self._show_header()
         self.customers.focus()
         self.load_status()
@@ -166,6 +215,9 @@ class InboxScreen(Screen[None]):
         """What the first paint does not wait for: the ORM and the runner (the app's), the
         composer's text area and the Footer. Idempotent."""
         self.omni.after_first_paint()
+        if not self._presence_on:
+            self._presence_on = True
+            self.load_presence()
         self.composer.mount_area()
         await self._mount_footer()
 
@@ -195,6 +247,7 @@ class InboxScreen(Screen[None]):
     def load_status(self) -> None:
         if self.is_mounted:
             self._read_status()
+            self.load_presence()
 
     @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def _read_status(self) -> None:
@@ -253,6 +306,7 @@ class InboxScreen(Screen[None]):
             self.composer.set_detail(None)
             self._show_header()
             self._check_typing()
+            self._customer_shown(None)
 
     def on_customer_list_opened(self, message: CustomerList.Opened) -> None:
         self.opened_id = message.row.id
@@ -276,6 +330,7 @@ class InboxScreen(Screen[None]):
         self.composer.set_detail(detail)
         self._show_header()
         self._check_typing()
+        self._customer_shown(detail)
         if detail is None:
             return
         reading = self.opened_id == detail.row.id and (
@@ -306,6 +361,9 @@ class InboxScreen(Screen[None]):
         status = detail.conversation_status or "new"
         line.append("  ")
         line.append(f" {status} ", style=STATUS_STYLES.get(status, "bold") + " reverse")
+        if detail.state is not None:  # assignee, snooze, tags, blocked addresses
+            app = self.omni
+            line.append_text(state_text(detail.state, app.settings.agent, app.clock(), app.tz))
         if row.unread:
             line.append(f"  {row.unread} unread", style="bold")
         for identity in detail.identities:
@@ -317,7 +375,8 @@ class InboxScreen(Screen[None]):
 
     # -- the composer ---------------------------------------------------------------
 
-    def on_composer_submitted(self, message: Composer.Submitted) -> None:
+    def _queue_submitted(self, message: Composer.Submitted) -> None:
+        """Queue the reply or add the note the composer submitted (checked already)."""
         composer = self.composer
         customer_id, body, files = message.customer_id, message.body, message.attachments
         said = "Note added"
@@ -473,6 +532,179 @@ class InboxScreen(Screen[None]):
         self._title_customers()
         self.notice("Showing open customers only" if customers.open_only else "Showing everyone")
 
+    # -- team workflow: assign, pending, snooze, tags, spam, next unread ----------------
+
+    def _workflow_state(self) -> ConversationState | None:
+        """The conversation the selected customer's team actions apply to."""
+        if self._selected_customer() is None or self.detail is None:
+            return None
+        state = self.detail.state
+        if state is None:
+            self.app.notify("This customer has no conversation yet.", severity="warning")
+        return state
+
+    def action_assign_me(self) -> None:
+        """Take the conversation; give it back when it is yours already."""
+        state = self._workflow_state()
+        if state is not None:
+            me = self.omni.settings.agent
+            self._assign(state, None if state.assignee == me else me)
+
+    def action_unassign(self) -> None:
+        state = self._workflow_state()
+        if state is None:
+            return
+        if state.assignee is None:
+            self.notice("Nobody has this conversation")
+            return
+        self._assign(state, None)
+
+    def action_assign(self) -> None:
+        """Pick whom the conversation goes to (an agent, yourself, nobody, a name)."""
+        state = self._workflow_state()
+        if state is None:
+            return
+        from omnitui.screens.workflow import AssignScreen
+
+        def picked(name: str | None) -> None:
+            if name is not None:
+                self._assign(state, name or None)
+
+        me = self.omni.settings.agent
+        self.app.push_screen(AssignScreen(self.omni.reader.agents, me, state.assignee), picked)
+
+    def _assign(self, state: ConversationState, assignee: str | None) -> None:
+        me = self.omni.settings.agent
+        if assignee is None:
+            said = "Unassigned"
+        else:
+            said = "Assigned to you" if assignee == me else f"Assigned to {one_line(assignee, 40)}"
+        self.omni.assign(
+            state.id,
+            assignee,
+            done=lambda: self.notice(f"{said} · conversation #{state.id}"),
+            refused=self._refused("Assign"),
+        )
+
+    def action_pending(self) -> None:
+        state = self._workflow_state()
+        if state is not None:
+            self.omni.set_conversation_status(
+                state.id,
+                "pending",
+                done=lambda: self.notice(f"Conversation #{state.id} is pending"),
+                refused=self._refused("Pending"),
+            )
+
+    def action_snooze(self) -> None:
+        """Ask until when (plain words, shown as a time before enter), then snooze."""
+        state = self._workflow_state()
+        if state is None:
+            return
+        from omnitui.screens.workflow import SnoozeScreen
+        from omnitui.when import describe
+
+        app = self.omni
+
+        def picked(until: datetime | None) -> None:
+            if until is None:
+                return
+            said = f"Snoozed #{state.id} until {describe(until, app.clock(), app.tz)}"
+            app.snooze(
+                state.id, until, done=lambda: self.notice(said), refused=self._refused("Snooze")
+            )
+
+        current = state.snoozed_until if state.status == "snoozed" else None
+        self.app.push_screen(SnoozeScreen(app.clock, app.tz, current), picked)
+
+    def action_tags(self) -> None:
+        """Add and remove tags on one line, completed from the tags in use."""
+        state = self._workflow_state()
+        if state is None:
+            return
+        from omnitui.screens.workflow import TagScreen
+
+        def picked(change: tuple[list[str], list[str]] | None) -> None:
+            if change is None:
+                return
+            add, remove = change
+            said = " ".join([*(f"+{t}" for t in add), *(f"-{t}" for t in remove)])
+            self.omni.change_tags(
+                state.id,
+                add,
+                remove,
+                done=lambda: self.notice(f"Tags of #{state.id}: {one_line(said, 120)}"),
+                refused=self._refused("Tags"),
+            )
+
+        self.app.push_screen(TagScreen(state.tags, self.omni.reader.tags), picked)
+
+    def action_spam(self) -> None:
+        """Mark spam: block the sender, resolve, tag spam (asked first). On a customer
+        with a blocked address it offers to unblock instead."""
+        state = self._workflow_state()
+        if state is None or self.detail is None:
+            return
+        from omnitui.screens.workflow import ConfirmScreen
+
+        if state.blocked:
+            where = ", ".join(f"{b.channel} {one_line(b.address, 60)}" for b in state.blocked)
+            ids = [b.id for b in state.blocked]
+
+            def unblock(yes: bool | None) -> None:
+                if yes:
+                    self.omni.unblock(
+                        ids,
+                        done=lambda: self.notice(f"Unblocked {where}"),
+                        refused=self._refused("Unblock"),
+                    )
+
+            question = Text(f"Unblock {where}? Its messages count again.")
+            self.app.push_screen(ConfirmScreen("Unblock", question), unblock)
+            return
+        sender = next(
+            (i for i in self.detail.identities if i.id == self.detail.last_inbound_identity_id),
+            None,
+        )
+        who = f"{sender.channel} {one_line(sender.address, 60)}" if sender else "the sender"
+
+        def spam(yes: bool | None) -> None:
+            if yes:
+                self.omni.mark_spam(
+                    state.id,
+                    done=lambda: self.notice(f"Marked spam: blocked {who}, resolved #{state.id}"),
+                    refused=self._refused("Spam"),
+                )
+
+        question = Text(
+            f"Mark conversation #{state.id} as spam? This blocks {who} (their messages are "
+            "kept but reopen nothing), resolves it and tags it spam."
+        )
+        self.app.push_screen(ConfirmScreen("Mark spam", question), spam)
+
+    def action_next_unread(self) -> None:
+        """Open the next customer (in list order, wrapping) with unread messages."""
+        current = self.detail.row.id if self.detail is not None else None
+        self._find_next_unread(current)
+
+    @work(thread=True, exclusive=True, group="next-unread", exit_on_error=False)
+    def _find_next_unread(self, current: int | None) -> None:
+        try:
+            found = self.omni.reader.next_unread(current)
+        except Exception:
+            log.exception("finding the next unread customer failed")
+            return
+        self.app.call_from_thread(self._open_next_unread, found)
+
+    def _open_next_unread(self, customer_id: int | None) -> None:
+        if customer_id is None:
+            self.notice("No other customer has unread messages")
+            return
+        self.timeline.show_customer(customer_id)
+        self.customers.select_customer(customer_id)
+        self.set_focus(self.timeline)
+        self.opened_id = customer_id
+
     # -- the selected message: quotes, threading (bound on the timeline) -----------------
 
     def action_toggle_quotes(self) -> None:
@@ -558,3 +790,130 @@ class InboxScreen(Screen[None]):
         from omnitui.screens.help import HelpScreen
 
         self.app.push_screen(HelpScreen(self.omni.binding_rows()))
+
+    # -- other agents: presence, drafts, collisions ------------------------------------
+
+    def load_presence(self) -> None:
+        """Read who is online (on every commit, and every couple of seconds: a TUI that
+        died commits nothing, it only stops its heartbeat)."""
+        if self._presence_on and self.is_mounted:
+            self._read_presence()
+
+    @work(thread=True, exclusive=True, group="presence-read", exit_on_error=False)
+    def _read_presence(self) -> None:
+        try:
+            agents = self.omni.reader.agents_online()
+        except Exception:
+            log.exception("reading who is online failed")
+            return
+        self.post_message(self._Presence(agents))
+
+    @on(_Presence)
+    def _presence_read(self, message: _Presence) -> None:
+        me = self.omni.settings.agent
+        self._others = [a for a in message.agents if a.agent != me]
+        viewers: dict[int, list[str]] = {}
+        for other in self._others:
+            if other.customer_id is not None:
+                viewers.setdefault(other.customer_id, []).append(other.agent)
+        self.customers.show_viewers(viewers)
+        self.status_line.show_online([a.agent for a in self._others])
+        self._show_agents_here()
+
+    def _show_agents_here(self) -> None:
+        """Who else has the open customer open, and who types to them."""
+        customer = self.detail.row.id if self.detail is not None else None
+        here = [a for a in self._others if customer is not None and a.customer_id == customer]
+        self.query_one(PresenceLine).show_agents(
+            [a.agent for a in here if not a.typing], [a.agent for a in here if a.typing]
+        )
+
+    def _customer_shown(self, detail: CustomerDetail | None) -> None:
+        """The history shows another customer (or the same again): say so in the presence
+        row, show who else is here, and look for a draft kept in the store for them."""
+        customer = detail.row.id if detail is not None else None
+        self.omni.set_viewing(customer)
+        self._show_agents_here()
+        if customer is not None and customer != self._draft_read_for:
+            self._draft_read_for = customer
+            self._read_draft(customer)
+        elif customer is None:
+            self._draft_read_for = None
+
+    @work(thread=True, exclusive=True, group="draft-read", exit_on_error=False)
+    def _read_draft(self, customer_id: int) -> None:
+        try:
+            draft = self.omni.reader.draft(self.omni.settings.agent, customer_id)
+        except Exception:
+            log.exception("reading the draft for customer %d failed", customer_id)
+            return
+        if draft is not None:
+            self.post_message(self._DraftRead(draft))
+
+    @on(_DraftRead)
+    def _draft_read(self, message: _DraftRead) -> None:
+        self.composer.restore_draft(message.draft)
+
+    def on_composer_draft_changed(self, message: Composer.DraftChanged) -> None:
+        self.omni.save_draft(
+            message.customer_id,
+            message.body,
+            mode=message.mode,
+            identity_id=message.identity_id,
+            started_at=message.started_at,
+        )
+
+    def on_unmount(self) -> None:
+        # A message posted now would never be handled: the app writes this one as it quits.
+        composer = self._composer
+        draft = composer.pending_draft() if composer is not None else None
+        if draft is not None:
+            self.on_composer_draft_changed(draft)
+
+    def on_composer_submitted(self, message: Composer.Submitted) -> None:
+        """Before a send goes: is anyone else writing to this customer, or did someone reply
+        while this agent wrote? (A read in a worker; the draft stays whatever it finds.)"""
+        started = self.composer.draft_started(message.customer_id)
+        self._check_collision(message, started)
+
+    @work(thread=True, group="collision", exit_on_error=False)
+    def _check_collision(self, submitted: Composer.Submitted, started: datetime | None) -> None:
+        try:
+            collision = self.omni.reader.collision(
+                submitted.customer_id, self.omni.settings.agent, started or datetime.now(UTC)
+            )
+        except Exception:  # a check that failed must not stop the reply
+            log.exception("checking for other agents' replies failed")
+            collision = Collision()
+        self.post_message(self._Checked(submitted, collision))
+
+    @on(_Checked)
+    def _collision_checked(self, message: _Checked) -> None:
+        submitted, collision = message.submitted, message.collision
+        customer = submitted.customer_id
+        composer = self.composer
+        if self.detail is None or self.detail.row.id != customer:
+            composer.failed()  # the agent moved on meanwhile: nothing sent, draft kept
+            return
+        raced = collision.replied
+        if raced is not None:
+            what = "replied" if raced.direction == "out" else "added a note"
+            at = local_time(raced.at, self.omni.clock(), self.omni.tz)
+            composer.hold(
+                f"{one_line(raced.author, 40) or 'someone'} {what} at {at} while you were "
+                "writing — read it, then send again"
+            )
+            composer.read_up_to(customer, raced.at)
+            self._writing_warned[customer] = time.monotonic()
+            self.timeline.refresh_from_store()
+            return
+        warned = self._writing_warned.pop(customer, None)
+        recently = warned is not None and time.monotonic() - warned < SEND_ANYWAY_SECONDS
+        if collision.writing and not recently:
+            names = [one_line(name, 40) for name in collision.writing]
+            who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+            verb = "is" if len(names) == 1 else "are"
+            composer.hold(f"{who} {verb} writing to this customer too — send again to send anyway")
+            self._writing_warned[customer] = time.monotonic()
+            return
+        self._queue_submitted(submitted)

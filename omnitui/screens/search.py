@@ -1,7 +1,11 @@
 """The search screen (/): customers and messages as you type, enter opens the customer.
 
-Results come from the Reader in a thread worker, debounced; names and excerpts
-are customer text and are built as Rich Text through omnitui.text.
+The query is omnitui/query.py's language (words, "phrases", -negation, fields such as
+is:open or from:NAME), the same as `omnitui search`. It is parsed here, in the UI thread
+(microseconds), so a malformed query shows its one-line error under the input at once
+and the last good results stay; a good one is run by the Reader in a thread worker,
+debounced. Names and excerpts are customer text and are built as Rich Text through
+omnitui.text.
 Must not import the store or the network.
 """
 
@@ -22,6 +26,7 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from omnitui.query import Context, Query, QueryError, parse
 from omnitui.reads import SearchHit
 from omnitui.text import one_line
 from omnitui.widgets.times import Clock, relative_time
@@ -34,7 +39,16 @@ LIMIT = 50
 
 
 class SearchSource(Protocol):
-    def search(self, query: str, limit: int = 50) -> list[SearchHit]: ...
+    def search_query(
+        self, query: Query, limit: int = 50, *, context: Context | None = None
+    ) -> list[SearchHit]: ...
+
+
+HINT = (
+    'Type to search. Words, "exact phrases", -not, and fields: from: to: channel: tag: '
+    "is:open|pending|snoozed|resolved|unread assignee:me|none before:7d after:2026-01-31 "
+    "has:attachment customer:"
+)
 
 
 class SearchScreen(ModalScreen[SearchHit | None]):
@@ -49,33 +63,42 @@ class SearchScreen(ModalScreen[SearchHit | None]):
     ]
 
     class _Results(Message, bubble=False):
-        def __init__(self, token: int, query: str, hits: list[SearchHit]) -> None:
+        def __init__(self, token: int, query: Query, hits: list[SearchHit]) -> None:
             super().__init__()
             self.token = token
             self.query = query
             self.hits = hits
 
-    def __init__(self, source: SearchSource, *, clock: Clock, tz: tzinfo) -> None:
+    def __init__(
+        self, source: SearchSource, *, clock: Clock, tz: tzinfo, agent: str | None = None
+    ) -> None:
         super().__init__()
         self._source = source
         self._clock = clock
         self._tz = tz
+        self._agent = agent
         self.hits: list[SearchHit] = []
         self.searched = ""
         """The query whose results are shown."""
+        self.error: QueryError | None = None
+        """Why the query in the input is malformed (shown under it), or None."""
         self._timer: Timer | None = None
         self._token = 0
         self._open_when_ready = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
-            yield Input(placeholder="Name, address or words of a message…", id="search-input")
+            yield Input(
+                placeholder="Words, names, addresses; is:open from:NAME tag:NAME after:7d …",
+                id="search-input",
+            )
+            yield Static(id="search-error")
             yield OptionList(id="search-results")
             yield Static(id="search-info")
 
     def on_mount(self) -> None:
         self.query_one("#search-box").border_title = "Search"
-        self._info(Text("Type to search every customer and message.", style="dim"))
+        self._info(Text(HINT, style="dim"))
         self.query_one(Input).focus()
 
     def _info(self, text: Text) -> None:
@@ -87,21 +110,44 @@ class SearchScreen(ModalScreen[SearchHit | None]):
             self._timer.stop()
         self._timer = self.set_timer(DEBOUNCE_SECONDS, self._search_now)
 
-    def _search_now(self) -> None:
+    def _search_now(self) -> bool:
+        """Search for what the input holds; False when there is nothing to wait for (an
+        empty or malformed query: the error is shown and the last results stay)."""
         self._timer = None
-        query = self.query_one(Input).value
+        text = self.query_one(Input).value
+        try:
+            query = parse(text)
+        except QueryError as exc:
+            # The token stays: a good query's search under way still lands.
+            self._show_error(exc)
+            return False
         self._token += 1
-        if not query.strip():
+        self._show_error(None)
+        if not query.terms:
             self._show(query, [])
-            return
-        self._search(self._token, query)
+            return False
+        self._search(self._token, query, self._query_context())
+        return True
+
+    def _query_context(self) -> Context:
+        agent = self._agent
+        if agent is None:  # the app's agent (OmniApp.settings), for assignee:me
+            agent = str(getattr(getattr(self.app, "settings", None), "agent", "") or "")
+        return Context(agent=agent, tz=self._tz, now=self._clock())
+
+    def _show_error(self, error: QueryError | None) -> None:
+        self.error = error
+        line = self.query_one("#search-error", Static)
+        line.set_class(error is not None, "-shown")
+        # The query may hold pasted customer text: one clean line, never markup.
+        line.update(Text(one_line(str(error), 300), no_wrap=True) if error else Text())
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
-    def _search(self, token: int, query: str) -> None:
+    def _search(self, token: int, query: Query, context: Context) -> None:
         try:
-            hits = self._source.search(query, LIMIT)
+            hits = self._source.search_query(query, LIMIT, context=context)
         except Exception as exc:
-            log.warning("search %r failed: %s", query, exc)
+            log.warning("search %r failed: %s", query.text, exc)
             hits = []
         self.post_message(self._Results(token, query, hits))
 
@@ -113,21 +159,21 @@ class SearchScreen(ModalScreen[SearchHit | None]):
                 self._open_when_ready = False
                 self.action_open_hit()
 
-    def _show(self, query: str, hits: list[SearchHit]) -> None:
+    def _show(self, query: Query, hits: list[SearchHit]) -> None:
         self.hits = hits
-        self.searched = query
+        self.searched = query.text
         results = self.query_one(OptionList)
         results.clear_options()
-        words = [w for w in query.split() if w]
+        words = query.highlights
         for index, hit in enumerate(hits):
             results.add_option(Option(self._prompt(hit, words), id=str(index)))
         if hits:
             results.highlighted = 0
             self._info(Text(f"{len(hits)} results · enter opens · esc closes", style="dim"))
-        elif query.strip():
+        elif query.text.strip():
             self._info(Text("Nothing found.", style="dim"))
         else:
-            self._info(Text("Type to search every customer and message.", style="dim"))
+            self._info(Text(HINT, style="dim"))
 
     def _prompt(self, hit: SearchHit, words: list[str]) -> Text:
         line = Text(end="")
@@ -136,6 +182,9 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         line.append(one_line(hit.name, 60) or "(no name)", style="bold")
         if hit.at is not None:
             line.append(f"  {relative_time(hit.at, self._clock(), self._tz)}", style="dim")
+        where = " · ".join(p for p in (hit.channel, hit.status) if p)
+        if where:
+            line.append(f"  {where}", style="dim")
         excerpt = Text(one_line(hit.excerpt, 160), style="")
         excerpt.highlight_words(words, style="bold reverse", case_sensitive=False)
         line.append("\n          ")
@@ -168,8 +217,9 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         event.stop()
         if self._timer is not None:  # enter before the debounce fired: search at once
             self._timer.stop()
-            self._open_when_ready = True
-            self._search_now()
+            self._open_when_ready = self._search_now()
+        elif self.error is not None:  # a malformed query: its error stays, nothing opens
+            self.app.bell()
         elif self.searched != event.value:  # a search is under way: open its first result
             self._open_when_ready = True
         else:

@@ -7,7 +7,13 @@ bot) says why in red; a reply to it is still queued, since the user may have unb
 the bot since. Files attached (ctrl+t, through the attach window) are listed under the
 text, "📎 name · size", and go with the reply. Drafts, text and files, are kept per
 customer while the TUI runs; they are cleared only when the app says the reply was
-committed.
+committed. The text (with the mode and the reply's address) is also saved to the store as
+it is typed (``DraftChanged``, at most every ``DRAFT_SAVE_EVERY`` s, and when the agent
+moves to another customer), so it survives a crash or a dropped SSH connection and is
+restored (``restore_draft``) when the customer is opened again; attached files stay in
+memory only. A send the inbox holds back (another agent writing to the customer, or a
+reply of theirs since this draft began) says why on a line of its own (``hold``) and
+keeps the text.
 
 The text area (Textual's TextArea: its import, CSS and first render) is not part of
 the first paint: a look-alike of the same size holds its place until the inbox calls
@@ -20,6 +26,7 @@ Must not import the store or the network.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -33,7 +40,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from omnitui.reads import CustomerDetail, IdentityRow
+from omnitui.reads import CustomerDetail, DraftRow, IdentityRow
 from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile, attached_text
 from omnitui.widgets.channels import channel_mark
@@ -52,6 +59,9 @@ TYPING_EVERY = 3.0
 """Seconds between two ``Typing`` (started) messages while the agent keeps typing."""
 TYPING_IDLE = 5.0
 """Seconds without a keystroke after which the agent no longer counts as typing."""
+DRAFT_SAVE_EVERY = 1.0
+"""Seconds between two saves of the draft while the agent types (a crash loses at most
+this much of it)."""
 
 
 def __getattr__(name: str) -> Any:
@@ -85,6 +95,11 @@ class Composer(Vertical):
         & > #composer-mode { height: auto; max-height: 2; padding: 0 1; color: $text-muted; }
         & > #composer-files { display: none; height: auto; max-height: 5; padding: 0 1; }
         &.has-files > #composer-files { display: block; }
+        & > #composer-warning {
+            display: none; height: auto; max-height: 2; padding: 0 1;
+            color: $text-warning; text-style: bold;
+        }
+        &.has-warning > #composer-warning { display: block; }
         & > ComposerArea { height: 6; border: none; padding: 0 1; }
         & > ComposerArea:focus { border: none; }
         & > AreaPlaceholder {
@@ -133,6 +148,26 @@ class Composer(Vertical):
             self.customer_id = customer_id
             self.typing = typing
 
+    class DraftChanged(Message):
+        """The draft for ``customer_id`` is now this (an empty body: there is none): the app
+        keeps it in the store. Posted at most every ``DRAFT_SAVE_EVERY`` s while the agent
+        types, at once when they move to another customer or send."""
+
+        def __init__(
+            self,
+            customer_id: int,
+            body: str,
+            mode: Mode,
+            identity_id: int | None,
+            started_at: datetime,
+        ) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.body = body
+            self.mode = mode
+            self.identity_id = identity_id
+            self.started_at = started_at
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.detail: CustomerDetail | None = None
@@ -147,9 +182,14 @@ class Composer(Vertical):
         """The customer the agent was last said to be typing to (None: not typing)."""
         self._typing_said = 0.0
         self._typing_idle: Timer | None = None
+        self._began: dict[int, datetime] = {}
+        """When the agent began each customer's draft (the real time, as the store's)."""
+        self._draft_save: Timer | None = None
+        """The next save of the shown customer's draft, while one is due."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-mode")
+        yield Static(id="composer-warning")
         yield AreaPlaceholder(id="composer-placeholder")
         yield Static(id="composer-files")
 
@@ -214,6 +254,8 @@ class Composer(Vertical):
         new = detail.row.id if detail is not None else None
         if old != new:
             self._stop_typing()
+            self._save_draft_now()
+            self.show_warning(None)
             if old is not None:
                 self._drafts[old] = self.text
                 if self._files:
@@ -245,6 +287,8 @@ class Composer(Vertical):
         self.identity_id = ids[(index + 1) % len(ids)]
         self.mode = "reply"
         self._show_mode()
+        if self.text.strip():
+            self._draft_edited()
 
     # -- files --------------------------------------------------------------------------
 
@@ -299,6 +343,7 @@ class Composer(Vertical):
         and take the files sent off the list (any attached since stay)."""
         self.sending = False
         current = self.detail.row.id if self.detail is not None else None
+        self._draft_sent(customer_id, body)
         if current == customer_id:
             self._stop_typing()
             if self.text == body:
@@ -397,6 +442,8 @@ class Composer(Vertical):
     def on_composer_area_toggle_mode(self, message: ComposerArea.ToggleMode) -> None:
         message.stop()
         self.mode = "note" if self.mode == "reply" else "reply"
+        if self.text.strip():
+            self._draft_edited()
 
     def on_composer_area_attach_file(self, message: ComposerArea.AttachFile) -> None:
         message.stop()
@@ -410,6 +457,7 @@ class Composer(Vertical):
         area = self._area
         if area is None or not area.has_focus:
             return
+        self._draft_edited()
         if self.detail is None or self.mode != "reply" or not area.text.strip():
             self._stop_typing()
             return
@@ -432,3 +480,100 @@ class Composer(Vertical):
         customer, self._typing_to = self._typing_to, None
         if customer is not None:
             self.post_message(self.Typing(customer, False))
+
+    # -- drafts in the store, and sends held back -------------------------------------------
+
+    def draft_started(self, customer_id: int) -> datetime | None:
+        """When the agent began the draft for the customer (None: no draft in progress)."""
+        return self._began.get(customer_id)
+
+    def _draft_edited(self) -> None:
+        """The agent changed the text: a save is due (at most every ``DRAFT_SAVE_EVERY`` s)."""
+        if self.detail is None:
+            return
+        if self.text.strip():
+            self._began.setdefault(self.detail.row.id, datetime.now(UTC))
+        if self._draft_save is None:
+            self._draft_save = self.set_timer(DRAFT_SAVE_EVERY, self._save_draft_now)
+
+    def _save_draft_now(self) -> None:
+        """Post the shown customer's draft if a save of it is due."""
+        message = self.pending_draft()
+        if self._draft_save is not None:
+            self._draft_save.stop()
+            self._draft_save = None
+        if message is not None:
+            self.post_message(message)
+
+    def pending_draft(self) -> DraftChanged | None:
+        """The shown customer's draft as it is now, when a save of it is due (the inbox
+        hands it to the app when it closes, since a message posted then is never handled)."""
+        if self.detail is None or self._draft_save is None:
+            return None
+        customer = self.detail.row.id
+        body = self.text
+        if not body.strip():
+            self._began.pop(customer, None)
+            body = ""
+        started = self._began.get(customer) or datetime.now(UTC)
+        return self.DraftChanged(customer, body, self.mode, self.identity_id, started)
+
+    def _draft_sent(self, customer_id: int, body: str) -> None:
+        """What was sent is no draft any more (text typed on since is one still, saved as
+        it is typed)."""
+        current = self.detail.row.id if self.detail is not None else None
+        left = self.text if current == customer_id else self._drafts.get(customer_id, "")
+        if left != body and left.strip():
+            return
+        if current == customer_id:
+            self.show_warning(None)
+            if self._draft_save is not None:
+                self._draft_save.stop()
+                self._draft_save = None
+        started = self._began.pop(customer_id, None) or datetime.now(UTC)
+        self.post_message(self.DraftChanged(customer_id, "", self.mode, None, started))
+
+    def restore_draft(self, draft: DraftRow) -> None:
+        """Put back the draft the store kept for the customer (after a crash, or from another
+        session of the agent), unless the composer holds text for them already."""
+        if self.detail is None or self.detail.row.id != draft.customer_id:
+            return
+        if self.text.strip() or not draft.body.strip():
+            return
+        self._load_text(draft.body)
+        self._began[draft.customer_id] = draft.started_at
+        self.mode = "note" if draft.mode == "note" else "reply"
+        if draft.identity_id in {identity.id for identity in self.detail.identities}:
+            self.identity_id = draft.identity_id
+        self._show_mode()
+
+    def read_up_to(self, customer_id: int, at: datetime) -> None:
+        """The agent was shown what others sent the customer until ``at``: the draft counts
+        as begun then (so the next send goes, unless someone sends again), saved at once."""
+        began = self._began[customer_id] = max(at, self._began.get(customer_id, at))
+        current = self.detail.row.id if self.detail is not None else None
+        if current == customer_id and self.text.strip():
+            self.post_message(
+                self.DraftChanged(customer_id, self.text, self.mode, self.identity_id, began)
+            )
+
+    def hold(self, warning: str) -> None:
+        """The send was held back: say why (plain text; the caller passes names through
+        omnitui.text); the text stays and the next send tries again."""
+        self.sending = False
+        self.show_warning(warning)
+
+    def show_warning(self, warning: str | None) -> None:
+        """A one-line warning above the text (None hides it)."""
+        self.set_class(warning is not None, "has-warning")
+        if self.is_mounted:
+            self.query_one("#composer-warning", Static).update(
+                Text(warning or "", end="", no_wrap=True, overflow="ellipsis")
+            )
+
+    @property
+    def warning(self) -> str:
+        """The warning shown now ("" when none)."""
+        if not self.has_class("has-warning") or not self.is_mounted:
+            return ""
+        return str(self.query_one("#composer-warning", Static).content)

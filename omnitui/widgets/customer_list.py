@@ -3,7 +3,9 @@
 Never a widget per row (a ListView of 5,000 rows takes 16.7 s): rows are read in
 blocks of ``BLOCK`` from a ``CustomerSource`` in thread workers, keyed by offset;
 only visible lines are rendered, and rendered lines are kept in an LRU cache.
-Names and previews are customer text and go through omnitui.text.
+Names and previews are customer text and go through omnitui.text. A row another agent
+has open carries their name (``show_viewers``): the app reads presence apart from the
+rows, a handful of rows, so the list's own query stays what it was.
 
 Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 """
@@ -30,6 +32,7 @@ from omnitui.text import one_line
 from omnitui.widgets.channels import channel_marks
 from omnitui.widgets.strips import text_strip
 from omnitui.widgets.times import Clock, relative_time
+from omnitui.widgets.workflow import row_marks
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,8 @@ BLOCK = 200
 ROW_HEIGHT = 2
 """Screen lines a customer takes: name line, preview line."""
 MARKS_WIDTH = 4
+VIEWER_WIDTH = 10
+"""Characters of the other agents' mark on a row at most ("◉ aysel", "◉ aysel+2")."""
 
 
 class CustomerSource(Protocol):
@@ -66,6 +71,7 @@ class CustomerList(ScrollView, can_focus=True):
         "customer-list--open",
         "customer-list--resolved",
         "customer-list--empty",
+        "customer-list--viewer",
     }
     DEFAULT_CSS = """
     CustomerList {
@@ -82,6 +88,7 @@ class CustomerList(ScrollView, can_focus=True):
         & > .customer-list--open { color: $text-success; }
         & > .customer-list--resolved { color: $text-disabled; }
         & > .customer-list--empty { color: $text-muted; text-style: italic; }
+        & > .customer-list--viewer { color: $text-secondary; text-style: bold; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -182,6 +189,8 @@ class CustomerList(ScrollView, can_focus=True):
         self._first_page = first_page
         """The top of the list read ahead at start: the first reload uses it when ready."""
         self._painted = False
+        self._viewers: dict[int, str] = {}
+        """The mark of each customer other agents have open ("◉ aysel")."""
 
     # -- reading ---------------------------------------------------------------
 
@@ -426,7 +435,8 @@ class CustomerList(ScrollView, can_focus=True):
             return text_strip(dots, width, self.app.console, base)
         age = relative_time(row.last_activity_at, self._clock(), self._tz)
         is_cursor = index == self.cursor
-        key = (row, part, width, is_cursor, is_cursor and self.has_focus, age, base)
+        viewer = self._viewers.get(row.id, "")
+        key = (row, part, width, is_cursor, is_cursor and self.has_focus, age, base, viewer)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row_line(row, part, width, is_cursor, age, base)
@@ -454,6 +464,8 @@ class CustomerList(ScrollView, can_focus=True):
                 right = Text(f"{row.open} open", style=style("customer-list--open"))
             else:
                 right = Text("resolved", style=style("customer-list--resolved"))
+            right = self._with_workflow(row, right)
+            right = self._with_viewer(row.id, right)
         room = width - left.cell_len - right.cell_len - 2
         main.truncate(max(room, 0), overflow="ellipsis", pad=True)
         line = Text.assemble(left, main, "  ", right)
@@ -461,3 +473,49 @@ class CustomerList(ScrollView, can_focus=True):
             cursor = "customer-list--cursor" if self.has_focus else "customer-list--cursor-blur"
             base = base + style(cursor)
         return text_strip(line, width, self.app.console, base)
+
+    # -- team workflow: who has the conversation, until when it sleeps -------------------
+
+    agent = ""
+    """The agent looking (whose assignments read "@me"); ``set_agent`` sets it."""
+
+    def set_agent(self, agent: str) -> None:
+        if agent != self.agent:
+            self.agent = agent
+            self._strips.clear()
+            self.refresh()
+
+    def _with_workflow(self, row: CustomerRow, right: Text) -> Text:
+        """The row's open count led by its snooze time and assignee ("◷ 16:00 @me 1 open")."""
+        if row.snoozed_until is None and not row.assignee:
+            return right
+        style = self.get_component_rich_style
+        marks = row_marks(
+            row,
+            self.agent,
+            self._clock(),
+            self._tz,
+            snoozed=style("customer-list--time"),
+            assigned=style("customer-list--bar"),
+        )
+        return Text.assemble(marks, right)
+
+    # -- other agents -----------------------------------------------------------------
+
+    def show_viewers(self, viewers: dict[int, list[str]]) -> None:
+        """Mark the rows of the customers other agents have open: {customer id: names}."""
+        marks = {}
+        for customer_id, names in viewers.items():
+            first = one_line(names[0], VIEWER_WIDTH)
+            more = f"+{len(names) - 1}" if len(names) > 1 else ""
+            marks[customer_id] = f"◉ {first[: VIEWER_WIDTH - len(more)]}{more}"
+        if marks != self._viewers:
+            self._viewers = marks
+            self.refresh()
+
+    def _with_viewer(self, customer_id: int, right: Text) -> Text:
+        mark = self._viewers.get(customer_id)
+        if not mark:
+            return right
+        style = self.get_component_rich_style("customer-list--viewer")
+        return Text.assemble((mark, style), " ", right)

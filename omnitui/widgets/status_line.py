@@ -1,7 +1,8 @@
-"""The status line above the footer: runner, connectors, outbox, quarantine, notices.
+"""The status line above the footer: runner, connectors, outbox, quarantine, the other
+agents online, notices.
 
-Connector errors come from the network and account names from the config, so
-everything here is shown as plain text through omnitui.text.
+Connector errors come from the network, account names from the config and agent names
+from logins, so everything here is shown as plain text through omnitui.text.
 
 Must not import the store or the network.
 """
@@ -39,6 +40,7 @@ class StatusLine(Static):
         self.status: StoreStatus | None = None
         self._notice: Text | None = None
         self._now: datetime | None = None
+        self._online: tuple[str, ...] = ()
 
     def show_status(self, status: StoreStatus, now: datetime) -> None:
         self.status = status
@@ -82,6 +84,9 @@ class StatusLine(Static):
             line.append(*SEPARATOR)
             quarantine = status.quarantined
             line.append(f"quarantine {quarantine}", style="bold yellow" if quarantine else "dim")
+        if self._online:
+            line.append(*SEPARATOR)
+            line.append_text(self._others_online())
         if self._notice is not None:
             line.append(*SEPARATOR)
             line.append_text(self._notice)
@@ -114,3 +119,15 @@ class StatusLine(Static):
             style="bold magenta" if status.unconfirmed else "dim",
         )
         return parts
+
+    def show_online(self, agents: list[str]) -> None:
+        """The other agents whose TUI is running (none: nothing is said)."""
+        online = tuple(agents)
+        if online != self._online:
+            self._online = online
+            self._redraw()
+
+    def _others_online(self) -> Text:
+        names = [one_line(agent, 20) for agent in self._online]
+        shown = names if len(names) <= 4 else [*names[:3], f"+{len(names) - 3}"]
+        return Text.assemble(("online ", "dim"), (", ".join(shown), "bold cyan"))

@@ -36,6 +36,7 @@ from omnitui.widgets.attachments import attachment_text
 from omnitui.widgets.channels import channel_mark
 from omnitui.widgets.strips import text_strip, wrap_text
 from omnitui.widgets.times import Clock, local_time
+from omnitui.widgets.workflow import WORKFLOW_EVENTS, event_said, split_change
 
 log = logging.getLogger(__name__)
 
@@ -561,6 +562,10 @@ class Timeline(ScrollView, can_focus=True):
                     f"── {by or 'an agent'} {verb} {what} from conversation "
                     f"{one_line(source, 20)} {into} {one_line(target, 20)} · {when}"
                 )
+            elif item.subject in WORKFLOW_EVENTS:  # assign, snooze, wake, tag, block
+                before, after = split_change(item.body)
+                change = event_said(item.subject, before, after, now, self._tz)
+                said = f"── {change} · {by} · {when}"
             else:
                 kind = one_line(item.subject, 40)
                 change = one_line(item.body, 200).replace(" -> ", " → ")

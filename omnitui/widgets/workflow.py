@@ -1,0 +1,109 @@
+"""How the team workflow reads on screen: who has a conversation, until when it sleeps,
+its tags and blocked addresses, and the timeline's line for each workflow event.
+
+Shared by the customer list (a few cells a row), the inbox header and the timeline, so
+the same state reads the same everywhere. Times are shown in the agent's zone
+(omnitui.when's labels); names, tags and addresses go through omnitui.text.
+
+Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+
+from rich.style import Style
+from rich.text import Text
+
+from omnitui.reads import ConversationState, CustomerRow
+from omnitui.text import one_line
+from omnitui.when import local_label
+from omnitui.widgets.times import local_time
+
+WORKFLOW_EVENTS = frozenset({"assign", "snooze", "wake", "tag", "block", "unblock"})
+"""Event kinds ``event_said`` words (the timeline words 'status' itself)."""
+SNOOZE_MARK = "◷"
+BLOCK_MARK = "⊘"
+
+
+def assignee_label(assignee: str, agent: str) -> str:
+    """ "@me" for the agent looking, else "@name"."""
+    return "@me" if assignee == agent else f"@{one_line(assignee, 16)}"
+
+
+def row_marks(
+    row: CustomerRow, agent: str, now: datetime, tz: tzinfo, *, snoozed: Style, assigned: Style
+) -> Text:
+    """The list row's marks for the customer's active conversation: "◷ 16:00 @me " (empty
+    when it is neither snoozed nor assigned), kept short: the preview gives way to it."""
+    marks = Text(end="")
+    if row.snoozed_until is not None:
+        marks.append(f"{SNOOZE_MARK} {local_time(row.snoozed_until, now, tz)} ", style=snoozed)
+    if row.assignee:
+        mine = row.assignee == agent
+        marks.append(assignee_label(row.assignee, agent), style=assigned + Style(bold=mine))
+        marks.append(" ")
+    return marks
+
+
+def state_text(state: ConversationState, agent: str, now: datetime, tz: tzinfo) -> Text:
+    """The header's part about the conversation actions apply to: "@me · ◷ until Tue 03
+    Nov 09:00 · #vip #billing · ⊘ blocked email x", only what is set (empty: nothing)."""
+    parts: list[Text] = []
+    if state.assignee:
+        parts.append(Text(assignee_label(state.assignee, agent), style="bold"))
+    if state.status == "snoozed" and state.snoozed_until is not None:
+        until = local_label(state.snoozed_until, now, tz)
+        parts.append(Text(f"{SNOOZE_MARK} until {until}", style="bold blue"))
+    if state.tags:
+        parts.append(Text(" ".join(f"#{one_line(t, 40)}" for t in state.tags), style="cyan"))
+    for blocked in state.blocked:
+        where = f"{one_line(blocked.channel, 20)} {one_line(blocked.address, 60)}"
+        parts.append(Text(f"{BLOCK_MARK} blocked {where}", style="bold red"))
+    if not parts:
+        return Text("", end="")
+    line = Text("  ", end="")
+    line.append_text(Text(" · ", style="dim").join(parts))
+    return line
+
+
+def event_said(
+    kind: str, before: str | None, after: str | None, now: datetime, tz: tzinfo
+) -> str | None:
+    """What a workflow event did, in words ("assigned: nobody → leyla"), or None for a
+    kind this module does not word. ``before``/``after`` as the event stored them (None:
+    nothing); times in them (ISO 8601) are shown in the agent's zone."""
+
+    def value(raw: str | None, nothing: str = "nobody") -> str:
+        if raw is None:
+            return nothing
+        try:
+            at = datetime.fromisoformat(raw)
+        except ValueError:
+            return one_line(raw, 80)
+        if at.tzinfo is None:
+            return one_line(raw, 80)
+        return local_label(at, now, tz)
+
+    if kind == "assign":
+        return f"assigned: {value(before)} → {value(after)}"
+    if kind == "snooze":
+        return f"snoozed: {value(before)} → until {value(after)}"
+    if kind == "wake":
+        return f"woke: snoozed until {value(before)} → {value(after)}"
+    if kind == "tag":
+        if before is None:
+            return f"tagged: + {value(after)}"
+        return f"untagged: − {value(before)}"
+    if kind == "block":
+        return f"blocked: {value(after, '')}"
+    if kind == "unblock":
+        return f"unblocked: {value(before, '')}"
+    return None
+
+
+def split_change(body: str) -> tuple[str | None, str | None]:
+    """An event item's "BEFORE -> AFTER" (reads.Reader.timeline, "-" for nothing) back
+    into its two values."""
+    before, _, after = body.partition(" -> ")
+    return (None if before == "-" else before), (None if after in ("-", "") else after)
