@@ -17,7 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Index, LargeBinary, UniqueConstraint, create_engine, event, text
+from sqlalchemy import (
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import Connection
 from sqlmodel import Column, Field, Session, SQLModel
 
@@ -220,11 +230,41 @@ class ConversationTag(SQLModel, table=True):
     tag: str = Field(foreign_key="tag.name", primary_key=True, index=True)
 
 
-class CannedReply(SQLModel, table=True):
+class Canned(SQLModel, table=True):
+    """A canned reply: inserted by its shortcut (``::shortcut`` in the composer), in the
+    customer's language where it has a variant for it."""
+
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(unique=True)
-    body: str = ""
-    language: str = ""
+    title: str
+    shortcut: str = Field(unique=True)
+    tags: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Space-separated."""
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+class CannedVariant(SQLModel, table=True):
+    """A canned reply's body in one language (en, az, tr, fa), with {variables}."""
+
+    canned_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("canned.id", ondelete="CASCADE"), primary_key=True)
+    )
+    language: str = Field(primary_key=True)
+    body: str
+
+
+class MergeRecord(SQLModel, table=True):
+    """One merge of customer ``source_id`` into ``target_id``: what moved (``moved``, JSON)
+    and the state before, so that unmerging restores it exactly."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    agent: str
+    source_id: int = Field(foreign_key="customer.id", index=True)
+    target_id: int = Field(foreign_key="customer.id", index=True)
+    moved: str
+    undone_at: datetime | None = None
+    undone_by: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class SyncState(SQLModel, table=True):
