@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import text
 from textual.widgets import Input, Static
 
-from omnitui import inbox
 from omnitui.config import Settings
 from omnitui.screens.inbox import InboxScreen
 from omnitui.screens.search import SearchScreen
@@ -19,9 +18,6 @@ SIZE = (160, 50)
 async def test_a_field_query_finds_and_opens_in_place(
     tui_store: Store, tui_settings: Settings
 ) -> None:
-    # Read already: opening an unread customer stores the read, whose re-read of a history
-    # that fits the screen moves the cursor to the newest message (the timeline's rule).
-    inbox.mark_read(tui_store.engine, tui_store.ayse)
     app = make_app(tui_settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.inbox.query_one(Timeline).customer_id is not None)
@@ -47,6 +43,14 @@ async def test_a_field_query_finds_and_opens_in_place(
             what="the history at the message found",
         )
         assert timeline.customer_id == tui_store.ayse
+        # Opening marked Ayşe read, and the history was read again for it: still in place.
+        await wait_for(
+            pilot,
+            lambda: not app.reader.customer(tui_store.ayse).row.unread,  # type: ignore[union-attr]
+            what="the customer marked read",
+        )
+        await pilot.pause(0.3)
+        assert timeline.selected_item is not None and timeline.selected_item.id == hit.message_id
 
         # A query of fields alone; assignee:me is the app's agent (leyla).
         with tui_store.engine.begin() as conn:

@@ -323,6 +323,9 @@ class Timeline(ScrollView, can_focus=True):
         first_read = self.reading
         at_bottom = self.scroll_y >= self.max_scroll_y - 1
         selected = self.selected_item
+        # An agent on the newest item follows what arrives; one on an older item stays on it
+        # (a search result opened in place must not jump away when opening marks it read).
+        following = selected is None or not self.items or selected is self.items[-1]
         page = message.page
         self.reading = False
         self.detail = page.detail
@@ -339,11 +342,17 @@ class Timeline(ScrollView, can_focus=True):
             self.items = page.items
             self.has_older = page.has_older
         self.cursor = self._index_of(message.find) if message.find is not None else None
-        if self.cursor is None and selected is not None and not (first_read or at_bottom):
-            self.cursor = self._index_of(selected.id)
+        stayed = None
+        if (
+            self.cursor is None
+            and selected is not None
+            and not first_read
+            and not (following and at_bottom)
+        ):
+            stayed = self.cursor = self._index_of(selected.id)
         if self.cursor is None and self.items:
             self.cursor = len(self.items) - 1
-        if message.find is not None and self.cursor is not None:
+        if (message.find is not None or stayed is not None) and self.cursor is not None:
             self._intent = self.cursor
         elif first_read or at_bottom:
             self._intent = "bottom"
