@@ -2135,10 +2135,14 @@ def wake_snoozed(engine: Engine, now: datetime | None = None) -> list[int]:
         for conv in session.exec(_due_snoozes(now).limit(WAKE_BATCH)).all():
             assert conv.id is not None and conv.snoozed_until is not None
             _audit(session, conv, "wake", SYSTEM, _iso(conv.snoozed_until), "open")
+            due = conv.snoozed_until
             conv.status = "open"
             conv.snoozed_until = None
             session.add(conv)
-            _bump(session, conv.customer_id)
+            # Back in front of the agents: up the list as if the customer had just written.
+            customer = session.get(Customer, conv.customer_id)
+            assert customer is not None
+            _touch(session, customer, max(due, customer.last_activity_at), customer.preview)
             woken.append(conv.id)
     return woken
 

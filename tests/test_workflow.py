@@ -172,6 +172,11 @@ def test_wake_opens_what_is_due_once_and_leaves_the_future_asleep(
     assert conversation(engine, other.conversation_id).status == "snoozed"
     was = due.replace(microsecond=0).isoformat()
     assert events(engine, "wake") == [EventRow("system", "wake", case.conversation, was, "open")]
+    # Back in front of the agents: the woken customer is first in the list again.
+    from omnitui.reads import Reader
+
+    first = Reader(str(engine.url)).customers(0, 5)[0]
+    assert first.id == case.customer and first.last_activity_at == due
 
 
 def test_a_customer_message_wakes_a_snoozed_conversation(
