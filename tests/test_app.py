@@ -415,3 +415,16 @@ def test_inbox_layout(snap_compare: Any, tui_store: Store, tui_settings: Setting
         )
 
     assert snap_compare(app, terminal_size=(160, 40), run_before=ready)
+
+
+def test_every_binding_id_is_known_to_the_config_and_documented(tmp_path: Path) -> None:
+    from omnitui.keyids import BINDING_IDS
+    from omnitui.keysdoc import keys_markdown
+
+    rows = OmniApp(settings_for(tmp_path, f"sqlite:///{tmp_path}/store.db")).binding_rows()
+    ids = [row.id for row in rows]
+    # A binding added without its id in omnitui/keyids.py could not be rebound.
+    assert set(ids) == BINDING_IDS, "update omnitui/keyids.py"
+    assert len(ids) == len(set(ids)), "two bindings share an id"
+    documented = (Path(__file__).parents[1] / "docs" / "keys.md").read_text("utf-8")
+    assert documented == keys_markdown(), "run: python -m omnitui.keysdoc > docs/keys.md"

@@ -363,3 +363,19 @@ def test_a_config_error_never_shows_a_secret() -> None:
         with pytest.raises(ConfigError) as caught:
             parse(data, "omnitui.toml")
         assert "SECRET" not in str(caught.value)
+
+
+def test_the_keymap_names_known_bindings_only() -> None:
+    assert parse({"keymap": {"reply": "e", "send": "ctrl+s,f5"}}).bindings == {
+        "reply": "e",
+        "send": "ctrl+s,f5",
+    }
+    assert parse({"keys": {"reply": "e"}}).bindings == {"reply": "e"}  # the older name
+    with pytest.raises(
+        ConfigError, match=r"keymap.*unknown binding id 'replly' \(did you mean 'reply'"
+    ):
+        parse({"keymap": {"replly": "e"}}, "omnitui.toml")
+    with pytest.raises(ConfigError, match=r"keymap.*send = \"ctrl\+s,\": no key"):
+        parse({"keymap": {"send": "ctrl+s,"}}, "omnitui.toml")
+    with pytest.raises(ConfigError, match=r"keep \[keymap\] alone"):
+        parse({"keymap": {"reply": "e"}, "keys": {"note": "m"}}, "omnitui.toml")

@@ -137,7 +137,7 @@ def settings_for(tmp_path: Path, url: str, keys: dict[str, str] | None = None) -
     return Settings(
         data_dir=tmp_path,
         config_path=tmp_path / "c.toml",
-        config=Config(keys=keys or {}),
+        config=Config(keymap=keys or {}),
         agent="leyla",
         store_url=url,
         run_runner=False,

@@ -293,11 +293,13 @@ class Settings:
 
     @property
     def keys(self) -> dict[str, str]:
-        """The keymap: binding id -> key(s) (config ``[keys]``)."""
+        """The keymap: binding id -> key(s) (config ``[keymap]``, or ``[keys]`` as it was
+        called before)."""
         if isinstance(self._config, Checked):
-            keys = self._config.data.get("keys", {})
+            data = self._config.data
+            keys = data.get("keymap") or data.get("keys") or {}
             return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
-        return dict(self._config.keys) if self._config is not None else {}
+        return self._config.bindings if self._config is not None else {}
 
     @property
     def timezone(self) -> tzinfo:

@@ -7,6 +7,7 @@ Every key is documented in config.example.toml.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from typing import ClassVar, Literal
@@ -409,14 +410,43 @@ class Config(_Section):
     """Telegram bots by name: [telegram.bot] ... (the name is the account in the store)."""
     webchat: dict[str, WebChatAccount] = Field(default_factory=dict)
     """Web chats by name: [webchat.site] ... served at /webchat/NAME/ (the name is the account)."""
+    keymap: dict[str, str] = Field(default_factory=dict)
+    """Binding id -> key(s), e.g. reply = "r" or send = "ctrl+s,f5"; ? lists every id."""
     keys: dict[str, str] = Field(default_factory=dict)
-    """Binding id -> key(s), e.g. "reply" = "r" or "send" = "ctrl+s,f5"."""
+    """The older name of [keymap], still read."""
+
+    @field_validator("keymap", "keys")
+    @classmethod
+    def _known_bindings(cls, value: dict[str, str]) -> dict[str, str]:
+        from omnitui.keyids import BINDING_IDS
+
+        for binding, keys in value.items():
+            if binding not in BINDING_IDS:
+                close = difflib.get_close_matches(binding, BINDING_IDS, 1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"unknown binding id {binding!r}{hint}; ? in the TUI lists every id"
+                )
+            if not keys.strip() or not all(k.strip() for k in keys.split(",")):
+                raise ValueError(f'{binding} = "{keys}": no key (several: "ctrl+s,f5")')
+        return value
+
+    @property
+    def bindings(self) -> dict[str, str]:
+        """The keymap: [keymap], or [keys] from an older config."""
+        return dict(self.keymap or self.keys)
 
     @field_validator("email", "telegram", "webchat")
     @classmethod
     def _account_names(cls, value: dict[str, _Section]) -> dict[str, _Section]:
         _check_account_names(list(value))
         return value
+
+    @model_validator(mode="after")
+    def _one_keymap(self) -> Config:
+        if self.keymap and self.keys:
+            raise ValueError("[keymap] and [keys] are the same table: keep [keymap] alone")
+        return self
 
     @model_validator(mode="after")
     def _one_account_a_name(self) -> Config:

@@ -1,6 +1,6 @@
 """The help screen (?): every binding of every screen, its key after the keymap, and its id.
 
-The id is what a keymap in the config names (``[keys] reply = "ctrl+r"``).
+The id is what a keymap in the config names (``[keymap] reply = "ctrl+r"``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Static(self._table(), id="help-table")
             yield Static(
                 Text(
-                    'Rebind any key in the config file: [keys] <id> = "key" '
+                    'Rebind any key in the config file: [keymap] <id> = "key" '
                     '(several keys: "ctrl+s,f5").  esc closes.',
                     style="dim",
                 ),
