@@ -11,6 +11,10 @@ Nor does the first paint wait on what it does not show: the inbox calls
 ``after_first_paint`` once its list is on the screen, which starts the ORM and the
 runner and turns the garbage collector back on (the CLI pauses it for the start);
 the inbox then mounts the composer's text area and the Footer in place of look-alikes.
+
+Notifications of customers' new messages (config ``[notify]``, off by default) are
+written here, through Textual's driver as Textual writes its own bell and OSC 52: the
+app polls the store, so it reads what came after each commit (``_check_inbound``).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from textual import work
 from textual.app import App
@@ -33,6 +38,7 @@ from textual.widget import AwaitMount
 
 from omnitui.reads import Reader
 from omnitui.screens.inbox import InboxScreen
+from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile
 from omnitui.widgets.commands import ActionCommands, Command
 from omnitui.widgets.customer_list import CustomerList
@@ -44,11 +50,17 @@ if TYPE_CHECKING:
 
     from sqlalchemy import Engine
 
+    from omnitui.canned import CannedReply
     from omnitui.config import Settings
-    from omnitui.reads import CustomerPage
+    from omnitui.notify import Notifier
+    from omnitui.query import Context as QueryContext
+    from omnitui.reads import CustomerPage, CustomerRow, MergePreview, NewInbound
     from omnitui.screens.help import BindingRow
+    from omnitui.views import View
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 POLL_SECONDS = 0.25
 """Seconds between data_version polls: another process's commit shows within a second."""
@@ -56,6 +68,9 @@ STATUS_EVERY = 8
 """Polls between status line reads when nothing changed (a lease can expire silently)."""
 PRESENCE_EVERY = 15.0
 """Seconds between the TUI's presence heartbeats (others count it online for 45 s)."""
+NOTIFY_RECENT_SECONDS = 3600.0
+"""A new message rings only when sent within this long: an import or a first sync of a
+mailbox stores old mail, which is no news."""
 
 
 class Closeable(Protocol):
@@ -79,7 +94,9 @@ class InboxCommands(ActionCommands):
         ("Reply channel", "Reply on the customer's next address", "cycle_channel"),
         ("Attach file", "Attach a file to the reply (ctrl+t in the composer)", "attach_file"),
         ("Remove attached file", "Take the last attached file off the reply", "detach_file"),
-        ("Filter: open only", "Show only customers with open conversations", "toggle_open_only"),
+        ("View: Open and back", "Show the Open view, or the view before it", "toggle_open_only"),
+        ("Next view", "Show the next view of the customer list", "next_view"),
+        ("Previous view", "Show the previous view of the customer list", "previous_view"),
         ("Quoted text", "Show or fold the quoted history and signatures", "toggle_quotes"),
         ("Why threaded", "Why the selected message is in its conversation", "why_threaded"),
         ("Split message", "Split the selected message into a new conversation", "split_message"),
@@ -93,6 +110,12 @@ class InboxCommands(ActionCommands):
         ("Tags", "Add or remove the conversation's tags", "tags"),
         ("Mark spam and block", "Block the sender, resolve and tag spam (or unblock)", "spam"),
         ("Next unread", "Open the next customer with unread messages", "next_unread"),
+        ("Customer", "Name, notes, addresses and merges of the customer (i)", "customer"),
+        (
+            "Canned replies",
+            "Add, edit and delete canned replies (:: in the composer inserts one)",
+            "app.canned_replies",
+        ),
         ("Help", "Every key and what it does", "help"),
         ("Quit", "Leave omnitui", "app.quit"),
     ]
@@ -106,12 +129,69 @@ class InboxCommands(ActionCommands):
         app.call_next(app.run_action, action, target)
 
 
+class ViewCommands(InboxCommands):
+    """Every view of the customer list in the command palette ("View: Mine"), with the
+    query it stands for."""
+
+    def commands(self) -> Sequence[Command]:
+        from rich.markup import escape
+
+        app = self.app
+        if not isinstance(app, OmniApp):
+            return ()
+        found: list[Command] = []
+        for view in app.inbox.views:
+            # Saved views' titles come from the config: the palette reads markup.
+            title = escape(one_line(view.title, 40))
+            what = view.description or view.query
+            if view.query and view.query not in what:
+                what = f"{what} ({view.query})"
+            found.append((f"View: {title}", escape(one_line(what, 120)), f"show_view({view.id!r})"))
+        return found
+
+
+class ListReads:
+    """The customer list's reads (widgets/customer_list.CustomerSource) through the app's
+    Reader, in this agent's terms: a view's ``assignee:me`` is the agent, its days are
+    in the agent's zone, its ages count from the app's clock."""
+
+    def __init__(self, reader: Reader, agent: str, tz: tzinfo, clock: Clock) -> None:
+        self.reader = reader
+        self.agent = agent
+        self.tz = tz
+        self.clock = clock
+
+    def context(self) -> QueryContext:
+        from omnitui.query import Context
+
+        return Context(self.agent, self.tz, self.clock())
+
+    def _context(self, view: View | None) -> QueryContext | None:
+        return None if view is None or view.lists_everyone else self.context()
+
+    def customer_count(self, *, view: View | None = None) -> int:
+        return self.reader.customer_count(view=view, context=self._context(view))
+
+    def customers(
+        self, offset: int, limit: int, *, view: View | None = None, total: int | None = None
+    ) -> list[CustomerRow]:
+        return self.reader.customers(
+            offset, limit, view=view, context=self._context(view), total=total
+        )
+
+    def customer_position(self, customer_id: int, *, view: View | None = None) -> int | None:
+        return self.reader.customer_position(customer_id, view=view, context=self._context(view))
+
+    def customer_ids(self, *, view: View | None = None, limit: int) -> list[int]:
+        return self.reader.customer_ids(view=view, context=self._context(view), limit=limit)
+
+
 class OmniApp(App[int]):
     """The inbox console. ``clock`` is injectable so tests and snapshots are deterministic."""
 
     TITLE = "omnitui"
     ENABLE_COMMAND_PALETTE = True
-    COMMANDS = App.COMMANDS | {InboxCommands}
+    COMMANDS = App.COMMANDS | {InboxCommands, ViewCommands}
     # The inbox is the default screen and its CSS the app's: read with Textual's default
     # CSS, parsed once. (As the screen's CSS_PATH, or with the inbox as a MODES screen,
     # Textual would parse all the CSS again, twice, before the first paint.)
@@ -167,6 +247,12 @@ class OmniApp(App[int]):
         """Whether the heartbeat runs (from the first paint on): the TUI is online."""
         self._viewing: int | None = None
         """The customer the agent has open, as the presence row says it."""
+        self.list_reads = ListReads(self.reader, settings.agent, self.tz, self.clock)
+        """What the customer list reads through: views in this agent's terms."""
+        self._notifier: Notifier | None = None
+        """Set after the first paint when [notify] rings for anything."""
+        self._notify_after = 0
+        """The newest message id already looked at for notifications."""
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -204,6 +290,7 @@ class OmniApp(App[int]):
             gc.freeze()
             gc.enable()
         self._warm_up()
+        self._start_notify()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:
@@ -235,6 +322,70 @@ class OmniApp(App[int]):
         if not keep:  # the app quit while the runner was starting
             runner.close()
         self._from_thread(self.poll_store)
+
+    # -- notifications of new messages ([notify]) -----------------------------------
+
+    @work(thread=True, group="notify", exit_on_error=False)
+    def _start_notify(self) -> None:
+        """Read ``[notify]`` (the config's models load after the first paint) and, when it
+        rings for anything, note the newest message: only what comes after it rings."""
+        from omnitui.notify import Notifier, NotifySettings
+
+        try:
+            chosen = self.settings.config.notify
+            settings = NotifySettings(
+                chosen.bell, chosen.desktop, chosen.mine_only, chosen.quiet_seconds
+            )
+            if not settings.on:
+                return
+            newest = self.reader.newest_message_id()
+        except Exception:
+            log.exception("starting notifications failed")
+            return
+        self._from_thread(self._notify_from, Notifier(settings, self.settings.agent), newest)
+
+    def _notify_from(self, notifier: Notifier, newest: int) -> None:
+        self._notify_after = max(self._notify_after, newest)
+        self._notifier = notifier
+
+    def _check_inbound(self) -> None:
+        if self._notifier is not None:
+            self._read_inbound(self._notify_after)
+
+    @work(thread=True, exclusive=True, group="notify-read", exit_on_error=False)
+    def _read_inbound(self, after: int) -> None:
+        try:
+            recent = self.clock() - timedelta(seconds=NOTIFY_RECENT_SECONDS)
+            newest, found = self.reader.inbound_after(after, sent_after=recent)
+        except Exception:
+            log.exception("reading new messages for notifications failed")
+            return
+        self._from_thread(self._notify_inbound, after, newest, found)
+
+    def _notify_inbound(self, after: int, newest: int, found: list[NewInbound]) -> None:
+        notifier = self._notifier
+        if notifier is None or after < self._notify_after:
+            return  # a read that started before a newer one finished
+        self._notify_after = max(self._notify_after, newest)
+        reading = None
+        if self.app_focus:  # the agent sees the history of the customer it shows
+            try:
+                detail = self.inbox.detail
+            except LookupError:
+                detail = None
+            reading = detail.row.id if detail is not None else None
+        sequence = notifier.sequences(found, now=time.monotonic(), reading=reading)
+        if sequence:
+            self.write_to_terminal(sequence)
+
+    def write_to_terminal(self, data: str) -> None:
+        """Write escape sequences to the agent's terminal as Textual writes its own (the bell,
+        OSC 52): through the driver, whose writer keeps them whole between frames. Textual has
+        no public call for this; ``App.bell`` and ``App.copy_to_clipboard`` do the same."""
+        driver = self._driver
+        if driver is not None:
+            driver.write(data)
+            driver.flush()
 
     def on_unmount(self) -> None:
         self.leave_presence()
@@ -284,6 +435,7 @@ class OmniApp(App[int]):
         if version != self._data_version:
             self._data_version = version
             inbox.store_changed()
+            self._check_inbound()
         elif self._polls % STATUS_EVERY == 0:
             inbox.load_status()
 
@@ -705,11 +857,245 @@ class OmniApp(App[int]):
 
         self._write("Unblock", write, done, None, refused)
 
+    def bulk_apply(
+        self,
+        action: str,
+        *,
+        conversations: Sequence[int] = (),
+        customers: Sequence[int] = (),
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        done: Callable[[int, int], None] | None = None,
+        refused: Callable[[str], None] | None = None,
+    ) -> None:
+        """One action on many conversations in one transaction (``inbox.bulk_apply``);
+        ``done`` gets how many conversations it was applied to and how many changed."""
+        agent = self.settings.agent
+        batch = (tuple(conversations), tuple(customers), tuple(add), tuple(remove))
+        result: list[tuple[int, int]] = []
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            found = inbox.bulk_apply(
+                engine,
+                action,
+                conversations=batch[0],
+                customers=batch[1],
+                add=batch[2],
+                remove=batch[3],
+                agent=agent,
+            )
+            result.append((found.conversations, found.changed))
+
+        def finished() -> None:
+            if done is not None and result:
+                done(*result[0])
+
+        self._write("Bulk action", write, finished, None, refused)
+
+    # -- canned replies (the editor; :: in the composer picks one) ----------------------
+
+    def action_canned_replies(self) -> None:
+        from omnitui.screens.canned import CannedScreen
+
+        self.push_screen(CannedScreen(self.reader, self.save_canned, self.delete_canned))
+
+    def save_canned(
+        self,
+        canned_id: int | None,
+        reply: CannedReply,
+        *,
+        done: Callable[[], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Add a canned reply (``canned_id`` None) or change one; a refusal (a shortcut
+        taken) goes to ``refused``."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            if canned_id is None:
+                inbox.create_canned(engine, reply, agent=agent)
+            else:
+                inbox.update_canned(engine, canned_id, reply, agent=agent)
+
+        self._write("Save canned reply", write, done, None, refused)
+
+    def delete_canned(
+        self, canned_id: int, *, done: Callable[[], None], refused: Callable[[str], None]
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.delete_canned(engine, canned_id, agent=agent)
+
+        self._write("Delete canned reply", write, done, None, refused)
+
+    # -- customers (the customer screen: name, notes, addresses, merges) -----------------
+
+    def rename_customer(
+        self,
+        customer_id: int,
+        name: str,
+        was: str,
+        *,
+        done: Callable[[], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Rename the customer; refused when the name is no longer ``was`` (saved by someone
+        else since the screen read it)."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.rename_customer(engine, customer_id, name, agent=agent, was=was)
+
+        self._write("Rename", write, done, None, refused)
+
+    def set_customer_notes(
+        self,
+        customer_id: int,
+        notes: str,
+        was: str,
+        *,
+        done: Callable[[], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.set_customer_notes(engine, customer_id, notes, agent=agent, was=was)
+
+        self._write("Notes", write, done, None, refused)
+
+    def link_identity(
+        self,
+        customer_id: int,
+        channel: str,
+        address: str,
+        account: str | None,
+        *,
+        done: Callable[[], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Link an address to the customer. ``account``: the account replies to it go from
+        (None: the first one configured for the channel, else none)."""
+        agent, settings = self.settings.agent, self.settings
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            chosen = account
+            if chosen is None:  # the config is read here, in the worker, not on the UI thread
+                accounts = getattr(settings.config, channel, None)
+                chosen = next(iter(accounts), "") if isinstance(accounts, dict) else ""
+            inbox.add_identity(engine, customer_id, channel, address, account=chosen, agent=agent)
+
+        self._write("Link", write, done, None, refused)
+
+    def unlink_identity(
+        self,
+        identity_id: int,
+        with_conversations: bool,
+        *,
+        done: Callable[[int], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Unlink an address (into a customer of its own, whose id ``done`` gets)."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> int:
+            from omnitui import inbox
+
+            return inbox.unlink_identity(
+                engine, identity_id, agent=agent, with_conversations=with_conversations
+            )
+
+        self._write_for("Unlink", write, done, refused)
+
+    def merge_preview(
+        self,
+        source_id: int,
+        target_id: int,
+        *,
+        done: Callable[[MergePreview], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """What merging would move (read by the service, which refuses as the merge would)."""
+
+        def read(engine: Engine) -> MergePreview:
+            from omnitui import inbox
+
+            return inbox.merge_preview(engine, source_id, target_id)
+
+        self._write_for("Merge preview", read, done, refused)
+
+    def merge_customers(
+        self,
+        source_id: int,
+        target_id: int,
+        *,
+        done: Callable[[int], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Merge ``source_id`` into ``target_id``; ``done`` gets the merge record's id."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> int:
+            from omnitui import inbox
+
+            return inbox.merge_customers(engine, source_id, target_id, agent=agent)
+
+        self._write_for("Merge", write, done, refused)
+
+    def unmerge_customers(
+        self, record_id: int, *, done: Callable[[], None], refused: Callable[[str], None]
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.unmerge_customers(engine, record_id, agent=agent)
+
+        self._write("Unmerge", write, done, None, refused)
+
+    def _write_for(
+        self,
+        what: str,
+        call: Callable[[Engine], _T],
+        done: Callable[[_T], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """``_write`` for a call whose result ``done`` takes."""
+        result: list[_T] = []
+
+        def write(engine: Engine) -> None:
+            result.append(call(engine))
+
+        self._write(what, write, lambda: done(result[0]), None, refused)
+
     # -- help -----------------------------------------------------------------------
 
     def binding_rows(self) -> list[BindingRow]:
         """Every binding of every screen and widget, with the key it has after the keymap."""
         from omnitui.screens.attach import AttachScreen, PathInput
+        from omnitui.screens.bulk import BulkScreen
+        from omnitui.screens.canned import CannedForm, CannedPicker, CannedScreen
+        from omnitui.screens.customer import (
+            CustomerScreen,
+            LinkScreen,
+            MergePickerScreen,
+            MergePreviewScreen,
+            UnlinkScreen,
+        )
         from omnitui.screens.help import BindingRow, HelpScreen
         from omnitui.screens.message import MessageScreen
         from omnitui.screens.move import MoveScreen
@@ -741,6 +1127,15 @@ class OmniApp(App[int]):
             ("Tags", TagScreen),
             ("Tags", TagInput),
             ("Confirm", ConfirmScreen),
+            ("Bulk action", BulkScreen),
+            ("Canned reply picker (::)", CannedPicker),
+            ("Canned replies", CannedScreen),
+            ("Canned reply", CannedForm),
+            ("Customer", CustomerScreen),
+            ("Merge into", MergePickerScreen),
+            ("Merge customers", MergePreviewScreen),
+            ("Unlink address", UnlinkScreen),
+            ("Link an address", LinkScreen),
             ("Help", HelpScreen),
         ]
         rows: list[BindingRow] = []

@@ -802,3 +802,171 @@ class _ImportProgress:
         since, first = self._started[phase]
         rate = (done - first) / (now - since) if now > since else 0.0
         self._bar.update(self._tasks[phase], completed=done, total=total, rate=f"{rate:,.0f} msg/s")
+
+
+# ---------------------------------------------------------------------------
+# canned: the canned reply library, from and to a folder of files (omnitui/canned.py)
+
+
+@main.group(name="canned")
+def canned_group() -> None:
+    """Canned replies (:: in the composer inserts one): import them from a folder of
+    TOML and Markdown files, list them, export them as Markdown files. The file formats
+    and the {variables} are in the README ("Canned replies")."""
+
+
+@canned_group.command(name="import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+def canned_import(opts: _Options, folder: Path) -> None:
+    """Add or update the replies of FOLDER's *.toml and *.md files (and its subfolders'),
+    matched by shortcut, in one transaction; replies not in the files are kept. A bad
+    file stops the import before anything is written: exit 2, one FILE:LINE: line for
+    each problem. Importing the same files again changes nothing."""
+    from omnitui.canned import FolderError, read_folder
+
+    settings = opts.settings()
+    _prepare_store(settings, create=True)
+    with _FilesProgress() as progress:
+        try:
+            replies = read_folder(folder, progress)
+        except FolderError as exc:
+            for line in exc.errors[:50]:
+                click.echo(f"omnitui: {line}", err=True)
+            if len(exc.errors) > 50:
+                click.echo(f"omnitui: ... and {len(exc.errors) - 50:,} more", err=True)
+            click.echo("omnitui: nothing imported", err=True)
+            sys.exit(EXIT_CONFIG)
+    if not replies:
+        click.echo(f"no canned replies in {folder} (*.toml, *.md files)")
+        return
+    from omnitui import db, inbox
+
+    try:
+        done = inbox.import_canned(
+            db.make_engine(settings.store_url), replies, agent=settings.agent
+        )
+    except inbox.ServiceError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    files = progress.total
+    click.echo(
+        f"{len(replies):,} canned repl{'ies' if len(replies) != 1 else 'y'} from {files:,} "
+        f"file{'s' * (files != 1)}: {done.added:,} added, {done.updated:,} updated, "
+        f"{done.unchanged:,} unchanged"
+    )
+
+
+@canned_group.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@click.pass_obj
+def canned_list(opts: _Options, as_json: bool) -> None:
+    """Every canned reply: shortcut, title, languages, tags, last change."""
+    import json
+
+    from omnitui.reads import Reader
+
+    settings = opts.settings()
+    _require_store(settings)
+    rows = Reader(settings.store_url).canned_replies()
+    if as_json:
+        for row in rows:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": row.id,
+                        "shortcut": row.shortcut,
+                        "title": row.title,
+                        "tags": list(row.tags),
+                        "languages": list(row.languages),
+                        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
+                        "updated_by": row.updated_by,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from omnitui.text import one_line
+
+    table = Table(box=None)
+    for column in ("shortcut", "title", "languages", "tags", "changed (UTC)", "by"):
+        table.add_column(column, no_wrap=column != "title")
+    for row in rows:
+        table.add_row(
+            Text(f"::{row.shortcut}"),
+            Text(one_line(row.title, 60)),
+            " ".join(row.languages),
+            Text(" ".join(row.tags)),
+            row.updated_at.strftime("%Y-%m-%d %H:%M"),
+            Text(one_line(row.updated_by, 20)),
+        )
+    Console().print(table)
+    click.echo(f"{len(rows)} canned repl{'ies' if len(rows) != 1 else 'y'}", err=True)
+
+
+@canned_group.command(name="export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def canned_export(opts: _Options, folder: Path) -> None:
+    """Write every canned reply into FOLDER (made if need be) as Markdown files that
+    `omnitui canned import` reads back: SHORTCUT.md (front matter and the English body,
+    or the first there is) and SHORTCUT.LANG.md for each other language. Files of those
+    names are overwritten; no other file is touched."""
+    from omnitui.canned import CannedReply, to_markdown
+    from omnitui.reads import Reader
+
+    settings = opts.settings()
+    _require_store(settings)
+    reader = Reader(settings.store_url)
+    folder.mkdir(parents=True, exist_ok=True)
+    replies = files = 0
+    for row in reader.canned_replies():
+        detail = reader.canned(row.id)
+        if detail is None:  # deleted meanwhile
+            continue
+        reply = CannedReply(row.title, row.shortcut, row.tags, detail.variants)
+        for name, text in to_markdown(reply).items():
+            (folder / name).write_text(text, "utf-8")
+            files += 1
+        replies += 1
+    click.echo(f"exported {replies:,} canned replies ({files:,} files) to {folder}")
+
+
+class _FilesProgress:
+    """A bar on stderr while many files are read, when stderr is a terminal; ``total``
+    is how many files there were."""
+
+    SHOWN_FROM = 100
+    """Files below which no bar is shown (they are read in the blink of an eye)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+        self.total = 0
+
+    def __enter__(self) -> _FilesProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        self.total = total
+        if self._bar is None and total >= self.SHOWN_FROM and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+            self._bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=Console(stderr=True),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("reading files", total=total)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)

@@ -11,6 +11,7 @@ Must not import Textual or any connector module other than connectors.base.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import stat
 import uuid
@@ -27,6 +28,7 @@ from sqlmodel import Session, col, select
 
 from omnitui import db
 from omnitui.blobs import BlobStore
+from omnitui.canned import CannedError, CannedReply, check_reply, ordered_languages, summary
 from omnitui.config import OutboxConfig
 from omnitui.connectors.base import (
     CONTACT_DETAILS,
@@ -43,6 +45,7 @@ from omnitui.db import (
     Customer,
     Event,
     Identity,
+    MergeRecord,
     Message,
     MessageEdit,
     MessageRaw,
@@ -53,8 +56,14 @@ from omnitui.db import (
 )
 from omnitui.filenames import content_type_of, safe_filename
 from omnitui.normalize import subject_key
-from omnitui.reads import START_OF_TIME, parse_stamp
-from omnitui.text import one_line
+from omnitui.reads import (
+    SOLE_CONVERSATIONS,
+    START_OF_TIME,
+    CustomerIdentity,
+    MergePreview,
+    parse_stamp,
+)
+from omnitui.text import clean, one_line
 from omnitui.threads import ACTIVE, KEY_DOMAIN, SUBJECT_WINDOW, idempotency_key_of
 
 STATUSES = ("open", "pending", "snoozed", "resolved")
@@ -1131,7 +1140,7 @@ def _reply_identity(session: Session, customer_id: int, identity_id: int | None)
     ).first()
     if last_in is not None:
         identity = session.get(Identity, last_in)
-        if identity is not None:
+        if identity is not None and identity.customer_id == customer_id:  # not unlinked since
             return identity
     identity = session.exec(select(Identity).where(Identity.customer_id == customer_id)).first()
     if identity is None:
@@ -1563,9 +1572,11 @@ def add_identity(
     *,
     account: str,
     display_name: str = "",
+    agent: str = "",
 ) -> int:
     """Link another address of a customer (say their Telegram id): messages from it then
-    join this customer's history. Refused when the address already belongs to someone."""
+    join this customer's history. Refused when the address already belongs to someone.
+    With ``agent`` (an agent linked it, not a connector), a "link" event records it."""
     if not address.strip():
         raise ServiceError("the address is empty")
     with db.write(engine) as session:
@@ -1586,6 +1597,11 @@ def add_identity(
             account=account,
         )
         session.add(identity)
+        if agent:
+            _record_agent(session, agent)
+            session.add(
+                Event(agent=agent, kind="link", customer_id=customer_id, after=_address(identity))
+            )
         session.flush()
         assert identity.id is not None
         db.index_customer(session, customer_id)
@@ -1684,29 +1700,16 @@ def _add_claimed_email(
 def _join_claimed_owner(
     session: Session, visitor: Identity, owner: Identity, email: str, said: str
 ) -> int:
-    """The visitor's customer (this visitor alone) joins the customer who owns ``email``:
-    identity, conversations, messages and events move; the emptied customer is marked merged
-    into the owner (the event's ``before`` names it)."""
+    """The visitor's customer (this visitor alone) joins the customer who owns ``email``
+    through a recorded merge (``_merge``: identity, conversations, messages and events move;
+    the emptied customer is marked merged into the owner), so an agent can take a wrong link
+    back with ``unmerge_customers``. The visitor's identity is marked as resting on the
+    claim; an unmerge clears that again. The event's ``before`` names the emptied customer."""
     source, target = visitor.customer_id, owner.customer_id
-    conn = session.connection()
-    moved = {"source": source, "target": target}
-    for table in ("conversation", "message", "event"):
-        conn.execute(
-            text(f"UPDATE {table} SET customer_id = :target WHERE customer_id = :source"), moved
-        )
-    visitor.customer_id = target
-    visitor.claimed_email = email
-    session.add(visitor)
-    old = session.get(Customer, source)
-    new = session.get(Customer, target)
-    assert old is not None and new is not None
-    old.merged_into_id = target
-    new.unread_count += old.unread_count
-    old.unread_count = old.open_count = 0
-    old.version += 1
-    session.add(old)
+    assert visitor.id is not None
+    _merge(session, source, target, SYSTEM, [(visitor.id, "claimed_email", email)])
     event = Event(
-        agent="system",
+        agent=SYSTEM,
         kind="identity-linked",
         customer_id=target,
         before=f"{said}, customer {source}",
@@ -1714,11 +1717,6 @@ def _join_claimed_owner(
     )
     session.add(event)
     session.flush()
-    db.index_customer(session, target)
-    db.index_customer(session, source)
-    newer = old.last_activity_at > new.last_activity_at
-    at = max(old.last_activity_at, new.last_activity_at)
-    _touch(session, new, at, old.preview if newer else new.preview)
     assert event.id is not None
     return event.id
 
@@ -2064,13 +2062,17 @@ def assign(engine: Engine, conversation_id: int, assignee: str | None, *, agent:
         _record_agent(session, agent)
         if assignee is not None and assignee != agent and not _known_agent(session, assignee):
             raise ServiceError(f"no agent {one_line(assignee, 60)!r} (agents: {_agents(session)})")
-        if conv.assignee == assignee:
-            return False
-        _audit(session, conv, "assign", agent, conv.assignee, assignee)
-        conv.assignee = assignee
-        session.add(conv)
-        _bump(session, conv.customer_id)
-        return True
+        return _assign_to(session, conv, assignee, agent)
+
+
+def _assign_to(session: Session, conv: Conversation, assignee: str | None, agent: str) -> bool:
+    if conv.assignee == assignee:
+        return False
+    _audit(session, conv, "assign", agent, conv.assignee, assignee)
+    conv.assignee = assignee
+    session.add(conv)
+    _bump(session, conv.customer_id)
+    return True
 
 
 def set_conversation_status(
@@ -2191,11 +2193,8 @@ def change_tags(
         added = [t for t in adding if _tag(session, conv, t, agent)]
         removed = []
         for tag in removing:
-            row = session.get(db.ConversationTag, (conv.id, tag))
-            if row is None:
+            if not _untag(session, conv, tag, agent):
                 raise ServiceError(f"conversation #{conv.id} has no tag {tag!r}")
-            session.delete(row)
-            _audit(session, conv, "tag", agent, tag, None)
             removed.append(tag)
         if added or removed:
             _bump(session, conv.customer_id)
@@ -2210,6 +2209,15 @@ def add_tag(engine: Engine, conversation_id: int, tag: str, *, agent: str) -> bo
 def remove_tag(engine: Engine, conversation_id: int, tag: str, *, agent: str) -> None:
     """Take a tag off the conversation (refused when it has no such tag)."""
     change_tags(engine, conversation_id, remove=[tag], agent=agent)
+
+
+def _untag(session: Session, conv: Conversation, tag: str, agent: str) -> bool:
+    row = session.get(db.ConversationTag, (conv.id, tag))
+    if row is None:
+        return False
+    session.delete(row)
+    _audit(session, conv, "tag", agent, tag, None)
+    return True
 
 
 def _tag(session: Session, conv: Conversation, tag: str, agent: str) -> bool:
@@ -2385,3 +2393,1084 @@ def _agents(session: Session, limit: int = 10) -> str:
         {"limit": limit},
     )
     return ", ".join(one_line(str(n), 40) for (n,) in names) or "none yet"
+
+
+# ---------------------------------------------------------------------------
+# Canned replies: a library of replies with a title, a shortcut, tags and a body per
+# language (omnitui/canned.py reads their files, fills their variables and ranks them for
+# the picker). Each service is one transaction that writes a "canned" event (the agent;
+# before and after: ``canned.summary`` lines, None for a reply not there before or after)
+# and touches no customer. Doing what is already so writes nothing.
+
+
+@dataclass(frozen=True, slots=True)
+class CannedImported:
+    """What an import did: replies added, changed, and already as the files say."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def create_canned(engine: Engine, reply: CannedReply, *, agent: str) -> int:
+    """Add a canned reply (its shortcut must be free); returns its id."""
+    checked = _checked_canned(reply)
+    with db.write(engine) as session:
+        _record_agent(session, agent)
+        _free_shortcut(session, checked.shortcut, None)
+        return _add_canned(session, checked, agent)
+
+
+def update_canned(engine: Engine, canned_id: int, reply: CannedReply, *, agent: str) -> bool:
+    """Make the canned reply ``canned_id`` what ``reply`` says: title, shortcut, tags and
+    exactly its variants (a language left out is removed). Whether anything changed."""
+    checked = _checked_canned(reply)
+    with db.write(engine) as session:
+        row = _canned_row(session, canned_id)
+        _record_agent(session, agent)
+        return _change_canned(session, row, checked, agent)
+
+
+def delete_canned(engine: Engine, canned_id: int, *, agent: str) -> None:
+    """Delete a canned reply and its variants (the event keeps its summary)."""
+    with db.write(engine) as session:
+        row = _canned_row(session, canned_id)
+        _record_agent(session, agent)
+        before = _stored_canned(session, row)
+        session.delete(row)  # its variants go with it: ON DELETE CASCADE
+        _canned_event(session, agent, summary(before), None)
+
+
+def import_canned(engine: Engine, replies: Sequence[CannedReply], *, agent: str) -> CannedImported:
+    """Add or update replies by shortcut (``canned.read_folder`` read them), all in one
+    transaction: a reply whose shortcut is new is added, one whose title, tags or bodies
+    differ is made as the file says (its variants exactly those of the files), the rest
+    are unchanged. Replies not in ``replies`` are kept. Importing the same files again
+    changes nothing."""
+    checked = [_checked_canned(reply) for reply in replies]
+    seen: set[str] = set()
+    for reply in checked:
+        if reply.shortcut in seen:
+            raise ServiceError(f"{reply.source or 'import'}: ::{reply.shortcut} given twice")
+        seen.add(reply.shortcut)
+    added = updated = unchanged = 0
+    with db.write(engine) as session:
+        _record_agent(session, agent)
+        stored = {row.shortcut: row for row in session.exec(select(db.Canned)).all()}
+        for reply in checked:
+            row = stored.get(reply.shortcut)
+            if row is None:
+                _add_canned(session, reply, agent)
+                added += 1
+            elif _change_canned(session, row, reply, agent):
+                updated += 1
+            else:
+                unchanged += 1
+    return CannedImported(added, updated, unchanged)
+
+
+def _checked_canned(reply: CannedReply) -> CannedReply:
+    try:
+        return check_reply(reply)
+    except CannedError as exc:
+        where = f"{reply.source}: " if reply.source else ""
+        raise ServiceError(f"{where}{exc}") from exc
+
+
+def _canned_row(session: Session, canned_id: int) -> db.Canned:
+    row = session.get(db.Canned, canned_id)
+    if row is None:
+        raise ServiceError(f"no canned reply {canned_id}")
+    return row
+
+
+def _free_shortcut(session: Session, shortcut: str, owner: int | None) -> None:
+    """Refuse a shortcut another reply has (the column is unique: say so in words)."""
+    taken = session.exec(select(db.Canned).where(db.Canned.shortcut == shortcut)).first()
+    if taken is not None and taken.id != owner:
+        raise ServiceError(f"::{shortcut} is taken by {one_line(taken.title, 80)!r}")
+
+
+def _add_canned(session: Session, reply: CannedReply, agent: str) -> int:
+    row = db.Canned(
+        title=reply.title, shortcut=reply.shortcut, tags=" ".join(reply.tags), updated_by=agent
+    )
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    _write_variants(session, row.id, reply.variants)
+    _canned_event(session, agent, None, summary(reply))
+    return row.id
+
+
+def _change_canned(session: Session, row: db.Canned, reply: CannedReply, agent: str) -> bool:
+    before = _stored_canned(session, row)
+    if before == reply:
+        return False
+    assert row.id is not None
+    if reply.shortcut != row.shortcut:
+        _free_shortcut(session, reply.shortcut, row.id)
+    row.title, row.shortcut, row.tags = reply.title, reply.shortcut, " ".join(reply.tags)
+    row.updated_at, row.updated_by = utcnow(), agent
+    session.add(row)
+    _write_variants(session, row.id, reply.variants)
+    _canned_event(session, agent, summary(before), summary(reply))
+    return True
+
+
+def _stored_canned(session: Session, row: db.Canned) -> CannedReply:
+    """The reply as stored, comparable with a checked one (variants read without the ORM,
+    so that rewriting them never meets an object the session holds)."""
+    bodies = session.connection().execute(
+        text("SELECT language, body FROM cannedvariant WHERE canned_id = :id"), {"id": row.id}
+    )
+    variants = {str(language): str(body) for language, body in bodies}
+    return CannedReply(
+        row.title,
+        row.shortcut,
+        tuple(row.tags.split()),
+        {lang: variants[lang] for lang in ordered_languages(variants)},
+    )
+
+
+def _write_variants(session: Session, canned_id: int, variants: Mapping[str, str]) -> None:
+    session.flush()
+    conn = session.connection()
+    conn.execute(text("DELETE FROM cannedvariant WHERE canned_id = :id"), {"id": canned_id})
+    for language, body in variants.items():
+        conn.execute(
+            text(
+                "INSERT INTO cannedvariant (canned_id, language, body) "
+                "VALUES (:id, :language, :body)"
+            ),
+            {"id": canned_id, "language": language, "body": body},
+        )
+
+
+def _canned_event(session: Session, agent: str, before: str | None, after: str | None) -> None:
+    session.add(Event(agent=agent or SYSTEM, kind="canned", before=before, after=after))
+
+
+# ---------------------------------------------------------------------------
+# Customers: name and notes, addresses, merge and unmerge.
+#
+# Each service is one transaction with an Event (agent, kind, before, after) and bumps the
+# version of every customer it changed. A merge writes a MergeRecord holding every row it
+# moved and every customer column it changed, so that ``unmerge_customers`` puts them back
+# exactly; what arrived in between follows the rule in docs/architecture.md ("Customers").
+# Rows move with Core UPDATEs (a customer may have thousands of messages), after a flush of
+# the session's pending objects and followed by ``expire_all``, so no stale object is
+# written back over them.
+
+MAX_NAME = 200
+MAX_NOTES = 20_000
+MERGE_FORMAT = 1
+"""The layout of ``MergeRecord.moved``: an unmerge refuses a layout it does not know."""
+_STATE_COLUMNS = (
+    "name", "notes", "last_activity_at", "preview", "channels", "unread_count", "open_count",
+    "merged_into_id",
+)  # fmt: skip
+"""The customer columns a merge records, as the store holds them (times as stored text)."""
+_IDENTITY_CHANGES = frozenset({"claimed_email"})
+"""Identity columns a merge may change on the way (the web chat link marks its claim)."""
+_MOVED_TABLES = ("identity", "conversation", "message", "event")
+"""The tables whose rows belong to a customer by ``customer_id`` and move with a merge."""
+_DRAFT_COLUMNS = "agent, mode, identity_id, body, started_at, updated_at"
+
+
+def rename_customer(
+    engine: Engine, customer_id: int, name: str, *, agent: str, was: str | None = None
+) -> bool:
+    """Give the customer another name (the list, the history and search show it); a
+    "rename" event keeps the old one. ``was``: the name the agent saw, so a rename by
+    someone else meanwhile is not overwritten unseen. Whether anything changed."""
+    name = " ".join(name.split())
+    if not name:
+        raise ServiceError("a customer needs a name")
+    if len(name) > MAX_NAME or clean(name) != name:
+        raise ServiceError(f"a name is at most {MAX_NAME} characters, without control characters")
+    with db.write(engine) as session:
+        customer = _customer(session, customer_id)
+        _record_agent(session, agent)
+        _unchanged_since(customer_id, "name", customer.name, was)
+        if customer.name == name:
+            return False
+        session.add(
+            Event(
+                agent=agent,
+                kind="rename",
+                customer_id=customer_id,
+                before=customer.name,
+                after=name,
+            )
+        )
+        customer.name = name
+        customer.version += 1
+        session.add(customer)
+        session.flush()
+        db.index_customer(session, customer_id)
+        return True
+
+
+def set_customer_notes(
+    engine: Engine, customer_id: int, notes: str, *, agent: str, was: str | None = None
+) -> bool:
+    """Keep what the team knows about the customer (never sent to them); a "notes" event
+    holds the text before and after. ``was`` as for ``rename_customer``. Whether anything
+    changed."""
+    notes = notes.strip()
+    if len(notes) > MAX_NOTES:
+        raise ServiceError(f"notes are at most {MAX_NOTES:,} characters")
+    with db.write(engine) as session:
+        customer = _customer(session, customer_id)
+        _record_agent(session, agent)
+        _unchanged_since(customer_id, "notes", customer.notes, was)
+        if customer.notes == notes:
+            return False
+        session.add(
+            Event(
+                agent=agent,
+                kind="notes",
+                customer_id=customer_id,
+                before=customer.notes,
+                after=notes,
+            )
+        )
+        customer.notes = notes
+        customer.version += 1
+        session.add(customer)
+        return True
+
+
+def _unchanged_since(customer_id: int, what: str, now: str, was: str | None) -> None:
+    if was is not None and now != was:
+        raise ServiceError(
+            f"customer {customer_id}'s {what} changed since you opened them (someone else "
+            "saved); look at it again before saving"
+        )
+
+
+def unlink_identity(
+    engine: Engine, identity_id: int, *, agent: str, with_conversations: bool = False
+) -> int:
+    """Take an address away from its customer: it becomes a new customer, named after it
+    (a wrong link, two people sharing a name). With ``with_conversations`` the
+    conversations only this address wrote in (``reads.SOLE_CONVERSATIONS``) go along, with
+    their messages and events; its messages in conversations others wrote in too stay in
+    the history where they are. The customer's last address cannot be unlinked. An
+    "unlink" event on both customers; returns the new customer's id."""
+    with db.write(engine) as session:
+        identity = _identity(session, identity_id)
+        old_id = identity.customer_id
+        _customer(session, old_id)
+        _record_agent(session, agent)
+        others = session.exec(
+            select(Identity.id).where(Identity.customer_id == old_id, Identity.id != identity_id)
+        ).first()
+        if others is None:
+            raise ServiceError(
+                f"{_address(identity)} is customer {old_id}'s only address: nothing to unlink"
+            )
+        address = _address(identity)
+        name = identity.display_name or identity.address
+        session.flush()
+        conn = session.connection()
+        conversations: list[int] = []
+        if with_conversations:
+            conversations = [
+                int(c)
+                for (c,) in conn.execute(
+                    text(SOLE_CONVERSATIONS), {"identity": identity_id, "customer": old_id}
+                )
+            ]
+        moving = _messages_of(conn, conversations)
+        old = _customer_state(conn, old_id)
+        taken_unread = _unread_among(conn, old_id, int(old["unread_count"]), moving)
+        new = Customer(name=name)
+        session.add(new)
+        session.flush()
+        assert new.id is not None
+        new_id = new.id
+        _set_where_ids(
+            conn,
+            "UPDATE conversation SET customer_id = :to WHERE id IN :ids",
+            conversations,
+            to=new_id,
+        )
+        _set_where_ids(
+            conn,
+            "UPDATE message SET customer_id = :to WHERE conversation_id IN :ids",
+            conversations,
+            to=new_id,
+        )
+        _set_where_ids(
+            conn,
+            "UPDATE event SET customer_id = :to WHERE customer_id = :old "
+            "AND conversation_id IN :ids",
+            conversations,
+            to=new_id,
+            old=old_id,
+        )
+        conn.execute(
+            text("UPDATE identity SET customer_id = :to WHERE id = :id"),
+            {"to": new_id, "id": identity_id},
+        )
+        created = conn.execute(
+            text("SELECT created_at FROM identity WHERE id = :id"), {"id": identity_id}
+        ).scalar_one()
+        at, preview = _newest_activity(conn, new_id) or (created, "")
+        _set_state(
+            conn,
+            new_id,
+            {
+                "last_activity_at": at,
+                "preview": preview,
+                "unread_count": taken_unread,
+                **_list_counts(conn, new_id),
+            },
+        )
+        kept: dict[str, Any] = {"unread_count": int(old["unread_count"]) - taken_unread}
+        if moving:  # its newest message may have gone
+            newest = _newest_activity(conn, old_id)
+            kept["last_activity_at"], kept["preview"] = newest or (
+                old["last_activity_at"],
+                old["preview"],
+            )
+        _set_state(conn, old_id, {**kept, **_list_counts(conn, old_id)})
+        said = f" with {_counted(len(conversations), 'conversation')}" if conversations else ""
+        session.add_all(
+            [
+                Event(
+                    agent=agent,
+                    kind="unlink",
+                    customer_id=old_id,
+                    before=address,
+                    after=f"customer {new_id}{said}",
+                ),
+                Event(
+                    agent=agent,
+                    kind="unlink",
+                    customer_id=new_id,
+                    before=f"customer {old_id}",
+                    after=f"{address}{said}",
+                ),
+            ]
+        )
+        session.flush()
+        for customer_id in (old_id, new_id):
+            db.index_customer(session, customer_id)
+        session.expire_all()
+        return new_id
+
+
+def merge_preview(engine: Engine, source_id: int, target_id: int) -> MergePreview:
+    """What ``merge_customers(source_id, target_id)`` would move, for the agent to see
+    before confirming; refused as that merge would be."""
+    with db.read(engine) as session:
+        source, target = _merge_pair(session, source_id, target_id)
+        identities = session.exec(
+            select(Identity).where(Identity.customer_id == source_id).order_by(col(Identity.id))
+        ).all()
+        conn = session.connection()
+
+        def count(sql: str) -> int:
+            return int(conn.execute(text(sql), {"id": source_id}).scalar_one())
+
+        return MergePreview(
+            source_id=source_id,
+            source_name=source.name,
+            target_id=target_id,
+            target_name=target.name,
+            identities=tuple(_identity_row(i) for i in identities),
+            conversations=count("SELECT count(*) FROM conversation WHERE customer_id = :id"),
+            open_conversations=source.open_count,
+            messages=count("SELECT count(*) FROM message WHERE customer_id = :id"),
+            notes=bool(source.notes),
+        )
+
+
+def merge_customers(engine: Engine, source_id: int, target_id: int, *, agent: str) -> int:
+    """Merge customer ``source_id`` into ``target_id`` (one person known twice): their
+    addresses, conversations, messages, events, drafts and presence move to the target,
+    which then counts the source's unread messages too and keeps the newer last activity
+    (and the source's name when it had none, and its notes after its own); the source is
+    marked merged (hidden from the list and search; services refuse it). A "merge" event on
+    both. Returns the MergeRecord's id, which ``unmerge_customers`` takes."""
+    with db.write(engine) as session:
+        source, target = _merge_pair(session, source_id, target_id)
+        source_name, target_name = one_line(source.name, 60), one_line(target.name, 60)
+        _record_agent(session, agent)
+        record_id, moved = _merge(session, source_id, target_id, agent)
+        what = _moved_words(
+            len(moved["identities"]), len(moved["conversations"]), len(moved["messages"])
+        )
+        for customer_id in (source_id, target_id):
+            session.add(
+                Event(
+                    agent=agent,
+                    kind="merge",
+                    customer_id=customer_id,
+                    before=f"customer {source_id} {source_name}",
+                    after=f"into customer {target_id} {target_name} (merge #{record_id}: {what})",
+                )
+            )
+        return record_id
+
+
+def unmerge_customers(engine: Engine, record_id: int, *, agent: str) -> int:
+    """Undo merge ``record_id``: the addresses, conversations, messages, events, drafts and
+    presence it moved go back to the source customer, whose columns are restored as they
+    were, and the target's columns are put back as they were before it, adjusted for what
+    happened since. Rows created after the merge stay with the target, except messages from
+    or to an address that goes back, which follow it (with a conversation only they are
+    in); see docs/architecture.md. Refused when the merge was undone already or the target
+    (or the source) has been merged elsewhere since. An "unmerge" event on both; returns
+    the source customer's id."""
+    with db.write(engine) as session:
+        record = session.get(MergeRecord, record_id)
+        if record is None:
+            raise ServiceError(f"no merge #{record_id}")
+        if record.undone_at is not None:
+            by = f" by {one_line(record.undone_by, 40)}" if record.undone_by else ""
+            raise ServiceError(f"merge #{record_id} was undone already{by}")
+        source_id, target_id = record.source_id, record.target_id
+        source = session.get(Customer, source_id)
+        target = session.get(Customer, target_id)
+        assert source is not None and target is not None
+        if target.merged_into_id is not None:
+            later = session.exec(
+                select(MergeRecord.id)
+                .where(MergeRecord.source_id == target_id, col(MergeRecord.undone_at).is_(None))
+                .order_by(col(MergeRecord.id).desc())
+            ).first()
+            raise ServiceError(
+                f"customer {target_id} was merged into customer {target.merged_into_id} since"
+                + (f" (merge #{later})" if later else "")
+                + ": unmerge that first"
+            )
+        if source.merged_into_id != target_id:
+            raise ServiceError(f"customer {source_id} is no longer merged into {target_id}")
+        _record_agent(session, agent)
+        target_name = one_line(target.name, 60)
+        moved = json.loads(record.moved)
+        if moved.get("format") != MERGE_FORMAT:
+            raise ServiceError(f"merge #{record_id} was recorded by another omnitui version")
+        identities, conversations, messages = _unmerge(session, record, moved, agent)
+        record = session.get(MergeRecord, record_id)
+        source = session.get(Customer, source_id)
+        assert record is not None and source is not None
+        record.undone_at = utcnow()
+        record.undone_by = agent
+        session.add(record)
+        what = _moved_words(identities, conversations, messages)
+        for customer_id in (source_id, target_id):
+            session.add(
+                Event(
+                    agent=agent,
+                    kind="unmerge",
+                    customer_id=customer_id,
+                    before=f"customer {target_id} {target_name} (merge #{record_id})",
+                    after=f"customer {source_id} {one_line(source.name, 60)}: {what} back",
+                )
+            )
+        return source_id
+
+
+def _merge_pair(session: Session, source_id: int, target_id: int) -> tuple[Customer, Customer]:
+    if source_id == target_id:
+        raise ServiceError("a customer cannot be merged into themselves")
+    return _customer(session, source_id), _customer(session, target_id)
+
+
+def _merge(
+    session: Session,
+    source_id: int,
+    target_id: int,
+    agent: str,
+    identity_changes: Sequence[tuple[int, str, Any]] = (),
+) -> tuple[int, dict[str, Any]]:
+    """Move the source's rows to the target and record exactly what moved and changed
+    (``MergeRecord.moved``); the caller has checked both customers and writes the events.
+    Returns the record's id and what it holds."""
+    session.flush()
+    conn = session.connection()
+    ids = {"source": source_id, "target": target_id}
+    source, target = _customer_state(conn, source_id), _customer_state(conn, target_id)
+
+    def of_source(table: str) -> list[int]:
+        rows = conn.execute(
+            text(f"SELECT id FROM {table} WHERE customer_id = :source ORDER BY id"), ids
+        )
+        return [int(r) for (r,) in rows]
+
+    moved: dict[str, Any] = {
+        "format": MERGE_FORMAT,
+        # Rows above these ids were made after the merge (the unmerge rule tells them apart).
+        "high_water": {
+            table: int(conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar_one())
+            for table in ("conversation", "message", "event")
+        },
+        "identities": of_source("identity"),
+        "conversations": of_source("conversation"),
+        "messages": [
+            [int(m), int(c)]
+            for m, c in conn.execute(
+                text(
+                    "SELECT id, conversation_id FROM message WHERE customer_id = :source "
+                    "ORDER BY id"
+                ),
+                ids,
+            )
+        ],
+        "events": of_source("event"),
+        "presence": [
+            str(a)
+            for (a,) in conn.execute(
+                text("SELECT agent FROM presence WHERE customer_id = :source ORDER BY agent"), ids
+            )
+        ],
+        "drafts": _merge_drafts(conn, source_id, target_id),
+        "identity_changes": [],
+    }
+    for table in (*_MOVED_TABLES, "presence"):
+        conn.execute(
+            text(f"UPDATE {table} SET customer_id = :target WHERE customer_id = :source"), ids
+        )
+    for identity_id, column, value in identity_changes:
+        assert column in _IDENTITY_CHANGES
+        where = {"id": identity_id, "value": value}
+        old = conn.execute(
+            text(f"SELECT {column} FROM identity WHERE id = :id"), where
+        ).scalar_one()
+        conn.execute(text(f"UPDATE identity SET {column} = :value WHERE id = :id"), where)
+        moved["identity_changes"].append(
+            {"id": identity_id, "column": column, "before": old, "after": value}
+        )
+    newer = str(source["last_activity_at"]) > str(
+        target["last_activity_at"]
+    )  # stored text sorts as time
+    _set_state(
+        conn,
+        target_id,
+        {
+            "name": target["name"] or source["name"],
+            "notes": "\n\n".join(n for n in (target["notes"], source["notes"]) if n),
+            "last_activity_at": (source if newer else target)["last_activity_at"],
+            "preview": (source if newer else target)["preview"],
+            "unread_count": int(target["unread_count"]) + int(source["unread_count"]),
+            **_list_counts(conn, target_id),
+        },
+    )
+    _set_state(
+        conn,
+        source_id,
+        {"merged_into_id": target_id, "unread_count": 0, **_list_counts(conn, source_id)},
+    )
+    moved["source"] = {"before": source, "after": _customer_state(conn, source_id)}
+    moved["target"] = {"before": target, "after": _customer_state(conn, target_id)}
+    for customer_id in (source_id, target_id):
+        db.index_customer(session, customer_id)
+    record = MergeRecord(
+        agent=agent or SYSTEM,
+        source_id=source_id,
+        target_id=target_id,
+        moved=json.dumps(moved, ensure_ascii=False, separators=(",", ":")),
+    )
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    record_id = record.id
+    session.expire_all()
+    return record_id, moved
+
+
+def _merge_drafts(conn: sa.Connection, source_id: int, target_id: int) -> list[dict[str, Any]]:
+    """Move the agents' drafts for the source to the target; an agent who has one for both
+    gets one draft, the target's text then the source's. What was there is returned to
+    record."""
+    recorded: list[dict[str, Any]] = []
+    drafts = conn.execute(
+        text(f"SELECT {_DRAFT_COLUMNS} FROM draft WHERE customer_id = :id ORDER BY agent"),
+        {"id": source_id},
+    )
+    for draft in [dict(d) for d in drafts.mappings()]:
+        key = {"agent": draft["agent"], "source": source_id, "target": target_id}
+        theirs = (
+            conn.execute(
+                text(
+                    f"SELECT {_DRAFT_COLUMNS} FROM draft "
+                    "WHERE agent = :agent AND customer_id = :target"
+                ),
+                key,
+            )
+            .mappings()
+            .first()
+        )
+        if theirs is None:
+            conn.execute(
+                text(
+                    "UPDATE draft SET customer_id = :target "
+                    "WHERE agent = :agent AND customer_id = :source"
+                ),
+                key,
+            )
+            recorded.append({"draft": draft, "joined_with": None, "joined": None})
+            continue
+        joined = f"{theirs['body']}\n\n{draft['body']}"
+        conn.execute(
+            text("UPDATE draft SET body = :body WHERE agent = :agent AND customer_id = :target"),
+            {**key, "body": joined},
+        )
+        conn.execute(text("DELETE FROM draft WHERE agent = :agent AND customer_id = :source"), key)
+        recorded.append({"draft": draft, "joined_with": dict(theirs), "joined": joined})
+    return recorded
+
+
+@dataclass(slots=True)
+class _Row:
+    """A message of the merged customer, as an unmerge sorts it out."""
+
+    id: int
+    conversation_id: int
+    identity_id: int | None
+    direction: str
+    sent_at: str
+    blocked: bool
+    side: int | None = None
+    """The customer it goes to (None: a note made after the merge, which follows its
+    conversation)."""
+
+
+def _unmerge(
+    session: Session, record: MergeRecord, moved: dict[str, Any], agent: str
+) -> tuple[int, int, int]:
+    """Put back what ``record`` moved (the rule: ``unmerge_customers``); returns how many
+    addresses, conversations and messages went back."""
+    source_id, target_id = record.source_id, record.target_id
+    high = moved["high_water"]
+    session.flush()
+    conn = session.connection()
+    on_target = {"target": target_id}
+    identities = set(moved["identities"]) & {
+        int(i)
+        for (i,) in conn.execute(
+            text("SELECT id FROM identity WHERE customer_id = :target"), on_target
+        )
+    }
+    old_homes = {int(m): int(c) for m, c in moved["messages"]}
+    rows = [
+        _Row(int(r[0]), int(r[1]), r[2], str(r[3]), str(r[4]), bool(r[5]))
+        for r in conn.execute(
+            text(
+                "SELECT m.id, m.conversation_id, m.identity_id, m.direction, m.sent_at, "
+                "i.blocked_at IS NOT NULL FROM message m LEFT JOIN identity i "
+                "ON i.id = m.identity_id WHERE m.customer_id = :target ORDER BY m.sent_at, m.id"
+            ),
+            on_target,
+        )
+    ]
+    for row in rows:
+        if row.id in old_homes:
+            row.side = source_id
+        elif row.id <= high["message"]:
+            row.side = target_id
+        elif row.identity_id is not None:
+            row.side = source_id if row.identity_id in identities else target_id
+    statuses = {
+        int(c): str(s)
+        for c, s in conn.execute(
+            text("SELECT id, status FROM conversation WHERE customer_id = :target"), on_target
+        )
+    }
+    sides: dict[int, set[int]] = {c: set() for c in statuses}
+    for row in rows:
+        if row.side is not None:
+            sides.setdefault(row.conversation_id, set()).add(row.side)
+    recorded = set(moved["conversations"])
+    # A conversation goes back when the merge moved it, or when it was made after the merge
+    # and only addresses that go back wrote in it.
+    goes_back = {
+        c for c in statuses
+        if c in recorded or (c > high["conversation"] and sides[c] == {source_id})
+    }  # fmt: skip
+    side_of = {c: source_id if c in goes_back else target_id for c in statuses}
+    homes: dict[tuple[int, int], int] = {}  # (customer, conversation left) -> its new home
+    strays: list[dict[str, Any]] = []
+    touched: set[int] = set()
+    for row in rows:
+        here = side_of.get(row.conversation_id, target_id)
+        if row.side is None:
+            row.side = here
+        if row.side == here:
+            continue
+        assert row.side is not None
+        # A message whose conversation goes the other way: back to the conversation the
+        # merge found it in, else to its customer's newest active conversation, else to a
+        # new one (as ingest would have put it).
+        home = old_homes.get(row.id)
+        if home is None or side_of.get(home) != row.side:
+            home = homes.get((row.side, row.conversation_id)) or _home_for(
+                conn, statuses, side_of, row.side, row
+            )
+            homes[row.side, row.conversation_id] = home
+        strays.append(
+            {
+                "id": row.id,
+                "customer": row.side,
+                "conversation": home,
+                "reason": f"unmerge by {agent} from conversation {row.conversation_id}",
+            }
+        )
+        touched |= {row.conversation_id, home}
+    back = [row for row in rows if row.side == source_id]
+    _set_where_ids(
+        conn, "UPDATE identity SET customer_id = :to WHERE id IN :ids", identities, to=source_id
+    )
+    _set_where_ids(
+        conn, "UPDATE conversation SET customer_id = :to WHERE id IN :ids", goes_back, to=source_id
+    )
+    _set_where_ids(
+        conn,
+        "UPDATE message SET customer_id = :to WHERE id IN :ids",
+        (r.id for r in back),
+        to=source_id,
+    )
+    if strays:
+        conn.execute(
+            text(
+                "UPDATE message SET customer_id = :customer, conversation_id = :conversation, "
+                "thread_reason = :reason WHERE id = :id"
+            ),
+            strays,
+        )
+    _set_where_ids(
+        conn,
+        "UPDATE event SET customer_id = :to WHERE customer_id = :target AND (id IN :ids "
+        "OR (id > :high AND conversation_id IS NOT NULL AND conversation_id IN "
+        "(SELECT id FROM conversation WHERE customer_id = :to)))",
+        moved["events"] or [0],
+        to=source_id,
+        target=target_id,
+        high=high["event"],
+    )
+    conn.execute(
+        text(
+            "UPDATE presence SET customer_id = :source "
+            "WHERE customer_id = :target AND agent IN :agents"
+        ).bindparams(sa.bindparam("agents", expanding=True)),
+        {"source": source_id, "target": target_id, "agents": moved["presence"] or [""]},
+    )
+    _unmerge_drafts(conn, moved["drafts"], source_id, target_id)
+    for change in moved["identity_changes"]:  # unless changed since (a claim proven)
+        column = change["column"]
+        assert column in _IDENTITY_CHANGES
+        where = {"id": change["id"], "before": change["before"]}
+        now = conn.execute(text(f"SELECT {column} FROM identity WHERE id = :id"), where).scalar()
+        if now == change["after"]:
+            conn.execute(text(f"UPDATE identity SET {column} = :before WHERE id = :id"), where)
+    _recount_after_unmerge(session, touched)
+    _restore_columns(session, moved, rows, source_id, target_id)
+    for customer_id in (source_id, target_id):
+        db.index_customer(session, customer_id)
+    session.expire_all()
+    return len(identities), len(goes_back), len(back)
+
+
+def _home_for(
+    conn: sa.Connection, statuses: dict[int, str], side_of: dict[int, int], side: int, row: _Row
+) -> int:
+    """Where a stray message going to customer ``side`` goes: that customer's newest active
+    conversation, else a new one with the status of the one it leaves."""
+    active = [c for c, s in statuses.items() if side_of[c] == side and s in ACTIVE]
+    if active:
+        return max(active)
+    status = statuses[row.conversation_id]
+    at = parse_stamp(row.sent_at)
+    inserted = conn.execute(
+        sa.insert(Conversation).values(
+            customer_id=side, status=status, opened_at=at, last_message_at=at
+        )
+    )
+    home = _inserted_id(inserted)
+    statuses[home], side_of[home] = status, side
+    return home
+
+
+def _unmerge_drafts(
+    conn: sa.Connection, drafts: list[dict[str, Any]], source_id: int, target_id: int
+) -> None:
+    """Put the drafts ``_merge_drafts`` moved or joined back, where the agent has not
+    changed them since (a draft changed since is theirs on the target now)."""
+    for entry in drafts:
+        draft = entry["draft"]
+        key = {"agent": draft["agent"], "source": source_id, "target": target_id}
+        now = conn.execute(
+            text("SELECT body FROM draft WHERE agent = :agent AND customer_id = :target"), key
+        ).scalar()
+        joined_with = entry["joined_with"]
+        if now is None or now != (draft["body"] if joined_with is None else entry["joined"]):
+            continue
+        conn.execute(
+            text("DELETE FROM draft WHERE agent = :agent AND customer_id IN (:source, :target)"),
+            key,
+        )
+        insert = text(
+            f"INSERT INTO draft (customer_id, {_DRAFT_COLUMNS}) VALUES (:customer_id, :agent, "
+            ":mode, :identity_id, :body, :started_at, :updated_at)"
+        )
+        conn.execute(insert, {**draft, "customer_id": source_id})
+        if joined_with is not None:
+            conn.execute(insert, {**joined_with, "customer_id": target_id})
+
+
+def _restore_columns(
+    session: Session, moved: dict[str, Any], rows: list[_Row], source_id: int, target_id: int
+) -> None:
+    """Both customers' list columns after an unmerge: as each was before the merge, moved
+    on by the messages made since that end up with it; the target keeps a name or notes an
+    agent changed after the merge."""
+    conn = session.connection()
+    high = moved["high_water"]["message"]
+    before = {source_id: moved["source"]["before"], target_id: moved["target"]["before"]}
+    merged = moved["target"]["after"]
+    now = _customer_state(conn, target_id)
+    # Unread: exactly split when nobody read the merged customer since (the count is what it
+    # was plus every unread message that came since), else the unread (the newest inbound
+    # messages) counted by where they go.
+    inbound = [r for r in rows if r.direction == "in" and not r.blocked]
+    new = [r for r in inbound if r.id > high]
+    unread = int(now["unread_count"])
+    if unread == sum(int(b["unread_count"]) for b in before.values()) + len(new):
+        counts = {c: int(before[c]["unread_count"]) + sum(r.side == c for r in new) for c in before}
+    else:
+        newest = inbound[len(inbound) - unread :] if unread else []
+        counts = {c: sum(r.side == c for r in newest) for c in before}
+    for customer_id, was in before.items():
+        state = dict(was)
+        if customer_id == target_id:
+            for column in ("name", "notes"):  # changed by an agent after the merge: kept
+                if now[column] != merged[column]:
+                    state[column] = now[column]
+        lifted = [
+            r for r in rows if r.id > high and r.side == customer_id and r.direction != "note"
+        ]
+        lifted = [r for r in lifted if not (r.direction == "in" and r.blocked)]
+        if lifted and lifted[-1].sent_at >= str(state["last_activity_at"]):
+            state["last_activity_at"] = lifted[-1].sent_at
+            state["preview"] = _preview_of(conn, lifted[-1].id)
+        state["unread_count"] = counts[customer_id]
+        state.update(_list_counts(conn, customer_id))
+        _set_state(conn, customer_id, state)
+
+
+def _recount_after_unmerge(session: Session, conversation_ids: set[int]) -> None:
+    """Times of the conversations stray messages left or joined; one left empty and active
+    is resolved, as an undone split is (``_move``)."""
+    for conversation_id in sorted(conversation_ids):
+        conv = session.get(Conversation, conversation_id)
+        assert conv is not None
+        session.refresh(conv)
+        _recount(session, conv)
+        empty = not session.exec(
+            select(Message.id).where(Message.conversation_id == conversation_id)
+        ).first()
+        if empty and conv.status in ACTIVE:
+            conv.status = "resolved"
+            conv.resolved_at = utcnow()
+        session.add(conv)
+    session.flush()
+
+
+def _customer_state(conn: sa.Connection, customer_id: int) -> dict[str, Any]:
+    row = conn.execute(
+        text(f"SELECT {', '.join(_STATE_COLUMNS)} FROM customer WHERE id = :id"),
+        {"id": customer_id},
+    )
+    return dict(row.mappings().one())
+
+
+def _set_state(conn: sa.Connection, customer_id: int, state: Mapping[str, Any]) -> None:
+    """Write customer columns (names from ``_STATE_COLUMNS``) and bump the version."""
+    assert set(state) <= set(_STATE_COLUMNS)
+    assignments = "".join(f"{column} = :{column}, " for column in state)
+    conn.execute(
+        text(f"UPDATE customer SET {assignments}version = version + 1 WHERE id = :customer_id"),
+        {**state, "customer_id": customer_id},
+    )
+
+
+def _list_counts(conn: sa.Connection, customer_id: int) -> dict[str, Any]:
+    """The list columns that follow from rows: channels (of the addresses) and open count."""
+    params = {"id": customer_id, "active": list(ACTIVE)}
+    channels = conn.execute(
+        text("SELECT DISTINCT channel FROM identity WHERE customer_id = :id"), params
+    )
+    open_count = conn.execute(_OPEN_COUNT, params).scalar_one()
+    return {
+        "channels": ",".join(sorted(str(c) for (c,) in channels)),
+        "open_count": int(open_count),
+    }
+
+
+_OPEN_COUNT = text(
+    "SELECT count(*) FROM conversation WHERE customer_id = :id AND status IN :active"
+).bindparams(sa.bindparam("active", expanding=True))
+
+
+def _newest_activity(conn: sa.Connection, customer_id: int) -> tuple[str, str] | None:
+    """(sent_at as stored, preview) of the customer's newest message or reply that lifts
+    them in the list (not a note, not a blocked sender's), as ingest and replies do."""
+    row = conn.execute(
+        text(
+            "SELECT m.sent_at, m.id FROM message m LEFT JOIN identity i ON i.id = m.identity_id "
+            "WHERE m.customer_id = :id AND m.direction IN ('in', 'out') "
+            "AND NOT (m.direction = 'in' AND i.blocked_at IS NOT NULL) "
+            "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1"
+        ),
+        {"id": customer_id},
+    ).first()
+    return None if row is None else (str(row[0]), _preview_of(conn, int(row[1])))
+
+
+def _preview_of(conn: sa.Connection, message_id: int) -> str:
+    direction, subject, body = conn.execute(
+        text("SELECT direction, subject, body FROM message WHERE id = :id"), {"id": message_id}
+    ).one()
+    return one_line(body if direction == "out" else (subject or body), 120)
+
+
+def _messages_of(conn: sa.Connection, conversation_ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    statement = text("SELECT id FROM message WHERE conversation_id IN :ids").bindparams(
+        sa.bindparam("ids", expanding=True)
+    )
+    for part in _chunks(conversation_ids):
+        found.update(int(m) for (m,) in conn.execute(statement, {"ids": part}))
+    return found
+
+
+def _unread_among(conn: sa.Connection, customer_id: int, unread: int, messages: set[int]) -> int:
+    """How many of the customer's ``unread`` messages (their newest inbound ones) are in
+    ``messages``."""
+    if not unread or not messages:
+        return 0
+    newest = conn.execute(
+        text(
+            "SELECT m.id FROM message m LEFT JOIN identity i ON i.id = m.identity_id "
+            "WHERE m.customer_id = :id AND m.direction = 'in' AND i.blocked_at IS NULL "
+            "ORDER BY m.sent_at DESC, m.id DESC LIMIT :unread"
+        ),
+        {"id": customer_id, "unread": unread},
+    )
+    return sum(int(m) in messages for (m,) in newest)
+
+
+def _set_where_ids(conn: sa.Connection, sql: str, ids: Iterable[int], **params: Any) -> None:
+    """Run ``sql`` (with ``IN :ids``) over ``ids`` in bounded chunks."""
+    statement = text(sql).bindparams(sa.bindparam("ids", expanding=True))
+    for part in _chunks(ids):
+        conn.execute(statement, {**params, "ids": part})
+
+
+def _identity_row(identity: Identity) -> CustomerIdentity:
+    assert identity.id is not None
+    return CustomerIdentity(
+        id=identity.id,
+        channel=identity.channel,
+        address=identity.address,
+        account=identity.account,
+        display_name=identity.display_name,
+        handle=identity.handle,
+        claimed_email=identity.claimed_email,
+        blocked=identity.blocked_at is not None,
+        unreachable_reason=identity.unreachable_reason,
+    )
+
+
+def _counted(count: int, noun: str, plural: str = "") -> str:
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def _moved_words(identities: int, conversations: int, messages: int) -> str:
+    return (
+        f"{_counted(identities, 'address', 'addresses')}, "
+        f"{_counted(conversations, 'conversation')}, {_counted(messages, 'message')}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Bulk actions: one team action on many conversations at once (the customers an agent
+# selected in the list, or every conversation a search found).
+#
+# One transaction for the whole batch, looping the single services' logic: each changed
+# conversation gets the Event its single service writes, and each customer's version is
+# bumped once, so every TUI reloads once. Conversations where the action is already so
+# are left alone (no event), as the single services do.
+
+BULK_ACTIONS = ("resolve", "assign_me", "tags")
+BULK_LIMIT = 10_000
+"""Conversations one bulk action may change at most (a search that finds more is refused:
+narrow it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    conversations: int
+    """How many conversations the action was applied to."""
+    changed: int
+    """How many of them it changed (the others were so already)."""
+
+
+def bulk_apply(
+    engine: Engine,
+    action: str,
+    *,
+    conversations: Sequence[int] = (),
+    customers: Sequence[int] = (),
+    agent: str,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> BulkResult:
+    """Apply ``action`` to ``conversations`` and to each of ``customers``' current
+    conversation (``current_conversation``'s rule; a customer without one is skipped):
+    "resolve", "assign_me" (to ``agent``) or "tags" (``add`` and ``remove``; removing a tag
+    a conversation does not have skips it). One BEGIN IMMEDIATE transaction; an unknown
+    conversation id refuses the whole batch before anything is written."""
+    if action not in BULK_ACTIONS:
+        raise ServiceError(f"bulk action {action!r} is not one of {', '.join(BULK_ACTIONS)}")
+    adding = list(dict.fromkeys(tag_name(t) for t in add))
+    removing = list(dict.fromkeys(tag_name(t) for t in remove))
+    if action == "tags" and not (adding or removing):
+        raise ServiceError("say which tags to add or remove")
+    with db.write(engine) as session:
+        ids = list(dict.fromkeys(conversations))
+        for customer_id in dict.fromkeys(customers):
+            current = _current_conversation(session, customer_id)
+            if current is not None and current not in ids:
+                ids.append(current)
+        if len(ids) > BULK_LIMIT:
+            raise ServiceError(
+                f"{len(ids):,} conversations: at most {BULK_LIMIT:,} at once (narrow the search)"
+            )
+        found = [_workflow_conversation(session, i) for i in ids]
+        _record_agent(session, agent)
+        changed = 0
+        recount: set[int] = set()
+        for conv in found:
+            if action == "resolve":
+                done = conv.status != "resolved"
+                if done:
+                    _change_status(session, conv, "resolved", agent=agent)
+                    recount.add(conv.customer_id)
+            elif action == "assign_me":
+                done = _assign_to(session, conv, agent, agent)
+            else:
+                tagged = [t for t in adding if _tag(session, conv, t, agent)]
+                untagged = [t for t in removing if _untag(session, conv, t, agent)]
+                done = bool(tagged or untagged)
+                if done:
+                    _bump(session, conv.customer_id)
+            changed += done
+        for customer_id in recount:
+            _touch_counts(session, customer_id)
+        return BulkResult(len(found), changed)

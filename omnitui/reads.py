@@ -17,13 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnitui.text import one_line
 
 if TYPE_CHECKING:
     from omnitui.query import Compiled, Query
     from omnitui.query import Context as QueryContext
+    from omnitui.views import View
 
 # json (attachments) and omnitui.normalize (search) are imported where they are used:
 # the TUI's first paint needs neither.
@@ -399,6 +400,143 @@ class Collision:
     """The newest reply or note by someone else since this agent's draft began."""
 
 
+class HotlistEntry(NamedTuple):
+    """A customer with unread messages, for the status line. ``name`` is customer text.
+
+    This and the other types of the hotlist, notifications and views are NamedTuples: a
+    frozen dataclass costs 0.35 ms to define, on the way to the first paint."""
+
+    customer_id: int
+    name: str
+    unread: int
+
+
+class Hotlist(NamedTuple):
+    """The customers with unread messages, most recent activity first (``entries``, a few),
+    and how many there are in all."""
+
+    entries: tuple[HotlistEntry, ...]
+    total: int
+
+
+class NewInbound(NamedTuple):
+    """A customer's message stored after the one the TUI last looked at: what a
+    notification is made of. ``name`` and ``text`` are customer text."""
+
+    message_id: int
+    customer_id: int
+    name: str
+    text: str
+    assignee: str | None
+    """Who has the message's conversation now (None: nobody)."""
+    unread: int
+    """The customer's unread messages now (0: someone has read them already)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CannedRow:
+    """A canned reply as the picker and the editor list it."""
+
+    id: int
+    title: str
+    shortcut: str
+    tags: tuple[str, ...]
+    languages: tuple[str, ...]
+    """The languages it has a body in (en, az, tr, fa order)."""
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CannedDetail:
+    """A canned reply with its bodies, language -> body (with its {variables} unfilled)."""
+
+    row: CannedRow
+    variants: dict[str, str]
+
+
+# -- customers: the customer screen, merges ---------------------------------------------
+
+SOLE_CONVERSATIONS = (
+    "SELECT DISTINCT m.conversation_id FROM message m WHERE m.customer_id = :customer "
+    "AND m.identity_id = :identity AND m.direction = 'in' AND NOT EXISTS (SELECT 1 FROM "
+    "message o WHERE o.conversation_id = m.conversation_id AND o.direction = 'in' "
+    "AND o.identity_id IS NOT m.identity_id)"
+)
+"""The conversations only one address of a customer wrote in (every inbound message is
+from it): what ``inbox.unlink_identity`` takes along on request, and what the customer
+screen counts. Named parameters :customer and :identity."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerIdentity:
+    """An address of a customer as the customer screen lists it. ``address``,
+    ``display_name``, ``handle`` and ``claimed_email`` are customer text."""
+
+    id: int
+    channel: str
+    address: str
+    account: str
+    display_name: str
+    handle: str
+    claimed_email: str | None
+    """Set while the link rests on an email address a web chat visitor typed (unproven)."""
+    blocked: bool
+    unreachable_reason: str | None
+    alone_in: int = 0
+    """Conversations only this address wrote in (``SOLE_CONVERSATIONS``; 0 where not counted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    """One merge of customer ``source_id`` into ``target_id`` (names are customer text)."""
+
+    id: int
+    at: datetime
+    agent: str
+    source_id: int
+    source_name: str
+    target_id: int
+    target_name: str
+    identities: int
+    conversations: int
+    messages: int
+    undone_at: datetime | None
+    undone_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerInfo:
+    """A customer whole, for the customer screen: name, notes, addresses and merges."""
+
+    id: int
+    name: str
+    notes: str
+    merged_into_id: int | None
+    version: int
+    identities: tuple[CustomerIdentity, ...]
+    conversations: int
+    messages: int
+    merges: tuple[MergeRow, ...]
+    """Merges into this customer and of it into others, newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class MergePreview:
+    """What merging ``source`` into ``target`` would move (``inbox.merge_preview``)."""
+
+    source_id: int
+    source_name: str
+    target_id: int
+    target_name: str
+    identities: tuple[CustomerIdentity, ...]
+    conversations: int
+    open_conversations: int
+    messages: int
+    notes: bool
+    """The source has notes (they are added after the target's)."""
+
+
 # A web chat visitor's events: their messages (not the profile's "VISITOR:profile:..." ones)
 # and the replies whose delivery is 'sent'.
 _CHAT_EVENTS = (
@@ -516,6 +654,38 @@ def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> Conversat
     )
 
 
+class _ViewSQL(NamedTuple):
+    """A view as SQL (see ``query.CustomerSet``): the condition over ``customer`` that walks
+    the list, the members' ids for a small set (None: walk only), the SQL of the count."""
+
+    exists: str
+    members: str | None
+    counting: str
+    params: dict[str, object]
+    by_conversation: bool = True
+
+
+def _view_sql(view: View | None, context: QueryContext | None) -> _ViewSQL | None:
+    """The SQL of a view (None: everyone, the list's own query). A channel view reads the
+    list's ``channels`` column; a query view compiles through omnitui.query."""
+    if view is None or view.lists_everyone:
+        return None
+    if view.channel:
+        # channels is "email,telegram": no channel's name is part of another's (a test
+        # checks), so a plain instr() finds it, at half the cost of matching ",name,".
+        on = "instr(channels, :view_channel) > 0"
+        return _ViewSQL(
+            on,
+            None,
+            f"SELECT count(*) FROM customer WHERE merged_into_id IS NULL AND {on}",
+            {"view_channel": view.channel},
+        )
+    from omnitui.query import Context, compile_customers, parse
+
+    found = compile_customers(parse(view.query), context or Context())
+    return _ViewSQL(found.exists, found.members, found.count, found.params, found.by_conversation)
+
+
 class Reader:
     """Read-only queries over the store, one sqlite3 connection per thread."""
 
@@ -560,20 +730,97 @@ class Reader:
 
     # -- customer list ----------------------------------------------------
 
-    def customer_count(self, *, open_only: bool = False) -> int:
+    def customer_count(
+        self,
+        *,
+        open_only: bool = False,
+        view: View | None = None,
+        context: QueryContext | None = None,
+    ) -> int:
+        """How many customers the list shows (in ``view``, for ``context``'s agent)."""
+        chosen = self._view(view, context)
+        if chosen is not None:
+            row = self._conn().execute(chosen.counting, chosen.params).fetchone()
+            return int(row[0])
         where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
         row = self._conn().execute(f"SELECT count(*) FROM customer WHERE {where}").fetchone()
         return int(row[0])
 
-    def customers(self, offset: int, limit: int, *, open_only: bool = False) -> list[CustomerRow]:
-        """Customers by last activity, newest first."""
-        where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
+    def customers(
+        self,
+        offset: int,
+        limit: int,
+        *,
+        open_only: bool = False,
+        view: View | None = None,
+        context: QueryContext | None = None,
+        total: int | None = None,
+    ) -> list[CustomerRow]:
+        """Customers by last activity, newest first (those in ``view``: with a conversation
+        matching it). ``total``: how many the view holds, when known, which picks the plan
+        (``_small_set``)."""
+        chosen = self._view(view, context)
+        if chosen is None:
+            where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
+            rows = self._conn().execute(
+                f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} "
+                "ORDER BY last_activity_at DESC, id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            )
+            return [_customer(r) for r in rows]
+        params = {**chosen.params, "limit": limit, "offset": offset}
+        order = "ORDER BY last_activity_at DESC, id DESC"
+        conn = self._conn()
+        if (
+            chosen.members is not None
+            and total is not None
+            and self._small_set(total, offset + limit)
+        ):
+            # A small set: its members by primary key, their ids sorted, then the page's
+            # columns (the correlated marks) for the page's rows only.
+            sql = (
+                f"SELECT {_CUSTOMER_COLS} FROM customer WHERE id IN (SELECT id FROM customer "
+                f"WHERE merged_into_id IS NULL AND id IN ({chosen.members}) {order} "
+                f"LIMIT :limit OFFSET :offset) {order}"
+            )
+        else:
+            # Walk the list in order (ix_customer_last_activity_at) and keep the members:
+            # a page of 200 is found after a few hundred or thousand rows.
+            sql = (
+                f"SELECT {_CUSTOMER_COLS} FROM customer WHERE merged_into_id IS NULL "
+                f"AND {chosen.exists} {order} LIMIT :limit OFFSET :offset"
+            )
+        return [_customer(r) for r in conn.execute(sql, params)]
+
+    def customer_ids(
+        self, *, view: View | None = None, context: QueryContext | None = None, limit: int
+    ) -> list[int]:
+        """The ids of the customers the list shows (in ``view``), in its order, at most
+        ``limit``: what "select all in the view" selects."""
+        chosen = self._view(view, context)
+        where = "merged_into_id IS NULL" + (f" AND {chosen.exists}" if chosen else "")
         rows = self._conn().execute(
-            f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} "
-            "ORDER BY last_activity_at DESC, id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            f"SELECT id FROM customer WHERE {where} ORDER BY last_activity_at DESC, id DESC "
+            "LIMIT :limit",
+            {**(chosen.params if chosen else {}), "limit": limit},
         )
-        return [_customer(r) for r in rows]
+        return [int(r[0]) for r in rows]
+
+    def _view(self, view: View | None, context: QueryContext | None) -> _ViewSQL | None:
+        """``_view_sql``, with this thread's connection ready for it (a view of message
+        terms may fold text: from:, to:, customer:NAME)."""
+        chosen = _view_sql(view, context)
+        if chosen is not None and not chosen.by_conversation:
+            self._add_fold_function(self._conn())
+        return chosen
+
+    def _small_set(self, total: int, wanted: int) -> bool:
+        """Whether sorting a view's ``total`` members beats walking the list for the first
+        ``wanted`` of them: walking reads about wanted x customers / total rows."""
+        if total <= wanted:
+            return True
+        top = self._conn().execute("SELECT max(id) FROM customer").fetchone()[0] or 0
+        return total * total < wanted * int(top)
 
     def customer_page(self, offset: int, limit: int) -> CustomerPage:
         """The count and a block of ``customers()``, read in one snapshot."""
@@ -582,21 +829,130 @@ class Reader:
             rows = self.customers(offset, limit)
         return CustomerPage(total, offset, limit, rows)
 
-    def customer_position(self, customer_id: int, *, open_only: bool = False) -> int | None:
+    def customer_position(
+        self,
+        customer_id: int,
+        *,
+        open_only: bool = False,
+        view: View | None = None,
+        context: QueryContext | None = None,
+    ) -> int | None:
         """The customer's index in ``customers()`` order, or None when not listed there."""
         where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
+        params: dict[str, object] = {}
+        chosen = self._view(view, context)
+        if chosen is not None:
+            where = f"merged_into_id IS NULL AND {chosen.exists}"
+            params.update(chosen.params)
         with self._snapshot() as conn:
             row = conn.execute(
-                f"SELECT last_activity_at FROM customer WHERE id=? AND {where}", (customer_id,)
+                f"SELECT last_activity_at FROM customer WHERE id = :customer AND {where}",
+                {**params, "customer": customer_id},
             ).fetchone()
             if row is None:
                 return None
             ahead = conn.execute(
                 f"SELECT count(*) FROM customer WHERE {where} AND "
-                "(last_activity_at > ? OR (last_activity_at = ? AND id > ?))",
-                (row[0], row[0], customer_id),
+                "(last_activity_at > :at OR (last_activity_at = :at AND id > :customer))",
+                {**params, "at": row[0], "customer": customer_id},
             ).fetchone()
         return int(ahead[0])
+
+    def view_counts(
+        self, views: Iterable[View], context: QueryContext | None = None
+    ) -> dict[str, int]:
+        """How many customers each view lists, by view id, in one snapshot; also, under
+        ``channel:NAME``, the customers with an address on each channel (views.CHANNEL_TITLES),
+        so the caller sees which channels are present. At 1M messages: one pass over the
+        customers for All and the channels, one indexed count a status view."""
+        from omnitui.views import CHANNEL_PREFIX, CHANNEL_TITLES
+
+        channels = list(CHANNEL_TITLES)
+        per_channel = ", ".join(f"coalesce(sum(instr(channels, '{c}') > 0), 0)" for c in channels)
+        counts: dict[str, int] = {}
+        with self._snapshot() as conn:
+            everyone, *on = conn.execute(
+                f"SELECT count(*), {per_channel} FROM customer WHERE merged_into_id IS NULL"
+            ).fetchone()
+            counts.update(
+                {f"{CHANNEL_PREFIX}{c}": int(n) for c, n in zip(channels, on, strict=True)}
+            )
+            for view in views:
+                if view.lists_everyone:
+                    counts[view.id] = int(everyone)
+                elif view.channel:
+                    counts[view.id] = counts.get(f"{CHANNEL_PREFIX}{view.channel}", 0)
+                else:
+                    chosen = self._view(view, context)
+                    assert chosen is not None
+                    found = conn.execute(chosen.counting, chosen.params).fetchone()
+                    counts[view.id] = int(found[0])
+        return counts
+
+    # -- the hotlist and notifications ------------------------------------------
+
+    def hotlist(self, limit: int = 5) -> Hotlist:
+        """The customers with unread messages, newest activity first (``limit`` of them),
+        and how many there are: walks ix_customer_last_activity_at, where unread customers
+        are near the top."""
+        where = "merged_into_id IS NULL AND unread_count > 0"
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT id, name, unread_count FROM customer WHERE {where} "
+                "ORDER BY last_activity_at DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            total = len(rows)
+            if total == limit:
+                total = int(
+                    conn.execute(f"SELECT count(*) FROM customer WHERE {where}").fetchone()[0]
+                )
+        return Hotlist(tuple(HotlistEntry(int(r[0]), str(r[1]), int(r[2])) for r in rows), total)
+
+    def change_mark(self) -> tuple[int, int]:
+        """The newest message's and event's ids: they move when a view's count may have (a
+        message stored; a status, assignment, tag, snooze, move or merge recorded), not
+        for a presence heartbeat or a draft. Two seeks of a primary key."""
+        with self._snapshot() as conn:
+            message = conn.execute("SELECT max(id) FROM message").fetchone()[0]
+            event = conn.execute("SELECT max(id) FROM event").fetchone()[0]
+        return int(message or 0), int(event or 0)
+
+    def newest_message_id(self) -> int:
+        row = self._conn().execute("SELECT max(id) FROM message").fetchone()
+        return int(row[0] or 0)
+
+    def inbound_after(
+        self, message_id: int, *, sent_after: datetime | None = None, limit: int = 20
+    ) -> tuple[int, list[NewInbound]]:
+        """Customers' messages stored after ``message_id`` (the newest ``limit``, oldest
+        first), not from a blocked address, sent after ``sent_after`` (an import or a first
+        sync stores old mail: not news), with their conversation's assignee; and the newest
+        message id now (where the next call starts). A range of the primary key."""
+        since = stamp(sent_after) if sent_after is not None else START_OF_TIME
+        with self._snapshot() as conn:
+            top = int(conn.execute("SELECT max(id) FROM message").fetchone()[0] or 0)
+            rows = conn.execute(
+                "SELECT m.id, m.customer_id, c.name, m.subject, m.body, v.assignee, "
+                "c.unread_count FROM message m JOIN customer c ON c.id = m.customer_id "
+                "JOIN conversation v ON v.id = m.conversation_id "
+                "LEFT JOIN identity i ON i.id = m.identity_id "
+                "WHERE m.id > ? AND m.id <= ? AND m.direction = 'in' AND i.blocked_at IS NULL "
+                "AND m.sent_at >= ? ORDER BY m.id DESC LIMIT ?",
+                (message_id, top, since, limit),
+            ).fetchall()
+        found = [
+            NewInbound(
+                int(r[0]),
+                int(r[1]),
+                str(r[2] or ""),
+                str(r[4] or "") or str(r[3] or ""),
+                str(r[5]) if r[5] else None,
+                int(r[6]),
+            )
+            for r in reversed(rows)
+        ]
+        return max(top, message_id), found
 
     def customer(self, customer_id: int) -> CustomerDetail | None:
         with self._snapshot() as conn:
@@ -619,8 +975,10 @@ class Reader:
                 (customer_id,),
             ).fetchone()
             last_in = conn.execute(
-                "SELECT identity_id FROM message WHERE customer_id=? AND direction='in' "
-                "ORDER BY sent_at DESC, id DESC LIMIT 1",
+                # Of an address still theirs (one may have been unlinked since).
+                "SELECT m.identity_id FROM message m JOIN identity i ON i.id = m.identity_id "
+                "AND i.customer_id = m.customer_id WHERE m.customer_id=? AND m.direction='in' "
+                "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
                 (customer_id,),
             ).fetchone()
             state = _conversation_state(conn, customer_id)
@@ -684,7 +1042,8 @@ class Reader:
                     "SELECT id, kind, agent, before, after, at, conversation_id, message_id "
                     "FROM event WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
                     "('status', 'assign', 'merge', 'retry', 'move', 'split', 'unreachable', "
-                    "'link-suggested', 'identity-linked', 'identity-verified', "
+                    "'link-suggested', 'identity-linked', 'identity-verified', 'unmerge', "
+                    "'link', 'unlink', 'rename', "
                     f"{_WORKFLOW_EVENTS}) ORDER BY at",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
@@ -1211,6 +1570,138 @@ class Reader:
             ).fetchone()
         replied = RacedReply(str(row[0]), str(row[1]), parse_stamp(row[2])) if row else None
         return Collision(tuple(writing), replied)
+
+    # -- canned replies -------------------------------------------------------------
+
+    def canned_replies(self, limit: int = 10_000) -> list[CannedRow]:
+        """Every canned reply, by shortcut, with the languages it has a body in."""
+        rows = self._conn().execute(
+            "SELECT c.id, c.title, c.shortcut, c.tags, c.updated_at, c.updated_by, "
+            "(SELECT group_concat(language, ' ') FROM cannedvariant WHERE canned_id = c.id) "
+            "FROM canned c ORDER BY c.shortcut LIMIT ?",
+            (limit,),
+        )
+        return [_canned(r) for r in rows]
+
+    def canned(self, canned_id: int) -> CannedDetail | None:
+        """One canned reply with its bodies; None when it is gone."""
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT c.id, c.title, c.shortcut, c.tags, c.updated_at, c.updated_by, "
+                "(SELECT group_concat(language, ' ') FROM cannedvariant WHERE canned_id = c.id) "
+                "FROM canned c WHERE c.id = ?",
+                (canned_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            bodies = dict(
+                conn.execute(
+                    "SELECT language, body FROM cannedvariant WHERE canned_id = ?", (canned_id,)
+                ).fetchall()
+            )
+        found = _canned(row)
+        return CannedDetail(found, {lang: str(bodies[lang]) for lang in found.languages})
+
+    def customer_language(self, customer_id: int) -> str | None:
+        """The language the customer writes in, when known: the canned reply picker gives
+        them that variant. None for everyone today: nothing detects languages yet (the
+        issue that does fills this in, e.g. from a column it keeps on the customer), so
+        the picker falls back to the agent's ``[agent] language``, then English."""
+        return None
+
+    # -- customers (the customer screen) ------------------------------------------------
+
+    def customer_info(self, customer_id: int) -> CustomerInfo | None:
+        """The customer's name, notes, addresses (each with the conversations only it wrote
+        in) and merges, in one snapshot; None when there is no such customer."""
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT id, name, notes, merged_into_id, version FROM customer WHERE id = ?",
+                (customer_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            identities = tuple(
+                CustomerIdentity(
+                    int(r[0]),
+                    str(r[1]),
+                    str(r[2]),
+                    str(r[3] or ""),
+                    str(r[4] or ""),
+                    str(r[5] or ""),
+                    r[6],
+                    r[7] is not None,
+                    r[8],
+                    int(
+                        conn.execute(
+                            f"SELECT count(*) FROM ({SOLE_CONVERSATIONS})",
+                            {"customer": customer_id, "identity": r[0]},
+                        ).fetchone()[0]
+                    ),
+                )
+                for r in conn.execute(
+                    "SELECT id, channel, address, account, display_name, handle, claimed_email, "
+                    "blocked_at, unreachable_reason FROM identity WHERE customer_id = ? "
+                    "ORDER BY id",
+                    (customer_id,),
+                ).fetchall()
+            )
+            conversations, messages = conn.execute(
+                "SELECT (SELECT count(*) FROM conversation WHERE customer_id = :id), "
+                "(SELECT count(*) FROM message WHERE customer_id = :id)",
+                {"id": customer_id},
+            ).fetchone()
+            merges = tuple(
+                MergeRow(
+                    int(r[0]),
+                    parse_stamp(r[1]),
+                    str(r[2]),
+                    int(r[3]),
+                    str(r[4] or ""),
+                    int(r[5]),
+                    str(r[6] or ""),
+                    int(r[7] or 0),
+                    int(r[8] or 0),
+                    int(r[9] or 0),
+                    _ts(r[10]),
+                    str(r[11] or ""),
+                )
+                for r in conn.execute(
+                    "SELECT r.id, r.at, r.agent, r.source_id, s.name, r.target_id, t.name, "
+                    "json_array_length(r.moved, '$.identities'), "
+                    "json_array_length(r.moved, '$.conversations'), "
+                    "json_array_length(r.moved, '$.messages'), r.undone_at, r.undone_by "
+                    "FROM mergerecord r JOIN customer s ON s.id = r.source_id "
+                    "JOIN customer t ON t.id = r.target_id "
+                    "WHERE r.target_id = :id OR r.source_id = :id ORDER BY r.id DESC",
+                    {"id": customer_id},
+                )
+            )
+        return CustomerInfo(
+            int(row[0]),
+            str(row[1]),
+            str(row[2] or ""),
+            row[3],
+            int(row[4]),
+            identities,
+            int(conversations),
+            int(messages),
+            merges,
+        )
+
+
+def _canned(row: Sequence[Any]) -> CannedRow:
+    from omnitui.canned import ordered_languages
+
+    return CannedRow(
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        tuple(str(row[3] or "").split()),
+        ordered_languages(str(row[6] or "").split()),
+        parse_stamp(row[4]),
+        str(row[5] or ""),
+    )
 
 
 def excerpt(raw: str, terms: list[str], width: int = 80) -> str:

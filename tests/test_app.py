@@ -27,6 +27,7 @@ from omnitui.widgets.pager import Pager
 from omnitui.widgets.status_line import StatusLine
 from omnitui.widgets.timeline import Timeline
 from omnitui.widgets.times import local_time, relative_time
+from omnitui.widgets.view_bar import ViewBar
 from tests.tui_support import (
     NOW,
     ZONE,
@@ -296,7 +297,7 @@ def all_bindings() -> list[Binding]:
 async def test_help_lists_every_binding_with_its_key(tmp_path: Path, tui_store: Store) -> None:
     settings = settings_for(tmp_path, tui_store.url, keys={"reply": "e", "resolve": "ctrl+k"})
     app = make_app(settings)
-    async with app.run_test(size=(160, 120)) as pilot:
+    async with app.run_test(size=(160, 200)) as pilot:  # every binding on one screen
         await wait_for(pilot, lambda: "John Smith" in list_text(app))
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -413,6 +414,9 @@ def test_inbox_layout(snap_compare: Any, tui_store: Store, tui_settings: Setting
         await wait_for(
             pilot, lambda: "runner: none" in str(app.inbox.query_one("#status").render())
         )
+        # The view bar's counts and the hotlist come after the first paint.
+        await wait_for(pilot, lambda: app.inbox.query_one(ViewBar).counts)
+        await wait_for(pilot, lambda: "unread:" in str(app.inbox.query_one("#status").render()))
 
     assert snap_compare(app, terminal_size=(160, 40), run_before=ready)
 

@@ -455,7 +455,8 @@ async def test_the_new_keys_are_in_help_and_can_be_rebound(
 ) -> None:
     settings = settings_for(tmp_path, tui_settings.store_url, {"attach-file": "f3"})
     app = make_app(settings)
-    async with app.run_test(size=(160, 120)) as pilot:
+    # Every binding of every screen on one help page: tall, and wide enough not to wrap.
+    async with app.run_test(size=(200, 240)) as pilot:
         await open_history(pilot, app, telegram_store.customer)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

@@ -24,6 +24,18 @@ class AgentConfig(_Section):
     """Agent name; empty means --agent or the login name."""
     timezone: str = ""
     """IANA zone for showing times (e.g. Asia/Baku); empty means the machine's zone."""
+    language: str = ""
+    """The canned reply variant to insert when the customer's language is not known
+    (en, az, tr or fa); empty means English."""
+
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        from omnitui.canned import LANGUAGES
+
+        if value and value not in LANGUAGES:
+            raise ValueError(f"language {value!r} is not one of {', '.join(LANGUAGES)}")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -397,6 +409,65 @@ def _check_account_names(names: list[str]) -> None:
             raise ValueError(f"account name {name!r} is reserved (the HTTP server's state)")
 
 
+_VIEW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
+_KEY_NAME = re.compile(r"^[a-z0-9_+-]+$|^[A-Z]$")
+
+
+class SavedView(_Section):
+    """A saved search shown as a view of the customer list ([views.NAME])."""
+
+    query: str
+    """The search language's query (README, "Search"): the view lists the customers with a
+    conversation that matches it, e.g. "tag:vip is:open". Checked when the config is read."""
+    title: str = ""
+    """The view's name in the view bar; empty: NAME."""
+    key: str = ""
+    """A key that shows the view (a Textual key name: "V", "f2", "ctrl+v"); empty: none.
+    Digits 1-9 pick the first nine views already; a key another binding has is not bound
+    (the status line says so)."""
+
+    @field_validator("query")
+    @classmethod
+    def _a_query(cls, value: str) -> str:
+        from omnitui.query import QueryError, parse
+
+        try:
+            parsed = parse(value)
+        except QueryError as exc:
+            raise ValueError(str(exc)) from None
+        if not parsed.terms:
+            raise ValueError("an empty query: every customer is the All view already")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _a_key(cls, value: str) -> str:
+        if not value:
+            return value
+        if not _KEY_NAME.match(value):
+            raise ValueError(
+                'one key as Textual names it: a letter ("V"), "f2", "ctrl+v", "exclamation_mark"'
+            )
+        if len(value) == 1 and value in "123456789":
+            raise ValueError("digits 1-9 pick the first nine views already")
+        return value
+
+
+class NotifyConfig(_Section):
+    """Telling the agent about a customer's new message while omnitui is in the background."""
+
+    bell: bool = False
+    """Ring the terminal's bell (BEL)."""
+    desktop: bool = False
+    """A desktop notification through the terminal: OSC 9 (iTerm2, Windows Terminal, kitty,
+    WezTerm, ...) and OSC 777 (urxvt, foot, Ghostty, ...), both sent; a terminal ignores
+    the one it does not know. Through tmux they need `allow-passthrough`."""
+    mine_only: bool = True
+    """Only for conversations assigned to you; false: for every customer's message."""
+    quiet_seconds: float = Field(default=60.0, ge=0, le=86400)
+    """At most one notification a customer in this many seconds."""
+
+
 class Config(_Section):
     agent: AgentConfig = AgentConfig()
     store: StoreConfig = StoreConfig()
@@ -410,10 +481,31 @@ class Config(_Section):
     """Telegram bots by name: [telegram.bot] ... (the name is the account in the store)."""
     webchat: dict[str, WebChatAccount] = Field(default_factory=dict)
     """Web chats by name: [webchat.site] ... served at /webchat/NAME/ (the name is the account)."""
+    views: dict[str, SavedView] = Field(default_factory=dict)
+    """Saved searches shown as views of the customer list: [views.vip] query = "tag:vip"."""
+    notify: NotifyConfig = NotifyConfig()
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. reply = "r" or send = "ctrl+s,f5"; ? lists every id."""
     keys: dict[str, str] = Field(default_factory=dict)
     """The older name of [keymap], still read."""
+
+    @field_validator("views")
+    @classmethod
+    def _view_names(cls, value: dict[str, SavedView]) -> dict[str, SavedView]:
+        for name in value:
+            if not _VIEW_NAME.match(name):
+                raise ValueError(
+                    f"view name {name!r}: letters, digits, '_' and '-', up to 40, "
+                    "starting with a letter or digit"
+                )
+        keys: dict[str, str] = {}
+        for name, view in value.items():
+            if view.key and view.key in keys:
+                raise ValueError(
+                    f"[views.{name}] and [views.{keys[view.key]}] both have key {view.key!r}"
+                )
+            keys[view.key] = name
+        return value
 
     @field_validator("keymap", "keys")
     @classmethod

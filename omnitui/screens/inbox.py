@@ -5,8 +5,11 @@ The screen coordinates its widgets and asks the app for writes; reads run in the
 widgets' thread workers over the app's Reader. It also shows the other agents (who is
 online, who has which customer open, who types to the open one), saves and restores the
 composer's drafts through the app, and checks a send for collisions with other agents
-before it goes (``on_composer_submitted``). Must not import the store or the
-network (the app owns both).
+before it goes (``on_composer_submitted``). Over the list, the view bar: the views
+(omnitui/views.py) with their counts and the hotlist of unread customers are read in a
+worker after the first paint and again after commits, at most every ``COUNTS_EVERY``
+seconds and only when messages, events or unread counts moved (``refresh_views``).
+Must not import the store or the network (the app owns both).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Static
 
 from omnitui.reads import (
@@ -32,12 +36,14 @@ from omnitui.reads import (
     Collision,
     CustomerDetail,
     DraftRow,
+    Hotlist,
     SearchHit,
     StoreStatus,
     TimelineItem,
     TypingRow,
 )
 from omnitui.text import one_line
+from omnitui.views import ALL, BUILT_IN, CHANNEL_PREFIX, CHANNEL_TITLES, OPEN, View, arrange
 from omnitui.widgets.attachments import AttachedFile
 from omnitui.widgets.channels import channel_mark
 from omnitui.widgets.composer import Composer
@@ -47,6 +53,7 @@ from omnitui.widgets.status_line import StatusLine
 from omnitui.widgets.timeline import Timeline
 from omnitui.widgets.times import local_time
 from omnitui.widgets.typing import TypingLine
+from omnitui.widgets.view_bar import ViewBar
 from omnitui.widgets.workflow import state_text
 
 if TYPE_CHECKING:
@@ -59,6 +66,9 @@ AFTER_PAINT_AT_LATEST = 1.0
 """Seconds after which what waits for the first paint starts even if the list never drew."""
 SEND_ANYWAY_SECONDS = 20.0
 """After "someone else is writing to this customer", a send within this many seconds goes."""
+COUNTS_EVERY = 2.0
+"""Seconds between reads of the views' counts and the hotlist at most (a few ms at 50k
+messages, ~0.1 s at 1M): a burst of commits is read once."""
 
 STATUS_STYLES = {
     "open": "bold green",
@@ -81,7 +91,16 @@ class InboxScreen(Screen[None]):
         Binding("v", "view", "View", id="view-message"),
         Binding("R,ctrl+r", "retry", "Retry", id="retry-reply"),
         Binding("c", "cycle_channel", "Channel", id="cycle-channel", show=False),
-        Binding("u", "toggle_open_only", "Open only", id="toggle-open-only"),
+        Binding("u", "toggle_open_only", "Open view", id="toggle-open-only"),
+        # Views of the customer list (omnitui/views.py): ] and [ cycle, 1-9 pick one.
+        Binding("right_square_bracket", "next_view", "Next view", id="view-next", show=False),
+        Binding(
+            "left_square_bracket", "previous_view", "Previous view", id="view-previous", show=False
+        ),
+        *(
+            Binding(str(n), f"pick_view({n})", f"View {n}", id=f"view-{n}", show=False)
+            for n in range(1, 10)
+        ),
         # Team workflow: on the conversation the selected customer's actions apply to.
         Binding("a", "assign_me", "Assign to me / unassign", id="assign-me", show=False),
         Binding("A", "assign", "Assign to…", id="assign", show=False),
@@ -90,6 +109,14 @@ class InboxScreen(Screen[None]):
         Binding("t", "tags", "Tags", id="tags", show=False),
         Binding("exclamation_mark", "spam", "Mark spam and block", id="spam", show=False),
         Binding("N", "next_unread", "Next unread", id="next-unread", show=False),
+        Binding("B", "bulk", "Bulk action on the selected customers", id="bulk-action", show=False),
+        Binding(
+            "i",
+            "customer",
+            "Customer: name, notes, addresses, merges",
+            id="customer-info",
+            show=False,
+        ),
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
@@ -120,6 +147,20 @@ class InboxScreen(Screen[None]):
             self.submitted = submitted
             self.collision = collision
 
+    class _ViewsRead(Message, bubble=False):
+        def __init__(
+            self,
+            saved: list[View] | None,
+            hotlist: Hotlist,
+            mark: object,
+            counts: dict[str, int] | None,
+        ) -> None:
+            super().__init__()
+            self.saved = saved
+            self.hotlist = hotlist
+            self.mark = mark
+            self.counts = counts
+
     def __init__(self) -> None:
         super().__init__()
         self.opened_id: int | None = None
@@ -137,6 +178,17 @@ class InboxScreen(Screen[None]):
         self._writing_warned: dict[int, float] = {}
         """When the agent was told someone else writes to a customer (monotonic seconds)."""
         self._composer: Composer | None = None
+        self.views: list[View] = list(BUILT_IN)
+        """The views in the bar's order; saved and channel ones join after the first paint."""
+        self._saved_views: list[View] | None = None
+        """The config's saved views, once read (after the first paint: pydantic)."""
+        self._before_open: View = ALL
+        """The view ``u`` goes back to from Open."""
+        self._views_on = False
+        self._counts_at = -COUNTS_EVERY
+        self._counts_timer: Timer | None = None
+        self._counts_mark: object = None
+        """What the store looked like at the last count (newest message and event, hotlist)."""
 
     @property
     def omni(self) -> OmniApp:
@@ -146,9 +198,15 @@ class InboxScreen(Screen[None]):
         app = self.omni
         with Horizontal(id="panes"):
             first_page, app.first_page = app.first_page, None
-            yield CustomerList(
-                app.reader, clock=app.clock, tz=app.tz, first_page=first_page, id="customers"
-            )
+            with Vertical(id="customer-pane"):
+                yield ViewBar(id="views")
+                yield CustomerList(
+                    app.list_reads,
+                    clock=app.clock,
+                    tz=app.tz,
+                    first_page=first_page,
+                    id="customers",
+                )
             with Vertical(id="conversation"):
                 yield Static(id="customer-header")
                 yield Timeline(app.reader, clock=app.clock, tz=app.tz, id="timeline")
@@ -218,6 +276,9 @@ class InboxScreen(Screen[None]):
         if not self._presence_on:
             self._presence_on = True
             self.load_presence()
+        if not self._views_on:
+            self._views_on = True
+            self.refresh_views()
         self.composer.mount_area()
         await self._mount_footer()
 
@@ -243,6 +304,7 @@ class InboxScreen(Screen[None]):
         self.timeline.refresh_from_store()
         self.load_status()
         self._check_typing()
+        self.refresh_views()
 
     def load_status(self) -> None:
         if self.is_mounted:
@@ -319,10 +381,15 @@ class InboxScreen(Screen[None]):
     def on_customer_list_counted(self, message: CustomerList.Counted) -> None:
         self._title_customers()
 
+    def on_customer_list_marked(self, message: CustomerList.Marked) -> None:
+        self._title_customers()
+
     def _title_customers(self) -> None:
         customers = self.customers
-        what = "Open customers" if customers.open_only else "Customers"
-        customers.border_title = f"{what} · {customers.total:,}"
+        view = customers.view
+        what = "Customers" if view.lists_everyone else one_line(view.title, 30)
+        selected = f" · {len(customers.marked):,} selected" if customers.marked else ""
+        customers.border_title = f"{what} · {customers.total:,}{selected}"
 
     def on_timeline_loaded(self, message: Timeline.Loaded) -> None:
         detail = message.detail
@@ -407,6 +474,12 @@ class InboxScreen(Screen[None]):
 
     def on_composer_attach_wanted(self, message: Composer.AttachWanted) -> None:
         self.action_attach_file()
+
+    def on_composer_canned_wanted(self, message: Composer.CannedWanted) -> None:
+        """``::`` in the composer: the canned reply picker (screens/canned.py)."""
+        from omnitui.screens.canned import open_picker
+
+        open_picker(self.omni, self.composer, message)
 
     def on_composer_left(self, message: Composer.Left) -> None:
         self.set_focus(self.timeline)
@@ -527,10 +600,122 @@ class InboxScreen(Screen[None]):
             )
 
     def action_toggle_open_only(self) -> None:
-        customers = self.customers
-        customers.set_open_only(not customers.open_only)
+        """The Open view, and from it back to the view before (``u``: once a filter of its
+        own, now a shortcut between views)."""
+        current = self.customers.view
+        if current.id == OPEN.id:
+            self.show_view(self._before_open if self._before_open.id != OPEN.id else ALL)
+        else:
+            self._before_open = current
+            self.show_view(OPEN)
+
+    # -- views of the customer list: the bar, its counts, the hotlist --------------------
+
+    def show_view(self, view: View) -> None:
+        """List the customers of ``view`` (the bar marks it, the list's title names it)."""
+        self.customers.set_view(view)
+        self.query_one(ViewBar).set_active(view.id)
         self._title_customers()
-        self.notice("Showing open customers only" if customers.open_only else "Showing everyone")
+
+    def action_show_view(self, view_id: str) -> None:
+        """Show the view with this id (the palette, a saved view's key)."""
+        view = next((v for v in self.views if v.id == view_id), None)
+        if view is not None:
+            self.show_view(view)
+
+    def action_pick_view(self, number: int) -> None:
+        """Show the ``number``th view of the bar (1-9)."""
+        if 1 <= number <= len(self.views):
+            self.show_view(self.views[number - 1])
+
+    def action_next_view(self) -> None:
+        self._step_view(1)
+
+    def action_previous_view(self) -> None:
+        self._step_view(-1)
+
+    def _step_view(self, step: int) -> None:
+        ids = [v.id for v in self.views]
+        current = self.customers.view.id
+        at = ids.index(current) if current in ids else 0
+        self.show_view(self.views[(at + step) % len(self.views)])
+
+    def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
+        self.show_view(message.view)
+
+    def refresh_views(self) -> None:
+        """Read the views' counts and the hotlist again: now when the last read is
+        ``COUNTS_EVERY`` old, else when it will be (a burst of commits reads once)."""
+        if not self._views_on or not self.is_mounted or self._counts_timer is not None:
+            return
+        wait = self._counts_at + COUNTS_EVERY - time.monotonic()
+        if wait > 0:
+            self._counts_timer = self.set_timer(wait, self._count_views)
+        else:
+            self._count_views()
+
+    def _count_views(self) -> None:
+        self._counts_timer = None
+        self._counts_at = time.monotonic()
+        self._read_views(self._saved_views, self._counts_mark)
+
+    @work(thread=True, exclusive=True, group="view-counts", exit_on_error=False)
+    def _read_views(self, saved: list[View] | None, last_mark: object) -> None:
+        """The hotlist always (one short walk of the list's index); the counts only when a
+        message or an event was stored or the unread customers changed since the last read
+        (presence heartbeats and drafts are commits that move no count)."""
+        app = self.omni
+        reader = app.reader
+        first = saved is None
+        try:
+            if saved is None:
+                from omnitui.views import saved_views
+
+                saved = saved_views(app.settings.config.views)
+            hotlist = reader.hotlist()
+            mark = (reader.change_mark(), hotlist)
+            counts = None
+            if first or mark != last_mark:
+                views = [*BUILT_IN, *saved]
+                counts = reader.view_counts(views, app.list_reads.context())
+        except Exception:
+            log.exception("reading the views' counts failed")
+            return
+        self.post_message(self._ViewsRead(saved if first else None, hotlist, mark, counts))
+
+    @on(_ViewsRead)
+    def _views_read(self, message: _ViewsRead) -> None:
+        if message.saved is not None:
+            self._saved_views = message.saved
+            self._bind_view_keys(message.saved)
+        self._counts_mark = message.mark
+        self.status_line.show_hotlist(message.hotlist)
+        counts = message.counts
+        if counts is None:
+            return
+        present = [c for c in CHANNEL_TITLES if counts.get(f"{CHANNEL_PREFIX}{c}", 0) > 0]
+        self.views = arrange(self._saved_views or [], present)
+        self.query_one(ViewBar).set_views(self.views, counts)
+
+    def _bind_view_keys(self, saved: list[View]) -> None:
+        """Bind the saved views' keys on this screen, unless a binding has the key already
+        (then the status line says so). Through the screen's binding map, as Textual's own
+        ``App.bind`` does: Textual has no public call for a screen's dynamic keys."""
+        taken: dict[str, str] = {}
+        for node in (self.app, self, self.customers, self.timeline):
+            for key, bindings in node._bindings.key_to_bindings.items():
+                taken.setdefault(key, bindings[0].description or bindings[0].action)
+        for view in saved:
+            key = view.key
+            if not key:
+                continue
+            if key in taken:
+                said = f"view {one_line(view.title, 30)}: key {key} is {taken[key]} already"
+                log.warning("%s; not bound", said)
+                self.notice(f"{said}; not bound")
+                continue
+            self._bindings.bind(key, f"show_view({view.id!r})", view.title, show=False)
+            taken[key] = view.title
 
     # -- team workflow: assign, pending, snooze, tags, spam, next unread ----------------
 
@@ -682,6 +867,43 @@ class InboxScreen(Screen[None]):
         )
         self.app.push_screen(ConfirmScreen("Mark spam", question), spam)
 
+    def action_bulk(self) -> None:
+        """An action on the current conversation of every selected customer (space, *),
+        asked and confirmed with the count first."""
+        from omnitui.screens.bulk import BulkChoice, ask_bulk
+
+        customers = self.customers
+        chosen = sorted(customers.marked)
+        if not chosen:
+            self.notice(
+                "Select customers first (space; * selects the whole view), "
+                "or act on a search's results (/ then ctrl+b)"
+            )
+            return
+        many = f"{len(chosen):,} customer{'' if len(chosen) == 1 else 's'}"
+
+        def apply(choice: BulkChoice) -> None:
+            def done(conversations: int, changed: int) -> None:
+                customers.clear_marks()
+                self.notice(f"Bulk action: {changed:,} of {conversations:,} conversations changed")
+
+            self.omni.bulk_apply(
+                choice.action,
+                customers=chosen,
+                add=choice.add,
+                remove=choice.remove,
+                done=done,
+                refused=self._refused("Bulk action"),
+            )
+
+        ask_bulk(
+            self.app,
+            f"{many} selected: their current conversations.",
+            f"the current conversations of {many}",
+            self.omni.reader.tags,
+            apply,
+        )
+
     def action_next_unread(self) -> None:
         """Open the next customer (in list order, wrapping) with unread messages."""
         current = self.detail.row.id if self.detail is not None else None
@@ -785,6 +1007,22 @@ class InboxScreen(Screen[None]):
             done=lambda: self.notice("Undid the last move or split"),
             refused=self._refused("Undo"),
         )
+
+    def action_customer(self) -> None:
+        """The customer screen (omnitui/screens/customer.py); back from it, the inbox shows
+        the customer it ended on (the one a merge went into)."""
+        customer_id = self._selected_customer()
+        if customer_id is None:
+            return
+        from omnitui.screens.customer import CustomerScreen
+
+        def closed(shown: int | None) -> None:
+            if shown is not None and shown != customer_id:
+                self.timeline.show_customer(shown)
+                self.customers.select_customer(shown)
+                self.opened_id = shown
+
+        self.app.push_screen(CustomerScreen(customer_id), closed)
 
     def action_help(self) -> None:
         from omnitui.screens.help import HelpScreen

@@ -5,7 +5,8 @@ is:open or from:NAME), the same as `omnitui search`. It is parsed here, in the U
 (microseconds), so a malformed query shows its one-line error under the input at once
 and the last good results stay; a good one is run by the Reader in a thread worker,
 debounced. Names and excerpts are customer text and are built as Rich Text through
-omnitui.text.
+omnitui.text. ctrl+b acts on every conversation the query finds (not only those shown):
+the bulk action of screens/bulk.py, asked and confirmed with the count.
 Must not import the store or the network.
 """
 
@@ -43,6 +44,16 @@ class SearchSource(Protocol):
         self, query: Query, limit: int = 50, *, context: Context | None = None
     ) -> list[SearchHit]: ...
 
+    def search_conversations(
+        self, query: str | Query, *, context: Context | None = None, limit: int | None = None
+    ) -> list[int]: ...
+
+    def tags(self, limit: int = 1000) -> list[str]: ...
+
+
+BULK_LIMIT = 10_000
+"""Conversations a bulk action on a search may change at most (inbox.BULK_LIMIT)."""
+
 
 HINT = (
     'Type to search. Words, "exact phrases", -not, and fields: from: to: channel: tag: '
@@ -60,7 +71,14 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         Binding("down", "next_hit", "Next result", id="search-down", show=False),
         Binding("up", "previous_hit", "Previous result", id="search-up", show=False),
         Binding("enter", "open_hit", "Open customer", id="search-open"),
+        Binding("ctrl+b", "bulk", "Bulk action on every result", id="search-bulk"),
     ]
+
+    class _Collected(Message, bubble=False):
+        def __init__(self, query: Query, conversations: list[int]) -> None:
+            super().__init__()
+            self.query = query
+            self.conversations = conversations
 
     class _Results(Message, bubble=False):
         def __init__(self, token: int, query: Query, hits: list[SearchHit]) -> None:
@@ -232,3 +250,70 @@ class SearchScreen(ModalScreen[SearchHit | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    # -- a bulk action on every result -------------------------------------------------
+
+    def action_bulk(self) -> None:
+        """Act on every conversation the query in the input finds: they are collected in a
+        worker, then the action is asked for and confirmed with their count."""
+        try:
+            query = parse(self.query_one(Input).value)
+        except QueryError as exc:
+            self._show_error(exc)
+            self.app.bell()
+            return
+        if not query.terms:
+            self._info(Text("Type a query first: the action applies to what it finds.", "dim"))
+            return
+        self._info(Text("Collecting every conversation the query finds…", style="dim"))
+        self._collect(query, self._query_context())
+
+    @work(thread=True, exclusive=True, group="search-bulk", exit_on_error=False)
+    def _collect(self, query: Query, context: Context) -> None:
+        try:
+            found = self._source.search_conversations(query, context=context, limit=BULK_LIMIT + 1)
+        except Exception as exc:
+            log.warning("collecting the conversations of %r failed: %s", query.text, exc)
+            found = []
+        self.post_message(self._Collected(query, found))
+
+    @on(_Collected)
+    def _collected(self, message: _Collected) -> None:
+        from omnitui.screens.bulk import BulkChoice, ask_bulk
+
+        found = message.conversations
+        if not found:
+            self._info(Text("The query finds no conversation to act on.", style="dim"))
+            return
+        if len(found) > BULK_LIMIT:
+            self._info(
+                Text(f"More than {BULK_LIMIT:,} conversations: narrow the query.", "bold red")
+            )
+            return
+        count = f"{len(found):,} conversation{'' if len(found) == 1 else 's'}"
+        shown = one_line(message.query.text, 80)
+
+        def apply(choice: BulkChoice) -> None:
+            app = self.app
+            bulk_apply = getattr(app, "bulk_apply", None)  # OmniApp's: the app owns writes
+            if bulk_apply is None:
+                return
+
+            def done(conversations: int, changed: int) -> None:
+                self._info(
+                    Text(f"Bulk action: {changed:,} of {conversations:,} conversations changed")
+                )
+
+            def refused(error: str) -> None:
+                self._info(Text(f"Bulk action refused: {one_line(error, 200)}", "bold red"))
+
+            bulk_apply(
+                choice.action,
+                conversations=found,
+                add=choice.add,
+                remove=choice.remove,
+                done=done,
+                refused=refused,
+            )
+
+        ask_bulk(self.app, f"{count} found by: {shown}", count, self._source.tags, apply)

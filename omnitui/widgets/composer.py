@@ -15,6 +15,11 @@ memory only. A send the inbox holds back (another agent writing to the customer,
 reply of theirs since this draft began) says why on a line of its own (``hold``) and
 keeps the text.
 
+Canned replies: ``::`` in the text asks the screen for the picker (``CannedWanted``); the
+reply picked, filled in for the customer, replaces the ``::`` (``insert_canned``), and a
+cancelled pick leaves what the agent typed (``type_back``). A reply that still holds a
+``{customer.…}``-like variable is not sent: the warning line says which and where.
+
 The text area (Textual's TextArea: its import, CSS and first render) is not part of
 the first paint: a look-alike of the same size holds its place until the inbox calls
 ``mount_area()`` after the first paint, or until the agent needs it (``r``, ``n``):
@@ -134,6 +139,16 @@ class Composer(Vertical):
 
     class AttachWanted(Message):
         """The agent wants to attach a file (the screen opens the attach window)."""
+
+    class CannedWanted(Message):
+        """The agent typed ``::`` in a reply or note to ``customer_id``: the screen opens the
+        canned reply picker and hands its choice to ``insert_canned`` or ``type_back``."""
+
+        def __init__(self, customer_id: int, start: tuple[int, int], end: tuple[int, int]) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.start = start
+            self.end = end
 
     class Left(Message):
         """The agent left the composer (escape)."""
@@ -425,6 +440,13 @@ class Composer(Vertical):
         if not body.strip() and not files:
             self.app.notify("Nothing to send: the composer is empty.", severity="warning")
             return
+        if self.mode == "reply":  # a note is never sent: a placeholder in it harms no one
+            from omnitui.canned import unfilled
+
+            problem = unfilled(body)
+            if problem is not None:
+                self.show_warning(f"Not sent: {problem}")
+                return
         self.sending = True
         self._stop_typing()
         self.post_message(
@@ -448,6 +470,55 @@ class Composer(Vertical):
     def on_composer_area_attach_file(self, message: ComposerArea.AttachFile) -> None:
         message.stop()
         self.post_message(self.AttachWanted())
+
+    # -- canned replies ------------------------------------------------------------------
+
+    def on_composer_area_canned_wanted(self, message: ComposerArea.CannedWanted) -> None:
+        message.stop()
+        if self.detail is not None:
+            self.post_message(self.CannedWanted(self.detail.row.id, message.start, message.end))
+
+    def _canned_place(self, wanted: CannedWanted) -> ComposerArea | None:
+        """The text area, when the ``::`` asked for is still where it was (the same
+        customer, the text unchanged there)."""
+        area = self._area
+        if area is None or self.detail is None or self.detail.row.id != wanted.customer_id:
+            return None
+        try:
+            typed = area.get_text_range(wanted.start, wanted.end)
+        except (ValueError, IndexError):
+            return None
+        return area if typed == "::" else None
+
+    def insert_canned(self, wanted: CannedWanted, text: str, missing: tuple[str, ...] = ()) -> bool:
+        """Put a canned reply, filled in, in place of the ``::`` that asked for it, the
+        cursor after it; the variables it has no value for (``missing``) are said on the
+        warning line. False when the ``::`` is gone (nothing is inserted then)."""
+        area = self._canned_place(wanted)
+        if area is None:
+            return False
+        result = area.replace(text, wanted.start, wanted.end)
+        area.move_cursor(result.end_location)
+        if missing:
+            names = ", ".join(f"{{{name}}}" for name in missing)
+            self.show_warning(f"No value for {names} for this customer: replace it before sending")
+        else:
+            self.show_warning(None)
+        self._draft_edited()
+        self.screen.set_focus(area)
+        return True
+
+    def type_back(self, wanted: CannedWanted, query: str) -> None:
+        """The pick was cancelled: what the agent typed into the picker follows the ``::``,
+        as if typed here."""
+        area = self._canned_place(wanted)
+        if area is None:
+            return
+        if query:
+            result = area.insert(query, wanted.end)
+            area.move_cursor(result.end_location)
+            self._draft_edited()
+        self.screen.set_focus(area)
 
     # -- typing --------------------------------------------------------------------------
 

@@ -1,4 +1,6 @@
-"""The composer's text area: a ``TextArea`` with the composer's send and leave keys.
+"""The composer's text area: a ``TextArea`` with the composer's send and leave keys,
+and ``::`` (typed at the start of a line or after a space), which asks for the canned
+reply picker.
 
 A module of its own so that Textual's ``TextArea`` (its import, CSS and first render)
 loads after the first paint: the composer shows a look-alike until then.
@@ -10,9 +12,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.widgets.text_area import Location
+
+from omnitui.canned import opens_picker
 
 
 class ComposerArea(TextArea):
@@ -40,6 +46,24 @@ class ComposerArea(TextArea):
 
     class AttachFile(Message):
         pass
+
+    class CannedWanted(Message):
+        """The agent typed ``::``, which runs from ``start`` to ``end`` (the picker's choice
+        replaces it)."""
+
+        def __init__(self, start: Location, end: Location) -> None:
+            super().__init__()
+            self.start = start
+            self.end = end
+
+    def on_key(self, event: events.Key) -> None:
+        # Runs before TextArea's own handler puts the character in, hence the +1.
+        if event.character != ":" or self.read_only:
+            return
+        start, end = self.selection
+        row, column = end
+        if start == end and opens_picker(self.document[row][:column]):
+            self.post_message(self.CannedWanted((row, column - 1), (row, column + 1)))
 
     def action_submit(self) -> None:
         self.post_message(self.Submit())

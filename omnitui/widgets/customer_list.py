@@ -7,6 +7,11 @@ Names and previews are customer text and go through omnitui.text. A row another 
 has open carries their name (``show_viewers``): the app reads presence apart from the
 rows, a handful of rows, so the list's own query stays what it was.
 
+The list shows one view at a time (omnitui/views.py: All, Open, Mine, a saved search,
+...): ``set_view`` reads the count and the visible blocks of the new view; All, the
+first paint's view, keeps the page read ahead at start. Customers can be selected for a
+bulk action (space one, * all in the view: ``marked``); a new view starts unselected.
+
 Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 """
 
@@ -29,6 +34,7 @@ from textual.strip import Strip
 
 from omnitui.reads import CustomerPage, CustomerRow
 from omnitui.text import one_line
+from omnitui.views import ALL, View
 from omnitui.widgets.channels import channel_marks
 from omnitui.widgets.strips import text_strip
 from omnitui.widgets.times import Clock, relative_time
@@ -41,20 +47,27 @@ BLOCK = 200
 ROW_HEIGHT = 2
 """Screen lines a customer takes: name line, preview line."""
 MARKS_WIDTH = 4
+MARK_ALL_LIMIT = 10_000
+"""Customers * selects at most (inbox.BULK_LIMIT: what one bulk action may change)."""
+SELECTED = "✓"
 VIEWER_WIDTH = 10
 """Characters of the other agents' mark on a row at most ("◉ aysel", "◉ aysel+2")."""
 
 
 class CustomerSource(Protocol):
-    """Where the list reads customers from (omnitui.reads.Reader)."""
+    """Where the list reads customers from (omnitui.reads.Reader, in the agent's terms:
+    omnitui.app.ListReads). ``view`` None is everyone; ``total`` is the view's count when
+    known (it picks the read's plan)."""
 
-    def customer_count(self, *, open_only: bool = False) -> int: ...
+    def customer_count(self, *, view: View | None = None) -> int: ...
 
     def customers(
-        self, offset: int, limit: int, *, open_only: bool = False
+        self, offset: int, limit: int, *, view: View | None = None, total: int | None = None
     ) -> list[CustomerRow]: ...
 
-    def customer_position(self, customer_id: int, *, open_only: bool = False) -> int | None: ...
+    def customer_position(self, customer_id: int, *, view: View | None = None) -> int | None: ...
+
+    def customer_ids(self, *, view: View | None = None, limit: int) -> list[int]: ...
 
 
 class CustomerList(ScrollView, can_focus=True):
@@ -99,6 +112,14 @@ class CustomerList(ScrollView, can_focus=True):
         Binding("pagedown", "page_down", "Page down", id="list-page-down", show=False),
         Binding("pageup", "page_up", "Page up", id="list-page-up", show=False),
         Binding("enter,l", "open", "Open", id="open-customer"),
+        Binding("space", "mark", "Select (for a bulk action)", id="list-mark", show=False),
+        Binding(
+            "asterisk",
+            "mark_all",
+            "Select all in the view (again: none)",
+            id="list-mark-all",
+            show=False,
+        ),
     ]
 
     class Highlighted(Message):
@@ -121,6 +142,19 @@ class CustomerList(ScrollView, can_focus=True):
         def __init__(self, total: int) -> None:
             super().__init__()
             self.total = total
+
+    class Marked(Message):
+        """The selection changed: ``count`` customers are selected now."""
+
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+    class _AllMarked(Message, bubble=False):
+        def __init__(self, view: View, ids: list[int]) -> None:
+            super().__init__()
+            self.view = view
+            self.ids = ids
 
     class Painted(Message):
         """The list was drawn for the first time with what it lists (rows, or "no customers").
@@ -179,7 +213,8 @@ class CustomerList(ScrollView, can_focus=True):
         """True once the first read has arrived."""
         self.cursor = 0
         self.selected_id: int | None = None
-        self.open_only = False
+        self.view: View = ALL
+        """The view shown (``set_view``)."""
         self._blocks: dict[int, list[CustomerRow]] = {}
         self._requested: set[int] = set()
         self._generation = 0
@@ -189,6 +224,11 @@ class CustomerList(ScrollView, can_focus=True):
         self._first_page = first_page
         """The top of the list read ahead at start: the first reload uses it when ready."""
         self._painted = False
+        self.marked: set[int] = set()
+        """The customers selected for a bulk action."""
+        self._view_changed = False
+        """The view changed and the next reload is its first: the cursor goes to the top
+        unless its customer is in the new view too."""
         self._viewers: dict[int, str] = {}
         """The mark of each customer other agents have open ("◉ aysel")."""
 
@@ -208,14 +248,14 @@ class CustomerList(ScrollView, can_focus=True):
             page is not None
             and (page.offset, page.limit) == (0, BLOCK)
             and starts == {0}
-            and not self.open_only
+            and self.view.lists_everyone
             and self.selected_id is None
         ):
             self.post_message(
                 self._Reloaded(self._generation, page.total, {0: page.rows}, None, None)
             )
             return
-        self._reload(self._generation, self.open_only, self.selected_id, starts)
+        self._reload(self._generation, self.view, self.selected_id, starts)
 
     def _take_first_page(self) -> CustomerPage | None:
         """The read-ahead page, once, if it has arrived (else the worker reads)."""
@@ -224,30 +264,37 @@ class CustomerList(ScrollView, can_focus=True):
             return None
         return future.result()
 
-    def set_open_only(self, open_only: bool) -> None:
-        self.open_only = open_only
+    def set_view(self, view: View) -> None:
+        """Show another view: its count and rows are read again, the cursor stays on the
+        customer it was on when they are in the new view too."""
+        if view == self.view:
+            return
+        self.view = view
         self._blocks = {}
         self._requested = set()
+        self._view_changed = True
+        self.clear_marks()
         self.reload()
 
     def select_customer(self, customer_id: int) -> None:
         """Move the cursor to a customer, wherever it is in the list."""
         self._pending_select = customer_id
-        self._locate(self._generation, customer_id, self.open_only)
+        self._locate(self._generation, customer_id, self.view)
 
     @work(thread=True, exclusive=True, group="customer-reload", exit_on_error=False)
     def _reload(
-        self, generation: int, open_only: bool, selected_id: int | None, starts: set[int]
+        self, generation: int, view: View, selected_id: int | None, starts: set[int]
     ) -> None:
+        shown = None if view.lists_everyone else view
         try:
-            total = self._source.customer_count(open_only=open_only)
+            total = self._source.customer_count(view=shown)
             position = None
             if selected_id is not None:
-                position = self._source.customer_position(selected_id, open_only=open_only)
+                position = self._source.customer_position(selected_id, view=shown)
                 if position is not None:
                     starts = starts | {position // BLOCK * BLOCK}
             blocks = {
-                start: self._source.customers(start, BLOCK, open_only=open_only)
+                start: self._source.customers(start, BLOCK, view=shown, total=total)
                 for start in sorted(starts)
                 if start < max(total, 1)
             }
@@ -257,18 +304,20 @@ class CustomerList(ScrollView, can_focus=True):
         self.post_message(self._Reloaded(generation, total, blocks, selected_id, position))
 
     @work(thread=True, group="customer-blocks", exit_on_error=False)
-    def _fetch_block(self, generation: int, start: int, open_only: bool) -> None:
+    def _fetch_block(self, generation: int, start: int, view: View, total: int) -> None:
+        shown = None if view.lists_everyone else view
         try:
-            rows = self._source.customers(start, BLOCK, open_only=open_only)
+            rows = self._source.customers(start, BLOCK, view=shown, total=total)
         except Exception:
             log.exception("reading customers %d.. failed", start)
             return
         self.post_message(self._BlockLoaded(generation, start, rows))
 
     @work(thread=True, exclusive=True, group="customer-locate", exit_on_error=False)
-    def _locate(self, generation: int, customer_id: int, open_only: bool) -> None:
+    def _locate(self, generation: int, customer_id: int, view: View) -> None:
+        shown = None if view.lists_everyone else view
         try:
-            position = self._source.customer_position(customer_id, open_only=open_only)
+            position = self._source.customer_position(customer_id, view=shown)
         except Exception:
             log.exception("locating customer %d failed", customer_id)
             return
@@ -285,6 +334,9 @@ class CustomerList(ScrollView, can_focus=True):
         self.loaded = True
         if message.position is not None and message.selected_id == self.selected_id:
             self.cursor = message.position
+        elif self._view_changed:
+            self.cursor = 0
+        self._view_changed = False
         self.cursor = max(0, min(self.cursor, self.total - 1))
         self._update_virtual_size()
         self._scroll_to_cursor()
@@ -332,7 +384,7 @@ class CustomerList(ScrollView, can_focus=True):
         start = index // BLOCK * BLOCK
         if start not in self._requested:
             self._requested.add(start)
-            self.call_later(self._fetch_block, self._generation, start, self.open_only)
+            self.call_later(self._fetch_block, self._generation, start, self.view, self.total)
 
     def _sync_selection(self) -> None:
         if not self.total:
@@ -392,6 +444,53 @@ class CustomerList(ScrollView, can_focus=True):
     def action_page_up(self) -> None:
         self.move_cursor(self.cursor - self._page())
 
+    # -- selecting for a bulk action -----------------------------------------------------
+
+    def action_mark(self) -> None:
+        """Select the customer under the cursor (or unselect them) and move on."""
+        row = self.selected_row
+        if row is None:
+            return
+        self.marked ^= {row.id}
+        self._strips.clear()
+        self.post_message(self.Marked(len(self.marked)))
+        self.move_cursor(self.cursor + 1)
+        self.refresh()
+
+    def action_mark_all(self) -> None:
+        """Select every customer of the view (read in a worker); with some selected,
+        select none."""
+        if self.marked:
+            self.clear_marks()
+            return
+        self._read_all(self.view)
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = set()
+            self._strips.clear()
+            self.refresh()
+            self.post_message(self.Marked(0))
+
+    @work(thread=True, exclusive=True, group="customer-mark-all", exit_on_error=False)
+    def _read_all(self, view: View) -> None:
+        shown = None if view.lists_everyone else view
+        try:
+            ids = self._source.customer_ids(view=shown, limit=MARK_ALL_LIMIT)
+        except Exception:
+            log.exception("reading the customers of the view failed")
+            return
+        self.post_message(self._AllMarked(view, ids))
+
+    @on(_AllMarked)
+    def _all_marked(self, message: _AllMarked) -> None:
+        if message.view != self.view:
+            return  # the view changed meanwhile
+        self.marked = set(message.ids)
+        self._strips.clear()
+        self.refresh()
+        self.post_message(self.Marked(len(self.marked)))
+
     def action_open(self) -> None:
         row = self.selected_row
         if row is not None:
@@ -420,7 +519,11 @@ class CustomerList(ScrollView, can_focus=True):
         base = self._base or self.rich_style
         if not self.total:
             if y == 1 and self.loaded:
-                empty = "No open customers" if self.open_only else "No customers yet"
+                empty = (
+                    "No customers yet"
+                    if self.view.lists_everyone
+                    else f"No customers in {one_line(self.view.title, 40)}"
+                )
                 text = Text(
                     f"  {empty}", style=self.get_component_rich_style("customer-list--empty")
                 )
@@ -436,7 +539,8 @@ class CustomerList(ScrollView, can_focus=True):
         age = relative_time(row.last_activity_at, self._clock(), self._tz)
         is_cursor = index == self.cursor
         viewer = self._viewers.get(row.id, "")
-        key = (row, part, width, is_cursor, is_cursor and self.has_focus, age, base, viewer)
+        marked = row.id in self.marked
+        key = (row, part, width, is_cursor, is_cursor and self.has_focus, age, base, viewer, marked)
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row_line(row, part, width, is_cursor, age, base)
@@ -448,7 +552,8 @@ class CustomerList(ScrollView, can_focus=True):
     ) -> Strip:
         style = self.get_component_rich_style
         if part == 0:
-            bar = Text("▌" if is_cursor else " ", style=style("customer-list--bar"))
+            mark = SELECTED if row.id in self.marked else "▌" if is_cursor else " "
+            bar = Text(mark, style=style("customer-list--bar"))
             left = Text.assemble(bar, channel_marks(row.channels, MARKS_WIDTH), " ")
             name_style = style("customer-list--name") + Style(bold=row.unread > 0)
             main = Text(one_line(row.name, 200) or "(no name)", style=name_style)

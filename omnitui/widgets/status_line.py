@@ -1,8 +1,9 @@
-"""The status line above the footer: runner, connectors, outbox, quarantine, the other
-agents online, notices.
+"""The status line above the footer: the hotlist of customers with unread messages,
+runner, connectors, outbox, quarantine, the other agents online, notices.
 
-Connector errors come from the network, account names from the config and agent names
-from logins, so everything here is shown as plain text through omnitui.text.
+Connector errors come from the network, account names from the config, agent names
+from logins and customer names from customers, so everything here is shown as plain
+text through omnitui.text.
 
 Must not import the store or the network.
 """
@@ -15,11 +16,14 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
-from omnitui.reads import StoreStatus
+from omnitui.reads import Hotlist, StoreStatus
 from omnitui.text import one_line
 
 SEPARATOR = (" │ ", "dim")
 _GOOD_STATES = ("running", "syncing", "ok", "connected", "idle", "listening")
+HOTLIST_NAMES = 3
+"""Customers named in the hotlist; the rest are "+N"."""
+HOTLIST_NAME_WIDTH = 16
 
 
 class StatusLine(Static):
@@ -41,6 +45,7 @@ class StatusLine(Static):
         self._notice: Text | None = None
         self._now: datetime | None = None
         self._online: tuple[str, ...] = ()
+        self._hotlist: Hotlist | None = None
 
     def show_status(self, status: StoreStatus, now: datetime) -> None:
         self.status = status
@@ -61,6 +66,9 @@ class StatusLine(Static):
 
     def _redraw(self) -> None:
         line = Text(no_wrap=True, overflow="ellipsis", end="")
+        if self._hotlist is not None and self._hotlist.total:
+            line.append_text(hotlist_text(self._hotlist))
+            line.append(*SEPARATOR)
         status = self.status
         if status is None:
             line.append("reading the store…", style="dim")
@@ -131,3 +139,27 @@ class StatusLine(Static):
         names = [one_line(agent, 20) for agent in self._online]
         shown = names if len(names) <= 4 else [*names[:3], f"+{len(names) - 3}"]
         return Text.assemble(("online ", "dim"), (", ".join(shown), "bold cyan"))
+
+    def show_hotlist(self, hotlist: Hotlist) -> None:
+        """The customers with unread messages, newest first (none: nothing is said)."""
+        if hotlist != self._hotlist:
+            self._hotlist = hotlist
+            self._redraw()
+
+
+def hotlist_text(hotlist: Hotlist, names: int = HOTLIST_NAMES) -> Text:
+    """ "unread: Leyla(3) Mehmet(1) +4", as weechat's hotlist: the customers with unread
+    messages, most recent first, a few by name (customer text: through omnitui.text, never
+    markup) and how many more."""
+    line = Text.assemble(("unread: ", "dim"), end="")
+    shown = hotlist.entries[:names]
+    for n, entry in enumerate(shown):
+        if n:
+            line.append(" ")
+        name = one_line(entry.name, HOTLIST_NAME_WIDTH) or f"#{entry.customer_id}"
+        line.append(name, style="bold")
+        line.append(f"({entry.unread})", style="bold yellow")
+    more = hotlist.total - len(shown)
+    if more > 0:
+        line.append(f" +{more}", style="yellow")
+    return line

@@ -1,0 +1,734 @@
+"""The customer screen (i in the inbox): the customer's name and notes to edit, their
+addresses (link one, unlink one), merging them into another customer after a preview of
+what moves, and unmerging what was merged into them. Also the small windows it opens: the
+customer picker, the merge preview, the unlink choice and the address to link.
+
+Reads go through the app's Reader in thread workers (and again whenever the store
+changes); writes are the app's (each a worker; a refusal is shown on the screen's notice
+line). Names, notes, addresses and display names are customer text: shown through
+omnitui.text, never as markup. Must not import the store or the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from omnitui.reads import CustomerIdentity, CustomerInfo, MergePreview, MergeRow, SearchHit
+from omnitui.text import clean, one_line
+from omnitui.widgets.channels import CHANNEL_MARKS, channel_mark
+from omnitui.widgets.times import local_time
+
+if TYPE_CHECKING:
+    from omnitui.app import OmniApp
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+"""How often the screen looks for other commits (another agent's edit, a merge)."""
+DEBOUNCE_SECONDS = 0.2
+"""The customer picker searches this long after the last key."""
+PICKER_LIMIT = 20
+
+
+def parse_address(typed: str) -> tuple[str, str]:
+    """What the link window's words mean: "telegram 500600", "email x@y.az", "phone
+    +994…", or an email address or phone number alone. ValueError says what is wrong."""
+    words = typed.split()
+    if not words:
+        raise ValueError("type an address, e.g. telegram 500600 or name@example.az")
+    if len(words) == 1:
+        (address,) = words
+        if "@" in address:
+            return "email", address.lower()
+        if address.startswith("+") and address[1:].isdigit():
+            return "phone", address
+        raise ValueError("say which channel: email, telegram, webchat or phone, then the address")
+    channel, address = words[0].lower(), " ".join(words[1:])
+    if channel not in CHANNEL_MARKS:
+        raise ValueError(
+            f"{one_line(channel, 20)!r} is no channel: email, telegram, webchat, phone"
+        )
+    if channel == "email":
+        if "@" not in address or " " in address:
+            raise ValueError(f"{one_line(address, 60)!r} is no email address")
+        address = address.lower()
+    return channel, address
+
+
+def identity_text(identity: CustomerIdentity, *, alone: bool = True) -> Text:
+    """One address as the customer screen and the merge preview list it: its channel mark,
+    the address, the name it goes by and its marks (unverified, blocked, unreachable)."""
+    line = Text(end="")
+    line.append_text(channel_mark(identity.channel))
+    line.append(f" {one_line(identity.channel, 10)} ", style="dim")
+    line.append(one_line(identity.address, 60), style="bold")
+    if identity.display_name:
+        line.append(f"  {one_line(identity.display_name, 40)}")
+    if identity.handle:
+        line.append(f"  @{one_line(identity.handle, 30)}", style="dim")
+    if identity.claimed_email:
+        line.append(f"  unverified: said they are {one_line(identity.claimed_email, 60)}", "yellow")
+    if identity.blocked:
+        line.append("  ⊘ blocked", style="bold red")
+    if identity.unreachable_reason:
+        line.append(f"  unreachable: {one_line(identity.unreachable_reason, 60)}", "yellow")
+    if alone and identity.alone_in:
+        line.append(f"  · alone in {counted(identity.alone_in, 'conversation')}", style="dim")
+    return line
+
+
+def counted(count: int, noun: str) -> str:
+    """ "1 address", "3 conversations" (the nouns these screens count)."""
+    plural = "addresses" if noun == "address" else f"{noun}s"
+    return f"{count} {noun if count == 1 else plural}"
+
+
+def _name(name: str, customer_id: int) -> str:
+    return f"{one_line(name, 60) or '(no name)'} (#{customer_id})"
+
+
+def _moved(identities: int, conversations: int, messages: int) -> str:
+    return ", ".join(
+        (
+            counted(identities, "address"),
+            counted(conversations, "conversation"),
+            counted(messages, "message"),
+        )
+    )
+
+
+class CustomerSearch(Protocol):
+    def search(self, query: str, limit: int = 50) -> list[SearchHit]: ...
+
+
+class CustomerScreen(Screen[int | None]):
+    """One customer whole. Dismissed with the customer to show in the inbox (the one it was
+    merged into, after a merge)."""
+
+    CSS_PATH = "customer.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Back", id="customer-close"),
+        Binding("ctrl+s", "save", "Save", id="customer-save", priority=True),
+        Binding("e", "edit", "Edit name, notes", id="customer-edit"),
+        Binding("l", "link", "Link address", id="customer-link"),
+        Binding("u", "unlink", "Unlink address", id="customer-unlink"),
+        Binding("m", "merge", "Merge into…", id="customer-merge"),
+        Binding("U", "unmerge", "Unmerge", id="customer-unmerge"),
+    ]
+
+    class _Loaded(Message, bubble=False):
+        def __init__(self, customer_id: int, info: CustomerInfo | None) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+            self.info = info
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.info: CustomerInfo | None = None
+        """The customer as last read (None until then)."""
+        self._reset_fields = True
+        """The next read replaces what the name and notes fields hold."""
+        self._warned_unsaved = False
+        self._version: int | None = None
+
+    @property
+    def omni(self) -> OmniApp:
+        return cast("OmniApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="customer-box"):
+            yield Static(id="customer-title")
+            yield Static(Text("Name", style="bold"), classes="customer-label")
+            yield Input(placeholder="the customer's name", id="customer-name")
+            yield Static(
+                Text.assemble(("Notes", "bold"), ("  the team's, never sent", "dim")),
+                classes="customer-label",
+            )
+            yield TextArea(id="customer-notes", soft_wrap=True)
+            yield Static(Text("Addresses", style="bold"), classes="customer-label")
+            yield OptionList(id="customer-identities")
+            yield Static(Text("Merges", style="bold"), classes="customer-label")
+            yield OptionList(id="customer-merges")
+            yield Static(id="customer-notice")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#customer-box").border_title = "Customer"
+        self.query_one("#customer-identities", OptionList).focus()
+        self.notice(Text("Reading the customer…", style="dim"))
+        self.reload()
+        self.set_interval(POLL_SECONDS, self._poll)
+
+    def notice(self, text: Text | str) -> None:
+        shown = text if isinstance(text, Text) else Text(text)
+        self.query_one("#customer-notice", Static).update(shown)
+
+    def _done(self, said: str) -> Callable[[], None]:
+        """Say what was done, and read the customer again at once."""
+
+        def done() -> None:
+            self.notice(Text(said, style="bold green"))
+            self.reload()
+
+        return done
+
+    def _refused(self, what: str) -> Callable[[str], None]:
+        def show(error: str) -> None:
+            self.notice(Text(f"{what} refused: {one_line(error, 200)}", style="bold red"))
+
+        return show
+
+    # -- reading --------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._read(self.customer_id)
+
+    def _poll(self) -> None:
+        try:
+            version = self.omni.reader.data_version()
+        except Exception:
+            log.exception("polling the store failed")
+            return
+        if version != self._version:
+            self._version = version
+            self.reload()
+
+    @work(thread=True, exclusive=True, group="customer-read", exit_on_error=False)
+    def _read(self, customer_id: int) -> None:
+        try:
+            info = self.omni.reader.customer_info(customer_id)
+        except Exception:
+            log.exception("reading customer %d failed", customer_id)
+            return
+        self.post_message(self._Loaded(customer_id, info))
+
+    @on(_Loaded)
+    def _loaded(self, message: _Loaded) -> None:
+        if message.customer_id != self.customer_id:
+            return  # the screen moved on to another customer meanwhile
+        info = message.info
+        if info is None:
+            self.notice(Text(f"There is no customer #{self.customer_id}.", style="bold red"))
+            return
+        if info.merged_into_id is not None:  # merged away, by someone else perhaps
+            self.notice(f"Customer #{info.id} was merged into #{info.merged_into_id}: shown here")
+            self.customer_id = info.merged_into_id
+            self._reset_fields = True
+            self.reload()
+            return
+        before, self.info = self.info, info
+        self._show_fields(before, info)
+        self._show_identities(info)
+        self._show_merges(info)
+        title = Text.assemble((one_line(info.name, 80) or "(no name)", "bold"))
+        title.append(f"  #{info.id}", style="dim")
+        title.append(
+            f"  · {counted(info.conversations, 'conversation')} · "
+            f"{counted(info.messages, 'message')}",
+            style="dim",
+        )
+        self.query_one("#customer-title", Static).update(title)
+        if before is None:
+            self.notice(Text("e edits · ctrl+s saves · l links · u unlinks · m merges", "dim"))
+
+    def _show_fields(self, before: CustomerInfo | None, info: CustomerInfo) -> None:
+        """The stored name and notes, unless the agent is editing them (their text stays)."""
+        name = self.query_one("#customer-name", Input)
+        notes = self.query_one("#customer-notes", TextArea)
+        if self._reset_fields or before is None or name.value == clean(before.name):
+            name.value = clean(info.name)
+        if self._reset_fields or before is None or notes.text == clean(before.notes):
+            notes.load_text(clean(info.notes))
+        self._reset_fields = False
+
+    def _show_identities(self, info: CustomerInfo) -> None:
+        options = self.query_one("#customer-identities", OptionList)
+        at = options.highlighted
+        options.clear_options()
+        for identity in info.identities:
+            options.add_option(Option(identity_text(identity), id=str(identity.id)))
+        if options.option_count:
+            options.highlighted = min(at or 0, options.option_count - 1)
+
+    def _show_merges(self, info: CustomerInfo) -> None:
+        options = self.query_one("#customer-merges", OptionList)
+        at = options.highlighted
+        options.clear_options()
+        if not info.merges:
+            options.add_option(Option(Text("No merges.", style="dim"), disabled=True))
+            return
+        now = self.omni.clock()
+        for merge in info.merges:
+            options.add_option(Option(self._merge_text(merge, info.id, now), id=str(merge.id)))
+        options.highlighted = min(at or 0, options.option_count - 1)
+
+    def _merge_text(self, merge: MergeRow, customer_id: int, now: datetime) -> Text:
+        tz: tzinfo = self.omni.tz
+        line = Text(f"#{merge.id} ", style="bold", end="")
+        line.append(f"{local_time(merge.at, now, tz)} · {one_line(merge.agent, 30)} merged ")
+        if merge.target_id == customer_id:
+            line.append(_name(merge.source_name, merge.source_id), style="bold")
+            line.append(" into this customer")
+        else:
+            line.append(f"this customer into {_name(merge.target_name, merge.target_id)}")
+        line.append(
+            f" · {_moved(merge.identities, merge.conversations, merge.messages)}",
+            style="dim",
+        )
+        if merge.undone_at is not None:
+            when = local_time(merge.undone_at, now, tz)
+            line.append(f" · unmerged by {one_line(merge.undone_by, 30)} {when}", "italic")
+        return line
+
+    # -- name and notes -------------------------------------------------------------------
+
+    def _edited(self) -> tuple[str | None, str | None]:
+        """The name and the notes as typed, each None when unchanged."""
+        if self.info is None:
+            return None, None
+        name = self.query_one("#customer-name", Input).value
+        notes = self.query_one("#customer-notes", TextArea).text
+        return (
+            name if name != clean(self.info.name) else None,
+            notes if notes != clean(self.info.notes) else None,
+        )
+
+    def action_edit(self) -> None:
+        self.query_one("#customer-name", Input).focus()
+
+    def action_save(self) -> None:
+        info = self.info
+        if info is None:
+            return
+        name, notes = self._edited()
+        if name is None and notes is None:
+            self.notice("Nothing changed.")
+            return
+        app = self.omni
+
+        def saved(what: str) -> Callable[[], None]:
+            def done() -> None:
+                self._reset_fields = True
+                self._warned_unsaved = False
+                self.notice(Text(f"Saved the {what}", style="bold green"))
+                self.reload()
+
+            return done
+
+        if name is not None:
+            app.rename_customer(
+                info.id, name, info.name, done=saved("name"), refused=self._refused("Rename")
+            )
+        if notes is not None:
+            app.set_customer_notes(
+                info.id, notes, info.notes, done=saved("notes"), refused=self._refused("Notes")
+            )
+
+    def action_close(self) -> None:
+        """Leave the name or notes field for the lists; from the lists, back to the inbox
+        (once more after a warning when something typed is not saved)."""
+        if isinstance(self.focused, Input | TextArea):
+            self.query_one("#customer-identities", OptionList).focus()
+            return
+        if any(value is not None for value in self._edited()) and not self._warned_unsaved:
+            self._warned_unsaved = True
+            self.notice(
+                Text("Not saved: ctrl+s saves, esc again leaves without saving", "bold yellow")
+            )
+            return
+        self.dismiss(self.customer_id)
+
+    # -- addresses ----------------------------------------------------------------------
+
+    def _selected_identity(self) -> CustomerIdentity | None:
+        options = self.query_one("#customer-identities", OptionList)
+        index = options.highlighted
+        if self.info is None or index is None or index >= len(self.info.identities):
+            self.notice("Select an address first (the list of addresses, ↑/↓).")
+            return None
+        return self.info.identities[index]
+
+    def action_link(self) -> None:
+        info = self.info
+        if info is None:
+            return
+
+        def picked(address: tuple[str, str] | None) -> None:
+            if address is None:
+                return
+            channel, value = address
+            # The account of an address on that channel it has already, else the app's pick.
+            account = next((i.account for i in info.identities if i.channel == channel), None)
+            said = f"{channel} {one_line(value, 60)}"
+            self.omni.link_identity(
+                info.id,
+                channel,
+                value,
+                account,
+                done=self._done(f"Linked {said}"),
+                refused=self._refused("Link"),
+            )
+
+        self.app.push_screen(LinkScreen(_name(info.name, info.id)), picked)
+
+    def action_unlink(self) -> None:
+        identity = self._selected_identity()
+        if identity is None or self.info is None:
+            return
+        if len(self.info.identities) == 1:
+            self.notice(Text("The only address stays: there is nothing to unlink it from.", "red"))
+            return
+
+        def chosen(with_conversations: bool | None) -> None:
+            if with_conversations is None:
+                return
+            said = f"{identity.channel} {one_line(identity.address, 60)}"
+            self.omni.unlink_identity(
+                identity.id,
+                with_conversations,
+                done=lambda new: self._done(f"Unlinked {said}: customer #{new} now")(),
+                refused=self._refused("Unlink"),
+            )
+
+        self.app.push_screen(UnlinkScreen(identity, self.info.name), chosen)
+
+    # -- merges -------------------------------------------------------------------------
+
+    def action_merge(self) -> None:
+        """Pick the customer this one is the same person as, see what moves, confirm."""
+        info = self.info
+        if info is None:
+            return
+        app = self.omni
+
+        def confirmed(preview: MergePreview, yes: bool | None) -> None:
+            if not yes:
+                return
+            target = _name(preview.target_name, preview.target_id)
+
+            def merged(record_id: int) -> None:
+                self.customer_id = preview.target_id
+                self._reset_fields = True
+                self.reload()
+                self.notice(
+                    Text(
+                        f"Merged into {target} · merge #{record_id} (U on it unmerges)",
+                        style="bold green",
+                    )
+                )
+
+            app.merge_customers(
+                preview.source_id, preview.target_id, done=merged, refused=self._refused("Merge")
+            )
+
+        def previewed(preview: MergePreview) -> None:
+            self.app.push_screen(MergePreviewScreen(preview), lambda yes: confirmed(preview, yes))
+
+        def picked(hit: SearchHit | None) -> None:
+            if hit is not None:
+                app.merge_preview(
+                    info.id, hit.customer_id, done=previewed, refused=self._refused("Merge")
+                )
+
+        self.app.push_screen(MergePickerScreen(app.reader, info.id, info.name), picked)
+
+    def action_unmerge(self) -> None:
+        info = self.info
+        options = self.query_one("#customer-merges", OptionList)
+        index = options.highlighted
+        if info is None or index is None or index >= len(info.merges):
+            self.notice("Select a merge first (the list of merges, ↑/↓).")
+            return
+        merge = info.merges[index]
+        if merge.undone_at is not None:
+            self.notice(f"Merge #{merge.id} was unmerged already.")
+            return
+        if merge.target_id != info.id:
+            self.notice(f"Unmerge it from {_name(merge.target_name, merge.target_id)}.")
+            return
+        from omnitui.screens.workflow import ConfirmScreen
+
+        source = _name(merge.source_name, merge.source_id)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.omni.unmerge_customers(
+                    merge.id,
+                    done=self._done(f"Unmerged: {source} is a customer of their own again"),
+                    refused=self._refused("Unmerge"),
+                )
+
+        question = Text(
+            f"Unmerge #{merge.id}? {source} gets back what it brought "
+            f"({_moved(merge.identities, merge.conversations, merge.messages)}) and what "
+            "came from those addresses since."
+        )
+        self.app.push_screen(ConfirmScreen("Unmerge", question), answered)
+
+
+class MergePickerScreen(ModalScreen[SearchHit | None]):
+    """Find the customer to merge into, by name or address (the Reader's search, as you
+    type); enter picks."""
+
+    CSS_PATH = "customer.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel", id="merge-pick-close"),
+        Binding("down", "options", "Pick from the list", id="merge-pick-list", show=False),
+    ]
+
+    class _Found(Message, bubble=False):
+        def __init__(self, token: int, hits: list[SearchHit] | None) -> None:
+            super().__init__()
+            self.token = token
+            self.hits = hits
+
+    def __init__(self, source: CustomerSearch, customer_id: int, name: str) -> None:
+        super().__init__()
+        self._source = source
+        self.customer_id = customer_id
+        self.customer_name = name
+        self.hits: list[SearchHit] = []
+        self._timer: Timer | None = None
+        self._token = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="merge-pick-box", classes="customer-window"):
+            yield Static(id="merge-pick-what")
+            yield Input(placeholder="a name or an address", id="merge-pick-input")
+            yield OptionList(id="merge-pick-options")
+            yield Static(
+                Text("enter picks · ↓ the list · esc cancels", style="dim"),
+                id="merge-pick-info",
+                classes="customer-window-info",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#merge-pick-box").border_title = "Merge into…"
+        what = Text("The same person as ", style="dim", end="")
+        what.append(_name(self.customer_name, self.customer_id), style="bold")
+        what.append(" — who?", style="dim")
+        self.query_one("#merge-pick-what", Static).update(what)
+        self.query_one(Input).focus()
+
+    @on(Input.Changed, "#merge-pick-input")
+    def _changed(self, event: Input.Changed) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self._search_now)
+
+    def _search_now(self) -> None:
+        self._timer = None
+        self._token += 1
+        self._search(self._token, self.query_one(Input).value)
+
+    @work(thread=True, exclusive=True, group="merge-pick", exit_on_error=False)
+    def _search(self, token: int, typed: str) -> None:
+        try:
+            found: list[SearchHit] | None = self._source.search(typed, limit=PICKER_LIMIT)
+        except Exception:
+            log.exception("searching customers failed")
+            found = None
+        self.post_message(self._Found(token, found))
+
+    @on(_Found)
+    def _found(self, message: _Found) -> None:
+        if message.token != self._token:
+            return  # a newer search is under way
+        info = self.query_one("#merge-pick-info", Static)
+        if message.hits is None:
+            info.update(Text("The search failed; see the log.", style="red"))
+            return
+        self.hits = [
+            h for h in message.hits if h.message_id is None and h.customer_id != self.customer_id
+        ]
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for hit in self.hits:
+            line = Text(_name(hit.name, hit.customer_id), style="bold", end="")
+            if hit.excerpt:
+                line.append(f"  {one_line(hit.excerpt, 60)}", style="dim")
+            options.add_option(Option(line, id=str(hit.customer_id)))
+        if self.hits:
+            options.highlighted = 0
+            info.update(Text("enter picks · ↓ the list · esc cancels", style="dim"))
+        else:
+            info.update(Text("No other customer has that name or address.", style="dim"))
+
+    @on(Input.Submitted, "#merge-pick-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        options = self.query_one(OptionList)
+        if self.hits and options.highlighted is not None:
+            self.dismiss(self.hits[options.highlighted])
+
+    @on(OptionList.OptionSelected, "#merge-pick-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.hits[event.option_index])
+
+    def action_options(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class MergePreviewScreen(ModalScreen[bool]):
+    """What a merge moves, before it is done: y or enter merges, n or esc does not."""
+
+    CSS_PATH = "customer.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Merge", id="merge-confirm"),
+        Binding("n,escape", "answer(False)", "Cancel", id="merge-cancel"),
+    ]
+
+    def __init__(self, preview: MergePreview) -> None:
+        super().__init__()
+        self.preview = preview
+
+    def compose(self) -> ComposeResult:
+        p = self.preview
+        source, target = _name(p.source_name, p.source_id), _name(p.target_name, p.target_id)
+        question = Text("Merge ", end="")
+        question.append(source, style="bold")
+        question.append(" into ")
+        question.append(target, style="bold")
+        question.append("?")
+        moves = Text(f"Moves {counted(len(p.identities), 'address')}, ")
+        moves.append(f"{counted(p.conversations, 'conversation')} ({p.open_conversations} open) ")
+        moves.append(f"and {counted(p.messages, 'message')}")
+        moves.append(", and the notes (after the target's)." if p.notes else ".")
+        addresses = Text("\n", end="").join(
+            Text.assemble("  ", identity_text(i, alone=False)) for i in p.identities
+        )
+        after = Text(
+            f"{one_line(p.source_name, 60) or 'The customer'} then leaves the list. The merge "
+            f"is recorded: U on it in the customer screen of {target} takes it back.",
+            style="dim",
+        )
+        with Vertical(id="merge-preview-box", classes="customer-window"):
+            yield Static(question, id="merge-preview-question")
+            yield Static(moves, id="merge-preview-moves")
+            yield Static(addresses, id="merge-preview-addresses")
+            yield Static(after, id="merge-preview-after")
+            yield Static(
+                Text("y / enter: merge · n / esc: cancel", style="dim"),
+                classes="customer-window-info",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#merge-preview-box").border_title = "Merge customers"
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class UnlinkScreen(ModalScreen[bool | None]):
+    """Unlink an address: alone (a), or with the conversations only it wrote in (c).
+    Dismissed with whether the conversations go too (None: cancelled)."""
+
+    CSS_PATH = "customer.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "answer(False)", "Unlink the address alone", id="unlink-alone"),
+        Binding("c", "answer(True)", "Unlink it with its conversations", id="unlink-with"),
+        Binding("escape,n", "answer(None)", "Cancel", id="unlink-cancel"),
+    ]
+
+    def __init__(self, identity: CustomerIdentity, name: str) -> None:
+        super().__init__()
+        self.identity = identity
+        self.customer_name = name
+
+    def compose(self) -> ComposeResult:
+        identity = self.identity
+        question = Text("Unlink ", end="")
+        question.append_text(identity_text(identity, alone=False))
+        question.append(
+            f" from {one_line(self.customer_name, 60)}? It becomes a customer of its own."
+        )
+        alone = counted(identity.alone_in, "conversation")
+        choices = Text("a: the address alone (its history stays here) · c: with the ")
+        choices.append(f"{alone} only it wrote in · esc: cancel")
+        with Vertical(id="unlink-box", classes="customer-window"):
+            yield Static(question, id="unlink-question")
+            yield Static(choices, classes="customer-window-info")
+
+    def on_mount(self) -> None:
+        self.query_one("#unlink-box").border_title = "Unlink address"
+
+    def action_answer(self, with_conversations: bool | None) -> None:
+        self.dismiss(with_conversations)
+
+
+class LinkScreen(ModalScreen[tuple[str, str] | None]):
+    """Link another address: "telegram 500600", "email name@example.az", "phone +994…"
+    (what the words mean is shown before enter)."""
+
+    CSS_PATH = "customer.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Cancel", id="link-close"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.customer_name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="link-box", classes="customer-window"):
+            yield Input(placeholder="telegram 500600 · name@example.az · phone +994…", id="link")
+            yield Static(id="link-preview")
+            yield Static(
+                Text("enter links · esc cancels", style="dim"), classes="customer-window-info"
+            )
+
+    def on_mount(self) -> None:
+        box = self.query_one("#link-box")
+        box.border_title = "Link an address"
+        box.border_subtitle = self.customer_name
+        self._show("")
+        self.query_one(Input).focus()
+
+    def _show(self, typed: str) -> tuple[str, str] | None:
+        preview = self.query_one("#link-preview", Static)
+        if not typed.strip():
+            preview.update(Text("Messages from it then join this customer's history.", "dim"))
+            return None
+        try:
+            channel, address = parse_address(typed)
+        except ValueError as exc:
+            preview.update(Text(one_line(str(exc), 200), style="bold red"))
+            return None
+        line = Text("→ ", style="bold", end="")
+        line.append_text(channel_mark(channel))
+        line.append(f" {channel} {one_line(address, 80)}", style="bold green")
+        preview.update(line)
+        return channel, address
+
+    @on(Input.Changed, "#link")
+    def _typed(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    @on(Input.Submitted, "#link")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        address = self._show(event.value or " ")
+        if address is not None:
+            self.dismiss(address)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,120 @@
+"""The inbox's views: which customers the list shows (All, Open, Mine, ..., a channel, a
+saved search from the config).
+
+A view is a search-language query (omnitui/query.py) read as a set of customers: those
+with at least one conversation that matches it, listed newest activity first like the
+whole list. The built-in views are queries too ("Mine" is ``assignee:me is:open``), so a
+view and a search agree on what they mean; All and the channel views are not queries:
+All is every customer, a channel view every customer with an address on that channel
+(the list's own ``channels`` column, so it costs what the plain list costs).
+
+Views are values: reads.py turns them into SQL, the view bar shows them, the config adds
+saved ones (``[views.NAME] query = "tag:vip is:open"``). The first paint shows the
+built-in ones only; saved and channel views join once the config and the counts are
+read, after it.
+
+Must not import Textual, the store (sqlite3, SQLAlchemy) or any connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+CHANNEL_TITLES = {"email": "Email", "telegram": "Telegram", "webchat": "Web chat", "phone": "Phone"}
+"""Every channel a customer address can be on (query.CHANNELS), as the view bar names it."""
+SAVED_PREFIX = "saved:"
+CHANNEL_PREFIX = "channel:"
+DIGIT_VIEWS = 9
+"""Views 1-9 are picked by their digit; the rest by cycling."""
+
+
+class View(NamedTuple):
+    """One entry of the view bar: ``id`` is stable (the bar and the palette key on it).
+    (A NamedTuple: cheaper to define than a dataclass, on the way to the first paint.)"""
+
+    id: str
+    title: str
+    query: str = ""
+    """The search-language query the customers' conversations must match ("": none)."""
+    channel: str = ""
+    """For a channel view: the channel the customers have an address on."""
+    key: str = ""
+    """A key that picks the view (saved views, from the config); "" for none."""
+    description: str = ""
+
+    @property
+    def lists_everyone(self) -> bool:
+        """Whether the view is the whole list (All): the first paint's view."""
+        return not self.query and not self.channel
+
+
+ALL = View("all", "All", description="Every customer")
+OPEN = View("open", "Open", "is:open", description="Customers with an open conversation")
+MINE = View("mine", "Mine", "assignee:me is:open", description="Open conversations assigned to you")
+UNASSIGNED = View(
+    "unassigned",
+    "Unassigned",
+    "assignee:none is:open",
+    description="Open conversations nobody has taken",
+)
+PENDING = View(
+    "pending", "Pending", "is:pending", description="Conversations waiting on the customer"
+)
+SNOOZED = View("snoozed", "Snoozed", "is:snoozed", description="Conversations put away for now")
+RESOLVED = View(
+    "resolved", "Resolved", "is:resolved", description="Customers with a resolved conversation"
+)
+BUILT_IN = (ALL, OPEN, MINE, UNASSIGNED, PENDING, SNOOZED, RESOLVED)
+"""The views every inbox has, in the bar's order (digits 1-7)."""
+
+
+def channel_view(channel: str) -> View:
+    title = CHANNEL_TITLES.get(channel, channel.capitalize())
+    return View(
+        f"{CHANNEL_PREFIX}{channel}",
+        title,
+        channel=channel,
+        description=f"Customers with an address on {title}",
+    )
+
+
+def saved_view(name: str, query: str, *, title: str = "", key: str = "") -> View:
+    """A saved search from the config (``[views.NAME]``)."""
+    return View(
+        f"{SAVED_PREFIX}{name}",
+        title or name,
+        query,
+        key=key,
+        description=f"Saved search: {query}",
+    )
+
+
+def arrange(saved: Iterable[View], channels: Iterable[str]) -> list[View]:
+    """The bar's views in order: the built-in ones, the saved searches (so their digits do
+    not move when a channel appears), then one a channel present in the store."""
+    ordered = [*BUILT_IN, *saved]
+    ordered += [channel_view(c) for c in CHANNEL_TITLES if c in set(channels)]
+    return ordered
+
+
+def saved_views(config_views: Mapping[str, object]) -> list[View]:
+    """The config's ``[views.NAME]`` tables (``config.models.SavedView``) as views."""
+    found = []
+    for name, table in config_views.items():
+        query = str(getattr(table, "query", ""))
+        title = str(getattr(table, "title", "") or "")
+        key = str(getattr(table, "key", "") or "")
+        found.append(saved_view(name, query, title=title, key=key))
+    return found
+
+
+def compact_count(count: int) -> str:
+    """A count in a few cells: 950, 9,500 -> 9.5k, 66,666 -> 67k, 1,200,000 -> 1.2M."""
+    if count < 1_000:
+        return str(count)
+    if count < 10_000:
+        return f"{count / 1_000:.1f}k".replace(".0k", "k")
+    if count < 999_500:
+        return f"{round(count / 1_000)}k"
+    return f"{count / 1_000_000:.1f}M".replace(".0M", "M")
