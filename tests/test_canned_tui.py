@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from omnitui import inbox
 from omnitui.app import OmniApp
@@ -141,6 +142,26 @@ async def test_colons_pick_ret_in_the_customers_language_and_it_is_sent_filled_i
         assert composer.area.has_focus
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: replies_to(library, library.ali) == [expected], what="sent")
+
+
+async def test_what_is_typed_fast_after_the_colons_is_the_pickers_query(
+    library: Store, tmp_path: Path
+) -> None:
+    app = make_app(settings_with(tmp_path, library.url))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_customer(pilot, app, library.ali)
+        await pilot.press("r")
+        # In one go, as a fast typist (or a paste) does: the letters outrun the picker.
+        await pilot.press(":", ":", "r", "e", "t")
+        await wait_for(pilot, lambda: isinstance(app.screen, CannedPicker), what="the picker")
+        picker = app.screen
+        assert isinstance(picker, CannedPicker)
+        await wait_for(pilot, lambda: picker.rows is not None, what="the library read")
+        assert picker.query_one(Input).value == "ret"
+        assert picker.shown[0].shortcut == "ret"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen), what="inserted")
+        assert "::" not in composer_of(app).text and "ret" not in composer_of(app).text[:3]
 
 
 async def test_without_the_customers_language_the_agents_then_english(

@@ -100,6 +100,7 @@ def open_picker(app: OmniApp, composer: Composer, wanted: Composer.CannedWanted)
         detail.row.id,
         values_for(detail, settings.agent),
         agent_language=settings.config.agent.language or None,
+        typed=lambda: composer.take_typed_after(wanted),
     )
 
     def picked(result: Picked | None) -> None:
@@ -144,9 +145,12 @@ class CannedPicker(ModalScreen[Picked]):
         values: Mapping[str, str],
         *,
         agent_language: str | None = None,
+        typed: Callable[[], str] | None = None,
     ) -> None:
         super().__init__()
         self._source = source
+        self._typed_before = typed
+        """What was typed after the ``::`` before the picker was up: its first query."""
         self.customer_id = customer_id
         self.values = dict(values)
         self.agent_language = agent_language
@@ -170,7 +174,11 @@ class CannedPicker(ModalScreen[Picked]):
 
     def on_mount(self) -> None:
         self.query_one("#canned-picker-box").border_title = "Canned reply"
-        self.query_one(Input).focus()
+        query = self.query_one(Input)
+        if self._typed_before is not None:
+            query.value = self._typed_before()
+            query.cursor_position = len(query.value)
+        query.focus()
         self._show_error("Reading the canned replies…", style="dim")
         self._read_list()
 

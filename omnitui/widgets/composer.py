@@ -508,6 +508,22 @@ class Composer(Vertical):
         self.screen.set_focus(area)
         return True
 
+    def take_typed_after(self, wanted: CannedWanted) -> str:
+        """What the agent typed right after the ``::`` before the picker was up (fast typing
+        outruns the screen), removed from the text: the picker's query starts with it."""
+        area = self._canned_place(wanted)
+        if area is None:
+            return ""
+        row, column = wanted.end
+        line = area.document.get_line(row)
+        cursor_row, cursor_column = area.cursor_location
+        end = cursor_column if cursor_row == row and cursor_column > column else column
+        typed = line[column:end]
+        if not typed or any(c.isspace() for c in typed):
+            return ""
+        area.delete(wanted.end, (row, end))
+        return typed
+
     def type_back(self, wanted: CannedWanted, query: str) -> None:
         """The pick was cancelled: what the agent typed into the picker follows the ``::``,
         as if typed here."""
