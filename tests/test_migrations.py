@@ -93,3 +93,37 @@ def test_the_migrations_make_the_tables_the_code_declares(tmp_path: Path) -> Non
     diff = [d for d in diff if not (d[0] == "remove_table" and d[1].name.endswith("_fts"))]
     diff = [d for d in diff if not (d[0] == "remove_table" and "_fts_" in d[1].name)]
     assert diff == []
+
+
+def test_a_store_with_data_goes_down_and_up_again_intact(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from omnitui import inbox
+    from omnitui.connectors.base import Batch, InboundMessage
+
+    url = db.sqlite_url(tmp_path / "store.db")
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    message = InboundMessage(
+        account="mail",
+        channel="email",
+        external_id="<1@example.az>",
+        address="leyla@example.az",
+        body="Salam, sifarişim haradadır?",
+        sent_at=datetime.now(UTC),
+    )
+    inbox.ingest(engine, Batch([message]))
+    engine.dispose()
+    # Going down rebuilds tables others reference (customer, identity): with SQLite's
+    # foreign keys on, that failed on any store that had a customer.
+    command.downgrade(db._alembic_config(url), "0004")
+    assert schema_revision(url) == "0004"
+    db.upgrade(url)
+    assert schema_revision(url) == SCHEMA_HEAD
+    with sqlite3.connect(tmp_path / "store.db") as conn:
+        assert conn.execute("SELECT address FROM identity").fetchall() == [("leyla@example.az",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    [customer] = Reader(url).customers(0, 5)
+    assert customer.preview.startswith("Salam")

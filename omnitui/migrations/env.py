@@ -17,6 +17,16 @@ if connectable is None:
     connectable = create_engine(url, poolclass=pool.NullPool)
 
 with connectable.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table (copy, drop, rename); with foreign keys on, dropping
+        # one that others reference fails (SQLite's own ALTER recipe turns them off). The
+        # pragma only works outside a transaction, so here; the check after the migrations
+        # makes sure no reference was broken on the way.
+        # On the DBAPI connection itself: SQLAlchemy would begin a transaction first.
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=db.SQLModel.metadata,
@@ -24,4 +34,10 @@ with connectable.connect() as connection:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke {len(broken)} references: {broken[:5]}")
+    if sqlite:
+        raw.execute("PRAGMA foreign_keys=ON")
 connectable.dispose()
