@@ -15,6 +15,7 @@ with 1,000 messages (goal under 150 MB).
 
 from __future__ import annotations
 
+import compileall
 import fcntl
 import os
 import re
@@ -51,6 +52,7 @@ _ESCAPES = re.compile(
     rb"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[PX^_][^\x1b]*\x1b\\|.)"
 )
 OMNITUI = Path(sys.executable).parent / "omnitui"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Run:
@@ -131,6 +133,10 @@ def main() -> None:
     sys.argv[1:] = argv
     args = stores.arguments(__doc__.splitlines()[0], (50_000, 1_000_000))
     print(f"machine: {stores.machine()}")
+    # Bytecode as an installed omnitui has it: with PYTHONDONTWRITEBYTECODE set (as on the
+    # development machines) an editable install never writes it, and every start would
+    # compile each changed module again (+40-90 ms measured, after an edit to reads.py).
+    compileall.compile_dir(str(ROOT / "omnitui"), quiet=1)
     scratch = Path(tempfile.mkdtemp(prefix="omnitui-paint-"))
     bare = scratch / "bare_app.py"
     bare.write_text(BARE_APP, encoding="utf-8")

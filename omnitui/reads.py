@@ -21,6 +21,99 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from omnitui.text import one_line
 
+if TYPE_CHECKING:  # re-exported: every row is still reads.NAME
+    from omnitui.readrows import (
+        AgentPresence as AgentPresence,
+    )
+    from omnitui.readrows import (
+        BlockedIdentity as BlockedIdentity,
+    )
+    from omnitui.readrows import (
+        CannedDetail as CannedDetail,
+    )
+    from omnitui.readrows import (
+        CannedRow as CannedRow,
+    )
+    from omnitui.readrows import (
+        ChatEventRow as ChatEventRow,
+    )
+    from omnitui.readrows import (
+        Collision as Collision,
+    )
+    from omnitui.readrows import (
+        ConversationRow as ConversationRow,
+    )
+    from omnitui.readrows import (
+        ConversationState as ConversationState,
+    )
+    from omnitui.readrows import (
+        CustomerIdentity as CustomerIdentity,
+    )
+    from omnitui.readrows import (
+        CustomerInfo as CustomerInfo,
+    )
+    from omnitui.readrows import (
+        DraftRow as DraftRow,
+    )
+    from omnitui.readrows import (
+        MergePreview as MergePreview,
+    )
+    from omnitui.readrows import (
+        MergeRow as MergeRow,
+    )
+    from omnitui.readrows import (
+        MessageDetail as MessageDetail,
+    )
+    from omnitui.readrows import (
+        MessageEditRow as MessageEditRow,
+    )
+    from omnitui.readrows import (
+        QuarantineRow as QuarantineRow,
+    )
+    from omnitui.readrows import (
+        RacedReply as RacedReply,
+    )
+    from omnitui.readrows import (
+        SearchHit as SearchHit,
+    )
+    from omnitui.readrows import (
+        TypingRow as TypingRow,
+    )
+
+_LATER = frozenset(
+    (
+        "AgentPresence",
+        "BlockedIdentity",
+        "CannedDetail",
+        "CannedRow",
+        "ChatEventRow",
+        "Collision",
+        "ConversationRow",
+        "ConversationState",
+        "CustomerIdentity",
+        "CustomerInfo",
+        "DraftRow",
+        "MergePreview",
+        "MergeRow",
+        "MessageDetail",
+        "MessageEditRow",
+        "QuarantineRow",
+        "RacedReply",
+        "SearchHit",
+        "TypingRow",
+    )
+)
+"""Rows defined in omnitui/readrows.py, imported on first use (``__getattr__``)."""
+
+
+def __getattr__(name: str) -> object:
+    if name in _LATER:
+        from omnitui import readrows
+
+        return getattr(readrows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 if TYPE_CHECKING:
     from omnitui.query import Compiled, Query
     from omnitui.query import Context as QueryContext
@@ -195,50 +288,6 @@ class TimelineItem:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageEditRow:
-    """A message's text as it was until ``edited_at``, when its sender replaced it."""
-
-    id: int
-    message_id: int
-    body: str
-    edited_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class MessageDetail:
-    """One message whole, for the full view: the text, why it is threaded, its files."""
-
-    id: int
-    direction: str
-    channel: str
-    account: str
-    author: str
-    address: str
-    """The sender's (or, for a reply, the recipient's) address on the channel."""
-    subject: str
-    body: str
-    has_html: bool
-    at: datetime
-    conversation_id: int
-    thread_reason: str
-    refs: str
-    attachments: tuple[AttachmentRow, ...]
-    edits: tuple[MessageEditRow, ...] = ()
-    """The texts it had before, oldest first (empty: never edited)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationRow:
-    """One case of a customer, for the picker that moves a message into it."""
-
-    id: int
-    status: str
-    message_count: int
-    last_message_at: datetime
-    subject: str
-
-
-@dataclass(frozen=True, slots=True)
 class IdentityRow:
     id: int
     channel: str
@@ -265,58 +314,6 @@ class CustomerDetail:
 
 
 @dataclass(frozen=True, slots=True)
-class BlockedIdentity:
-    """An address of the customer an agent blocked (spam). ``address`` is customer text."""
-
-    id: int
-    channel: str
-    address: str
-    blocked_by: str
-    blocked_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationState:
-    """The conversation that assign, status, snooze and tags act on: the customer's newest
-    active one, else their newest (inbox.current_conversation's rule), and the customer's
-    blocked addresses."""
-
-    id: int
-    status: str
-    assignee: str | None
-    snoozed_until: datetime | None
-    tags: tuple[str, ...]
-    blocked: tuple[BlockedIdentity, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """A customer found by name or address (``message_id`` None), or a message."""
-
-    customer_id: int
-    name: str
-    message_id: int | None
-    excerpt: str
-    at: datetime | None
-    conversation_id: int | None = None
-    """The message's conversation (None for a customer hit, and from ``Reader.search``)."""
-    status: str = ""
-    """That conversation's status: open, pending, snoozed or resolved."""
-    channel: str = ""
-    direction: str = ""
-    """in, out or note."""
-
-
-@dataclass(frozen=True, slots=True)
-class QuarantineRow:
-    id: int
-    account: str
-    source: str
-    error: str
-    stored_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
 class ConnectorStatus:
     account: str
     channel: str
@@ -336,68 +333,6 @@ class StoreStatus:
     failed: int
     unconfirmed: int
     quarantined: int
-
-
-@dataclass(frozen=True, slots=True)
-class ChatEventRow:
-    """A web chat visitor's message or a reply sent to them, with its event id."""
-
-    id: str
-    direction: str
-    text: str
-    at: datetime
-    files: tuple[AttachmentRow, ...] = ()
-    """A reply's files, in the order they were attached (those whose bytes were kept)."""
-
-
-@dataclass(frozen=True, slots=True)
-class TypingRow:
-    """A web chat visitor seen typing: their display name (customer text) and when."""
-
-    display_name: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AgentPresence:
-    """An agent whose TUI is running: the customer it has open (None: none) and whether
-    they are typing a reply to that customer now. ``agent`` is a login name: shown through
-    omnitui.text like customer text."""
-
-    agent: str
-    customer_id: int | None
-    typing: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DraftRow:
-    """What an agent was writing to a customer, as last saved."""
-
-    customer_id: int
-    mode: str
-    identity_id: int | None
-    body: str
-    started_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RacedReply:
-    """A reply or note another agent added to the customer while this one was writing."""
-
-    author: str
-    direction: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Collision:
-    """What an agent about to send should know first (both empty: nothing)."""
-
-    writing: tuple[str, ...] = ()
-    """Other agents typing to the customer now, or with a draft for them saved lately."""
-    replied: RacedReply | None = None
-    """The newest reply or note by someone else since this agent's draft began."""
 
 
 class HotlistEntry(NamedTuple):
@@ -433,28 +368,6 @@ class NewInbound(NamedTuple):
     """The customer's unread messages now (0: someone has read them already)."""
 
 
-@dataclass(frozen=True, slots=True)
-class CannedRow:
-    """A canned reply as the picker and the editor list it."""
-
-    id: int
-    title: str
-    shortcut: str
-    tags: tuple[str, ...]
-    languages: tuple[str, ...]
-    """The languages it has a body in (en, az, tr, fa order)."""
-    updated_at: datetime
-    updated_by: str
-
-
-@dataclass(frozen=True, slots=True)
-class CannedDetail:
-    """A canned reply with its bodies, language -> body (with its {variables} unfilled)."""
-
-    row: CannedRow
-    variants: dict[str, str]
-
-
 # -- customers: the customer screen, merges ---------------------------------------------
 
 SOLE_CONVERSATIONS = (
@@ -466,75 +379,6 @@ SOLE_CONVERSATIONS = (
 """The conversations only one address of a customer wrote in (every inbound message is
 from it): what ``inbox.unlink_identity`` takes along on request, and what the customer
 screen counts. Named parameters :customer and :identity."""
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerIdentity:
-    """An address of a customer as the customer screen lists it. ``address``,
-    ``display_name``, ``handle`` and ``claimed_email`` are customer text."""
-
-    id: int
-    channel: str
-    address: str
-    account: str
-    display_name: str
-    handle: str
-    claimed_email: str | None
-    """Set while the link rests on an email address a web chat visitor typed (unproven)."""
-    blocked: bool
-    unreachable_reason: str | None
-    alone_in: int = 0
-    """Conversations only this address wrote in (``SOLE_CONVERSATIONS``; 0 where not counted)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MergeRow:
-    """One merge of customer ``source_id`` into ``target_id`` (names are customer text)."""
-
-    id: int
-    at: datetime
-    agent: str
-    source_id: int
-    source_name: str
-    target_id: int
-    target_name: str
-    identities: int
-    conversations: int
-    messages: int
-    undone_at: datetime | None
-    undone_by: str
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerInfo:
-    """A customer whole, for the customer screen: name, notes, addresses and merges."""
-
-    id: int
-    name: str
-    notes: str
-    merged_into_id: int | None
-    version: int
-    identities: tuple[CustomerIdentity, ...]
-    conversations: int
-    messages: int
-    merges: tuple[MergeRow, ...]
-    """Merges into this customer and of it into others, newest first."""
-
-
-@dataclass(frozen=True, slots=True)
-class MergePreview:
-    """What merging ``source`` into ``target`` would move (``inbox.merge_preview``)."""
-
-    source_id: int
-    source_name: str
-    target_id: int
-    target_name: str
-    identities: tuple[CustomerIdentity, ...]
-    conversations: int
-    open_conversations: int
-    messages: int
-    notes: bool
-    """The source has notes (they are added after the target's)."""
 
 
 # A web chat visitor's events: their messages (not the profile's "VISITOR:profile:..." ones)
@@ -627,6 +471,8 @@ _WORKFLOW_EVENTS = "'snooze', 'wake', 'tag', 'block', 'unblock'"
 
 def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> ConversationState | None:
     """``ConversationState`` of a customer, in the caller's snapshot."""
+    from omnitui.readrows import BlockedIdentity, ConversationState
+
     # Newest active first, then newest: ix_conversation_customer_status, a handful of rows.
     conv = conn.execute(
         "SELECT id, status, assignee, snoozed_until FROM conversation WHERE customer_id=? "
@@ -1076,6 +922,8 @@ class Reader:
 
     def message_detail(self, message_id: int) -> MessageDetail | None:
         """One message whole, with why it is in its conversation and its attachments."""
+        from omnitui.readrows import MessageDetail
+
         with self._snapshot() as conn:
             row = conn.execute(
                 "SELECT m.id, m.direction, m.channel, m.account, m.author, "
@@ -1108,6 +956,8 @@ class Reader:
 
     def edits(self, message_id: int) -> list[MessageEditRow]:
         """The texts a message had before its sender edited it, oldest first."""
+        from omnitui.readrows import MessageEditRow
+
         rows = self._conn().execute(
             "SELECT id, message_id, body, edited_at FROM messageedit WHERE message_id=? "
             "ORDER BY edited_at, id",
@@ -1138,6 +988,8 @@ class Reader:
 
     def conversations(self, customer_id: int) -> list[ConversationRow]:
         """The customer's conversations, newest first, with their size and first subject."""
+        from omnitui.readrows import ConversationRow
+
         rows = self._conn().execute(
             "SELECT c.id, c.status, "
             "(SELECT count(*) FROM message m WHERE m.conversation_id = c.id), "
@@ -1170,6 +1022,7 @@ class Reader:
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Customers by name or address, then messages, newest first."""
         from omnitui.normalize import words
+        from omnitui.readrows import SearchHit
 
         terms = words(query)
         if not terms:
@@ -1213,6 +1066,7 @@ class Reader:
         Raises ``query.QueryError`` for a malformed query.
         """
         from omnitui.query import Context, compile_query, parse
+        from omnitui.readrows import SearchHit
 
         parsed = parse(query) if isinstance(query, str) else query
         if not parsed.terms:
@@ -1359,6 +1213,8 @@ class Reader:
 
     def quarantined(self, limit: int = 5) -> list[QuarantineRow]:
         """The newest quarantine records, without their raw bytes."""
+        from omnitui.readrows import QuarantineRow
+
         with self._snapshot() as conn:
             return [
                 QuarantineRow(r[0], r[1], r[2], r[3], parse_stamp(r[4]))
@@ -1406,6 +1262,8 @@ class Reader:
         """A web chat visitor's events after the one with id ``after`` (``in-ID`` for their
         message ``ADDRESS:ID``, else a reply's idempotency key), oldest first, at most
         ``limit``; the last ``limit`` when ``after`` is None or not found."""
+        from omnitui.readrows import ChatEventRow
+
         args: dict[str, Any] = {"account": account, "address": address, "limit": limit}
         cols = "SELECT m.direction, m.external_id, m.idempotency_key, m.body, m.sent_at, m.id "
         with self._snapshot() as conn:
@@ -1469,6 +1327,8 @@ class Reader:
     def visitor_typing(self, customer_id: int, now: datetime | None = None) -> TypingRow | None:
         """The customer's web chat visitor when seen typing within ``VISITOR_TYPING_SECONDS``
         before ``now`` (default: the real time, which the runner stamped it with), else None."""
+        from omnitui.readrows import TypingRow
+
         since = (now or datetime.now(UTC)) - timedelta(seconds=VISITOR_TYPING_SECONDS)
         row = (
             self._conn()
@@ -1499,6 +1359,8 @@ class Reader:
         """The agents whose TUI sent its heartbeat within ``ONLINE_SECONDS`` before ``now``
         (default: the real time, which the TUIs stamp it with), by name. A handful of rows:
         the customer list reads it apart from its own rows, so they stay one indexed query."""
+        from omnitui.readrows import AgentPresence
+
         at = now or datetime.now(UTC)
         rows = self._conn().execute(
             "SELECT agent, customer_id, typing AND heartbeat_at >= ? FROM presence "
@@ -1515,6 +1377,8 @@ class Reader:
 
     def draft(self, agent: str, customer_id: int) -> DraftRow | None:
         """The draft ``agent`` saved for the customer, if any."""
+        from omnitui.readrows import DraftRow
+
         row = (
             self._conn()
             .execute(
@@ -1543,6 +1407,8 @@ class Reader:
         within ``AGENT_TYPING_SECONDS``) or holding a non-empty draft for them saved within
         ``DRAFT_WRITING_SECONDS``, and the newest reply or note someone else added since
         ``started_at``. Times are the real time's, as the services stamp them."""
+        from omnitui.readrows import Collision, RacedReply
+
         at = now or datetime.now(UTC)
         with self._snapshot() as conn:
             writing = [
@@ -1585,6 +1451,8 @@ class Reader:
 
     def canned(self, canned_id: int) -> CannedDetail | None:
         """One canned reply with its bodies; None when it is gone."""
+        from omnitui.readrows import CannedDetail
+
         with self._snapshot() as conn:
             row = conn.execute(
                 "SELECT c.id, c.title, c.shortcut, c.tags, c.updated_at, c.updated_by, "
@@ -1614,6 +1482,8 @@ class Reader:
     def customer_info(self, customer_id: int) -> CustomerInfo | None:
         """The customer's name, notes, addresses (each with the conversations only it wrote
         in) and merges, in one snapshot; None when there is no such customer."""
+        from omnitui.readrows import CustomerIdentity, CustomerInfo, MergeRow
+
         with self._snapshot() as conn:
             row = conn.execute(
                 "SELECT id, name, notes, merged_into_id, version FROM customer WHERE id = ?",
@@ -1692,6 +1562,7 @@ class Reader:
 
 def _canned(row: Sequence[Any]) -> CannedRow:
     from omnitui.canned import ordered_languages
+    from omnitui.readrows import CannedRow
 
     return CannedRow(
         int(row[0]),

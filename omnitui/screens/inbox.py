@@ -32,15 +32,10 @@ from textual.widgets import Static
 
 from omnitui.reads import (
     VISITOR_TYPING_SECONDS,
-    AgentPresence,
-    Collision,
     CustomerDetail,
-    DraftRow,
     Hotlist,
-    SearchHit,
     StoreStatus,
     TimelineItem,
-    TypingRow,
 )
 from omnitui.text import one_line
 from omnitui.views import ALL, BUILT_IN, CHANNEL_PREFIX, CHANNEL_TITLES, OPEN, View, arrange
@@ -58,7 +53,16 @@ from omnitui.widgets.workflow import state_text
 
 if TYPE_CHECKING:
     from omnitui.app import OmniApp
-    from omnitui.reads import ConversationState
+
+    # Rows of omnitui/readrows.py: loaded on first use, not by the first paint.
+    from omnitui.reads import (
+        AgentPresence,
+        Collision,
+        ConversationState,
+        DraftRow,
+        SearchHit,
+        TypingRow,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -1122,6 +1126,8 @@ class InboxScreen(Screen[None]):
             )
         except Exception:  # a check that failed must not stop the reply
             log.exception("checking for other agents' replies failed")
+            from omnitui.readrows import Collision
+
             collision = Collision()
         self.post_message(self._Checked(submitted, collision))
 

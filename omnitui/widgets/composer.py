@@ -45,7 +45,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from omnitui.reads import CustomerDetail, DraftRow, IdentityRow
+from omnitui.reads import CustomerDetail, IdentityRow
 from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile, attached_text
 from omnitui.widgets.channels import channel_mark
@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from textual.timer import Timer
     from textual.widgets import TextArea
 
+    from omnitui.reads import DraftRow
     from omnitui.widgets.composer_area import ComposerArea
 
 Mode = Literal["reply", "note"]

@@ -11,14 +11,17 @@ Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
 
-from omnitui.reads import ConversationState, CustomerRow
+from omnitui.reads import CustomerRow
 from omnitui.text import one_line
-from omnitui.when import local_label
 from omnitui.widgets.times import local_time
+
+if TYPE_CHECKING:
+    from omnitui.reads import ConversationState
 
 WORKFLOW_EVENTS = frozenset({"assign", "snooze", "wake", "tag", "block", "unblock"})
 """Event kinds ``event_said`` words (the timeline words 'status' itself)."""
@@ -53,6 +56,8 @@ def state_text(state: ConversationState, agent: str, now: datetime, tz: tzinfo) 
     if state.assignee:
         parts.append(Text(assignee_label(state.assignee, agent), style="bold"))
     if state.status == "snoozed" and state.snoozed_until is not None:
+        from omnitui.when import local_label  # not needed by the first paint
+
         until = local_label(state.snoozed_until, now, tz)
         parts.append(Text(f"{SNOOZE_MARK} until {until}", style="bold blue"))
     if state.tags:
@@ -83,6 +88,8 @@ def event_said(
             return one_line(raw, 80)
         if at.tzinfo is None:
             return one_line(raw, 80)
+        from omnitui.when import local_label
+
         return local_label(at, now, tz)
 
     if kind == "assign":
