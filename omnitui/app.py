@@ -36,6 +36,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import AwaitMount
 
+from omnitui.bidi import RtlDisplay, rtl_wanted
 from omnitui.reads import Reader
 from omnitui.screens.inbox import InboxScreen
 from omnitui.text import one_line
@@ -226,6 +227,9 @@ class OmniApp(App[int]):
         self.clock: Clock = clock or utc_clock
         self.tz: tzinfo = tz or settings.timezone
         self.keymap: dict[str, str] = settings.keys
+        setting, shape = settings.display
+        self.rtl = RtlDisplay(on=rtl_wanted(setting), shape=shape)
+        """How RTL text is drawn ([display] rtl and shape; D toggles ``on``)."""
         self._start_runner = start_runner
         self._runner: Closeable | None = None
         self._runner_lock = threading.Lock()

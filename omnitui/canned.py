@@ -367,7 +367,7 @@ def pick_language(
     available: Iterable[str], *, customer: str | None = None, agent: str | None = None
 ) -> str:
     """The variant a customer gets: in their language when the reply has it (``customer``:
-    None until languages are detected, see ``Reader.customer_language``), else in the
+    detected from their messages, ``Reader.customer_language``; None when unsure), else in the
     agent's ([agent] language), else in English, else the first the reply has."""
     languages = ordered_languages(available)
     if not languages:

@@ -119,6 +119,7 @@ BINDING_IDS = frozenset(
         "timeline-up",
         "toggle-open-only",
         "toggle-quotes",
+        "toggle-rtl",
         "undo-move",
         "unlink-alone",
         "unlink-cancel",

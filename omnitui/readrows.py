@@ -246,6 +246,8 @@ class CustomerInfo:
     messages: int
     merges: tuple[MergeRow, ...]
     """Merges into this customer and of it into others, newest first."""
+    language: str | None = None
+    """The language the customer writes in, when it can be told (``omnitui.language``)."""
 
 
 @dataclass(frozen=True, slots=True)

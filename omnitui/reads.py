@@ -311,6 +311,8 @@ class CustomerDetail:
     last_inbound_identity_id: int | None
     state: ConversationState | None = None
     """The conversation team actions apply to (``Reader.conversation_state``)."""
+    language: str | None = None
+    """The language the customer writes in, when it can be told (``omnitui.language``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -532,6 +534,12 @@ def _view_sql(view: View | None, context: QueryContext | None) -> _ViewSQL | Non
     return _ViewSQL(found.exists, found.members, found.count, found.params, found.by_conversation)
 
 
+LANGUAGE_MESSAGES = 20
+"""A customer's newest inbound messages their language is detected from."""
+LANGUAGE_CACHE = 4096
+"""Customers whose detected language a Reader keeps (emptied when full)."""
+
+
 class Reader:
     """Read-only queries over the store, one sqlite3 connection per thread."""
 
@@ -542,6 +550,8 @@ class Reader:
         self.path = path
         self._local = threading.local()
         self._version_conn: sqlite3.Connection | None = None
+        self._languages: dict[int, tuple[int, str | None]] = {}
+        """customer id -> (version, language): detected again only when the history moved."""
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -828,13 +838,16 @@ class Reader:
                 (customer_id,),
             ).fetchone()
             state = _conversation_state(conn, customer_id)
+            customer = _customer(row)
+            language = self._language(conn, customer_id, customer.version)
         return CustomerDetail(
-            _customer(row),
+            customer,
             identities,
             conv[0] if conv else None,
             conv[1] if conv else None,
             last_in[0] if last_in else None,
             state,
+            language,
         )
 
     # -- timeline -----------------------------------------------------------
@@ -1471,11 +1484,36 @@ class Reader:
         return CannedDetail(found, {lang: str(bodies[lang]) for lang in found.languages})
 
     def customer_language(self, customer_id: int) -> str | None:
-        """The language the customer writes in, when known: the canned reply picker gives
-        them that variant. None for everyone today: nothing detects languages yet (the
-        issue that does fills this in, e.g. from a column it keeps on the customer), so
-        the picker falls back to the agent's ``[agent] language``, then English."""
-        return None
+        """The language the customer writes in (en, az, tr, fa), detected from their last
+        ``LANGUAGE_MESSAGES`` messages; None when it cannot be told (or no such customer),
+        and the canned reply picker then falls back to the agent's ``[agent] language``,
+        then English."""
+        with self._snapshot() as conn:
+            row = conn.execute("SELECT version FROM customer WHERE id = ?", (customer_id,))
+            found = row.fetchone()
+            return None if found is None else self._language(conn, customer_id, int(found[0]))
+
+    def _language(self, conn: sqlite3.Connection, customer_id: int, version: int) -> str | None:
+        """The customer's language at ``version`` of their history: kept per customer, as
+        every open of a customer and every canned reply picked asks for it."""
+        cached = self._languages.get(customer_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        from omnitui.language import MAX_CHARS, detect_many
+        from omnitui.quoting import split_quoted
+
+        # Backwards on ix_message_customer_time; only the start of long mails is read.
+        bodies = conn.execute(
+            "SELECT substr(body, 1, ?) FROM message WHERE customer_id = ? AND direction = 'in' "
+            "ORDER BY sent_at DESC, id DESC LIMIT ?",
+            (MAX_CHARS * 2, customer_id, LANGUAGE_MESSAGES),
+        ).fetchall()
+        # The customer's own words: a quoted reply of ours would speak for them.
+        language = detect_many(split_quoted(str(b[0] or ""))[0] for b in bodies)
+        if len(self._languages) >= LANGUAGE_CACHE:
+            self._languages.clear()
+        self._languages[customer_id] = (version, language)
+        return language
 
     # -- customers (the customer screen) ------------------------------------------------
 
@@ -1516,6 +1554,7 @@ class Reader:
                     (customer_id,),
                 ).fetchall()
             )
+            language = self._language(conn, customer_id, int(row[4]))
             conversations, messages = conn.execute(
                 "SELECT (SELECT count(*) FROM conversation WHERE customer_id = :id), "
                 "(SELECT count(*) FROM message WHERE customer_id = :id)",
@@ -1557,6 +1596,7 @@ class Reader:
             int(conversations),
             int(messages),
             merges,
+            language,
         )
 
 

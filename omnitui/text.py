@@ -2,8 +2,10 @@
 
 Everything a customer wrote is hostile until it has passed through here: terminal
 escape sequences (CSI, OSC such as clipboard writes and title changes, DCS, APC,
-PM, SOS) and the C0/C1 control characters are removed, bidi embedding and
-override controls are dropped so they cannot reorder the rest of the screen, and
+PM, SOS) and the C0/C1 control characters are removed, bidi controls (embeddings,
+overrides, isolates, and the marks LRM, RLM and ALM) are dropped so they cannot reorder
+the rest of the screen (a terminal that does its own bidi takes the whole screen line
+as one paragraph, so even a mark would move the text after its cell), and
 the result is a plain ``rich.text.Text`` that is never parsed as markup.
 Huge texts are cut with a visible marker so that nothing freezes the screen.
 
@@ -28,8 +30,10 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE,
 )
-# C0 except tab and newline, DEL, C1, bidi embeddings/overrides/isolates, BOM.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
+# C0 except tab and newline, DEL, C1, bidi embeddings/overrides/isolates/marks, BOM.
+_CONTROLS = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 
 MAX_LINE = 2_000
 """Characters of one line shown before it is cut (a 1 MB line must not freeze)."""

@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def _no_bidi_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``[display] rtl = "auto"`` reads the terminal from the environment: the same on every
+    machine in tests (a developer's GNOME Terminal would otherwise turn it off)."""
+    for name in ("VTE_VERSION", "KONSOLE_VERSION", "MLTERM", "TERM_PROGRAM"):
+        monkeypatch.delenv(name, raising=False)
+    if os.environ.get("TERM", "").startswith("mlterm"):
+        monkeypatch.setenv("TERM", "xterm-256color")
+
+
 @pytest.fixture
 def store_url(tmp_path: Path) -> str:
     url = db.sqlite_url(tmp_path / "omnitui.db")

@@ -25,7 +25,15 @@ from omnitui.screens.inbox import InboxScreen
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.timeline import Timeline
 from tests.runner_support import query
-from tests.tui_support import Store, make_app, screen_text, type_text, wait_for
+from tests.tui_support import (
+    Store,
+    inbound,
+    ingest,
+    make_app,
+    screen_text,
+    type_text,
+    wait_for,
+)
 
 SIZE = (160, 50)
 
@@ -120,7 +128,7 @@ def composer_of(app: OmniApp) -> Composer:
 async def test_colons_pick_ret_in_the_customers_language_and_it_is_sent_filled_in(
     library: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The hook language detection will fill: Əli writes Azerbaijani.
+    # The hook patched (detection itself: the unpatched test below): Əli writes Azerbaijani.
     monkeypatch.setattr(
         Reader, "customer_language", lambda self, cid: "az" if cid == library.ali else None
     )
@@ -142,6 +150,26 @@ async def test_colons_pick_ret_in_the_customers_language_and_it_is_sent_filled_i
         assert composer.area.has_focus
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: replies_to(library, library.ali) == [expected], what="sent")
+
+
+async def test_a_customer_writing_azerbaijani_gets_the_az_variant_unpatched(
+    library: Store, tmp_path: Path
+) -> None:
+    # No hook patched: Əli's messages are read and detected as Azerbaijani (the agent's
+    # own language is Turkish, which would give English for ::ret).
+    ingest(
+        library.engine,
+        inbound(8, "Şifrəni dəyişdim, yenə də girə bilmirəm.", address="ali@example.az"),
+    )
+    app = make_app(settings_with(tmp_path, library.url, language="tr"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_customer(pilot, app, library.ali)
+        picker = await picker_for(pilot, app, "")
+        assert picker.customer_language == "az"
+        await type_text(pilot, "ret")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen), what="inserted")
+        assert composer_of(app).text.startswith("Salam Əli, qaytarma pulsuzdur.")
 
 
 async def test_what_is_typed_fast_after_the_colons_is_the_pickers_query(
@@ -167,17 +195,21 @@ async def test_what_is_typed_fast_after_the_colons_is_the_pickers_query(
 async def test_without_the_customers_language_the_agents_then_english(
     library: Store, tmp_path: Path
 ) -> None:
-    # The agent's language is Turkish: ::ret has no Turkish body, so English; ::kargo
-    # has only Turkish, so Turkish whatever anyone speaks.
+    # Sam's two words say no language. The agent's language is Turkish: ::ret has no
+    # Turkish body, so English; ::kargo has only Turkish, so Turkish whatever anyone speaks.
+    (sam,) = ingest(
+        library.engine, inbound(7, "Order 998?", address="sam@example.com", name="Sam Lee")
+    )
+    assert Reader(library.url).customer_language(sam) is None
     app = make_app(settings_with(tmp_path, library.url, language="tr"))
     async with app.run_test(size=SIZE) as pilot:
-        await open_customer(pilot, app, library.john)
+        await open_customer(pilot, app, sam)
         await picker_for(pilot, app, "Hi ")
         await type_text(pilot, "ret")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen))
         composer = composer_of(app)
-        assert composer.text.startswith("Hi Hello John, returns are free.")
+        assert composer.text.startswith("Hi Hello Sam, returns are free.")
         assert composer.text.endswith("— leyla")
         await type_text(pilot, " ")
         await pilot.press(":", ":")
@@ -189,12 +221,12 @@ async def test_without_the_customers_language_the_agents_then_english(
 
     app = make_app(settings_with(tmp_path, library.url, language="az"))
     async with app.run_test(size=SIZE) as pilot:
-        await open_customer(pilot, app, library.john)
+        await open_customer(pilot, app, sam)
         await picker_for(pilot, app, "")
         await type_text(pilot, "return")
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen))
-        assert composer_of(app).text.startswith("Salam John,")
+        assert composer_of(app).text.startswith("Salam Sam,")
 
 
 async def test_esc_leaves_the_text_as_typed_and_colons_inside_words_open_nothing(

@@ -10,6 +10,7 @@ from textual.widgets import Input, OptionList, Static, TextArea
 
 from omnitui import inbox
 from omnitui.app import OmniApp
+from omnitui.bidi import visual
 from omnitui.config import Settings
 from omnitui.screens.customer import (
     CustomerScreen,
@@ -146,10 +147,12 @@ async def test_rename_notes_merge_with_preview_and_unmerge(
         assert "is a customer of their own again" in notice(screen)
         assert "webchat visitor-77" not in screen_text(app)
 
-        # Back in the inbox: Əli's history says so, and رضا is listed again.
+        # Back in the inbox: Əli's history says so, and رضا is listed again (in visual
+        # order: [display] rtl is on by default on the tests' terminal).
         await pilot.press("escape")
         assert isinstance(app.screen, InboxScreen)
-        await wait_for(pilot, lambda: "رضا احمدی" in list_text(app), what="listed again")
+        listed = visual("رضا احمدی", shape=True)
+        await wait_for(pilot, lambda: listed in list_text(app), what="listed again")
         await wait_for(pilot, lambda: "── unmerge:" in timeline_text(app), what="the event")
         assert "── merge: customer" in timeline_text(app)
 

@@ -302,6 +302,22 @@ class Settings:
         return self._config.bindings if self._config is not None else {}
 
     @property
+    def display(self) -> tuple[str, bool]:
+        """``[display] rtl`` and ``shape``, read before the first paint without pydantic
+        (the mode decides how the first frame's names are drawn)."""
+        if isinstance(self._config, Checked):
+            section = self._config.data.get("display", {})
+            section = section if isinstance(section, dict) else {}
+            rtl, shape = section.get("rtl", "auto"), section.get("shape", True)
+            return (
+                rtl if rtl in ("auto", "on", "off") else "auto",
+                shape if isinstance(shape, bool) else True,
+            )
+        if self._config is None:
+            return "auto", True
+        return self._config.display.rtl, self._config.display.shape
+
+    @property
     def timezone(self) -> tzinfo:
         """The agent's zone for showing times (DESIGN invariant 4)."""
         if isinstance(self._config, Checked):

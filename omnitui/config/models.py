@@ -468,6 +468,17 @@ class NotifyConfig(_Section):
     """At most one notification a customer in this many seconds."""
 
 
+class DisplayConfig(_Section):
+    """How the TUI draws text."""
+
+    rtl: Literal["auto", "on", "off"] = "auto"
+    """Put Persian/Arabic/Hebrew text in visual order here (on), or leave that to the
+    terminal (off); auto: on unless the terminal does its own bidi (mlterm, VTE >= 0.58,
+    Konsole, macOS Terminal, mintty). D toggles it while running."""
+    shape: bool = True
+    """While rtl is on, join Arabic-script letters here (presentation forms)."""
+
+
 class Config(_Section):
     agent: AgentConfig = AgentConfig()
     store: StoreConfig = StoreConfig()
@@ -484,6 +495,7 @@ class Config(_Section):
     views: dict[str, SavedView] = Field(default_factory=dict)
     """Saved searches shown as views of the customer list: [views.vip] query = "tag:vip"."""
     notify: NotifyConfig = NotifyConfig()
+    display: DisplayConfig = DisplayConfig()
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. reply = "r" or send = "ctrl+s,f5"; ? lists every id."""
     keys: dict[str, str] = Field(default_factory=dict)

@@ -153,6 +153,7 @@ class CustomerScreen(Screen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="customer-box"):
             yield Static(id="customer-title")
+            yield Static(id="customer-language")
             yield Static(Text("Name", style="bold"), classes="customer-label")
             yield Input(placeholder="the customer's name", id="customer-name")
             yield Static(
@@ -243,6 +244,10 @@ class CustomerScreen(Screen[int | None]):
             style="dim",
         )
         self.query_one("#customer-title", Static).update(title)
+        language = Text.assemble(("Language: ", "bold"), info.language or "not known")
+        if info.language:
+            language.append(" (detected)", style="dim")
+        self.query_one("#customer-language", Static).update(language)
         if before is None:
             self.notice(Text("e edits · ctrl+s saves · l links · u unlinks · m merges", "dim"))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -121,6 +122,13 @@ class InboxScreen(Screen[None]):
             id="customer-info",
             show=False,
         ),
+        Binding(
+            "D",
+            "toggle_rtl",
+            "Right-to-left text: reorder here / leave to the terminal",
+            id="toggle-rtl",
+            show=False,
+        ),
         Binding("question_mark", "help", "Help", id="help"),
     ]
 
@@ -209,11 +217,12 @@ class InboxScreen(Screen[None]):
                     clock=app.clock,
                     tz=app.tz,
                     first_page=first_page,
+                    rtl=app.rtl,
                     id="customers",
                 )
             with Vertical(id="conversation"):
                 yield Static(id="customer-header")
-                yield Timeline(app.reader, clock=app.clock, tz=app.tz, id="timeline")
+                yield Timeline(app.reader, clock=app.clock, tz=app.tz, rtl=app.rtl, id="timeline")
                 yield TypingLine(id="visitor-typing")
                 yield PresenceLine(id="agents-here")
                 yield Composer(id="composer")
@@ -437,6 +446,8 @@ class InboxScreen(Screen[None]):
             line.append_text(state_text(detail.state, app.settings.agent, app.clock(), app.tz))
         if row.unread:
             line.append(f"  {row.unread} unread", style="bold")
+        if detail.language:  # detected from their messages, in the worker that read them
+            line.append(f"  {detail.language}", style="bold")
         for identity in detail.identities:
             line.append("  ")
             line.append_text(channel_mark(identity.channel))
@@ -932,6 +943,18 @@ class InboxScreen(Screen[None]):
         self.opened_id = customer_id
 
     # -- the selected message: quotes, threading (bound on the timeline) -----------------
+
+    def action_toggle_rtl(self) -> None:
+        """Reorder RTL text here, or leave it to the terminal (omnitui.bidi)."""
+        app = self.omni
+        app.rtl = replace(app.rtl, on=not app.rtl.on)
+        self.customers.set_rtl(app.rtl)
+        self.timeline.set_rtl(app.rtl)
+        self.notice(
+            "Right-to-left text is put in visual order here (D leaves it to the terminal)"
+            if app.rtl.on
+            else "Right-to-left text is left to the terminal (D reorders it here)"
+        )
 
     def action_toggle_quotes(self) -> None:
         shown = self.timeline.toggle_quotes()

@@ -5,7 +5,9 @@ blocks of ``BLOCK`` from a ``CustomerSource`` in thread workers, keyed by offset
 only visible lines are rendered, and rendered lines are kept in an LRU cache.
 Names and previews are customer text and go through omnitui.text. A row another agent
 has open carries their name (``show_viewers``): the app reads presence apart from the
-rows, a handful of rows, so the list's own query stays what it was.
+rows, a handful of rows, so the list's own query stays what it was. With the right-to-left
+display on (``rtl``, omnitui.bidi), a name or preview is put in visual order within its
+own cell.
 
 The list shows one view at a time (omnitui/views.py: All, Open, Mine, a saved search,
 ...): ``set_view`` reads the count and the visible blocks of the new view; All, the
@@ -32,11 +34,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from omnitui.bidi import RtlDisplay
 from omnitui.reads import CustomerPage, CustomerRow
 from omnitui.text import one_line
 from omnitui.views import ALL, View
 from omnitui.widgets.channels import channel_marks
-from omnitui.widgets.strips import text_strip
+from omnitui.widgets.strips import text_strip, visual_cell
 from omnitui.widgets.times import Clock, relative_time
 from omnitui.widgets.workflow import row_marks
 
@@ -200,6 +203,7 @@ class CustomerList(ScrollView, can_focus=True):
         clock: Clock,
         tz: tzinfo,
         first_page: Future[CustomerPage] | None = None,
+        rtl: RtlDisplay | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -231,6 +235,8 @@ class CustomerList(ScrollView, can_focus=True):
         unless its customer is in the new view too."""
         self._viewers: dict[int, str] = {}
         """The mark of each customer other agents have open ("◉ aysel")."""
+        self.rtl = rtl or RtlDisplay()
+        """Whether names and previews in RTL scripts are put in visual order here."""
 
     # -- reading ---------------------------------------------------------------
 
@@ -540,7 +546,18 @@ class CustomerList(ScrollView, can_focus=True):
         is_cursor = index == self.cursor
         viewer = self._viewers.get(row.id, "")
         marked = row.id in self.marked
-        key = (row, part, width, is_cursor, is_cursor and self.has_focus, age, base, viewer, marked)
+        key = (
+            row,
+            part,
+            width,
+            is_cursor,
+            is_cursor and self.has_focus,
+            age,
+            base,
+            viewer,
+            marked,
+            self.rtl,
+        )
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row_line(row, part, width, is_cursor, age, base)
@@ -571,13 +588,23 @@ class CustomerList(ScrollView, can_focus=True):
                 right = Text("resolved", style=style("customer-list--resolved"))
             right = self._with_workflow(row, right)
             right = self._with_viewer(row.id, right)
-        room = width - left.cell_len - right.cell_len - 2
-        main.truncate(max(room, 0), overflow="ellipsis", pad=True)
+        room = max(width - left.cell_len - right.cell_len - 2, 0)
+        # Cut in reading order first, then reorder the cell alone: the ellipsis ends up
+        # where the reader's eye does, and nothing crosses into the columns beside it.
+        main.truncate(room, overflow="ellipsis")
+        main.plain = visual_cell(main.plain, self.rtl)
+        main.pad_right(max(room - main.cell_len, 0))
         line = Text.assemble(left, main, "  ", right)
         if is_cursor:
             cursor = "customer-list--cursor" if self.has_focus else "customer-list--cursor-blur"
             base = base + style(cursor)
         return text_strip(line, width, self.app.console, base)
+
+    def set_rtl(self, rtl: RtlDisplay) -> None:
+        """Show names and previews with another right-to-left display (the key re-renders)."""
+        if rtl != self.rtl:
+            self.rtl = rtl
+            self.refresh()
 
     # -- team workflow: who has the conversation, until when it sleeps -------------------
 

@@ -8,7 +8,9 @@ omnitui.text; a huge message is cut with a marker ("press v"). An email's quoted
 history and signature are folded to one line (omnitui.quoting; z shows them), its
 attachments listed one a line, a message its sender edited says "(edited)" after its
 time (v shows the earlier texts), and a thin line marks where the history passes
-from one conversation to another (so a split shows).
+from one conversation to another (so a split shows). With the right-to-left display on
+(``rtl``, omnitui.bidi), each wrapped line of customer text is put in visual order and an
+RTL paragraph's lines are right-aligned.
 
 Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 """
@@ -30,11 +32,12 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from omnitui.bidi import RtlDisplay
 from omnitui.reads import CustomerDetail, TimelineItem
 from omnitui.text import one_line, show
 from omnitui.widgets.attachments import attachment_text
 from omnitui.widgets.channels import channel_mark
-from omnitui.widgets.strips import text_strip, wrap_text
+from omnitui.widgets.strips import text_strip, visual_cell, wrap_rtl
 from omnitui.widgets.times import Clock, local_time
 from omnitui.widgets.workflow import WORKFLOW_EVENTS, event_said, split_change
 
@@ -217,6 +220,7 @@ class Timeline(ScrollView, can_focus=True):
         *,
         clock: Clock,
         tz: tzinfo,
+        rtl: RtlDisplay | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -232,6 +236,8 @@ class Timeline(ScrollView, can_focus=True):
         self.cursor: int | None = None
         self.show_quotes = False
         """Whether emails show their quoted history and signature (z), else one fold line."""
+        self.rtl = rtl or RtlDisplay()
+        """Whether RTL text is put in visual order here (``set_rtl``; part of the cache key)."""
         self.reading = False
         self._token = 0
         self._loading_older = False
@@ -404,6 +410,12 @@ class Timeline(ScrollView, can_focus=True):
             self._scroll_to_item(self.cursor)
         return self.show_quotes
 
+    def set_rtl(self, rtl: RtlDisplay) -> None:
+        """Show the history with another right-to-left display (its lines render again)."""
+        if rtl != self.rtl:
+            self.rtl = rtl
+            self._rebuild()
+
     # -- moving ----------------------------------------------------------------------
 
     def select(self, index: int) -> None:
@@ -522,7 +534,16 @@ class Timeline(ScrollView, can_focus=True):
                     shown_conversation = item.conversation_id
                     lines.append(self._boundary(item, width, base))
                 selected = index == self.cursor
-                key = (item, width, selected, selected and self.has_focus, base, now.date(), quotes)
+                key = (
+                    item,
+                    width,
+                    selected,
+                    selected and self.has_focus,
+                    base,
+                    now.date(),
+                    quotes,
+                    self.rtl,
+                )
                 rendered = self._cache.get(key)
                 if rendered is None:
                     rendered = self._render_item(item, width, selected, base, now)
@@ -587,7 +608,7 @@ class Timeline(ScrollView, can_focus=True):
                 marker,
                 (" NOTE ", style("timeline--note-label")),
                 " ",
-                (one_line(item.author, 60), style("timeline--author")),
+                (self._cell(one_line(item.author, 60)), style("timeline--author")),
                 ("  internal, not sent", style("timeline--muted")),
             )
             gutter = Text("  ┃ ", style=style("timeline--note"))
@@ -605,7 +626,7 @@ class Timeline(ScrollView, can_focus=True):
                 " ",
                 (one_line(item.channel, 20), style("timeline--muted")),
                 (" · ", style("timeline--muted")),
-                (one_line(item.author, 80) or "?", style("timeline--author")),
+                (self._cell(one_line(item.author, 80)) or "?", style("timeline--author")),
             )
             gutter = Text("  │ ", style=style("timeline--in" if inbound else "timeline--out"))
             body_style = Style()
@@ -618,7 +639,7 @@ class Timeline(ScrollView, can_focus=True):
         inner = max(width - GUTTER, 1)
         if item.subject:
             subject = Text(one_line(item.subject, 300), style=style("timeline--subject"))
-            for piece in wrap_text(subject, inner, console):
+            for piece in wrap_rtl(subject, inner, console, self.rtl):
                 strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         muted = style("timeline--muted") + Style(italic=True)
         new_text, folded = self._fold(item)
@@ -626,7 +647,7 @@ class Timeline(ScrollView, can_focus=True):
         body = shown.text
         body.stylize(body_style)
         hidden = shown.hidden_chars
-        pieces = wrap_text(body, inner, console)
+        pieces = wrap_rtl(body, inner, console, self.rtl)
         if folded and not self.show_quotes:
             count = folded.count("\n") + 1
             noun = "line" if count == 1 else "lines"
@@ -637,7 +658,7 @@ class Timeline(ScrollView, can_focus=True):
             rest = show(folded)
             hidden += rest.hidden_chars
             rest.text.stylize(style("timeline--muted"))
-            pieces += [Text(""), *wrap_text(rest.text, inner, console)]
+            pieces += [Text(""), *wrap_rtl(rest.text, inner, console, self.rtl)]
             pieces.append(Text("··· z folds the quoted text and signature", muted))
         for piece in pieces:
             strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
@@ -651,10 +672,13 @@ class Timeline(ScrollView, can_focus=True):
             strips.append(text_strip(Text.assemble(gutter, line), width, console, base))
         if item.kind == "out" and item.last_error:
             error = Text(f"! {one_line(item.last_error, 300)}", style=style("timeline--error"))
-            for piece in wrap_text(error, inner, console):
+            for piece in wrap_rtl(error, inner, console, self.rtl):
                 strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         strips.append(Strip.blank(width, base))
         return strips
+
+    def _cell(self, text: str) -> str:
+        return visual_cell(text, self.rtl)
 
     def _fold(self, item: TimelineItem) -> tuple[str, str]:
         if item.channel != "email":
