@@ -712,8 +712,10 @@ class WebChatConnector:
             return self._cors(request, Response("not stored; try again", status_code=500))
         return self._cors(request, Response(status_code=204))
 
-    async def _authorised(self, request: Request) -> str | Response:
-        """The visitor of a POST that may go on, else the refusal."""
+    async def _authorised(self, request: Request, rate: RateLimit | None = None) -> str | Response:
+        """The visitor of a POST that may go on, else the refusal. Counted against the
+        messages' limit per visitor and per IP, or against ``rate`` per visitor alone (the
+        typing pings' own budget)."""
         from starlette.responses import Response
 
         refused = await self._guard(request)
@@ -722,12 +724,17 @@ class WebChatConnector:
         visitor = self._visitor_of(request)
         if visitor is None:
             return self._cors(request, Response("token refused", status_code=403))
-        limited = self._limited(request, f"v:{visitor}", f"ip:{_client(request)}")
+        if rate is None:
+            limited = self._limited(request, f"v:{visitor}", f"ip:{_client(request)}")
+        else:
+            limited = self._limited(request, f"v:{visitor}", rate=rate)
         return limited if limited is not None else visitor
 
-    async def _posted(self, request: Request) -> tuple[str, dict[str, Any]] | Response:
+    async def _posted(
+        self, request: Request, rate: RateLimit | None = None
+    ) -> tuple[str, dict[str, Any]] | Response:
         """The visitor and the JSON object of a POST that may go on, else the refusal."""
-        visitor = await self._authorised(request)
+        visitor = await self._authorised(request, rate)
         if not isinstance(visitor, str):
             return visitor
         data = await self._json(request)
@@ -806,18 +813,10 @@ class WebChatConnector:
         ``TYPING_STORE_SECONDS``; limited on its own, apart from the visitor's messages."""
         from starlette.responses import Response
 
-        refused = await self._guard(request)
-        if refused is not None:
-            return refused
-        visitor = self._visitor_of(request)
-        if visitor is None:
-            return self._cors(request, Response("token refused", status_code=403))
-        limited = self._limited(request, f"v:{visitor}", rate=self._typing_rate)
-        if limited is not None:
-            return limited
-        data = await self._json(request)
-        if not isinstance(data, dict):
-            return data
+        posted = await self._posted(request, self._typing_rate)
+        if not isinstance(posted, tuple):
+            return posted
+        visitor, _ = posted
         state = self._visitor(visitor)
         now = time.monotonic()
         record = self.visitor_typing
