@@ -441,6 +441,25 @@ def _attachment(row: Sequence[Any]) -> AttachmentRow:
     )
 
 
+def _attachments_by_message(
+    conn: sqlite3.Connection, message_ids: Iterable[int]
+) -> dict[int, list[AttachmentRow]]:
+    """The attachments of some messages, by message, in the order they came."""
+    ids = list(dict.fromkeys(message_ids))
+    found: dict[int, list[AttachmentRow]] = {}
+    for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in conn.execute(
+            f"SELECT {_ATTACHMENT_COLS} FROM attachment WHERE message_id IN ({marks}) "
+            "ORDER BY message_id, id",
+            chunk,
+        ):
+            row = _attachment(r)
+            found.setdefault(row.message_id, []).append(row)
+    return found
+
+
 def _attachments_of(raw: str | None) -> tuple[AttachmentRow, ...]:
     if not raw:
         return ()
@@ -982,20 +1001,7 @@ class Reader:
 
     def attachments(self, message_ids: Iterable[int]) -> dict[int, list[AttachmentRow]]:
         """The attachments of some messages, by message, in the order they came."""
-        ids = list(dict.fromkeys(message_ids))
-        found: dict[int, list[AttachmentRow]] = {}
-        conn = self._conn()
-        for start in range(0, len(ids), 500):  # under SQLite's bound-parameter limit
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for r in conn.execute(
-                f"SELECT {_ATTACHMENT_COLS} FROM attachment WHERE message_id IN ({marks}) "
-                "ORDER BY message_id, id",
-                chunk,
-            ):
-                row = _attachment(r)
-                found.setdefault(row.message_id, []).append(row)
-        return found
+        return _attachments_by_message(self._conn(), message_ids)
 
     # -- threading corrections ----------------------------------------------
 
@@ -1303,21 +1309,12 @@ class Reader:
                     f"{cols}{_CHAT_EVENTS} ORDER BY m.sent_at DESC, m.id DESC LIMIT :limit", args
                 ).fetchall()[::-1]
             # The replies' files in one more query of the same snapshot (most replies have none).
-            replies = [row[5] for row in rows if row[0] == "out"]
-            files: dict[int, list[AttachmentRow]] = {}
-            if replies:
-                marks = ",".join("?" * len(replies))
-                for found_file in conn.execute(
-                    f"SELECT {_ATTACHMENT_COLS} FROM attachment WHERE message_id IN ({marks}) "
-                    "AND omitted IS NULL AND sha256 != '' ORDER BY id",
-                    replies,
-                ):
-                    row_file = _attachment(found_file)
-                    files.setdefault(row_file.message_id, []).append(row_file)
+            files = _attachments_by_message(conn, (row[5] for row in rows if row[0] == "out"))
         events = []
         for direction, external_id, key, body, sent_at, message_id in rows:
             event_id = f"in-{external_id[len(address) + 1 :]}" if direction == "in" else key
-            attached = tuple(files.get(message_id, ()))
+            # Only the files whose bytes were kept can be linked to.
+            attached = tuple(f for f in files.get(message_id, ()) if f.omitted is None and f.sha256)
             events.append(ChatEventRow(event_id, direction, body, parse_stamp(sent_at), attached))
         return events
 
