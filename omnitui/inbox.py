@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, func, text
@@ -2589,27 +2589,9 @@ def rename_customer(
         raise ServiceError("a customer needs a name")
     if len(name) > MAX_NAME or clean(name) != name:
         raise ServiceError(f"a name is at most {MAX_NAME} characters, without control characters")
-    with db.write(engine) as session:
-        customer = _customer(session, customer_id)
-        _record_agent(session, agent)
-        _unchanged_since(customer_id, "name", customer.name, was)
-        if customer.name == name:
-            return False
-        session.add(
-            Event(
-                agent=agent,
-                kind="rename",
-                customer_id=customer_id,
-                before=customer.name,
-                after=name,
-            )
-        )
-        customer.name = name
-        customer.version += 1
-        session.add(customer)
-        session.flush()
-        db.index_customer(session, customer_id)
-        return True
+    return _set_customer_text(
+        engine, customer_id, "name", name, kind="rename", agent=agent, was=was
+    )
 
 
 def set_customer_notes(
@@ -2621,24 +2603,39 @@ def set_customer_notes(
     notes = notes.strip()
     if len(notes) > MAX_NOTES:
         raise ServiceError(f"notes are at most {MAX_NOTES:,} characters")
+    return _set_customer_text(
+        engine, customer_id, "notes", notes, kind="notes", agent=agent, was=was
+    )
+
+
+def _set_customer_text(
+    engine: Engine,
+    customer_id: int,
+    field: Literal["name", "notes"],
+    value: str,
+    *,
+    kind: str,
+    agent: str,
+    was: str | None,
+) -> bool:
+    """Set the customer's name or notes, with an event ``kind`` holding the text before and
+    after; a name is indexed again for search. Whether anything changed."""
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         _record_agent(session, agent)
-        _unchanged_since(customer_id, "notes", customer.notes, was)
-        if customer.notes == notes:
+        before = getattr(customer, field)
+        _unchanged_since(customer_id, field, before, was)
+        if before == value:
             return False
         session.add(
-            Event(
-                agent=agent,
-                kind="notes",
-                customer_id=customer_id,
-                before=customer.notes,
-                after=notes,
-            )
+            Event(agent=agent, kind=kind, customer_id=customer_id, before=before, after=value)
         )
-        customer.notes = notes
+        setattr(customer, field, value)
         customer.version += 1
         session.add(customer)
+        if field == "name":
+            session.flush()
+            db.index_customer(session, customer_id)
         return True
 
 
