@@ -213,10 +213,12 @@ async def test_a_refused_save_and_hostile_names(tui_store: Store, tui_settings: 
         for char in FORBIDDEN:
             assert char not in shown
         assert_no_actions(list(app.screen._compositor.render_strips()), "the customer screen")
-        # Someone renames them meanwhile: this agent's save is refused, not lost unseen.
-        inbox.rename_customer(tui_store.engine, customer, "Eldar", agent="rauf")
+        # Someone renames them while this agent types: the save is refused, not lost
+        # unseen, even once the screen has read the new name (it polls every second).
         await pilot.press("e")
         await type_text(pilot, "Elvin")
+        inbox.rename_customer(tui_store.engine, customer, "Eldar", agent="rauf")
+        await wait_for(pilot, lambda: "Eldar" in screen_text(app), what="the rename read")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: "Rename refused" in notice(screen), what="refused")
         assert "changed since you opened them" in notice(screen)

@@ -143,6 +143,9 @@ class CustomerScreen(Screen[int | None]):
         """The customer as last read (None until then)."""
         self._reset_fields = True
         """The next read replaces what the name and notes fields hold."""
+        self._name_from = ""
+        self._notes_from = ""
+        """The stored name and notes the fields last showed: what an edit starts from."""
         self._warned_unsaved = False
         self._version: int | None = None
 
@@ -257,8 +260,10 @@ class CustomerScreen(Screen[int | None]):
         notes = self.query_one("#customer-notes", TextArea)
         if self._reset_fields or before is None or name.value == clean(before.name):
             name.value = clean(info.name)
+            self._name_from = info.name
         if self._reset_fields or before is None or notes.text == clean(before.notes):
             notes.load_text(clean(info.notes))
+            self._notes_from = info.notes
         self._reset_fields = False
 
     def _show_identities(self, info: CustomerInfo) -> None:
@@ -309,8 +314,8 @@ class CustomerScreen(Screen[int | None]):
         name = self.query_one("#customer-name", Input).value
         notes = self.query_one("#customer-notes", TextArea).text
         return (
-            name if name != clean(self.info.name) else None,
-            notes if notes != clean(self.info.notes) else None,
+            name if name != clean(self._name_from) else None,
+            notes if notes != clean(self._notes_from) else None,
         )
 
     def action_edit(self) -> None:
@@ -336,12 +341,18 @@ class CustomerScreen(Screen[int | None]):
             return done
 
         if name is not None:
+            # Against the name the agent started from, not the newest read: a rename by
+            # someone else while they typed must be refused, not overwritten unseen.
             app.rename_customer(
-                info.id, name, info.name, done=saved("name"), refused=self._refused("Rename")
+                info.id, name, self._name_from, done=saved("name"), refused=self._refused("Rename")
             )
         if notes is not None:
             app.set_customer_notes(
-                info.id, notes, info.notes, done=saved("notes"), refused=self._refused("Notes")
+                info.id,
+                notes,
+                self._notes_from,
+                done=saved("notes"),
+                refused=self._refused("Notes"),
             )
 
     def action_close(self) -> None:
