@@ -93,6 +93,10 @@ async def open_customer(pilot: Pilot[Any], app: OmniApp, customer_id: int) -> No
     """The customer shown and their history and detail read, as after picking them."""
     screen = app.inbox
     timeline = screen.query_one(Timeline)
+    # First the start's own pick (the top of the list): made later, it would undo ours.
+    await wait_for(
+        pilot, lambda: timeline.customer_id is not None and timeline.ready, what="the inbox"
+    )
     if timeline.customer_id != customer_id:
         timeline.show_customer(customer_id)
         screen.customers.select_customer(customer_id)
