@@ -1,6 +1,7 @@
 """Importing a maildir: `omnitui import maildir` against `notmuch new`, in the same run.
 
     .venv/bin/python benchmarks/email_import.py [MAILDIR] [--messages 50000] [--runs 1]
+                                                [--postgresql SERVER_URL] [--no-notmuch]
 
 Without MAILDIR, uses $TMPDIR/omnitui-bench/maildir-50k (maildir-<N> for other
 --messages), made by make_maildir.py (seed 1) when it is not there yet. A maildir
@@ -18,6 +19,13 @@ missing): a child reaped directly by this process would count this process's RSS
 too, since ru_maxrss keeps the size of the copy it was before exec.
 The page cache is warm for both (the maildir was just written or read). Runs
 interleave the programs; the table shows medians and the ratio omnitui / notmuch.
+
+With ``--postgresql postgresql://USER@HOST:PORT/DB`` omnitui also imports into a fresh
+database on that server each run (omnitui_bench_import_PID, dropped afterwards):
+`omnitui --data-dir D --db URL import maildir MAILDIR`, a row of its own beside the SQLite
+one. Its CPU time and RSS are the omnitui process's; the server's work is not in them (its
+CPU shows in the wall time on a machine it shares), and "index MB" is the database's size
+plus the data dir's attachments.
 """
 
 from __future__ import annotations
@@ -36,10 +44,12 @@ from pathlib import Path
 
 import make_maildir
 import stores
+from ingest import postgresql_database
 from rich.console import Console
 from rich.table import Table
 
 OMNITUI = Path(sys.executable).parent / "omnitui"
+PG_ROW = "omnitui import maildir (PostgreSQL)"
 NOTMUCH_CONFIG = """\
 [database]
 path={maildir}
@@ -199,6 +209,22 @@ def store_counts(data_dir: Path) -> str:
         return f"? ({exc})"
 
 
+def postgresql_counts(url: str) -> tuple[str, float]:
+    """'messages / customers' in the store at ``url`` and the database's size in MB."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT (SELECT count(*) FROM message), (SELECT count(*) FROM customer), "
+                "pg_database_size(current_database())"
+            ).fetchone()
+    except psycopg.Error as exc:
+        return f"? ({exc})", 0.0
+    assert row is not None
+    return f"{row[0]:,} msgs / {row[1]:,} customers", row[2] / 1e6
+
+
 def run_notmuch(maildir: Path, config: Path) -> tuple[Measured, str, float]:
     shutil.rmtree(maildir / ".notmuch", ignore_errors=True)
     env = {**os.environ, "NOTMUCH_CONFIG": str(config)}
@@ -221,24 +247,23 @@ def run_notmuch(maildir: Path, config: Path) -> tuple[Measured, str, float]:
     return measured, what, tree_mb(maildir / ".notmuch")
 
 
-def run_omnitui(maildir: Path, scratch: Path, env: dict[str, str]) -> tuple[Measured, str, float]:
+def run_omnitui(
+    maildir: Path, scratch: Path, env: dict[str, str], server: str | None = None
+) -> tuple[Measured, str, float]:
+    """`omnitui import maildir` into a new data dir, its store there (SQLite) or a new
+    database on ``server`` (PostgreSQL)."""
     data = Path(tempfile.mkdtemp(prefix="import-", dir=scratch))
+    argv = [str(OMNITUI), "--data-dir", str(data)]
+    argv_import = ["import", "maildir", "--ours", "support@acme.example", str(maildir)]
     try:
-        measured = spawn(
-            [
-                str(OMNITUI),
-                "--data-dir",
-                str(data),
-                "import",
-                "maildir",
-                "--ours",
-                "support@acme.example",
-                str(maildir),
-            ],
-            env,
-        )
-        what = store_counts(data) if measured.returncode == 0 else "failed"
-        return measured, what, tree_mb(data)
+        if server is None:
+            measured = spawn([*argv, *argv_import], env)
+            what = store_counts(data) if measured.returncode == 0 else "failed"
+            return measured, what, tree_mb(data)
+        with postgresql_database(server, "import") as url:
+            measured = spawn([*argv, "--db", url, *argv_import], env)
+            what, size = postgresql_counts(url)
+            return measured, what if measured.returncode == 0 else "failed", size + tree_mb(data)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -250,6 +275,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="when making the maildir")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--keep-notmuch", action="store_true", help="leave MAILDIR/.notmuch")
+    parser.add_argument("--no-notmuch", action="store_true", help="measure omnitui only")
+    parser.add_argument(
+        "--postgresql",
+        metavar="SERVER_URL",
+        help="also import into a fresh database on this PostgreSQL server, side by side",
+    )
     args = parser.parse_args()
 
     console = Console(width=max(120, Console().width))
@@ -265,9 +296,13 @@ def main() -> None:
         config = scratch / "notmuch-config"
         config.write_text(NOTMUCH_CONFIG.format(maildir=maildir), encoding="utf-8")
         env = omnitui_env(scratch)
-        has_notmuch = shutil.which("notmuch") is not None
+        has_notmuch = not args.no_notmuch and shutil.which("notmuch") is not None
         has_omnitui = omnitui_import_available(env)
-        results: dict[str, list[Measured]] = {"notmuch new": [], "omnitui import maildir": []}
+        results: dict[str, list[Measured]] = {"omnitui import maildir": []}
+        if not args.no_notmuch:
+            results = {"notmuch new": [], **results}
+        if args.postgresql:
+            results[PG_ROW] = []
         notes: dict[str, str] = {}
         sizes: dict[str, float] = {}
         for run in range(1, args.runs + 1):
@@ -282,6 +317,13 @@ def main() -> None:
                 report_failure(console, name, measured)
                 results[name].append(measured)
                 console.print(f"run {run}: omnitui import maildir {measured.seconds:.1f} s")
+            if has_omnitui and args.postgresql:
+                measured, notes[PG_ROW], sizes[PG_ROW] = run_omnitui(
+                    maildir, scratch, env, args.postgresql
+                )
+                report_failure(console, PG_ROW, measured)
+                results[PG_ROW].append(measured)
+                console.print(f"run {run}: {PG_ROW} {measured.seconds:.1f} s")
         if not args.keep_notmuch:
             shutil.rmtree(maildir / ".notmuch", ignore_errors=True)
     finally:
@@ -319,11 +361,17 @@ def main() -> None:
             f"{sizes.get(name, 0):.0f}",
             notes.get(name, ""),
         )
-    if len(medians) == 2:
+    if "notmuch new" in medians and "omnitui import maildir" in medians:
         (n_s, n_rss), (o_s, o_rss) = medians["notmuch new"], medians["omnitui import maildir"]
         table.add_row(
             "ratio omnitui / notmuch", f"{o_s / n_s:.2f}", f"{n_s / o_s:.2f}", "",
             f"{o_rss / n_rss:.2f}", "", "",
+        )  # fmt: skip
+    if "omnitui import maildir" in medians and PG_ROW in medians:
+        (s_s, s_rss), (p_s, p_rss) = medians["omnitui import maildir"], medians[PG_ROW]
+        table.add_row(
+            "ratio PostgreSQL / SQLite", f"{p_s / s_s:.2f}", f"{s_s / p_s:.2f}", "",
+            f"{p_rss / s_rss:.2f}", "", "",
         )  # fmt: skip
     console.print(table)
 

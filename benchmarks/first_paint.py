@@ -160,6 +160,12 @@ def main() -> None:
             [str(OMNITUI), "--data-dir", str(where), "--no-runner"],
             top,
         )
+        if args.postgresql:
+            url = stores.postgresql_copy(args.postgresql, where, messages)
+            targets[f"omnitui {messages:,} pg"] = (
+                [str(OMNITUI), "--data-dir", str(where), "--db", url, "--no-runner"],
+                top,
+            )
     times: dict[str, list[float]] = {name: [] for name in targets}
     for _ in range(runs):
         for name, (command, text) in targets.items():

@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/ingest.py [--messages N ...] [--batch B ...]
                                           [--senders S] [--seed K] [--runs R] [--dir D]
+                                          [--postgresql SERVER_URL]
 
 The workload is a first sync of a busy support mailbox into a new store: N messages
 (default 5,000 and 20,000) from S distinct senders (default 3,000), oldest first,
@@ -13,22 +14,32 @@ bytes and one in thirty an attachment. Each (N, B) fills a fresh store; only the
 ``ingest`` calls are timed (median of ``--runs``).
 
 Besides the rate it prints what got stored and a digest of the rows (every column but
-the wall-clock ones: created_at, stored_at, updated_at, event times): a change that
-keeps the digest for the same arguments stored exactly the same rows.
+the wall-clock ones: created_at, stored_at, updated_at, event times; values in one form on
+both stores): a change that keeps the digest for the same arguments stored exactly the same
+rows, and the two stores stored the same rows when their digests agree.
+
+With ``--postgresql postgresql://USER@HOST:PORT/DB`` each (N, B) is measured on SQLite and
+then on PostgreSQL, side by side: a fresh database on that server each run
+(omnitui_bench_ingest_PID, migrated, dropped afterwards). The server's own CPU time is not
+in the "cores" figure, which is this process's.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import random
 import resource
 import statistics
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 from stores import machine
@@ -92,10 +103,41 @@ def workload(messages: int, senders: int, seed: int) -> list[InboundMessage]:
     return out
 
 
-def run(root: Path, messages: list[InboundMessage], batch: int) -> tuple[float, float, Engine]:
-    """Ingest into a fresh store; (wall seconds, CPU seconds, engine)."""
-    url = db.sqlite_url(root / "omnitui.db")
-    db.ensure_schema(url)
+@contextmanager
+def postgresql_database(server: str, label: str) -> Iterator[str]:
+    """A new empty database on ``server`` (omnitui_bench_LABEL_PID) for the block, dropped
+    after it; yields its URL."""
+    import psycopg
+
+    name = f"omnitui_bench_{label}_{os.getpid()}"
+    base = server.rstrip("/").rsplit("/", 1)[0]
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_store(root: Path, server: str | None) -> Iterator[str]:
+    """A new store at schema head: SQLite under ``root``, or a database on ``server``."""
+    if server is None:
+        url = db.sqlite_url(root / "omnitui.db")
+        db.ensure_schema(url)
+        yield url
+        return
+    with postgresql_database(server, "ingest") as url:
+        db.ensure_schema(url)
+        yield url
+
+
+def run(
+    url: str, root: Path, messages: list[InboundMessage], batch: int
+) -> tuple[float, float, Engine]:
+    """Ingest into the fresh store at ``url``; (wall seconds, CPU seconds, engine)."""
     engine = db.make_engine(url)
     blobs = BlobStore(root / "attachments")
     cpu = _cpu_seconds()
@@ -112,20 +154,39 @@ _TABLES = ("customer", "identity", "conversation", "message", "messageraw", "att
            "event", "syncstate", "customer_fts", "message_fts")  # fmt: skip
 
 
+_ORDER = {"messageraw": "message_id", "syncstate": "account, key", "customer_fts": "rowid",
+          "message_fts": "rowid"}  # fmt: skip
+"""Tables not ordered by id (PostgreSQL has no rowid but in the full-text tables)."""
+
+
 def digest(engine: Engine) -> tuple[str, dict[str, int]]:
-    """A hash of the stored rows without their wall-clock columns, and the row counts."""
+    """A hash of the stored rows without their wall-clock columns (and PostgreSQL's ``tsv``,
+    made from ``body``), values in one form on both stores, and the row counts."""
     h = hashlib.sha256()
     counts: dict[str, int] = {}
     with engine.connect() as conn:
         for table in _TABLES:
-            result = conn.execute(text(f"SELECT rowid AS _r, * FROM {table} ORDER BY _r"))
-            keep = [i for i, c in enumerate(result.keys()) if c not in _WALL_CLOCK]
+            order = _ORDER.get(table, "id")
+            columns = "rowid, body" if table.endswith("_fts") else "*"
+            result = conn.execute(text(f"SELECT {columns} FROM {table} ORDER BY {order}"))
+            keep = [i for i, c in enumerate(result.keys()) if c not in _WALL_CLOCK | {"tsv"}]
             rows = 0
             for row in result:
-                h.update(repr([row[i] for i in keep]).encode())
+                h.update(repr([_canonical(row[i]) for i in keep]).encode())
                 rows += 1
             counts[table] = rows
     return h.hexdigest()[:16], counts
+
+
+def _canonical(value: Any) -> Any:
+    """A value as SQLite returns it: times as UTC text, booleans as 0/1, bytes as bytes."""
+    if isinstance(value, datetime):
+        return db.stamp(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value
 
 
 def main() -> None:
@@ -136,27 +197,41 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=1, help="median of this many fills")
     parser.add_argument("--dir", type=Path, default=None, help="where the stores go (temp)")
+    parser.add_argument(
+        "--postgresql",
+        metavar="SERVER_URL",
+        help="also measure on this PostgreSQL server (a fresh database each run), side by side",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    servers: list[tuple[str, str | None]] = [("SQLite", None)]
+    if args.postgresql:
+        servers.append(("PostgreSQL", args.postgresql))
     for n in args.messages or [5_000, 20_000]:
         messages = workload(n, args.senders, args.seed)
         for batch in args.batch or [200, 500]:
-            rates, cpus = [], []
-            for _ in range(args.runs):
-                with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-                    wall, cpu, engine = run(Path(tmp), messages, batch)
-                    rates.append(n / wall)
-                    cpus.append(cpu / wall)
-                    rows, counts = digest(engine)
-                    engine.dispose()
-            rate = statistics.median(rates)
-            verdict = "ok" if rate >= GOAL else f"below the goal of {GOAL:,}"
-            print(
-                f"ingest {n:>6,} messages, {args.senders:,} senders, batch {batch:>4}: "
-                f"{rate:7,.0f} msg/s ({verdict}); {statistics.median(cpus):.2f} cores; "
-                f"{counts['message']:,} messages, {counts['customer']:,} customers, "
-                f"{counts['conversation']:,} conversations; rows {rows}"
-            )
+            for label, server in servers:
+                rates, cpus, walls = [], [], []
+                for _ in range(args.runs):
+                    with (
+                        tempfile.TemporaryDirectory(dir=args.dir) as tmp,
+                        fresh_store(Path(tmp), server) as url,
+                    ):
+                        wall, cpu, engine = run(url, Path(tmp), messages, batch)
+                        walls.append(wall)
+                        rates.append(n / wall)
+                        cpus.append(cpu / wall)
+                        rows, counts = digest(engine)
+                        engine.dispose()
+                rate = statistics.median(rates)
+                verdict = "ok" if rate >= GOAL else f"below the goal of {GOAL:,}"
+                print(
+                    f"{label:<10} ingest {n:>6,} messages, {args.senders:,} senders, "
+                    f"batch {batch:>4}: {rate:7,.0f} msg/s ({verdict}), "
+                    f"{statistics.median(walls):.2f} s; {statistics.median(cpus):.2f} cores; "
+                    f"{counts['message']:,} messages, {counts['customer']:,} customers, "
+                    f"{counts['conversation']:,} conversations; rows {rows}"
+                )
 
 
 def _cpu_seconds() -> float:

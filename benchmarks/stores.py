@@ -42,6 +42,12 @@ def arguments(description: str, default_sizes: tuple[int, ...]) -> argparse.Name
         help="where the stores are kept between runs",
     )
     parser.add_argument("--refill", action="store_true", help="fill the stores again")
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        help="also measure each store copied to this PostgreSQL server (a database "
+        "omnitui_bench_N made there once with `omnitui db copy`), side by side",
+    )
     args = parser.parse_args()
     args.messages = args.messages or list(default_sizes)
     return args
@@ -97,6 +103,36 @@ def cached(root: Path, messages: int, *, refill: bool = False) -> tuple[Path, di
         fill(root, messages)
     info: dict[str, Any] = json.loads(info_path.read_text(encoding="utf-8"))
     return where, info
+
+
+def postgresql_copy(server: str, where: Path, messages: int, *, refill: bool = False) -> str:
+    """The URL of a verified PostgreSQL copy of the store at ``where`` (made now if missing)."""
+    import psycopg
+
+    from omnitui import dbcopy
+
+    name = f"omnitui_bench_{messages}"
+    url = f"{server.rstrip('/').rsplit('/', 1)[0]}/{name}"
+    admin = f"{server.rstrip('/').rsplit('/', 1)[0]}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        present = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if present and not refill:
+        with psycopg.connect(url) as conn:
+            unfinished = conn.execute("SELECT to_regclass(%s)", (dbcopy.MARKER,)).fetchone()
+        if unfinished and unfinished[0] is None:
+            return url
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+    print(f"copying the store of {messages:,} messages to {name} ...", file=sys.stderr)
+    started = time.perf_counter()
+    report = dbcopy.copy_store(db.sqlite_url(where / "omnitui.db"), url)
+    assert report.ok, report
+    print(
+        f"  copied and verified {report.rows:,} rows in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
+    return url
 
 
 def percentile(values: list[float], p: float) -> float:

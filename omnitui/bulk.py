@@ -12,8 +12,11 @@ folded by ``omnitui.normalize.fold``. ``export_jsonl`` streams the store out as 
 (docs/export-format.md) in constant memory.
 
 This is one of the few modules allowed to hold SQL (with db.py, inbox.py and
-reads.py); like db.py it is SQLite-only for now. Must not import Textual, SQLAlchemy,
-SQLModel or any connector: it runs in the CLI and in benchmarks without them.
+reads.py). The fill is SQLite-only (it stages rows in SQLite and writes FTS5 settings; a
+demo on PostgreSQL is filled on SQLite and moved with ``omnitui db copy``); the export reads
+either store, through sqlite3 or pg.py, and writes the same lines from both. Must not
+import Textual, SQLAlchemy, SQLModel or any connector: it runs in the CLI and in benchmarks
+without them.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from omnitui.normalize import fold
-from omnitui.reads import SchemaError, sqlite_path
+from omnitui.reads import SchemaError, is_postgresql, sqlite_path
 from omnitui.synthetic import ACCOUNTS, LANGUAGES, Persona, World
 from omnitui.text import one_line
 
@@ -699,8 +702,13 @@ class _Stage:
 
 def _connect(url: str) -> sqlite3.Connection:
     path = sqlite_path(url)
+    if path is None and is_postgresql(url):
+        raise SchemaError(
+            "the demo fill writes SQLite stores only: fill one with `omnitui demo --no-tui`, "
+            "then move it with `omnitui db copy --from sqlite:///PATH --to postgresql://...`"
+        )
     if path is None:
-        raise SchemaError(f"{url}: only SQLite stores are supported by this version")
+        raise SchemaError(f"{url}: not a SQLite store URL (sqlite:///PATH)")
     if not path.exists():
         raise SchemaError(f"{path}: no omnitui store here; run `omnitui db upgrade` first")
     # As a URI, so that ATTACH takes the staging databases' URIs.
@@ -928,6 +936,10 @@ _EXPORTS: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] = (
 )  # fmt: skip
 
 
+_BOOLEANS = frozenset({"inline"})
+"""Exported columns that are booleans (docs/export-format.md)."""
+
+
 def iso_utc(value: str | None) -> str | None:
     """A stored time as ISO 8601 UTC with a "Z": '2025-01-02T03:04:05.000006Z'."""
     if value is None:
@@ -943,17 +955,29 @@ def iso_utc(value: str | None) -> str | None:
 def _records(
     conn: sqlite3.Connection, kind: str, table: str, columns: tuple[str, ...], times: frozenset[str]
 ) -> Iterator[dict[str, Any]]:
-    cursor = conn.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}")
+    sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}"
+    if getattr(conn, "dialect", "sqlite") == "postgresql":
+        # A server-side cursor: psycopg's usual one would hold the whole table in memory.
+        cursor: Any = conn.raw.cursor(name=f"omnitui_export_{table}")  # type: ignore[attr-defined]
+        cursor.execute(sql)
+    else:
+        cursor = conn.execute(sql)
     time_at = [i for i, name in enumerate(columns) if name in times]
+    # Booleans as JSON's: SQLite stores them as 0/1, PostgreSQL as booleans.
+    flags = [i for i, name in enumerate(columns) if name in _BOOLEANS]
     raw = kind == "raw"
     while True:
         chunk = cursor.fetchmany(2_000)
         if not chunk:
+            cursor.close()
             return
         for row in chunk:
             values = list(row)
             for i in time_at:
                 values[i] = iso_utc(values[i])
+            for i in flags:
+                if values[i] is not None:
+                    values[i] = bool(values[i])
             if raw:  # the message as the wire gave it, base64 of the uncompressed bytes
                 values[1] = base64.b64encode(zlib.decompress(values[1])).decode("ascii")
             record: dict[str, Any] = {"type": kind}
@@ -965,11 +989,17 @@ def export_jsonl(url: str, out: IO[str], *, progress: Progress | None = None) ->
     """Write the store's customers, identities, conversations and messages to ``out`` as
     JSON Lines (docs/export-format.md), one consistent snapshot, in constant memory.
     Returns the number of lines; calls ``progress(done, total)`` every 10,000 lines."""
-    conn = _connect(url)
+    if is_postgresql(url):
+        from omnitui import pg
+
+        conn: sqlite3.Connection = pg.connect(url)  # type: ignore[assignment]
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    else:
+        conn, begin = _connect(url), "BEGIN"
     encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     written = 0
     try:
-        conn.execute("BEGIN")  # one snapshot across the four tables
+        conn.execute(begin)  # one snapshot across the tables
         total = sum(
             int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             for _, table, _, _ in _EXPORTS

@@ -11,11 +11,11 @@ Must not import Textual or any connector.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Engine,
@@ -31,11 +31,12 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlmodel import Column, Field, Session, SQLModel
 
-from omnitui.normalize import fold
+from omnitui.normalize import fts_text
 from omnitui.reads import (
     SCHEMA_HEAD,
     UNDELIVERED,
     SchemaError,
+    is_postgresql,
     schema_revision,
     sqlite_path,
     stamp,
@@ -44,6 +45,7 @@ from omnitui.reads import (
 __all__ = ["SCHEMA_HEAD", "UNDELIVERED", "SchemaError", "stamp"]
 
 BUSY_TIMEOUT_MS = 10_000
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -378,14 +380,92 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if is_postgresql(url):
+        from omnitui import pg
+
+        return create_engine(
+            pg.sqlalchemy_url(url),
+            pool_pre_ping=True,
+            connect_args={"options": "-c timezone=UTC"},
+        )
+    raise SchemaError(f"{url}: not a store URL (sqlite:///PATH or postgresql://...)")
+
+
+def is_postgresql_engine(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
 
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Session]:
-    """One write transaction: BEGIN IMMEDIATE on SQLite, committed on success."""
+    """One write transaction, committed on success. Writers run one at a time on both
+    stores: BEGIN IMMEDIATE on SQLite; on PostgreSQL the write advisory lock, taken first,
+    and a NOTIFY sent in the transaction, so every TUI hears of the commit (and not before)."""
     with Session(engine.execution_options(omnitui_write=True)) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            from omnitui import pg
+
+            session.connection().exec_driver_sql(
+                f"SELECT pg_advisory_xact_lock({pg.WRITE_LOCK}); NOTIFY {pg.CHANGES_CHANNEL}"
+            )
         yield session
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    """Whether ``exc`` means the store went away (PostgreSQL restarted, network dropped):
+    the transaction did not commit, or may not have, and a new connection is needed."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    module = type(exc).__module__
+    if module.startswith("psycopg"):
+        state = getattr(exc, "sqlstate", None) or ""
+        # 08: connection exceptions; 57P01-03: the server shutting down or starting up.
+        return (
+            state.startswith("08")
+            or state in ("57P01", "57P02", "57P03")
+            or (type(exc).__name__ == "OperationalError" and not state)
+        )
+    return False
+
+
+OUTAGE_RETRY_SECONDS = 120.0
+"""How long a write waits for the store to come back before it fails."""
+
+
+def retry_on_disconnect(
+    attempt: Callable[[], T],
+    *,
+    outage: Callable[[BaseException | None], None] | None = None,
+    seconds: float = OUTAGE_RETRY_SECONDS,
+) -> T:
+    """``attempt()`` (one whole write transaction), run again while the store is away, for
+    at most ``seconds``; ``outage(exc)`` is told when it went (and ``outage(None)`` when it
+    is back). Safe because every write is one transaction, and the ones that might have
+    committed before the connection dropped are idempotent (ingest by external id, a reply
+    by its idempotency key)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    delay = 0.25
+    failed = False
+    while True:
+        try:
+            result = attempt()
+        except Exception as exc:
+            if not is_disconnect(exc) or time.monotonic() + delay > deadline:
+                raise
+            if outage is not None:
+                outage(exc)
+            failed = True
+            time.sleep(delay)
+            delay = min(delay * 2, 4.0)
+            continue
+        if failed and outage is not None:
+            outage(None)
+        return result
 
 
 @contextmanager
@@ -395,14 +475,17 @@ def read(engine: Engine) -> Iterator[Session]:
 
 
 # ---------------------------------------------------------------------------
-# Full-text index. Both stores index fold()ed text computed here in Python.
+# Full-text index. Both stores index the same words, folded and split in Python
+# (``normalize.fts_text``): FTS5 splits them again at the spaces; PostgreSQL's ``tsv``
+# column is made from them by omnitui_tsv() (migration 0002), which splits at spaces only,
+# whatever the database's locale, so a search finds the same messages on either store.
 
 
 def index_message(session: Session, message_id: int, subject: str, body: str) -> None:
     """Add one message to the full-text index, in the caller's transaction."""
     session.connection().execute(
         text("INSERT INTO message_fts(rowid, body) VALUES (:id, :body)"),
-        {"id": message_id, "body": fold(f"{subject}\n{body}")},
+        {"id": message_id, "body": fts_text(f"{subject}\n{body}")},
     )
 
 
@@ -428,7 +511,7 @@ def index_customer(session: Session, customer_id: int) -> None:
     conn.execute(text("DELETE FROM customer_fts WHERE rowid=:id"), {"id": customer_id})
     conn.execute(
         text("INSERT INTO customer_fts(rowid, body) VALUES (:id, :body)"),
-        {"id": customer_id, "body": fold(" ".join(p for p in parts if p))},
+        {"id": customer_id, "body": fts_text(" ".join(p for p in parts if p))},
     )
 
 

@@ -15,7 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omnitui.config import ConfigError, Settings
-from omnitui.reads import SCHEMA_HEAD, Reader, SchemaError, display_url, schema_revision
+from omnitui.i18n import _
+from omnitui.reads import (
+    SCHEMA_HEAD,
+    Reader,
+    SchemaError,
+    StoreUnreachable,
+    StoreURLError,
+    display_url,
+    schema_revision,
+)
 from omnitui.text import one_line
 
 if TYPE_CHECKING:
@@ -27,69 +36,96 @@ class Check:
     name: str
     ok: bool
     detail: str
+    of_config: bool = False
+    """The config's own check (its failure exits 2, as a config error does everywhere)."""
 
 
 def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iterator[Check]:
     try:
         settings = load_settings()
     except ConfigError as exc:
-        yield Check("config", False, str(exc))
+        yield Check(_("config"), False, str(exc), of_config=True)
         return
-    found = "found" if config_path.exists() else "not found, using defaults"
-    yield Check("config", True, f"{config_path} ({found})")
+    if config_path.exists():
+        found = _("{path} (found)").format(path=config_path)
+    else:
+        found = _("{path} (not found, using defaults)").format(path=config_path)
+    yield Check(_("config"), True, found, of_config=True)
 
     where = display_url(settings.store_url)
     try:
         revision = schema_revision(settings.store_url)
-    except SchemaError as exc:
-        yield Check("store", False, str(exc))
+    except StoreURLError as exc:  # psycopg missing, a malformed URL: the config's to fix
+        yield Check(_("store"), False, str(exc), of_config=True)
+        return
+    except (SchemaError, StoreUnreachable) as exc:
+        yield Check(_("store"), False, str(exc))
         return
     if revision is None:
-        yield Check("store", False, f"{where}: no store yet; run `omnitui db upgrade`")
+        said = _("{where}: no store yet; run `omnitui db upgrade`")
+        yield Check(_("store"), False, said.format(where=where))
         return
-    yield Check("store", True, where)
+    yield Check(_("store"), True, where)
     if revision != SCHEMA_HEAD:
-        yield Check("schema", False, str(SchemaError.for_revision(settings.store_url, revision)))
+        problem = str(SchemaError.for_revision(settings.store_url, revision))
+        yield Check(_("schema"), False, problem)
         return
-    yield Check("schema", True, f"revision {revision}")
+    yield Check(_("schema"), True, _("revision {revision}").format(revision=revision))
 
     reader = Reader(settings.store_url)
     status = reader.status()
     now = datetime.now(UTC)
     if status.lease_holder and status.lease_expires_at and status.lease_expires_at > now:
-        yield Check("runner", True, f"held by {status.lease_holder}")
+        said = _("held by {holder}").format(holder=status.lease_holder)
+        yield Check(_("runner"), True, said)
     else:
         yield Check(
-            "runner",
+            _("runner"),
             False,
-            "no runner holds the lease: nothing is received or sent "
-            "(start `omnitui serve` or open the TUI)",
+            _(
+                "no runner holds the lease: nothing is received or sent "
+                "(start `omnitui serve` or open the TUI)"
+            ),
         )
     if not status.connectors:
-        yield Check("connectors", True, "none has run yet")
+        yield Check(_("connectors"), True, _("none has run yet"))
     for conn in status.connectors:
         healthy = conn.state in ("running", "syncing", "starting", "stopped") and not conn.error
+        # The state is a word of the connector state table ("running", "backoff"), as stored.
         detail = conn.state + (f" {one_line(conn.detail, 60)}" if conn.detail else "")
         detail += f": {one_line(conn.error, 200)}" if conn.error else ""
-        yield Check(f"connector {conn.account} ({conn.channel})", healthy, detail)
+        name = _("connector {account} ({channel})").format(
+            account=conn.account, channel=conn.channel
+        )
+        yield Check(name, healthy, detail)
     stuck = status.failed + status.unconfirmed
     yield Check(
-        "outbox",
+        _("outbox"),
         stuck == 0,
-        f"{status.queued} queued, {status.sending} sending, {status.failed} failed, "
-        f"{status.unconfirmed} unconfirmed (need an agent)",
+        _(
+            "{queued} queued, {sending} sending, {failed} failed, "
+            "{unconfirmed} unconfirmed (need an agent)"
+        ).format(
+            queued=status.queued,
+            sending=status.sending,
+            failed=status.failed,
+            unconfirmed=status.unconfirmed,
+        ),
     )
     yield Check(
-        "quarantine",
+        _("quarantine"),
         status.quarantined == 0,
-        f"{status.quarantined} inbound item(s) could not be parsed and are kept for review",
+        _("{count} inbound item(s) could not be parsed and are kept for review").format(
+            count=status.quarantined
+        ),
     )
     yield from _email_checks(settings)
     yield from _telegram_checks(settings)
     for item in reader.quarantined(5):
         source = f" {one_line(item.source, 80)}" if item.source else ""
+        label = _("quarantined #{id}").format(id=item.id)
         yield Check(
-            f"  quarantined #{item.id}",
+            f"  {label}",
             False,
             f"{one_line(item.account, 40)}{source}: {one_line(item.error, 160)}",
         )
@@ -103,18 +139,22 @@ def _email_checks(settings: Settings) -> Iterator[Check]:
 
     for name, account in settings.config.email.items():
         if account.imap is not None:
+            label = _("email {account} imap").format(account=name)
             try:
-                yield Check(f"email {name} imap", True, imap.check(account.imap, name))
+                yield Check(label, True, imap.check(account.imap, name))
             except Exception as exc:
-                yield Check(f"email {name} imap", False, _problem(exc))
+                yield Check(label, False, _problem(exc))
         if account.smtp is not None:
+            label = _("email {account} smtp").format(account=name)
             try:
-                yield Check(f"email {name} smtp", True, smtp.check(account.smtp, name))
+                yield Check(label, True, smtp.check(account.smtp, name))
             except Exception as exc:
-                yield Check(f"email {name} smtp", False, _problem(exc))
+                yield Check(label, False, _problem(exc))
         if account.imap is None and account.smtp is None:
             yield Check(
-                f"email {name}", False, "neither [imap] nor [smtp]: the account does nothing"
+                _("email {account}").format(account=name),
+                False,
+                _("neither [imap] nor [smtp]: the account does nothing"),
             )
 
 
@@ -130,51 +170,71 @@ def _telegram_checks(settings: Settings) -> Iterator[Check]:
     public_url = settings.config.http.public_url
     for name, account in settings.config.telegram.items():
         connector = TelegramConnector(name, account, settings.data_dir, public_url=public_url)
+        label = _("telegram {account}").format(account=name)
         try:
             found = asyncio.run(connector.probe())
         except Exception as exc:
-            yield Check(f"telegram {name}", False, _problem(exc))
+            yield Check(label, False, _problem(exc))
             continue
-        yield Check(f"telegram {name}", True, f"@{found.username}, {account.mode} mode")
-        yield _webhook_check(f"telegram {name} webhook", account.mode, connector.webhook_url, found)
+        # The mode is the config's value ("poll" or "webhook"), as written there.
+        said = _("@{username}, {mode} mode").format(username=found.username, mode=account.mode)
+        yield Check(label, True, said)
+        label = _("telegram {account} webhook").format(account=name)
+        yield _webhook_check(label, account.mode, connector.webhook_url, found)
 
 
 def _webhook_check(label: str, mode: str, expected: str, found: BotProbe) -> Check:
     url = one_line(found.webhook_url, 200)
-    waiting = f"{found.pending_update_count} update(s) waiting at Telegram"
-    if found.last_error:
-        when = ""
-        if found.last_error_date is not None:
-            minutes = (datetime.now(UTC) - found.last_error_date).total_seconds() / 60
-            when = f" {minutes:.0f} min ago"
-        waiting += f"; last delivery error{when}: {one_line(found.last_error, 160)}"
+    waiting = _webhook_waiting(found)
     if mode != "webhook":
         if url:
             return Check(
                 label,
                 False,
-                f"a webhook is set ({url}): polling gets 409; "
-                'set mode = "webhook" or delete it (deleteWebhook)',
+                _(
+                    "a webhook is set ({url}): polling gets 409; "
+                    'set mode = "webhook" or delete it (deleteWebhook)'
+                ).format(url=url),
             )
-        return Check(label, True, "none set (poll mode)")
+        return Check(label, True, _("none set (poll mode)"))
     if not url:
         return Check(
             label,
             False,
-            f"none set: the runner sets {expected} when it starts "
-            f"(is `omnitui serve` or a TUI running?); {waiting}",
+            _(
+                "none set: the runner sets {expected} when it starts "
+                "(is `omnitui serve` or a TUI running?); {waiting}"
+            ).format(expected=expected, waiting=waiting),
         )
     if url != expected:
         return Check(
             label,
             False,
-            f"Telegram sends updates to {url}, not to {expected} ([http] public_url + "
-            f"webhook_path): another program set it, or the config changed and no runner "
-            f"has set it since; {waiting}",
+            _(
+                "Telegram sends updates to {url}, not to {expected} ([http] public_url + "
+                "webhook_path): another program set it, or the config changed and no runner "
+                "has set it since; {waiting}"
+            ).format(url=url, expected=expected, waiting=waiting),
         )
     # Undelivered updates behind a delivery error: Telegram cannot reach the server.
     failing = bool(found.last_error) and found.pending_update_count > 0
-    return Check(label, not failing, f"{url}, {waiting}")
+    return Check(label, not failing, _("{url}, {waiting}").format(url=url, waiting=waiting))
+
+
+def _webhook_waiting(found: BotProbe) -> str:
+    """The updates waiting at Telegram, and its last delivery error if any."""
+    count = found.pending_update_count
+    if not found.last_error:
+        return _("{count} update(s) waiting at Telegram").format(count=count)
+    error = one_line(found.last_error, 160)
+    if found.last_error_date is None:
+        said = _("{count} update(s) waiting at Telegram; last delivery error: {error}")
+        return said.format(count=count, error=error)
+    minutes = (datetime.now(UTC) - found.last_error_date).total_seconds() / 60
+    said = _(
+        "{count} update(s) waiting at Telegram; last delivery error {minutes} min ago: {error}"
+    )
+    return said.format(count=count, minutes=f"{minutes:.0f}", error=error)
 
 
 def _problem(exc: Exception) -> str:

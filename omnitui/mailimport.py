@@ -4,10 +4,13 @@
 turn each mail into what the store keeps (``connectors.mail.convert``, the one
 function that does), write attachment bytes to the blob store and fold the text
 for the full-text index; the main process only threads and writes. It writes rows
-with the standard library's sqlite3 as bulk.py does, in short BEGIN IMMEDIATE
-transactions of a batch each, so a runner or a TUI on the same store waits at most
-a fraction of a second, and every batch leaves the store consistent (denormalized
-customer columns, conversation times and status, full-text rows).
+with the standard library's sqlite3 (or pg.py's connection with its face, on a
+PostgreSQL store) in short write transactions of a batch each, taken as db.write takes
+them (BEGIN IMMEDIATE; on PostgreSQL the write advisory lock and a NOTIFY), so a runner
+or a TUI on the same store waits at most a fraction of a second, and every batch leaves
+the store consistent (denormalized customer columns, conversation times and status,
+full-text rows). The ids are the import's own, after the store's largest; on PostgreSQL
+the id sequences are moved past them in the same transaction.
 
 The rules are inbox.py's, adapted to history that is imported at once:
 
@@ -26,8 +29,9 @@ The rules are inbox.py's, adapted to history that is imported at once:
   an assignee) unless the import adds a newer message to it.
 - A customer's unread count is the inbound messages after their last outgoing one.
 
-Like bulk.py this module holds SQL and is SQLite-only; it must not import
-SQLAlchemy, SQLModel or Textual (the workers are forked from the CLI without them).
+Like bulk.py this module holds SQL, written once for both stores (SQLite's parameters,
+times as UTC text; pg.py translates); it must not import SQLAlchemy, SQLModel or Textual
+(the workers are forked from the CLI without them).
 """
 
 from __future__ import annotations
@@ -48,16 +52,19 @@ from email.utils import parsedate_to_datetime
 from multiprocessing.pool import IMapIterator, Pool
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from omnitui.blobs import BlobStore
 from omnitui.connectors.base import Quarantined
 from omnitui.connectors.mail.convert import CHANNEL, FUTURE_SLACK, convert
 from omnitui.connectors.mail.parse import MAX_ATTACHMENT_BYTES, normalize_msgid
-from omnitui.normalize import fold, subject_key
-from omnitui.reads import SchemaError, parse_stamp, sqlite_path, stamp
+from omnitui.normalize import fts_text, subject_key
+from omnitui.reads import SchemaError, is_postgresql, parse_stamp, sqlite_path, stamp
 from omnitui.text import one_line
 from omnitui.threads import ACTIVE, SUBJECT_WINDOW, idempotency_key_of
+
+if TYPE_CHECKING:
+    from omnitui import pg
 
 Progress = Callable[[str, int, int], None]
 """Called with (phase, done, total): phase "scanning" (reading dates), then "importing"."""
@@ -457,7 +464,7 @@ def _convert(data: bytes, source: str, received: float | None, setup: _Setup) ->
         raw_zlib=result.raw_zlib,
         content_hash=result.content_hash,
         attachments=attachments,
-        fts=fold(f"{result.subject}\n{result.body}"),
+        fts=fts_text(f"{result.subject}\n{result.body}"),
         subject_key=subject_key(result.subject),
         preview=one_line(result.subject or result.body, 120),
         automatic=result.automatic,
@@ -559,23 +566,32 @@ class _Rows:
     bumped: set[int] = field(default_factory=set)
 
 
-_INSERT_MESSAGE = (
-    "INSERT INTO message (id, conversation_id, customer_id, direction, channel, account, "
-    "external_id, identity_id, author, subject, body, html, sent_at, stored_at, thread_ref, "
-    "thread_reason, refs, content_hash, delivery, attempts) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
-)
-_INSERT_CUSTOMER = (
-    "INSERT INTO customer (id, name, created_at, last_activity_at, preview, channels, "
-    "unread_count, open_count, version) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)"
-)
+_MESSAGE_COLUMNS = (
+    "id", "conversation_id", "customer_id", "direction", "channel", "account", "external_id",
+    "identity_id", "author", "subject", "body", "html", "sent_at", "stored_at", "thread_ref",
+    "thread_reason", "refs", "content_hash", "delivery", "attempts",
+)  # fmt: skip
+_CUSTOMER_COLUMNS = (
+    "id", "name", "created_at", "last_activity_at", "preview", "channels", "unread_count",
+    "open_count", "version",
+)  # fmt: skip
+_IDENTITY_COLUMNS = (
+    "id", "customer_id", "channel", "address", "display_name", "account", "created_at",
+)  # fmt: skip
+_ATTACHMENT_COLUMNS = (
+    "message_id", "filename", "content_type", "size", "sha256", "inline", "content_id",
+    "omitted",
+)  # fmt: skip
+_QUARANTINE_COLUMNS = ("account", "external_id", "error", "raw", "stored_at", "source", "sha256")
+_EVENT_COLUMNS = ("at", "agent", "kind", "customer_id", "conversation_id", "before", "after")
 _UPDATE_CUSTOMER = (
     "UPDATE customer SET "
-    "preview = CASE WHEN ?1 >= last_activity_at THEN ?2 ELSE preview END, "
-    "unread_count = CASE WHEN ?1 >= last_activity_at THEN ?3 ELSE unread_count END, "
-    "last_activity_at = max(last_activity_at, ?1), channels = ?4, version = version + ?5, "
-    "open_count = (SELECT count(*) FROM conversation WHERE customer_id = ?6 "
-    "AND status IN ('open', 'pending', 'snoozed')) WHERE id = ?6"
+    "preview = CASE WHEN :at >= last_activity_at THEN :preview ELSE preview END, "
+    "unread_count = CASE WHEN :at >= last_activity_at THEN :unread ELSE unread_count END, "
+    "last_activity_at = CASE WHEN :at > last_activity_at THEN :at ELSE last_activity_at END, "
+    "channels = :channels, version = version + :changes, "
+    "open_count = (SELECT count(*) FROM conversation WHERE customer_id = :id "
+    "AND status IN ('open', 'pending', 'snoozed')) WHERE id = :id"
 )
 _UPSERT_CONVERSATION = (
     "INSERT INTO conversation (id, customer_id, status, opened_at, first_inbound_at, "
@@ -584,12 +600,12 @@ _UPSERT_CONVERSATION = (
     "first_inbound_at = excluded.first_inbound_at, "
     "first_response_at = excluded.first_response_at, resolved_at = excluded.resolved_at, "
     "last_message_at = excluded.last_message_at, "
-    "snoozed_until = CASE WHEN excluded.status = 'snoozed' THEN snoozed_until END"
+    "snoozed_until = CASE WHEN excluded.status = 'snoozed' THEN conversation.snoozed_until END"
 )
 
 
 class MailImport:
-    """One import. Start it (``with``) before opening any SQLite connection in this process:
+    """One import. Start it (``with``) before opening any store connection in this process:
     the workers are forked then, and must not inherit one."""
 
     def __init__(
@@ -729,21 +745,45 @@ def import_mail(
         return job.run(url, progress)
 
 
+class _Connection(Protocol):
+    """What the writer uses of a connection: sqlite3's, or pg.py's with the same face."""
+
+    def execute(self, sql: str, params: Any = (), /) -> Any: ...
+
+    def executemany(self, sql: str, rows: Any, /) -> Any: ...
+
+    def rollback(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _sqlite(url: str) -> sqlite3.Connection:
+    """The SQLite store at ``url``, with the pragmas db.make_engine sets."""
+    path = sqlite_path(url)
+    if path is None:
+        raise SchemaError(f"{url}: not a store URL (sqlite:///PATH or postgresql://...)")
+    if not path.exists():
+        raise SchemaError(f"{path}: no omnitui store here; run `omnitui db upgrade` first")
+    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+    conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA journal_mode=WAL")  # as db.make_engine sets it
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+    return conn
+
+
 class _Writer:
     """Threads converted mails and writes them, a batch a transaction, with caches of what
     the store holds so that nothing is looked up a message at a time."""
 
     def __init__(self, url: str, account: str, now: datetime, resolve_after: float) -> None:
-        path = sqlite_path(url)
-        if path is None:
-            raise SchemaError(f"{url}: only SQLite stores are supported by this version")
-        if not path.exists():
-            raise SchemaError(f"{path}: no omnitui store here; run `omnitui db upgrade` first")
-        self.conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        self.conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-        self.conn.execute("PRAGMA journal_mode=WAL")  # as db.make_engine sets it
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+        self.pg: pg.Connection | None = None
+        """The same connection as ``conn`` on a PostgreSQL store (for COPY)."""
+        if is_postgresql(url):
+            from omnitui import pg
+
+            self.pg = pg.connect(url)
+        self.conn: _Connection = self.pg or _sqlite(url)
         self.account = account
         self.now = stamp(now)
         self.now_t = now.timestamp()
@@ -778,6 +818,8 @@ class _Writer:
         }
         conn.execute("COMMIT")
         self.customers: dict[int, _Customer] = {}
+        self._analyzed = (0, self._estimated_messages())
+        """(messages imported, messages in the store) when the statistics were last taken."""
 
     def close(self) -> None:
         self.conn.close()
@@ -791,7 +833,7 @@ class _Writer:
         if not outcomes:
             return
         conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin_write()
         try:
             self._next_ids()
             self._refresh([o for o in outcomes if isinstance(o, _Mail)])
@@ -802,25 +844,76 @@ class _Writer:
                 else:
                     self._quarantine(outcome, rows)
             self._flush(rows)
+            if self.pg is not None:
+                self._advance_sequences()
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if self.pg is None or not self.pg.broken:  # a lost server rolled it back itself
+                conn.rollback()
             raise
+        if self.pg is not None:
+            self._analyze_grown()
+
+    def _begin_write(self) -> None:
+        """The write transaction as db.write opens it: BEGIN IMMEDIATE on SQLite; on
+        PostgreSQL the write advisory lock first, and a NOTIFY delivered at commit."""
+        if self.pg is None:
+            self.conn.execute("BEGIN IMMEDIATE")
+            return
+        from omnitui import pg
+
+        self.conn.execute("BEGIN")
+        self.conn.execute(f"SELECT pg_advisory_xact_lock({pg.WRITE_LOCK})")
+        self.conn.execute(f"NOTIFY {pg.CHANGES_CHANNEL}")
+
+    def _estimated_messages(self) -> int:
+        """PostgreSQL: the messages its statistics count (0 before any were taken)."""
+        if self.pg is None:
+            return 0
+        row = self.conn.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = 'message'::regclass"
+        ).fetchone()
+        return max(0, int(row[0]))
+
+    def _analyze_grown(self) -> None:
+        """PostgreSQL: new statistics once the import has doubled the messages since the
+        last ones. Taken on a small store they make the planner read every message of the
+        account for each batch's look-up by external id (an import of 50,000 into a new
+        store spent 60 of its 80 s there); autovacuum catches up only a minute later."""
+        imported, estimated = self._analyzed
+        if self.imported - imported <= max(estimated, BATCH_MESSAGES):
+            return
+        self.conn.execute("ANALYZE message, identity, conversation, customer")
+        self._analyzed = (self.imported, estimated + self.imported - imported)
+
+    def _advance_sequences(self) -> None:
+        """PostgreSQL: the id sequences continue after the ids this batch wrote, so the
+        ORM's next insert (a live message) takes a free one (as dbcopy._reset_sequences);
+        never moved back."""
+        ids = self.ids
+        self.conn.execute(
+            "SELECT setval(s, greatest(nextval(s), n), false) FROM (VALUES "
+            "(pg_get_serial_sequence('customer', 'id')::regclass, ?), "
+            "(pg_get_serial_sequence('identity', 'id')::regclass, ?), "
+            "(pg_get_serial_sequence('conversation', 'id')::regclass, ?), "
+            "(pg_get_serial_sequence('message', 'id')::regclass, ?)) AS seq (s, n)",
+            (ids.customer, ids.identity, ids.conversation, ids.message),
+        )
 
     def _next_ids(self) -> None:
         """Ids after whatever the store holds now (another process may have written)."""
 
-        def after(*tables: str) -> int:
+        def after(*tables: tuple[str, str]) -> int:
             return 1 + max(
-                int(self.conn.execute(f"SELECT max(rowid) FROM {t}").fetchone()[0] or 0)
-                for t in tables
+                int(self.conn.execute(f"SELECT max({key}) FROM {t}").fetchone()[0] or 0)
+                for t, key in tables
             )
 
         ids = self.ids
-        ids.customer = max(ids.customer, after("customer", "customer_fts"))
-        ids.identity = max(ids.identity, after("identity"))
-        ids.conversation = max(ids.conversation, after("conversation"))
-        ids.message = max(ids.message, after("message", "message_fts"))
+        ids.customer = max(ids.customer, after(("customer", "id"), ("customer_fts", "rowid")))
+        ids.identity = max(ids.identity, after(("identity", "id")))
+        ids.conversation = max(ids.conversation, after(("conversation", "id")))
+        ids.message = max(ids.message, after(("message", "id"), ("message_fts", "rowid")))
 
     def _refresh(self, mails: list[_Mail]) -> None:
         """What a runner may have stored since the caches were filled: this batch's
@@ -886,7 +979,7 @@ class _Writer:
             (mid, conv.id, customer.id, mail.direction, CHANNEL, self.account, mail.external_id,
              identity.id, mail.author, mail.subject, mail.body, mail.html, at, self.now,
              mail.thread_ref, reason, " ".join(mail.references) or None, mail.content_hash,
-             "sent" if outgoing else None)
+             "sent" if outgoing else None, 0)
         )  # fmt: skip
         rows.fts.append((mid, mail.fts))
         if mail.raw_zlib is not None:
@@ -1105,18 +1198,12 @@ class _Writer:
 
     def _flush(self, rows: _Rows) -> None:
         conn = self.conn
-        if rows.customers:
-            conn.executemany(
-                _INSERT_CUSTOMER,
-                [(c.id, c.name, c.created_at, c.last_at, c.preview, c.channels, c.unread)
-                 for c in rows.customers],
-            )  # fmt: skip
-        if rows.identities:
-            conn.executemany(
-                "INSERT INTO identity (id, customer_id, channel, address, display_name, "
-                "account, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows.identities,
-            )
+        self._insert(
+            "customer", _CUSTOMER_COLUMNS,
+            [(c.id, c.name, c.created_at, c.last_at, c.preview, c.channels, c.unread, 0, 0)
+             for c in rows.customers],
+        )  # fmt: skip
+        self._insert("identity", _IDENTITY_COLUMNS, rows.identities)
         if rows.renamed:
             conn.executemany("UPDATE identity SET display_name = ? WHERE id = ?", rows.renamed)
         events = []
@@ -1129,38 +1216,26 @@ class _Writer:
                      f"{conv.status} ({conv.why})" if conv.why else conv.status)
                 )  # fmt: skip
                 conv.stored_status = conv.status
-        conn.executemany(
-            _UPSERT_CONVERSATION,
-            [(c.id, c.customer_id, c.status, c.opened_at, c.first_in, c.first_out,
-              c.resolved_at, c.last_at) for c in rows.conversations.values()],
-        )  # fmt: skip
-        if events:
+        if rows.conversations:
             conn.executemany(
-                "INSERT INTO event (at, agent, kind, customer_id, conversation_id, before, after) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                events,
-            )
-        conn.executemany(_INSERT_MESSAGE, rows.messages)
-        conn.executemany("INSERT INTO messageraw (message_id, data) VALUES (?, ?)", rows.raws)
-        if rows.attachments:
-            conn.executemany(
-                "INSERT INTO attachment (message_id, filename, content_type, size, sha256, "
-                "inline, content_id, omitted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows.attachments,
-            )
-        conn.executemany("INSERT INTO message_fts (rowid, body) VALUES (?, ?)", rows.fts)
-        if rows.quarantine:
-            conn.executemany(
-                "INSERT INTO quarantine (account, external_id, error, raw, stored_at, source, "
-                "sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows.quarantine,
-            )
+                _UPSERT_CONVERSATION,
+                [(c.id, c.customer_id, c.status, c.opened_at, c.first_in, c.first_out,
+                  c.resolved_at, c.last_at) for c in rows.conversations.values()],
+            )  # fmt: skip
+        self._insert("event", _EVENT_COLUMNS, events)
+        self._insert("message", _MESSAGE_COLUMNS, rows.messages)
+        self._insert("messageraw", ("message_id", "data"), rows.raws)
+        self._insert("attachment", _ATTACHMENT_COLUMNS, rows.attachments)
+        self._insert("message_fts", ("rowid", "body"), rows.fts)
+        self._insert("quarantine", _QUARANTINE_COLUMNS, rows.quarantine)
         self._index_customers(rows)
-        conn.executemany(
-            _UPDATE_CUSTOMER,
-            [(c.last_at, c.preview, c.unread, c.channels, c.changes, c.id)
-             for c in rows.touched.values()],
-        )  # fmt: skip
+        if rows.touched:
+            conn.executemany(
+                _UPDATE_CUSTOMER,
+                [{"at": c.last_at, "preview": c.preview, "unread": c.unread,
+                  "channels": c.channels, "changes": c.changes, "id": c.id}
+                 for c in rows.touched.values()],
+            )  # fmt: skip
         for customer in rows.touched.values():
             customer.changes = 0
         bumped = rows.bumped - rows.touched.keys()
@@ -1186,10 +1261,29 @@ class _Writer:
                     (customer.id,),
                 ):
                     parts += [address, display_name]
-            fresh.append((customer.id, fold(" ".join(p for p in parts if p))))
+            fresh.append((customer.id, fts_text(" ".join(p for p in parts if p))))
         if fresh:
             conn.executemany("DELETE FROM customer_fts WHERE rowid = ?", [(c,) for c, _ in fresh])
-            conn.executemany("INSERT INTO customer_fts (rowid, body) VALUES (?, ?)", fresh)
+            self._insert("customer_fts", ("rowid", "body"), fresh)
+
+    def _insert(
+        self, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Rows into ``table``: by COPY on PostgreSQL (several times the rows a second of
+        INSERT, even pipelined), by executemany on SQLite."""
+        if not rows:
+            return
+        names = ", ".join(columns)
+        if self.pg is None:
+            marks = ", ".join("?" * len(columns))
+            self.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+            return
+        with (
+            self.pg.raw.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:

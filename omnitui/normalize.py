@@ -69,6 +69,18 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+FTS_WORDS = 16_383
+"""Words indexed per text at most: PostgreSQL's positions end there (and a tsvector holds at
+most 1 MB); both stores index the same words."""
+
+
+def fts_text(text: str) -> str:
+    """What the full-text tables store for ``text``: its folded words, space-separated. FTS5
+    splits them again at the spaces, PostgreSQL's omnitui_tsv() too, so both stores index
+    exactly these words whatever the database's locale."""
+    return " ".join(words(text)[:FTS_WORDS])
+
+
 # Reply and forward prefixes in the languages of our customers' mail clients, folded:
 # English Re/Fw/Fwd, German AW/WG, Scandinavian SV/VS/VB, Dutch Antw/Doorst, Turkish
 # YNT (yanıt), Cvp (cevap), İLT (ilet), Azerbaijani Cavab, Persian/Arabic پاسخ, رد,

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
+from omnitui.i18n import _
 from omnitui.normalize import fold, words
 
 FIELDS = ("from", "to", "channel", "tag", "is", "assignee", "before", "after", "has", "customer")
@@ -94,7 +95,10 @@ class QueryError(ValueError):
 
 def _error(term: str, column: int, problem: str, length: int | None = None) -> QueryError:
     shown = term if len(term) <= 40 else term[:39] + "…"
-    return QueryError(f"{shown} at column {column}: {problem}", column, length or len(term))
+    said = _("{term} at column {column}: {problem}").format(
+        term=shown, column=column, problem=problem
+    )
+    return QueryError(said, column, length or len(term))
 
 
 def caret(text: str, error: QueryError, indent: str = "  ") -> str:
@@ -238,7 +242,7 @@ def parse(text: str) -> Query:
             found = tuple(words(inner))
             source = text[start:i]
             if not found:
-                raise _error(source, start + 1, "nothing to search for between the quotes")
+                raise _error(source, start + 1, _("nothing to search for between the quotes"))
             terms.append(Phrase(found, text[start + negated : i], start + 1, negated))
             continue
         j = i
@@ -262,11 +266,13 @@ def parse(text: str) -> Query:
             raise _error(
                 source,
                 start + 1,
-                f'unknown field "{name}" ({", ".join(FIELDS)}); '
-                "put text with a colon in quotes to search for it",
+                _(
+                    'unknown field "{name}" ({fields}); '
+                    "put text with a colon in quotes to search for it"
+                ).format(name=name, fields=", ".join(FIELDS)),
             )
         if not raw.strip():
-            raise _error(source, start + 1, f"{name}: needs a value")
+            raise _error(source, start + 1, _("{name}: needs a value").format(name=name))
         value = _value(name, raw.strip(), source, start + 1)
         terms.append(Field(name, value, source, start + 1, negated))
     return Query(text, tuple(terms))
@@ -276,7 +282,7 @@ def _quoted(text: str, at: int) -> tuple[str, int]:
     """The text between the quote at ``at`` and the next one, and the index after it."""
     end = text.find('"', at + 1)
     if end < 0:
-        raise _error(text[at:], at + 1, "unclosed quote", 1)
+        raise _error(text[at:], at + 1, _("unclosed quote"), 1)
     return text[at + 1 : end], end + 1
 
 
@@ -284,22 +290,25 @@ def _value(name: str, raw: str, source: str, column: int) -> FieldValue:
     lowered = raw.lower()
     if name == "channel":
         if lowered not in CHANNELS:
-            raise _error(source, column, f'unknown channel "{raw}" ({", ".join(CHANNELS)})')
+            said = _('unknown channel "{value}" ({channels})')
+            raise _error(source, column, said.format(value=raw, channels=", ".join(CHANNELS)))
         return lowered
     if name == "is":
         if lowered not in STATES:
-            raise _error(source, column, f'unknown state "{raw}" ({", ".join(STATES)})')
+            said = _('unknown state "{value}" ({states})')
+            raise _error(source, column, said.format(value=raw, states=", ".join(STATES)))
         return lowered
     if name == "has":
         if lowered not in HAS:
-            raise _error(source, column, f'unknown "{raw}" (has:attachment)')
+            raise _error(source, column, _('unknown "{value}" (has:attachment)').format(value=raw))
         return lowered
     if name in ("before", "after"):
         return _when(raw, source, column)
     if name == "customer" and raw.isascii() and raw.isdigit():
         return int(raw)
     if name in ("from", "to", "customer") and not words(raw):
-        raise _error(source, column, f'"{raw}" has no letters or digits to search for')
+        said = _('"{value}" has no letters or digits to search for')
+        raise _error(source, column, said.format(value=raw))
     if name == "assignee" and lowered in ("me", "none"):
         return lowered
     return raw
@@ -314,13 +323,13 @@ def _when(raw: str, source: str, column: int) -> date | Age:
         try:
             day = date.fromisoformat(raw)
         except ValueError:
-            raise _error(source, column, f'no such day "{raw}"') from None
+            raise _error(source, column, _('no such day "{value}"').format(value=raw)) from None
         if not 1000 <= day.year <= 9000:  # far ends would overflow once moved to UTC
-            raise _error(source, column, f'"{raw}" is out of range (years 1000 to 9000)')
+            said = _('"{value}" is out of range (years 1000 to 9000)')
+            raise _error(source, column, said.format(value=raw))
         return day
-    raise _error(
-        source, column, f'"{raw}" is neither a day (2026-03-01) nor an age (12h, 7d, 2w, 3m)'
-    )
+    said = _('"{value}" is neither a day (2026-03-01) nor an age (12h, 7d, 2w, 3m)')
+    raise _error(source, column, said.format(value=raw))
 
 
 # ---------------------------------------------------------------------------
@@ -349,16 +358,25 @@ class Dialect(Protocol):
         param: str = "fts",
     ) -> tuple[str, str]: ...
 
+    def newest(self, fulltext: str, index: str, param: str, limit: str) -> str: ...
+
     def contains_folded(self, column: str, param: str) -> str: ...
 
     def same_text(self, column: str, param: str) -> str: ...
 
     def time(self, value: datetime) -> str: ...
 
+    @property
+    def planner_hints(self) -> bool:
+        """Whether SQLite's planner hints (``+column``, CROSS JOIN) belong in the SQL."""
+        ...
+
 
 class SQLiteDialect:
     """SQLite: FTS5 tables ``message_fts``/``customer_fts`` over folded text, the folding
     function ``FOLD_FUNCTION`` registered on the connection, times as UTC text."""
+
+    planner_hints = True
 
     def fulltext(
         self,
@@ -381,6 +399,11 @@ class SQLiteDialect:
         table = f"{index}_fts"
         return f"SELECT rowid FROM {table} WHERE {table} MATCH :{param} ORDER BY rowid DESC", match
 
+    def newest(self, fulltext: str, index: str, param: str, limit: str) -> str:
+        """SQL of the newest :``limit`` rowids of ``fulltext`` (this dialect's SQL for
+        ``index``, matching :``param``), newest first: FTS5 reads them in that order."""
+        return f"{fulltext} LIMIT :{limit}"
+
     def contains_folded(self, column: str, param: str) -> str:
         """``column``, folded, contains the (folded) value bound to ``param``."""
         return f"instr({FOLD_FUNCTION}({column}), :{param}) > 0"
@@ -392,6 +415,63 @@ class SQLiteDialect:
     def time(self, value: datetime) -> str:
         """A time as the store keeps it (UTC text, as reads.stamp), for comparisons."""
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class PostgreSQLDialect:
+    """PostgreSQL: the same tables with a ``tsv`` tsvector column (GIN-indexed) made from
+    the same folded words, ``omnitui_fold()`` in the schema as FOLD_FUNCTION's twin, times
+    compared with the same UTC text (cast by the server to timestamps)."""
+
+    planner_hints = False
+
+    def fulltext(
+        self,
+        index: str,
+        include: Sequence[Words | Phrase],
+        exclude: Sequence[Words | Phrase] = (),
+        *,
+        param: str = "fts",
+    ) -> tuple[str, str]:
+        """As SQLiteDialect.fulltext, with a tsquery (``'kargo':* & 'tam' <-> 'metin'``)
+        built here from the folded words, each quoted: never parsed as the user typed it."""
+        query = " & ".join(_tsquery(t) for t in include)
+        for term in exclude:
+            query = f"({query}) & !({_tsquery(term)})"
+        table = f"{index}_fts"
+        return (
+            f"SELECT rowid FROM {table} WHERE tsv @@ CAST(:{param} AS tsquery) ORDER BY rowid DESC",
+            query,
+        )
+
+    def newest(self, fulltext: str, index: str, param: str, limit: str) -> str:
+        """Through omnitui_fts_newest() (migration 0002): a GIN index keeps no order, and
+        sorting every match of a common word costs hundreds of ms at 1M messages."""
+        return (
+            f"SELECT rowid FROM omnitui_fts_newest('{index}_fts', CAST(:{param} AS tsquery), "
+            f":{limit}) AS f(rowid)"
+        )
+
+    def contains_folded(self, column: str, param: str) -> str:
+        return f"strpos({FOLD_FUNCTION}({column}), :{param}) > 0"
+
+    def same_text(self, column: str, param: str) -> str:
+        return f"lower({column}) = lower(:{param})"
+
+    def time(self, value: datetime) -> str:
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _lexeme(word: str) -> str:
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery(term: Words | Phrase) -> str:
+    if isinstance(term, Phrase):
+        return "(" + " <-> ".join(_lexeme(w) for w in term.words) + ")"
+    return "(" + " & ".join(f"{_lexeme(w)}:*" for w in term.words) + ")"
+
+
+POSTGRESQL = PostgreSQLDialect()
 
 
 def _fts5(term: Words | Phrase) -> str:
@@ -425,6 +505,10 @@ class Compiled:
     params: dict[str, object] = field(default_factory=dict)
     customers: str | None = None
     """For plain words: SQL of the customers matched by name or address (binds :fts)."""
+    hints: bool = True
+    """Whether to write SQLite's planner hints (the dialect's ``planner_hints``)."""
+    newest: str | None = None
+    """``fulltext``'s newest :limit rows, newest first (the dialect's ``newest``)."""
 
     def select(
         self,
@@ -441,8 +525,7 @@ class Compiled:
         read messages by id from the newest, never through another index of theirs (the
         plan for conditions most recent messages meet, bounded by ``above``); without it
         SQLite picks the plan, and a selective condition drives it through its index.
-        (CROSS JOIN and ``+column`` are SQLite's planner hints: PostgreSQL's twin of this
-        method leaves them out.)
+        (CROSS JOIN and ``+column`` are SQLite's planner hints: left out without ``hints``.)
         """
         params = dict(self.params)
         where = [self.where] if self.where else []
@@ -458,15 +541,15 @@ class Compiled:
             params["limit"] = limit
         if self.fulltext is not None:
             inner = self.fulltext
-            if not where and limit is not None:
+            if not where and limit is not None and self.newest is not None:
                 # Words alone: the index's own newest-first order with the LIMIT inside,
                 # then the joins for these rows only (what keeps search fast at 1M).
-                inner += " LIMIT :limit"
+                inner = self.newest
             source = f"({inner}) f JOIN message m ON m.id = f.rowid {_JOINS}"
             order = "f.rowid DESC"
         else:
             # CROSS JOIN keeps the messages the outer loop, read in the ORDER BY's order.
-            join = "CROSS JOIN" if newest_first else "JOIN"
+            join = "CROSS JOIN" if newest_first and self.hints else "JOIN"
             source = (
                 f"message m {join} customer c ON c.id = m.customer_id "
                 f"{join} conversation v ON v.id = m.conversation_id"
@@ -474,7 +557,7 @@ class Compiled:
             order = "m.id DESC"
         condition = f" WHERE {' AND '.join(where)}" if where else ""
         sql = f"SELECT {columns} FROM {source}{condition} ORDER BY {order}{tail}"
-        return sql.replace(_INDEXED, "+" if newest_first else ""), params
+        return sql.replace(_INDEXED, "+" if newest_first and self.hints else ""), params
 
 
 def compile_query(query: Query, context: Context, dialect: Dialect = SQLITE) -> Compiled:
@@ -499,8 +582,17 @@ def compile_query(query: Query, context: Context, dialect: Dialect = SQLITE) -> 
         conditions.append(f"NOT coalesce(({sql}), FALSE)" if fielded.negated else f"({sql})")
     customers = None
     if query.plain_words is not None:
-        customers, _ = dialect.fulltext("customer", include)
-    return Compiled(query, fulltext, " AND ".join(conditions), params, customers)
+        customers, _match = dialect.fulltext("customer", include)
+    newest = dialect.newest(fulltext, "message", "fts", "limit") if fulltext else None
+    return Compiled(
+        query,
+        fulltext,
+        " AND ".join(conditions),
+        params,
+        customers,
+        dialect.planner_hints,
+        newest,
+    )
 
 
 def _condition(
@@ -627,7 +719,7 @@ def compile_customers(query: Query, context: Context, dialect: Dialect = SQLITE)
             f"EXISTS (SELECT 1 FROM conversation v WHERE v.customer_id = customer.id AND {where})"
         ).replace(_GROWING, ""),
         count=f"SELECT count(DISTINCT v.customer_id) FROM conversation v WHERE {where}".replace(
-            _GROWING, "+"
+            _GROWING, "+" if dialect.planner_hints else ""
         ),
         params=params,
         by_conversation=True,
@@ -641,7 +733,7 @@ def _message_customers(query: Query, context: Context, dialect: Dialect) -> Cust
         members=members,
         # The + keeps SQLite walking the list in order, the set built once beside it.
         exists=f"+customer.id IN ({members})",
-        count=f"SELECT count(DISTINCT customer_id) FROM ({members})",
+        count=f"SELECT count(DISTINCT customer_id) FROM ({members}) AS found",
         params=params,
         by_conversation=False,
     )

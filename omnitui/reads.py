@@ -115,7 +115,7 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
-    from omnitui.query import Compiled, Query
+    from omnitui.query import Compiled, Dialect, Query
     from omnitui.query import Context as QueryContext
     from omnitui.views import View
 
@@ -147,6 +147,15 @@ UNDELIVERED = "delivery IN ('queued', 'sending', 'failed', 'unconfirmed')"
 """The condition of the partial outbox index: queries repeat it verbatim to use the index."""
 
 
+class StoreUnreachable(Exception):
+    """The store's server cannot be reached just now (PostgreSQL restarting, network)."""
+
+
+class StoreURLError(Exception):
+    """This installation cannot open the store the URL names (psycopg is not installed, or
+    libpq refuses the URL itself): a config problem, said in one line without the password."""
+
+
 class SchemaError(Exception):
     """The store's schema is not the one this code expects."""
 
@@ -166,6 +175,11 @@ class SchemaError(Exception):
         )
 
 
+def is_postgresql(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL store (postgresql://, postgres://, +psycopg)."""
+    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file behind a sqlite URL, or None for memory stores and other databases."""
     if not url.startswith("sqlite:///"):
@@ -174,16 +188,70 @@ def sqlite_path(url: str) -> Path | None:
     return Path(rest) if rest and rest != ":memory:" else None
 
 
+def readable(url: str) -> bool:
+    """Whether a Reader can open ``url`` (a SQLite file or PostgreSQL; not a memory store)."""
+    return is_postgresql(url) or sqlite_path(url) is not None
+
+
 def display_url(url: str) -> str:
+    """The store as messages name it: a SQLite file's path; a server's host, port and
+    database, without the user, the password or the query."""
     path = sqlite_path(url)
-    return str(path) if path is not None else url.split("@")[-1]
+    return str(path) if path is not None else url.split("?", 1)[0].split("@")[-1]
+
+
+def _without_password(url: str, said: str) -> str:
+    """``said`` (an error from libpq, which may quote the URL) with the URL's password and
+    its query (which may carry ``password=``) blanked, and on one line."""
+    from urllib.parse import urlsplit
+
+    first = next((line.strip() for line in said.splitlines() if line.strip()), "")
+    parts = urlsplit(url)
+    secrets = [parts.query] if parts.query else []
+    userinfo = parts.netloc.rpartition("@")[0]
+    if ":" in userinfo:
+        secrets.append(userinfo.split(":", 1)[1])
+    for secret in secrets:
+        first = first.replace(secret, "***")
+    return " ".join(first.split())
+
+
+def _connect_postgresql(url: str) -> Any:
+    """A pg.Connection, or StoreURLError / StoreUnreachable naming the store."""
+    where = display_url(url)
+    try:
+        from omnitui import pg
+    except ImportError as exc:
+        raise StoreURLError(f"{where}: {exc}") from None
+    import psycopg
+
+    try:
+        return pg.connect(url)
+    except psycopg.ProgrammingError as exc:  # the URL itself ("invalid URI query parameter")
+        problem = _without_password(url, str(exc))
+        raise StoreURLError(f"{where}: not a usable PostgreSQL URL: {problem}") from None
+    except psycopg.OperationalError as exc:
+        problem = _without_password(url, str(exc)).removeprefix("connection failed: ")
+        raise StoreUnreachable(f"{where}: cannot connect: {problem}") from None
 
 
 def schema_revision(url: str) -> str | None:
-    """The store's Alembic revision, or None when there is no store yet."""
+    """The store's Alembic revision, or None when there is no store yet. Raises StoreURLError
+    when this installation cannot open such a store, StoreUnreachable when its server does
+    not answer (both one line, without the password)."""
+    if is_postgresql(url):
+        pg_conn = _connect_postgresql(url)
+        try:
+            present = pg_conn.execute("SELECT to_regclass('alembic_version')").fetchone()
+            if present is None or present[0] is None:
+                return None
+            found = pg_conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            pg_conn.close()
+        return str(found[0]) if found else None
     path = sqlite_path(url)
     if path is None:
-        raise SchemaError(f"{url}: only SQLite stores are supported by this version")
+        raise SchemaError(f"{url}: not a store URL (sqlite:///PATH or postgresql://...)")
     if not path.exists():
         return None
     conn = sqlite3.connect(path)
@@ -376,7 +444,7 @@ SOLE_CONVERSATIONS = (
     "SELECT DISTINCT m.conversation_id FROM message m WHERE m.customer_id = :customer "
     "AND m.identity_id = :identity AND m.direction = 'in' AND NOT EXISTS (SELECT 1 FROM "
     "message o WHERE o.conversation_id = m.conversation_id AND o.direction = 'in' "
-    "AND o.identity_id IS NOT m.identity_id)"
+    "AND o.identity_id IS DISTINCT FROM m.identity_id)"
 )
 """The conversations only one address of a customer wrote in (every inbound message is
 from it): what ``inbox.unlink_identity`` takes along on request, and what the customer
@@ -408,7 +476,8 @@ _CUSTOMER_COLS = (
     # The active conversation's snooze time and assignee, for the list's marks: one seek on
     # ix_conversation_customer_status a row with an active conversation (+0.2-0.4 ms a page
     # of 200), as "SNOOZED_UNTIL<US>ASSIGNEE", NULL without one.
-    "CASE WHEN open_count > 0 THEN (SELECT coalesce(v.snoozed_until, '') || char(31) || "
+    "CASE WHEN open_count > 0 THEN (SELECT coalesce(CAST(v.snoozed_until AS TEXT), '') || "
+    "'\x1f' || "
     "coalesce(v.assignee, '') FROM conversation v WHERE v.customer_id = customer.id "
     "AND v.status IN ('open', 'pending', 'snoozed') ORDER BY v.id DESC LIMIT 1) END"
 )
@@ -420,6 +489,11 @@ _ATTACHMENT_COLS = "id, message_id, filename, content_type, size, sha256, inline
 # ix_attachment_message_id per row, NULL for most), so a page stays two queries.
 _ATTACHMENTS_JSON = (
     "(SELECT json_group_array(json_array(a.id, a.message_id, a.filename, a.content_type, "
+    "a.size, a.sha256, a.inline, a.omitted)) FROM attachment a WHERE a.message_id = m.id "
+    "HAVING count(*) > 0)"
+)
+_ATTACHMENTS_JSON_PG = (
+    "(SELECT json_agg(json_build_array(a.id, a.message_id, a.filename, a.content_type, "
     "a.size, a.sha256, a.inline, a.omitted)) FROM attachment a WHERE a.message_id = m.id "
     "HAVING count(*) > 0)"
 )
@@ -460,12 +534,13 @@ def _attachments_by_message(
     return found
 
 
-def _attachments_of(raw: str | None) -> tuple[AttachmentRow, ...]:
+def _attachments_of(raw: str | list[Any] | None) -> tuple[AttachmentRow, ...]:
+    """From SQLite's JSON text, or the list psycopg made of PostgreSQL's json."""
     if not raw:
         return ()
     import json
 
-    rows = sorted(json.loads(raw), key=lambda r: int(r[0]))
+    rows = sorted(json.loads(raw) if isinstance(raw, str) else raw, key=lambda r: int(r[0]))
     return tuple(_attachment(r) for r in rows)
 
 
@@ -532,7 +607,9 @@ class _ViewSQL(NamedTuple):
     by_conversation: bool = True
 
 
-def _view_sql(view: View | None, context: QueryContext | None) -> _ViewSQL | None:
+def _view_sql(
+    view: View | None, context: QueryContext | None, postgresql: bool = False
+) -> _ViewSQL | None:
     """The SQL of a view (None: everyone, the list's own query). A channel view reads the
     list's ``channels`` column; a query view compiles through omnitui.query."""
     if view is None or view.lists_everyone:
@@ -547,11 +624,14 @@ def _view_sql(view: View | None, context: QueryContext | None) -> _ViewSQL | Non
             f"SELECT count(*) FROM customer WHERE merged_into_id IS NULL AND {on}",
             {"view_channel": view.channel},
         )
-    from omnitui.query import Context, compile_customers, parse
+    from omnitui.query import POSTGRESQL, SQLITE, Context, compile_customers, parse
 
-    found = compile_customers(parse(view.query), context or Context())
+    dialect = POSTGRESQL if postgresql else SQLITE
+    found = compile_customers(parse(view.query), context or Context(), dialect)
     return _ViewSQL(found.exists, found.members, found.count, found.params, found.by_conversation)
 
+
+_BEGIN_SNAPSHOT_PG = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 LANGUAGE_MESSAGES = 20
 """A customer's newest inbound messages their language is detected from."""
@@ -563,41 +643,110 @@ class Reader:
     """Read-only queries over the store, one sqlite3 connection per thread."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
+        self.postgresql = is_postgresql(url)
         path = sqlite_path(url)
-        if path is None:
-            raise SchemaError(f"{url}: only SQLite stores are supported by this version")
-        self.path = path
+        if path is None and not self.postgresql:
+            raise SchemaError(f"{url}: not a store URL (sqlite:///PATH or postgresql://...)")
+        self.path = path or Path()
         self._local = threading.local()
         self._version_conn: sqlite3.Connection | None = None
+        self._listener: Any = None
+        self._listen_thread: threading.Thread | None = None
+        self._listen_lock = threading.Lock()
+        self._listen_error = ""
+        self._changes = 0
+        self._attachments_json = _ATTACHMENTS_JSON_PG if self.postgresql else _ATTACHMENTS_JSON
+        self._languages_of = (
+            "string_agg(language, ' ')" if self.postgresql else "group_concat(language, ' ')"
+        )
         self._languages: dict[int, tuple[int, str | None]] = {}
         """customer id -> (version, language): detected again only when the history moved."""
 
+    @property
+    def dialect(self) -> Dialect:
+        """What the search language compiles to for this store (omnitui/query.py)."""
+        from omnitui.query import POSTGRESQL, SQLITE
+
+        return POSTGRESQL if self.postgresql else SQLITE
+
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and self.postgresql and conn.broken:  # type: ignore[attr-defined]
+            conn = None  # the server restarted: this read gets a new connection
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout=10000")
+            if self.postgresql:
+                from omnitui import pg
+
+                # The same face as sqlite3's for every query here (omnitui/pg.py).
+                conn = pg.connect(self.url)  # type: ignore[assignment]
+            else:
+                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+                conn.execute("PRAGMA busy_timeout=10000")
             self._local.conn = conn
+        assert conn is not None
         return conn
 
     @contextmanager
     def _snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A read transaction, so several queries see one state of the store."""
+        """A read transaction, so several queries see one state of the store (PostgreSQL's
+        default, READ COMMITTED, would give each query its own)."""
         conn = self._conn()
-        conn.execute("BEGIN")
+        conn.execute(_BEGIN_SNAPSHOT_PG if self.postgresql else "BEGIN")
         try:
             yield conn
         finally:
             conn.execute("COMMIT")
 
     def data_version(self) -> int:
-        """Changes whenever another connection commits (about 3 µs; poll it)."""
+        """Changes whenever another connection commits (about 3 µs; poll it). On PostgreSQL:
+        the count of NOTIFYs every write transaction sends before its commit (db.write),
+        so a change is never seen before it is committed."""
+        if self.postgresql:
+            return self._notified()
         if self._version_conn is None:
             self._version_conn = sqlite3.connect(
                 self.path, timeout=10, isolation_level=None, check_same_thread=False
             )
         row = self._version_conn.execute("PRAGMA data_version").fetchone()
         return int(row[0])
+
+    def _notified(self) -> int:
+        """data_version on PostgreSQL, never blocking the caller (the UI thread polls it):
+        the listening connection is made, and made again after an outage, in a thread;
+        meanwhile an outage raises StoreUnreachable."""
+        listener = self._listener
+        if listener is not None and not listener.broken:
+            try:
+                self._changes += listener.notifications()
+            except Exception as exc:
+                listener.close()
+                self._listen_error = str(exc).strip() or type(exc).__name__
+                raise StoreUnreachable(self._listen_error) from exc
+            return self._changes
+        with self._listen_lock:
+            if self._listen_thread is None or not self._listen_thread.is_alive():
+                self._listen_thread = threading.Thread(
+                    target=self._listen, name="omnitui-listen", daemon=True
+                )
+                self._listen_thread.start()
+        if listener is not None or self._listen_error:
+            raise StoreUnreachable(self._listen_error or "connection lost")
+        return self._changes
+
+    def _listen(self) -> None:
+        from omnitui import pg
+
+        try:
+            listener = pg.connect(self.url, listen=True)
+        except Exception as exc:
+            self._listen_error = str(exc).strip().splitlines()[0] or type(exc).__name__
+            return
+        # NOTIFYs sent while there was no listener are lost: count a change, so the screens
+        # read everything again.
+        self._changes += 1
+        self._listen_error = ""
+        self._listener = listener
 
     def message_count(self) -> int:
         row = self._conn().execute("SELECT count(*) FROM message").fetchone()
@@ -684,7 +833,7 @@ class Reader:
     def _view(self, view: View | None, context: QueryContext | None) -> _ViewSQL | None:
         """``_view_sql``, with this thread's connection ready for it (a view of message
         terms may fold text: from:, to:, customer:NAME)."""
-        chosen = _view_sql(view, context)
+        chosen = _view_sql(view, context, self.postgresql)
         if chosen is not None and not chosen.by_conversation:
             self._add_fold_function(self._conn())
         return chosen
@@ -743,7 +892,9 @@ class Reader:
         from omnitui.views import CHANNEL_PREFIX, CHANNEL_TITLES
 
         channels = list(CHANNEL_TITLES)
-        per_channel = ", ".join(f"coalesce(sum(instr(channels, '{c}') > 0), 0)" for c in channels)
+        per_channel = ", ".join(
+            f"count(*) FILTER (WHERE instr(channels, '{c}') > 0)" for c in channels
+        )
         counts: dict[str, int] = {}
         with self._snapshot() as conn:
             everyone, *on = conn.execute(
@@ -885,7 +1036,8 @@ class Reader:
             rows = conn.execute(
                 "SELECT m.id, m.direction, m.channel, m.account, m.author, m.subject, m.body, "
                 "m.sent_at, m.conversation_id, m.delivery, m.attempts, m.last_error, "
-                f"m.next_attempt_at, m.thread_reason, c.status, {_ATTACHMENTS_JSON}, {_EDITED} "
+                f"m.next_attempt_at, m.thread_reason, c.status, {self._attachments_json}, "
+                f"{_EDITED} "
                 "FROM message m LEFT JOIN conversation c ON c.id = m.conversation_id "
                 f"WHERE {where} "
                 "ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
@@ -922,7 +1074,7 @@ class Reader:
                     "('status', 'assign', 'merge', 'retry', 'move', 'split', 'unreachable', "
                     "'link-suggested', 'identity-linked', 'identity-verified', 'unmerge', "
                     "'link', 'unlink', 'rename', "
-                    f"{_WORKFLOW_EVENTS}) ORDER BY at",
+                    f"{_WORKFLOW_EVENTS}) ORDER BY at, id",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
                 items += [
@@ -1041,31 +1193,37 @@ class Reader:
     def search(self, query: str, limit: int = 50) -> list[SearchHit]:
         """Customers by name or address, then messages, newest first."""
         from omnitui.normalize import words
+        from omnitui.query import Words
         from omnitui.readrows import SearchHit
 
         terms = words(query)
         if not terms:
             return []
-        # Every folded word as a prefix, ANDed; quoted, so no word is FTS5 syntax.
-        match = " ".join(f'"{t}"*' for t in terms)
+        # Every folded word as a prefix, ANDed; quoted, so no word is FTS syntax.
+        customers, match = self.dialect.fulltext("customer", [Words(tuple(terms), query, 0)])
+        messages, _ = self.dialect.fulltext("message", [Words(tuple(terms), query, 0)])
         with self._snapshot() as conn:
             hits = [
                 SearchHit(r[0], r[1], None, r[2], parse_stamp(r[3]))
                 for r in conn.execute(
-                    "SELECT c.id, c.name, c.preview, c.last_activity_at FROM customer_fts f "
-                    "JOIN customer c ON c.id = f.rowid WHERE customer_fts MATCH ? "
-                    "AND c.merged_into_id IS NULL ORDER BY f.rowid DESC LIMIT ?",
-                    (match, limit),
+                    "SELECT c.id, c.name, c.preview, c.last_activity_at "
+                    f"FROM ({self.dialect.newest(customers, 'customer', 'fts', 'wanted')}) f "
+                    "JOIN customer c ON c.id = f.rowid "
+                    "WHERE c.merged_into_id IS NULL ORDER BY f.rowid DESC LIMIT :limit",
+                    # Merged customers keep their rows in the index: read some more.
+                    {"fts": match, "limit": limit, "wanted": limit * 2},
                 )
             ]
             # Rank by recency (rowid), not bm25: bm25 over a common term costs
-            # ~100 ms at 1M messages, rowid order is the index's own.
+            # ~100 ms at 1M messages, rowid order is the index's own. SQLite's nested loop
+            # keeps it through the joins; PostgreSQL's hash join may not.
+            in_order = " ORDER BY f.rowid DESC" if self.postgresql else ""
+            newest = self.dialect.newest(messages, "message", "fts", "limit")
             for r in conn.execute(
                 "SELECT m.customer_id, c.name, m.id, m.subject, m.body, m.sent_at "
-                "FROM (SELECT rowid FROM message_fts WHERE message_fts MATCH ? "
-                "ORDER BY rowid DESC LIMIT ?) f "
-                "JOIN message m ON m.id = f.rowid JOIN customer c ON c.id = m.customer_id",
-                (match, limit),
+                f"FROM ({newest}) f JOIN message m ON m.id = f.rowid "
+                f"JOIN customer c ON c.id = m.customer_id{in_order}",
+                {"fts": match, "limit": limit},
             ):
                 hits.append(
                     SearchHit(r[0], r[1], r[2], excerpt(f"{r[3]} {r[4]}", terms), parse_stamp(r[5]))
@@ -1090,7 +1248,7 @@ class Reader:
         parsed = parse(query) if isinstance(query, str) else query
         if not parsed.terms:
             return []
-        compiled = compile_query(parsed, context or Context())
+        compiled = compile_query(parsed, context or Context(), self.dialect)
         terms = list(parsed.text_words)
         hits: list[SearchHit] = []
         with self._snapshot() as conn:
@@ -1099,10 +1257,12 @@ class Reader:
                 hits += [
                     SearchHit(r[0], r[1], None, r[2], parse_stamp(r[3]))
                     for r in conn.execute(
-                        "SELECT c.id, c.name, c.preview, c.last_activity_at "
-                        f"FROM ({compiled.customers}) f JOIN customer c ON c.id = f.rowid "
+                        "SELECT c.id, c.name, c.preview, c.last_activity_at FROM "
+                        f"({self.dialect.newest(compiled.customers, 'customer', 'fts', 'wanted')})"
+                        " f JOIN customer c ON c.id = f.rowid "
                         "WHERE c.merged_into_id IS NULL ORDER BY f.rowid DESC LIMIT :limit",
-                        {"fts": compiled.params["fts"], "limit": limit},
+                        # Merged customers keep their rows in the index: read some more.
+                        {"fts": compiled.params["fts"], "limit": limit, "wanted": limit * 2},
                     )
                 ]
             for r in self._matching(conn, compiled, limit):
@@ -1132,7 +1292,7 @@ class Reader:
         parsed = parse(query) if isinstance(query, str) else query
         if not parsed.terms:
             return []
-        compiled = compile_query(parsed, context or Context())
+        compiled = compile_query(parsed, context or Context(), self.dialect)
         inner, params = compiled.select("m.conversation_id AS conversation_id, m.id AS id", None)
         tail = ""
         if limit is not None:
@@ -1141,7 +1301,7 @@ class Reader:
         with self._snapshot() as conn:
             self._add_fold_function(conn)
             rows = conn.execute(
-                f"SELECT conversation_id FROM ({inner}) GROUP BY conversation_id "
+                f"SELECT conversation_id FROM ({inner}) AS found GROUP BY conversation_id "
                 f"ORDER BY max(id) DESC{tail}",
                 params,
             ).fetchall()
@@ -1170,8 +1330,8 @@ class Reader:
 
     def _add_fold_function(self, conn: sqlite3.Connection) -> None:
         """Give this thread's connection the folding function the compiled SQL calls."""
-        if getattr(self._local, "fold_function", False):
-            return
+        if self.postgresql or getattr(self._local, "fold_function", False):
+            return  # PostgreSQL has it as a function of the schema (migration 0008)
         from omnitui.normalize import fold
         from omnitui.query import FOLD_FUNCTION
 
@@ -1328,7 +1488,7 @@ class Reader:
                 "SELECT max(heartbeat_at) AS at FROM presence "
                 "UNION ALL SELECT max(sent_at) FROM message "
                 "WHERE direction IN ('out', 'note') AND author NOT IN ('', 'system') "
-                "UNION ALL SELECT max(at) FROM event WHERE agent NOT IN ('', 'system'))"
+                "UNION ALL SELECT max(at) FROM event WHERE agent NOT IN ('', 'system')) AS activity"
             )
             .fetchone()
         )
@@ -1453,7 +1613,7 @@ class Reader:
         """Every canned reply, by shortcut, with the languages it has a body in."""
         rows = self._conn().execute(
             "SELECT c.id, c.title, c.shortcut, c.tags, c.updated_at, c.updated_by, "
-            "(SELECT group_concat(language, ' ') FROM cannedvariant WHERE canned_id = c.id) "
+            f"(SELECT {self._languages_of} FROM cannedvariant WHERE canned_id = c.id) "
             "FROM canned c ORDER BY c.shortcut LIMIT ?",
             (limit,),
         )
@@ -1466,7 +1626,7 @@ class Reader:
         with self._snapshot() as conn:
             row = conn.execute(
                 "SELECT c.id, c.title, c.shortcut, c.tags, c.updated_at, c.updated_by, "
-                "(SELECT group_concat(language, ' ') FROM cannedvariant WHERE canned_id = c.id) "
+                f"(SELECT {self._languages_of} FROM cannedvariant WHERE canned_id = c.id) "
                 "FROM canned c WHERE c.id = ?",
                 (canned_id,),
             ).fetchone()
@@ -1539,7 +1699,7 @@ class Reader:
                     r[8],
                     int(
                         conn.execute(
-                            f"SELECT count(*) FROM ({SOLE_CONVERSATIONS})",
+                            f"SELECT count(*) FROM ({SOLE_CONVERSATIONS}) AS sole",
                             {"customer": customer_id, "identity": r[0]},
                         ).fetchone()[0]
                     ),
@@ -1552,6 +1712,12 @@ class Reader:
                 ).fetchall()
             )
             language = self._language(conn, customer_id, int(row[4]))
+
+            def moved(key: str) -> str:  # how many of a kind the merge moved
+                if self.postgresql:
+                    return f"json_array_length(r.moved::json -> '{key}')"
+                return f"json_array_length(r.moved, '$.{key}')"
+
             conversations, messages = conn.execute(
                 "SELECT (SELECT count(*) FROM conversation WHERE customer_id = :id), "
                 "(SELECT count(*) FROM message WHERE customer_id = :id)",
@@ -1574,9 +1740,8 @@ class Reader:
                 )
                 for r in conn.execute(
                     "SELECT r.id, r.at, r.agent, r.source_id, s.name, r.target_id, t.name, "
-                    "json_array_length(r.moved, '$.identities'), "
-                    "json_array_length(r.moved, '$.conversations'), "
-                    "json_array_length(r.moved, '$.messages'), r.undone_at, r.undone_by "
+                    f"{moved('identities')}, {moved('conversations')}, {moved('messages')}, "
+                    "r.undone_at, r.undone_by "
                     "FROM mergerecord r JOIN customer s ON s.id = r.source_id "
                     "JOIN customer t ON t.id = r.target_id "
                     "WHERE r.target_id = :id OR r.source_id = :id ORDER BY r.id DESC",

@@ -56,7 +56,8 @@ from omnitui.connectors.base import (
     ReportsTyping,
     SendsFiles,
 )
-from omnitui.reads import Reader, sqlite_path
+from omnitui.i18n import _
+from omnitui.reads import Reader, readable
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def build_connectors(settings: Settings) -> list[Connector]:
     for connector in connectors:
         if isinstance(connector, SendsFiles):  # reads the files of replies from the store
             connector.blobs = BlobStore(settings.data_dir / "attachments")
-    history = StoreHistory(settings.store_url) if sqlite_path(settings.store_url) else None
+    history = StoreHistory(settings.store_url) if readable(settings.store_url) else None
     for connector in connectors:
         if isinstance(connector, ReadsHistory):  # the web chat's catch-up
             connector.history = history
@@ -125,7 +126,7 @@ def build_connectors(settings: Settings) -> list[Connector]:
 
 
 class StoreHistory:
-    """A connector's ``ChannelHistory`` read from the store (reads.Reader, sqlite3)."""
+    """A connector's ``ChannelHistory`` read from the store (reads.Reader)."""
 
     def __init__(self, url: str) -> None:
         self.reader = Reader(url)
@@ -173,7 +174,7 @@ class Runner:
             by_account[connector.account] = connector
         self._by_account = by_account
         url = settings.store_url
-        self._typing_reader = Reader(url) if sqlite_path(url) else None
+        self._typing_reader = Reader(url) if readable(url) else None
         for connector in self.connectors:
             if isinstance(connector, LinksEmails):  # the web chat's contact form
                 connector.link_email = self._link_email
@@ -372,7 +373,7 @@ class Runner:
                 cursor = await self._db(inbox.load_cursor, self.engine, connector.account)
                 await self._set_state(connector, "running")
                 await connector.receive(sink, cursor)
-                error = "receive returned"
+                error = _("receive returned")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -418,14 +419,15 @@ class Runner:
             except OSError as exc:
                 errno = None if isinstance(exc, socket.gaierror) else exc.errno
                 why = os.strerror(errno) if errno else str(exc)
-                error = f"could not listen on {where}: {why}"
+                error = _("could not listen on {address}: {why}").format(address=where, why=why)
             else:
                 self.http_address = sock.getsockname()[:2]
                 log.info("runner %s serves HTTP on %s", self.holder, where)
-                await self._record_state(HTTP, HTTP, "running", detail=f"listening on {where}")
+                listening = _("listening on {address}").format(address=where)
+                await self._record_state(HTTP, HTTP, "running", detail=listening)
                 try:
                     await serve(app, sock)
-                    error = "the HTTP server stopped"
+                    error = _("the HTTP server stopped")
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -513,7 +515,8 @@ class Runner:
         policy = self.settings.config.outbox
         try:
             if connector is None:
-                raise DeliveryError(f"no connector for account {message.account}", permanent=True)
+                problem = _("no connector for account {account}").format(account=message.account)
+                raise DeliveryError(problem, permanent=True)
             result = await asyncio.wait_for(connector.send(message), SEND_TIMEOUT)
         except DeliveryError as exc:
             state = await self._db(
@@ -530,7 +533,9 @@ class Runner:
             # The outcome is unknown (a timeout, an unexpected error mid-send): only a
             # connector that honours idempotency keys may retry; elsewhere an agent decides.
             if isinstance(exc, TimeoutError):
-                reason = f"no answer from {message.account} within {SEND_TIMEOUT:.0f} s"
+                reason = _("no answer from {account} within {seconds} s").format(
+                    account=message.account, seconds=f"{SEND_TIMEOUT:.0f}"
+                )
             else:
                 log.exception(
                     "reply %d: unexpected error from %s", message.message_id, message.account

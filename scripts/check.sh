@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Set up a venv with the dev tools and run every check CI runs: lint, format,
-# types, import contracts, then the whole test suite. Usage: bash scripts/check.sh [pytest args]
+# types, import contracts, then the whole test suite on SQLite and again, every test that
+# uses a store, on PostgreSQL (OMNITUI_TEST_PG, default postgresql://postgres@127.0.0.1:5432;
+# unreachable: those tests skip, or fail under CI=true). Usage: bash scripts/check.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,4 +16,5 @@ echo "== ruff check";     .venv/bin/ruff check .
 echo "== ruff format";    .venv/bin/ruff format --check .
 echo "== mypy";           .venv/bin/mypy
 echo "== lint-imports";   .venv/bin/lint-imports
-echo "== pytest";         .venv/bin/python -m pytest "$@"
+echo "== pytest, SQLite";     .venv/bin/python -m pytest "$@"
+echo "== pytest, PostgreSQL"; .venv/bin/python -m pytest --store postgresql "$@"

@@ -1,4 +1,5 @@
-"""Shared fixtures: a real SQLite store in a temp dir, messages to put in it, mail servers."""
+"""Shared fixtures: a real store (SQLite in a temp dir, or with ``--store postgresql`` a
+database of its own on the PostgreSQL server), messages to put in it, mail servers."""
 
 from __future__ import annotations
 
@@ -31,11 +32,69 @@ def _no_bidi_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TERM", "xterm-256color")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--store",
+        choices=("sqlite", "postgresql"),
+        default=os.environ.get("OMNITUI_TEST_STORE", "sqlite"),
+        help="the store every test's store_url is on (PostgreSQL: OMNITUI_TEST_PG's server)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run the tests that use a store (the others ran on the SQLite pass)."""
+    if config.getoption("--store") != "postgresql":
+        return
+    kept = [i for i in items if "store_url" in getattr(i, "fixturenames", ())]
+    config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+    items[:] = kept
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("--store") == "postgresql":
+        from tests import pgstore
+
+        pgstore.drop_template()
+
+
 @pytest.fixture
-def store_url(tmp_path: Path) -> str:
-    url = db.sqlite_url(tmp_path / "omnitui.db")
-    db.ensure_schema(url)
-    return url
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" or "postgresql": what this run's stores are."""
+    return str(request.config.getoption("--store"))
+
+
+@pytest.fixture
+def new_store_url(store_kind: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Makes more empty, migrated stores of this run's kind (two-store tests)."""
+    made: list[str] = []
+
+    def make() -> str:
+        if store_kind == "postgresql":
+            from tests import pgstore
+
+            problem = pgstore.reachable()
+            if problem:
+                missing_server(problem)
+            name = pgstore.create(pgstore.migrated_template())
+            made.append(name)
+            return pgstore.url_of(name)
+        name = f"omnitui-{len(made)}.db" if made else "omnitui.db"
+        url = db.sqlite_url(tmp_path / name)
+        made.append(url)
+        db.ensure_schema(url)
+        return url
+
+    yield make
+    if store_kind == "postgresql":
+        from tests import pgstore
+
+        for name in made:
+            pgstore.drop(name)
+
+
+@pytest.fixture
+def store_url(new_store_url: Callable[[], str]) -> str:
+    return new_store_url()
 
 
 @pytest.fixture

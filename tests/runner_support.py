@@ -17,6 +17,7 @@ from typing import Any
 
 from omnitui import db
 from omnitui.config import Settings, parse
+from omnitui.reads import is_postgresql, sqlite_path
 
 OMNITUI = Path(sys.executable).parent / "omnitui"
 
@@ -45,8 +46,21 @@ def write_config(path: Path, **sections: dict[str, Any]) -> Path:
     return path
 
 
-def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows from the store at ``path``, read with a fresh connection."""
+def query(path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows from the store at ``path`` (a SQLite file, or a store URL of either kind), read
+    with a fresh connection; SQLite's SQL (``?`` parameters, times as UTC text) on both."""
+    if isinstance(path, str) and is_postgresql(path):
+        from omnitui import pg
+
+        pg_conn = pg.connect(path)
+        try:
+            return [tuple(r) for r in pg_conn.execute(sql, params).fetchall()]
+        finally:
+            pg_conn.close()
+    if isinstance(path, str):
+        found = sqlite_path(path)
+        assert found is not None, path
+        path = found
     conn = sqlite3.connect(path, timeout=10)
     try:
         return conn.execute(sql, params).fetchall()
@@ -54,7 +68,7 @@ def query(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
         conn.close()
 
 
-def scalar(path: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
+def scalar(path: Path | str, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return query(path, sql, params)[0][0]
 
 
@@ -88,21 +102,25 @@ async def async_wait_until(condition: Callable[[], Any], timeout: float, what: s
         await asyncio.sleep(0.02)
 
 
-def lease_holder(store: Path) -> str:
+def lease_holder(store: Path | str) -> str:
     rows = query(store, "SELECT holder FROM runnerlease WHERE id = 1")
     return str(rows[0][0]) if rows else ""
 
 
-def holds_lease(store: Path, proc: subprocess.Popen[bytes]) -> bool:
+def holds_lease(store: Path | str, proc: subprocess.Popen[bytes]) -> bool:
     return f":{proc.pid}:" in lease_holder(store)
 
 
-def serve(data_dir: Path, config: Path, name: str) -> subprocess.Popen[bytes]:
-    """``omnitui serve`` in its own process, its output in DATA_DIR/NAME.out and .err."""
+def serve(
+    data_dir: Path, config: Path, name: str, store_url: str | None = None
+) -> subprocess.Popen[bytes]:
+    """``omnitui serve`` in its own process (on ``store_url``, else DATA_DIR's SQLite
+    store), its output in DATA_DIR/NAME.out and .err."""
     out = (data_dir / f"{name}.out").open("wb")
     err = (data_dir / f"{name}.err").open("wb")
+    store = ["--db", store_url] if store_url else []
     return subprocess.Popen(
-        [str(OMNITUI), "--data-dir", str(data_dir), "--config", str(config), "serve"],
+        [str(OMNITUI), "--data-dir", str(data_dir), *store, "--config", str(config), "serve"],
         stdout=out,
         stderr=err,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "XDG_CACHE_HOME": str(data_dir / "cache")},

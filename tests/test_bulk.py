@@ -13,16 +13,18 @@ from typing import Any
 
 import pytest
 
-from omnitui import bulk, db, inbox
+from omnitui import bulk, db, inbox, mailimport
 from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.normalize import fold
 from omnitui.reads import Reader, sqlite_path
 from omnitui.synthetic import World
 from omnitui.text import one_line
+from omnitui.threads import ACTIVE
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CUSTOMERS = 200
 MESSAGES = 3_000
+SUPPORT = "support@acme.example"
 
 
 def _rows(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -128,7 +130,7 @@ def test_denormalized_columns_equal_a_recomputation(filled: tuple[str, bulk.Fill
             elif m[1] == newest_conv and m[2] == "out":
                 unread_expected = 0
         assert unread == unread_expected
-        assert open_count == sum(s in inbox.ACTIVE for _, s in conversations[cid])
+        assert open_count == sum(s in ACTIVE for _, s in conversations[cid])
         assert version == len(history) + events[cid]
         # Messages come in conversations one after the other, each opened by the customer.
         convs_in_order = [m[1] for m in history]
@@ -425,6 +427,12 @@ def test_impossible_requests_are_refused(tmp_path: Path) -> None:
         bulk.fill_demo(db.sqlite_url(tmp_path / "missing.db"), customers=1, messages=1, seed=1)
 
 
+def test_the_fill_refuses_a_postgresql_store_and_names_db_copy() -> None:
+    with pytest.raises(db.SchemaError, match=r"SQLite stores only.*omnitui db copy") as refused:
+        bulk.fill_demo("postgresql://nobody@127.0.0.1:1/none", customers=1, messages=1, seed=1)
+    assert "\n" not in str(refused.value)  # one line, as the CLI prints it
+
+
 def test_cached_folding_equals_fold() -> None:
     folder = bulk._Folder()
     world = World(11)
@@ -470,10 +478,9 @@ def test_export_is_json_lines_matching_the_tables(filled: tuple[str, bulk.FillRe
     assert list(bulk.read_jsonl(lines)) == records
 
 
-def test_export_of_an_empty_store(tmp_path: Path) -> None:
-    url = _new_store(tmp_path, "empty.db")
+def test_export_of_an_empty_store(store_url: str) -> None:
     out = io.StringIO()
-    assert bulk.export_jsonl(url, out) == 0
+    assert bulk.export_jsonl(store_url, out) == 0
     assert out.getvalue() == ""
 
 
@@ -524,3 +531,63 @@ def test_export_keeps_an_emails_raw_bytes_attachments_and_threading(
     assert (tmp_path / "attachments" / attachment["sha256"][:2] / attachment["sha256"]).exists()
     assert kept["message_id"] == message["id"]
     assert base64.b64decode(kept["data"]) == raw
+
+
+def _email_history(root: Path) -> Path:
+    """A maildir: a question, our answer, an HTML mail with an inline logo and a PDF."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    def mail(sender: str, to: str, subject: str, minutes: int, msgid: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = sender, to, subject
+        message["Date"] = format_datetime(NOW - timedelta(days=2, minutes=-minutes))
+        message["Message-ID"] = msgid
+        return message
+
+    question = mail("Işıl Yılmaz <isil@example.com.tr>", SUPPORT, "Sipariş", 0, "<q@tr>")
+    question.set_content("Siparişim nerede?")
+    answer = mail(f"Acme <{SUPPORT}>", "isil@example.com.tr", "Re: Sipariş", 30, "<a@acme>")
+    answer["In-Reply-To"] = "<q@tr>"
+    answer.set_content("Yarın kargoda.")
+    invoice = mail("مریم <maryam@example.ir>", SUPPORT, "فاکتور", 60, "<f@ir>")
+    invoice.set_content("فاکتور پیوست است")
+    invoice.add_alternative('<p>فاکتور</p><img src="cid:logo@ir">', subtype="html")
+    html = invoice.get_body(("html",))
+    assert html is not None
+    html.add_related(b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@ir>",
+                     disposition="inline")  # fmt: skip
+    invoice.add_attachment(b"%PDF-1.4 1", maintype="application", subtype="pdf",
+                           filename="faktura.pdf")  # fmt: skip
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    for n, message in enumerate((question, answer, invoice)):
+        (root / "cur" / f"{n}:2,S").write_bytes(message.as_bytes())
+    return root
+
+
+def test_the_export_is_the_same_from_either_store(tmp_path: Path, store_url: str) -> None:
+    """The same history (imported with a fixed clock) exports to the same bytes from SQLite
+    and from this run's store (PostgreSQL on its pass): times, booleans, bytes alike."""
+    maildir = _email_history(tmp_path / "Mail")
+    exports = []
+    for url in (_new_store(tmp_path, "sqlite.db"), store_url):
+        result = mailimport.import_mail(
+            url, mailimport.maildir_source([maildir]), account="support",
+            attachments=tmp_path / "attachments", ours=[SUPPORT], now=NOW, workers=1,
+        )  # fmt: skip
+        assert result.imported == 3
+        out = io.StringIO()
+        bulk.export_jsonl(url, out)
+        exports.append(out.getvalue())
+    assert exports[0] == exports[1]
+    records = list(bulk.read_jsonl(exports[1].splitlines()))
+    assert Counter(r["type"] for r in records) == {
+        "customer": 2, "identity": 2, "conversation": 2, "message": 3, "attachment": 2, "raw": 3,
+    }  # fmt: skip
+    inline = {r["filename"] or r["content_type"]: r["inline"] for r in records
+              if r["type"] == "attachment"}  # fmt: skip
+    assert sorted(inline.values()) == [False, True], inline
+    [answer] = [r for r in records if r["type"] == "message" and r["direction"] == "out"]
+    assert answer["sent_at"] == "2026-11-18T12:30:00.000000Z"
+    assert answer["stored_at"] == "2026-11-20T12:00:00.000000Z"

@@ -5,7 +5,6 @@ twice changes nothing the second time; every change is an audited event)."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,9 @@ from sqlalchemy import Engine
 from omnitui import canned, inbox
 from omnitui.canned import CannedError, CannedReply, FolderError, read_folder, render
 from omnitui.connectors.base import Batch
-from omnitui.reads import Reader, sqlite_path
+from omnitui.reads import Reader
 from tests.conftest import MakeMessage
+from tests.runner_support import query
 from tests.tui_support import Store
 
 # -- files ---------------------------------------------------------------------------------
@@ -369,12 +369,9 @@ def test_arabic_and_persian_letters_match_each_other() -> None:
 
 
 def events(store: Store) -> list[tuple[str, str | None, str | None]]:
-    path = sqlite_path(store.url)
-    assert path is not None
-    with sqlite3.connect(path) as conn:
-        return conn.execute(
-            "SELECT agent, before, after FROM event WHERE kind = 'canned' ORDER BY id"
-        ).fetchall()
+    return query(
+        store.url, "SELECT agent, before, after FROM event WHERE kind = 'canned' ORDER BY id"
+    )
 
 
 def test_import_twice_changes_nothing_the_second_time(tmp_path: Path, tui_store: Store) -> None:
@@ -434,10 +431,7 @@ def test_create_update_delete_with_their_events(tui_store: Store) -> None:
 
     inbox.delete_canned(engine, canned_id, agent="rauf")
     assert reader.canned(canned_id) is None and reader.canned_replies() == []
-    path = sqlite_path(tui_store.url)
-    assert path is not None
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT count(*) FROM cannedvariant").fetchone() == (0,)
+    assert query(tui_store.url, "SELECT count(*) FROM cannedvariant") == [(0,)]
     logged = events(tui_store)
     assert [(a, b is None, c is None) for a, b, c in logged] == [
         ("leyla", True, False),

@@ -10,20 +10,20 @@ from tests.test_canned import GOOD, write
 from tests.test_cli import run
 
 
-def listed(data_dir: Path) -> list[dict[str, object]]:
-    proc = run("canned", "list", "--json", data_dir=data_dir)
+def listed(data_dir: Path, store_url: str) -> list[dict[str, object]]:
+    proc = run("canned", "list", "--json", data_dir=data_dir, db=store_url)
     assert proc.returncode == 0, proc.stderr
     return [json.loads(line) for line in proc.stdout.splitlines()]
 
 
-def test_import_list_export_and_import_again(tmp_path: Path) -> None:
+def test_import_list_export_and_import_again(tmp_path: Path, store_url: str) -> None:
     folder = write(tmp_path / "replies", GOOD)
     data = tmp_path / "data"
-    proc = run("--agent", "leyla", "canned", "import", str(folder), data_dir=data)
+    proc = run("--agent", "leyla", "canned", "import", str(folder), data_dir=data, db=store_url)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ("4 canned replies from 5 files: 4 added, 0 updated, 0 unchanged")
 
-    rows = listed(data)
+    rows = listed(data, store_url)
     assert [r["shortcut"] for r in rows] == ["hello", "refund", "ret", "siparis"]
     ret = rows[2]
     assert ret["title"] == "Return: how to send it back"
@@ -32,24 +32,26 @@ def test_import_list_export_and_import_again(tmp_path: Path) -> None:
     assert ret["updated_by"] == "leyla"
     assert str(ret["updated_at"]).endswith("Z")
 
-    table = run("canned", "list", data_dir=data)
+    table = run("canned", "list", data_dir=data, db=store_url)
     assert table.returncode == 0
     assert "::ret" in table.stdout and "Sipariş" in table.stdout
     assert "4 canned replies" in table.stderr
 
-    again = run("canned", "import", str(folder), data_dir=data)
+    again = run("canned", "import", str(folder), data_dir=data, db=store_url)
     assert again.stdout.strip().endswith("0 added, 0 updated, 4 unchanged")
 
     out = tmp_path / "exported"
-    exported = run("canned", "export", str(out), data_dir=data)
+    exported = run("canned", "export", str(out), data_dir=data, db=store_url)
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout.strip() == f"exported 4 canned replies (8 files) to {out}"
     assert (out / "ret.fa.md").read_text("utf-8").startswith("---\nlanguage: fa\n---\n\nسلام")
-    back = run("canned", "import", str(out), data_dir=data)
+    back = run("canned", "import", str(out), data_dir=data, db=store_url)
     assert back.stdout.strip() == "4 canned replies from 8 files: 0 added, 0 updated, 4 unchanged"
 
 
-def test_a_bad_file_exits_2_with_file_and_line_and_writes_nothing(tmp_path: Path) -> None:
+def test_a_bad_file_exits_2_with_file_and_line_and_writes_nothing(
+    tmp_path: Path, store_url: str
+) -> None:
     folder = write(
         tmp_path / "replies",
         {
@@ -59,7 +61,7 @@ def test_a_bad_file_exits_2_with_file_and_line_and_writes_nothing(tmp_path: Path
         },
     )
     data = tmp_path / "data"
-    proc = run("canned", "import", str(folder), data_dir=data)
+    proc = run("canned", "import", str(folder), data_dir=data, db=store_url)
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
@@ -69,7 +71,7 @@ def test_a_bad_file_exits_2_with_file_and_line_and_writes_nothing(tmp_path: Path
         f"omnitui: {folder}/worse.toml:3: body.de: not one of en, az, tr, fa",
         "omnitui: nothing imported",
     ]
-    assert listed(data) == []
+    assert listed(data, store_url) == []
 
 
 def test_an_empty_folder_and_a_missing_one(tmp_path: Path) -> None:

@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from omnitui import inbox
+from omnitui import db, inbox
 from omnitui.connectors.base import Batch
+from omnitui.reads import SCHEMA_HEAD, display_url
 from tests.conftest import MakeMessage
 
 OMNITUI = [sys.executable, "-m", "omnitui"]
 
 
-def run(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, data_dir: Path, stdin: str | None = None, db: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``omnitui --data-dir DATA_DIR [--db URL] ARGS``, with XDG dirs of its own."""
     env = {
         **os.environ,
         "XDG_CONFIG_HOME": str(data_dir / "xdg"),
         "XDG_CACHE_HOME": str(data_dir / "cache"),
     }
+    store = ["--db", db] if db else []
     return subprocess.run(
-        [*OMNITUI, "--data-dir", str(data_dir), *args],
+        [*OMNITUI, "--data-dir", str(data_dir), *store, *args],
         capture_output=True,
         text=True,
         input=stdin,
@@ -96,15 +103,17 @@ def test_init_writes_a_config_that_loads_and_refuses_to_overwrite(tmp_path: Path
     assert again.returncode == 1 and "--force" in again.stderr
 
 
-def test_send_search_and_doctor_on_a_real_store(tmp_path: Path, make_message: MakeMessage) -> None:
-    assert run("db", "upgrade", data_dir=tmp_path).returncode == 0
-    from omnitui import db
+def test_send_search_and_doctor_on_a_real_store(
+    tmp_path: Path, store_url: str, engine: Engine, make_message: MakeMessage
+) -> None:
+    def on_store(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return run(*args, data_dir=tmp_path, stdin=stdin, db=store_url)
 
-    engine: Engine = db.make_engine(db.sqlite_url(tmp_path / "omnitui.db"))
+    assert on_store("db", "upgrade").returncode == 0  # at head already: nothing to do
     [m] = inbox.ingest(
         engine, Batch([make_message("Siparişim nerede? #55123", display_name="Gökçe Aydın")])
     )
-    sent = run(
+    sent = on_store(
         "--agent",
         "emre",
         "send",
@@ -112,35 +121,30 @@ def test_send_search_and_doctor_on_a_real_store(tmp_path: Path, make_message: Ma
         str(m.customer_id),
         "--text",
         "-",
-        data_dir=tmp_path,
         stdin="Kargoya verildi.",
     )
     assert sent.returncode == 0, sent.stderr
     reply_id = int(sent.stdout)
-    hits = [
-        json.loads(line)
-        for line in run("search", "gokce", "--json", data_dir=tmp_path).stdout.splitlines()
-    ]
+    hits = [json.loads(line) for line in on_store("search", "gokce", "--json").stdout.splitlines()]
     assert hits and hits[0]["name"] == "Gökçe Aydın"
-    by_word = run("search", "kargoya", "--json", data_dir=tmp_path).stdout.splitlines()
+    by_word = on_store("search", "kargoya", "--json").stdout.splitlines()
     assert [json.loads(line)["message_id"] for line in by_word] == [reply_id]
-    doctor = run("doctor", data_dir=tmp_path)
+    doctor = on_store("doctor")
     assert "1 queued" in doctor.stdout
     assert doctor.returncode == 1  # no runner holds the lease: said plainly
     assert "no runner holds the lease" in doctor.stdout
-    missing = run("send", "--customer", "999", "--text", "x", data_dir=tmp_path)
+    missing = on_store("send", "--customer", "999", "--text", "x")
     assert missing.returncode == 1 and "no customer 999" in missing.stderr
 
 
-def test_doctor_lists_what_is_in_the_quarantine(tmp_path: Path) -> None:
-    assert run("db", "upgrade", data_dir=tmp_path).returncode == 0
-    from omnitui import db
+def test_doctor_lists_what_is_in_the_quarantine(
+    tmp_path: Path, store_url: str, engine: Engine
+) -> None:
     from omnitui.connectors.base import Quarantined
 
-    engine: Engine = db.make_engine(db.sqlite_url(tmp_path / "omnitui.db"))
     poison = Quarantined("support", "no sender address", b"Subject: x\r\n\r\n", "INBOX uid 7")
     inbox.ingest(engine, Batch([], {"INBOX:uid": "7"}, quarantined=[poison]))
-    doctor = run("doctor", data_dir=tmp_path)
+    doctor = run("doctor", data_dir=tmp_path, db=store_url)
     assert doctor.returncode == 1
     assert "1 inbound item(s) could not be parsed" in doctor.stdout
     assert "support INBOX uid 7: no sender address" in doctor.stdout
@@ -149,6 +153,105 @@ def test_doctor_lists_what_is_in_the_quarantine(tmp_path: Path) -> None:
 def test_search_on_a_missing_store_says_what_to_do(tmp_path: Path) -> None:
     proc = run("search", "x", data_dir=tmp_path)
     assert proc.returncode == 1 and "omnitui db upgrade" in proc.stderr
+
+
+PASSWORD = "pw-never-shown"
+
+
+@pytest.fixture
+def empty_store_url(store_url: str, store_kind: str, tmp_path: Path) -> Iterator[str]:
+    """A store of this run's kind with nothing in it yet; on PostgreSQL an empty database,
+    named with a password (the test server trusts loopback, so it is never checked)."""
+    if store_kind != "postgresql":
+        yield db.sqlite_url(tmp_path / "new" / "omnitui.db")
+        return
+    from tests import pgstore
+
+    with pgstore.database() as url:
+        scheme, _, rest = url.partition("://")
+        user, _, host = rest.rpartition("@")
+        yield f"{scheme}://{user or 'postgres'}:{PASSWORD}@{host}"
+
+
+def test_db_upgrade_creates_the_store_and_doctor_checks_it(
+    tmp_path: Path, empty_store_url: str
+) -> None:
+    url = empty_store_url
+    where = display_url(url)
+
+    def on_store(*args: str) -> subprocess.CompletedProcess[str]:
+        proc = run(*args, data_dir=tmp_path, db=url)
+        assert PASSWORD not in proc.stdout + proc.stderr
+        return proc
+
+    empty = on_store("doctor")
+    assert empty.returncode == 1
+    assert f"store: {where}: no store yet; run `omnitui db upgrade`" in empty.stdout
+    refused = on_store("search", "x")
+    assert refused.returncode == 1 and "run `omnitui db upgrade`" in refused.stderr
+
+    made = on_store("db", "upgrade")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == f"store schema: empty -> {SCHEMA_HEAD}"
+    again = on_store("db", "upgrade")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip() == f"store schema: {SCHEMA_HEAD} -> {SCHEMA_HEAD}"
+
+    doctor = on_store("doctor")
+    lines = doctor.stdout.splitlines()
+    assert f"OK   store: {where}" in lines, doctor.stdout
+    assert f"OK   schema: revision {SCHEMA_HEAD}" in lines, doctor.stdout
+    assert doctor.returncode == 1 and "no runner holds the lease" in doctor.stdout
+    assert "0 queued, 0 sending, 0 failed, 0 unconfirmed" in doctor.stdout
+
+
+def _nothing_listening() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("verb", [("doctor",), ("db", "upgrade"), ("search", "x"), ("serve",)])
+def test_an_unreachable_server_is_one_line_naming_the_store_without_its_password(
+    tmp_path: Path, verb: tuple[str, ...]
+) -> None:
+    port = _nothing_listening()
+    url = f"postgresql://omni:{PASSWORD}@127.0.0.1:{port}/omnitui"
+    proc = run(*verb, data_dir=tmp_path, db=url)
+    assert proc.returncode == 1
+    assert PASSWORD not in proc.stdout + proc.stderr
+    said = f"127.0.0.1:{port}/omnitui: cannot connect: "
+    if verb == ("doctor",):
+        [line] = [line for line in proc.stdout.splitlines() if "store:" in line]
+        assert line.startswith(f"FAIL store: {said}") and "Connection refused" in line
+    else:
+        [line] = proc.stderr.splitlines()
+        assert line.startswith(f"omnitui: {said}") and "Connection refused" in line
+
+
+@pytest.mark.parametrize("verb", [("doctor",), ("db", "upgrade"), ("search", "x"), ("serve",)])
+def test_a_postgresql_store_without_psycopg_is_a_config_error(
+    tmp_path: Path, verb: tuple[str, ...]
+) -> None:
+    url = f"postgresql://omni:{PASSWORD}@127.0.0.1:5432/omnitui"
+    # As if psycopg were not installed: importing it raises ImportError.
+    code = "import sys; sys.modules['psycopg'] = None; from omnitui.cli import main; main()"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--data-dir", str(tmp_path), "--db", url, *verb],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")},
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert PASSWORD not in proc.stdout + proc.stderr
+    said = "127.0.0.1:5432/omnitui: a postgresql:// store needs psycopg: pip install"
+    if verb == ("doctor",):
+        [line] = [line for line in proc.stdout.splitlines() if "store:" in line]
+        assert line.startswith(f"FAIL store: {said}")
+    else:
+        [line] = proc.stderr.splitlines()
+        assert line.startswith(f"omnitui: {said}")
 
 
 def test_demo_fills_its_store_once_with_progress_then_export_reads_it_all(

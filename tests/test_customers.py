@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import Engine, text
 
 from omnitui import inbox
@@ -169,25 +170,18 @@ _FTS_SHADOW = re.compile(r"_fts_(data|idx|content|docsize|config)$")
 
 
 def dump(engine: Engine, events_up_to: int | None = None) -> dict[str, list[tuple[Any, ...]]]:
-    """The store's rows, table by table (see above for what is left out)."""
+    """The store's rows, table by table (see above for what is left out), on either store."""
     found: dict[str, list[tuple[Any, ...]]] = {}
+    inspector = sa.inspect(engine)
     with engine.connect() as conn:
-        tables = [
-            str(name)
-            for (name,) in conn.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            )
-        ]
-        for table in tables:
-            if table == "mergerecord" or _FTS_SHADOW.search(table):
+        for table in sorted(inspector.get_table_names()):
+            if table in ("mergerecord", "alembic_version") or _FTS_SHADOW.search(table):
                 continue
-            columns = [str(c[1]) for c in conn.execute(text(f"PRAGMA table_info({table})"))]
             if table.endswith("_fts"):
-                sql = f"SELECT rowid, * FROM {table} ORDER BY rowid"
+                sql = f"SELECT rowid, body FROM {table} ORDER BY rowid"
             else:
-                keys = [
-                    str(c[1]) for c in conn.execute(text(f"PRAGMA table_info({table})")) if c[5]
-                ]
+                columns = [str(c["name"]) for c in inspector.get_columns(table)]
+                keys = inspector.get_pk_constraint(table)["constrained_columns"]
                 chosen = [c for c in columns if not (table == "customer" and c == "version")]
                 where = f" WHERE id <= {events_up_to}" if table == "event" and events_up_to else ""
                 sql = f"SELECT {', '.join(chosen)} FROM {table}{where} ORDER BY {', '.join(keys)}"
@@ -404,6 +398,18 @@ def test_unmerge_restores_the_exact_prior_state(people: People, store_url: str) 
     again = inbox.merge_customers(engine, people.leyla, people.leila, agent="aysel")
     inbox.unmerge_customers(engine, again, agent="aysel")
     assert dump(engine, last_event) == store
+    # Rows made afterwards get new ids (PostgreSQL: no sequence was left behind a row put back).
+    highest = {
+        table: scalar(engine, f"SELECT max(id) FROM {table}")
+        for table in ("customer", "identity", "conversation", "message", "event")
+    }
+    [new] = inbox.ingest(engine, Batch([message(40, "Salam", address="new@example.az")]))
+    assert new.customer_id > highest["customer"]
+    assert (new.conversation_id or 0) > highest["conversation"]
+    assert (new.message_id or 0) > highest["message"]
+    assert scalar(engine, "SELECT max(id) FROM identity") > highest["identity"]
+    inbox.rename_customer(engine, people.john, "John S.", agent="aysel")
+    assert scalar(engine, "SELECT max(id) FROM event") > highest["event"]
 
 
 def test_what_arrives_between_merge_and_unmerge(people: People, store_url: str) -> None:

@@ -20,7 +20,6 @@ from omnitui.config import Settings
 from omnitui.runner import Runner
 from tests.runner_support import (
     async_wait_until,
-    new_store,
     query,
     serve,
     settings_for,
@@ -68,9 +67,9 @@ def bot_section(api: BotApiServer) -> dict[str, Any]:
 
 
 async def test_healthz_answers_while_the_lease_is_held_and_a_standby_does_not_listen(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     port, standby_port = free_port(), free_port()
     health = f"http://127.0.0.1:{port}/healthz"
     standby_health = f"http://127.0.0.1:{standby_port}/healthz"
@@ -123,9 +122,9 @@ async def test_healthz_answers_while_the_lease_is_held_and_a_standby_does_not_li
 
 
 async def test_a_taken_port_is_an_http_error_retried_while_connectors_run(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     blocker = socket.create_server(("127.0.0.1", 0))
     port = blocker.getsockname()[1]
     health = f"http://127.0.0.1:{port}/healthz"
@@ -162,8 +161,8 @@ async def test_a_taken_port_is_an_http_error_retried_while_connectors_run(
     assert status(health) == 0
 
 
-async def test_no_server_unless_asked_or_needed(tmp_path: Path) -> None:
-    url, store = new_store(tmp_path)
+async def test_no_server_unless_asked_or_needed(tmp_path: Path, store_url: str) -> None:
+    url = store = store_url
     settings = settings_for(tmp_path, url)
     assert settings.config.http.listen == "auto" and settings.config.http_address is None
     async with running(settings) as runner:
@@ -174,8 +173,8 @@ async def test_no_server_unless_asked_or_needed(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_serve_answers_healthz_and_still_stops_on_sigterm(tmp_path: Path) -> None:
-    url, _ = new_store(tmp_path)
+def test_serve_answers_healthz_and_still_stops_on_sigterm(tmp_path: Path, store_url: str) -> None:
+    url = store_url
     port = free_port()
     config = write_config(
         tmp_path / "config.toml",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -277,7 +277,7 @@ def test_a_new_customer_answering_mail_the_team_sent_in_the_same_batch_reopens_i
 
 
 def test_a_batch_stores_exactly_what_its_messages_one_by_one_would(
-    engine: Engine, make_message: MakeMessage, tmp_path: Path
+    engine: Engine, make_message: MakeMessage, new_store_url: Callable[[], str]
 ) -> None:
     before = make_message("before", external_id="e0")
     [earlier] = inbox.ingest(engine, Batch([before]))
@@ -295,9 +295,7 @@ def test_a_batch_stores_exactly_what_its_messages_one_by_one_would(
     ]
     batched = inbox.ingest(engine, Batch(messages))
 
-    url = db.sqlite_url(tmp_path / "one-by-one" / "omnitui.db")
-    db.ensure_schema(url)
-    alone = db.make_engine(url)
+    alone = db.make_engine(new_store_url())
     [again] = inbox.ingest(alone, Batch([before]))
     inbox.set_status(alone, again.customer_id, "pending", agent="leyla")
     one_by_one = [r for m in messages for r in inbox.ingest(alone, Batch([m]))]
@@ -321,3 +319,17 @@ def _rows(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
             result = conn.execute(text(f"SELECT rowid, body FROM {table} ORDER BY rowid"))
             out[table] = [tuple(row) for row in result]
     return out
+
+
+def test_a_reader_snapshot_sees_one_state_of_the_store(
+    engine: Engine, make_message: MakeMessage, store_url: str
+) -> None:
+    """What a screen reads together (a page and its count, a timeline and its events) comes
+    from one state, though a writer commits in between (PostgreSQL: REPEATABLE READ)."""
+    inbox.ingest(engine, Batch([make_message("first")]))
+    reader = Reader(store_url)
+    with reader._snapshot() as conn:
+        [(before,)] = conn.execute("SELECT count(*) FROM message").fetchall()
+        inbox.ingest(engine, Batch([make_message("second")]))
+        assert conn.execute("SELECT count(*) FROM message").fetchall() == [(before,)]
+    assert reader.customer_page(0, 10).rows[0].preview == "second"

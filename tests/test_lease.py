@@ -11,6 +11,7 @@ import os
 import signal
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,6 @@ from tests.runner_support import (
     deliveries,
     holds_lease,
     lease_holder,
-    new_store,
     query,
     scalar,
     serve,
@@ -53,15 +53,67 @@ def test_a_holder_whose_lease_was_taken_claims_nothing(
     old = inbox.acquire_lease(engine, "A", ttl=30)
     assert old is not None
     assert inbox.acquire_lease(engine, "B", ttl=30) is None  # held and alive
-    _expire_lease(engine)
+    reply = inbox.queue_reply(engine, msg.customer_id, "on its way", agent="t")
+    _expire_lease(engine)  # A is paused past its lease
+    assert inbox.claim_outbox(engine, "A", old) == []  # run out, even before a takeover
     new = inbox.acquire_lease(engine, "B", ttl=30)
     assert new is not None and new > old
-    reply = inbox.queue_reply(engine, msg.customer_id, "on its way", agent="t")
 
     assert inbox.claim_outbox(engine, "A", old) == []
     assert not inbox.renew_lease(engine, "A", old, ttl=30)
     [claimed] = inbox.claim_outbox(engine, "B", new)
     assert claimed.message_id == reply
+
+    # The generation is the fence, not the name: A holding the lease again (a new
+    # generation) does not make a claim with its old token good.
+    again = inbox.queue_reply(engine, msg.customer_id, "and a tracking number", agent="t")
+    inbox.release_lease(engine, "B")
+    newest = inbox.acquire_lease(engine, "A", ttl=30)
+    assert newest is not None and newest > new
+    assert inbox.claim_outbox(engine, "A", old) == []
+    [claimed] = inbox.claim_outbox(engine, "A", newest)
+    assert claimed.message_id == again
+    assert query_delivery(engine, reply) == ("sending", new)
+
+
+def query_delivery(engine: Engine, message_id: int) -> tuple[str, int]:
+    with db.read(engine) as session:
+        row = session.connection().execute(
+            text("SELECT delivery, claimed_generation FROM message WHERE id = :id"),
+            {"id": message_id},
+        )
+        delivery, generation = row.one()
+        return str(delivery), int(generation)
+
+
+def test_on_postgresql_a_claim_skips_replies_locked_by_another_transaction(
+    store_kind: str, store_url: str, engine: Engine, make_message: MakeMessage
+) -> None:
+    """FOR UPDATE SKIP LOCKED: a reply another transaction holds is left to it, not waited
+    for. (SQLite has no row locks: BEGIN IMMEDIATE locks the whole store.)"""
+    if store_kind != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no row locks")
+    import psycopg
+
+    from omnitui import pg
+
+    [msg] = inbox.ingest(engine, Batch([make_message("hello")]))
+    generation = inbox.acquire_lease(engine, "A", ttl=30)
+    assert generation is not None
+    first = inbox.queue_reply(engine, msg.customer_id, "one", agent="t")
+    second = inbox.queue_reply(engine, msg.customer_id, "two", agent="t")
+    with (
+        psycopg.connect(pg.libpq_url(store_url)) as other,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        other.execute("SELECT id FROM message WHERE id = %s FOR UPDATE", (first,))
+        claiming = pool.submit(inbox.claim_outbox, engine, "A", generation)
+        try:
+            claimed = claiming.result(timeout=10)  # without SKIP LOCKED: waits for `other`
+        finally:
+            other.rollback()
+    assert [m.message_id for m in claimed] == [second]
+    assert [m.message_id for m in inbox.claim_outbox(engine, "A", generation)] == [first]
 
 
 class RecordingConnector:
@@ -100,10 +152,7 @@ async def test_a_runner_that_lost_its_lease_stops_sending_until_it_holds_it_agai
     # Several outbox polls later, A has claimed nothing.
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline:
-        assert (
-            scalar(tmp_path / "omnitui.db", "SELECT delivery FROM message WHERE id = ?", (reply,))
-            == "queued"
-        )
+        assert scalar(store_url, "SELECT delivery FROM message WHERE id = ?", (reply,)) == "queued"
         await asyncio.sleep(0.05)
     assert connector.sent == []
 
@@ -115,8 +164,10 @@ async def test_a_runner_that_lost_its_lease_stops_sending_until_it_holds_it_agai
 
 @pytest.mark.slow
 @pytest.mark.parametrize("idempotent", [True, False], ids=["idempotent", "not-idempotent"])
-def test_kill_9_the_holder_another_process_takes_over(tmp_path: Path, idempotent: bool) -> None:
-    url, store = new_store(tmp_path)
+def test_kill_9_the_holder_another_process_takes_over(
+    tmp_path: Path, store_url: str, idempotent: bool
+) -> None:
+    url = store = store_url
     config = write_config(
         tmp_path / "config.toml",
         demo={
@@ -131,7 +182,7 @@ def test_kill_9_the_holder_another_process_takes_over(tmp_path: Path, idempotent
         outbox={"backoff_base_seconds": 0.2},
     )
     engine = db.make_engine(url)
-    a = serve(tmp_path, config, "a")
+    a = serve(tmp_path, config, "a", url)
     b = None
     try:
         wait_until(lambda: holds_lease(store, a), 15, "A to hold the lease")
@@ -168,7 +219,7 @@ def test_kill_9_the_holder_another_process_takes_over(tmp_path: Path, idempotent
         # Delivered by A but killed before it could record so: B must not deliver them again.
         unrecorded = sum(deliveries(tmp_path / DELIVERIES_FILE)[k] for k in in_flight.values())
 
-        b = serve(tmp_path, config, "b")
+        b = serve(tmp_path, config, "b", url)
         wait_until(lambda: holds_lease(store, b), 10, "B to take the lease over")
         takeover = time.monotonic() - killed
         print(
@@ -242,7 +293,7 @@ async def test_a_reply_delivered_but_not_recorded_before_a_crash_is_not_delivere
     final = "sent" if idempotent else "unconfirmed"
     row = await async_wait_until(
         lambda: query(
-            tmp_path / "omnitui.db",
+            store_url,
             "SELECT external_id FROM message WHERE id = ? AND delivery = ?",
             (reply, final),
         ),
@@ -266,7 +317,7 @@ def test_runner_threads_one_holds_the_other_waits_and_takes_over(
         demo={"enabled": True, "messages_per_minute": 600, "seed": 8},
         runner={"heartbeat_seconds": 0.5, "lease_ttl_seconds": 3},
     )
-    store = tmp_path / "omnitui.db"
+    store = store_url
     first = start_in_thread(settings)
     try:
         wait_until(lambda: first.holding, 5, "the first TUI's runner to hold the lease")

@@ -28,7 +28,6 @@ from tests.mailservers import Dovecot, SmtpServer
 from tests.runner_support import (
     OMNITUI,
     async_wait_until,
-    new_store,
     query,
     scalar,
     settings_for,
@@ -101,14 +100,14 @@ async def running(settings: Settings) -> AsyncIterator[Runner]:
         await asyncio.wait_for(task, 15)
 
 
-def count(store: Path, sql: str = "SELECT count(*) FROM message") -> Callable[[], int]:
+def count(store: str, sql: str = "SELECT count(*) FROM message") -> Callable[[], int]:
     return lambda: int(scalar(store, sql))
 
 
 async def test_mail_appended_on_the_server_is_in_the_store_within_two_seconds_by_idle(
-    dovecot: Dovecot, tmp_path: Path
+    dovecot: Dovecot, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     dovecot.append("agent", "INBOX", mail(subject="first"))
     async with running(mail_settings(tmp_path, url, account(dovecot))):
         await async_wait_until(lambda: count(store)() == 1, 10, "the first sync")
@@ -128,9 +127,9 @@ async def test_mail_appended_on_the_server_is_in_the_store_within_two_seconds_by
 
 
 async def test_a_server_restart_under_a_live_connection_loses_nothing(
-    dovecot: Dovecot, tmp_path: Path
+    dovecot: Dovecot, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with running(mail_settings(tmp_path, url, account(dovecot))):
         dovecot.append("agent", "INBOX", mail(subject="before"))
         await async_wait_until(lambda: count(store)() == 1, 10, "the first message")
@@ -145,9 +144,9 @@ async def test_a_server_restart_under_a_live_connection_loses_nothing(
 
 
 async def test_a_changed_uidvalidity_resyncs_without_duplicates(
-    dovecot: Dovecot, tmp_path: Path
+    dovecot: Dovecot, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = mail_settings(tmp_path, url, account(dovecot))
     for n in range(5):
         dovecot.append("agent", "INBOX", mail(subject=f"m{n}"))
@@ -179,9 +178,9 @@ def settings_engine(settings: Settings) -> Any:
 
 
 async def test_a_poison_message_is_quarantined_and_the_next_one_still_arrives(
-    dovecot: Dovecot, tmp_path: Path
+    dovecot: Dovecot, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with running(mail_settings(tmp_path, url, account(dovecot))):
         await async_wait_until(
             lambda: scalar(store, "SELECT count(*) FROM connectorstate WHERE state='running'"),
@@ -198,7 +197,7 @@ async def test_a_poison_message_is_quarantined_and_the_next_one_still_arrives(
 
 
 def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
-    dovecot: Dovecot, tmp_path: Path
+    dovecot: Dovecot, tmp_path: Path, store_url: str
 ) -> None:
     total = 2000
     cur = dovecot.maildir("agent", "INBOX") / "cur"
@@ -212,7 +211,7 @@ def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
         )
         (cur / f"{1700000000 + n}.M{n}P1.test:2,").write_bytes(data)
     os.system(f"chown -R dovecot:dovecot {dovecot.maildir('agent', 'INBOX')}")
-    _url, store = new_store(tmp_path)
+    store = store_url
     config = tmp_path / "config.toml"
     config.write_text(
         "[email.support]\n"
@@ -226,7 +225,16 @@ def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
 
     def serve() -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [str(OMNITUI), "--data-dir", str(tmp_path), "--config", str(config), "serve"],
+            [
+                str(OMNITUI),
+                "--data-dir",
+                str(tmp_path),
+                "--db",
+                store_url,
+                "--config",
+                str(config),
+                "serve",
+            ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=(tmp_path / "serve.err").open("ab"),
@@ -258,7 +266,7 @@ def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
 # -- sending --------------------------------------------------------------------------
 
 
-async def _customer_writes(dovecot: Dovecot, store: Path) -> int:
+async def _customer_writes(dovecot: Dovecot, store: str) -> int:
     dovecot.append("agent", "INBOX", mail(message_id="<q1@example.az>", subject="Sifariş #42"))
     incoming = count(store, "SELECT count(*) FROM message WHERE direction='in'")
     await async_wait_until(lambda: incoming() == 1, 10, "the customer's mail")
@@ -266,9 +274,9 @@ async def _customer_writes(dovecot: Dovecot, store: Path) -> int:
 
 
 async def test_a_reply_goes_out_once_with_headers_that_thread_and_the_answer_threads_back(
-    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
+    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = mail_settings(tmp_path, url, account(dovecot, smtp_server, sent_folder="Sent"))
     dovecot.append("agent", "Sent", mail(sender=f"Acme <{OURS}>", to="x@example.az"))
     async with running(settings) as runner:
@@ -336,9 +344,9 @@ def _search(dovecot: Dovecot, folder: str, message_id: str) -> list[int]:
 
 
 async def test_451_then_250_delivers_once(
-    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
+    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     smtp_server.script("DATA", "451 4.3.0 Try again later")
     async with running(mail_settings(tmp_path, url, account(dovecot, smtp_server))) as runner:
         customer = await _customer_writes(dovecot, store)
@@ -354,9 +362,9 @@ async def test_451_then_250_delivers_once(
 
 
 async def test_550_fails_with_the_servers_words(
-    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
+    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     smtp_server.script("RCPT", "550 5.1.1 No such user here")
     async with running(mail_settings(tmp_path, url, account(dovecot, smtp_server))) as runner:
         customer = await _customer_writes(dovecot, store)
@@ -377,9 +385,10 @@ async def test_smtp_login_takes_the_password_from_the_environment(
     dovecot: Dovecot,
     smtp_auth_server: SmtpServer,
     tmp_path: Path,
+    store_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     monkeypatch.setenv("OMNITUI_TEST_SMTP_PASSWORD", "secret")
     acct = account(dovecot, smtp_auth_server)
     acct["smtp"] |= {"username": "agent", "password_env": "OMNITUI_TEST_SMTP_PASSWORD"}
@@ -406,11 +415,11 @@ def _imap_processes(dovecot: Dovecot) -> list[int]:
 
 
 async def test_a_connection_that_goes_silent_is_noticed_by_the_watchdog_and_replaced(
-    dovecot: Dovecot, tmp_path: Path
+    dovecot: Dovecot, tmp_path: Path, store_url: str
 ) -> None:
     """A server that stops answering (a dropped NAT entry, a frozen peer) keeps the TCP
     connection open: IDLE alone would wait for ever. The NOOP between IDLEs notices."""
-    url, store = new_store(tmp_path)
+    url = store = store_url
     acct = account(dovecot, idle_refresh_seconds=1, timeout_seconds=2)
     async with running(mail_settings(tmp_path, url, acct)):
         dovecot.append("agent", "INBOX", mail(subject="before"))
@@ -431,11 +440,13 @@ async def test_a_connection_that_goes_silent_is_noticed_by_the_watchdog_and_repl
     )
 
 
-async def test_a_server_without_idle_is_polled(make_dovecot: Any, tmp_path: Path) -> None:
+async def test_a_server_without_idle_is_polled(
+    make_dovecot: Any, tmp_path: Path, store_url: str
+) -> None:
     dovecot = make_dovecot(settings={"imap_capability": "IMAP4rev1 LITERAL+ UIDPLUS"})
     client = dovecot.client("agent")
     assert b"IDLE" not in client.capabilities()
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with running(mail_settings(tmp_path, url, account(dovecot, poll_seconds=1))):
         await async_wait_until(
             lambda: scalar(store, "SELECT count(*) FROM connectorstate WHERE state='running'"),
@@ -447,9 +458,8 @@ async def test_a_server_without_idle_is_polled(make_dovecot: Any, tmp_path: Path
 
 
 def test_doctor_logs_in_to_each_mail_server_and_says_what_is_wrong(
-    dovecot: Dovecot, smtp_auth_server: SmtpServer, tmp_path: Path
+    dovecot: Dovecot, smtp_auth_server: SmtpServer, tmp_path: Path, store_url: str
 ) -> None:
-    new_store(tmp_path)
     dovecot.append("agent", "INBOX", mail())
 
     def doctor(password: str, sent_folder: str) -> subprocess.CompletedProcess[str]:
@@ -464,7 +474,16 @@ def test_doctor_logs_in_to_each_mail_server_and_says_what_is_wrong(
             encoding="utf-8",
         )
         return subprocess.run(
-            [str(OMNITUI), "--data-dir", str(tmp_path), "--config", str(config), "doctor"],
+            [
+                str(OMNITUI),
+                "--data-dir",
+                str(tmp_path),
+                "--db",
+                store_url,
+                "--config",
+                str(config),
+                "doctor",
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -492,9 +511,9 @@ def test_doctor_logs_in_to_each_mail_server_and_says_what_is_wrong(
 
 
 async def test_a_reply_with_files_arrives_with_identical_bytes_and_names(
-    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
+    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = mail_settings(tmp_path, url, account(dovecot, smtp_server, sent_folder="Sent"))
     dovecot.client("agent").create_folder("Sent")
     report = b"%PDF-1.4\n" + bytes(range(256)) * 300 + b"\n%%EOF\n"

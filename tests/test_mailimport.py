@@ -1,5 +1,5 @@
-"""`omnitui import maildir|mbox|eml`: real files in a temp dir, a real store, the CLI as a
-user runs it; what the TUI then reads."""
+"""`omnitui import maildir|mbox|eml`: real files in a temp dir, a real store (this run's:
+SQLite or PostgreSQL), the CLI as a user runs it; what the TUI then reads."""
 
 from __future__ import annotations
 
@@ -7,21 +7,26 @@ import base64
 import mailbox
 import os
 import re
-import sqlite3
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.header import Header
 from email.utils import format_datetime, formataddr
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from omnitui import inbox, mailimport
+from omnitui import db, inbox, mailimport
 from omnitui.blobs import BlobStore
-from omnitui.normalize import fold
+from omnitui.normalize import fts_text
 from omnitui.reads import Reader
+from tests.runner_support import query
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "cpython-email"
 if not CORPUS.is_dir():
@@ -129,27 +134,25 @@ def _maildir(root: Path, mails: list[tuple[str, bytes]]) -> Path:
     return root
 
 
-def _rows(url: str) -> dict[str, list[tuple[object, ...]]]:
+def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """The store's contents that an import decides, for comparing imports."""
-    conn = sqlite3.connect(url.removeprefix("sqlite:///"))
     queries = {
         "customer": "SELECT id, name, created_at, last_activity_at, preview, channels, "
         "unread_count, open_count, version FROM customer ORDER BY id",
-        "identity": "SELECT id, customer_id, address, display_name, account FROM identity",
+        "identity": "SELECT id, customer_id, address, display_name, account FROM identity "
+        "ORDER BY id",
         "conversation": "SELECT id, customer_id, status, opened_at, first_inbound_at, "
         "first_response_at, resolved_at, last_message_at FROM conversation ORDER BY id",
         "message": "SELECT id, conversation_id, customer_id, direction, external_id, author, "
         "subject, body, html, sent_at, thread_ref, thread_reason, refs, delivery FROM message "
         "ORDER BY id",
-        "attachment": "SELECT message_id, filename, content_type, size, sha256 FROM attachment",
+        "attachment": "SELECT message_id, filename, content_type, size, sha256 FROM attachment "
+        "ORDER BY id",
         "message_fts": "SELECT rowid, body FROM message_fts ORDER BY rowid",
         "customer_fts": "SELECT rowid, body FROM customer_fts ORDER BY rowid",
-        "quarantine": "SELECT account, error, sha256 FROM quarantine",
+        "quarantine": "SELECT account, error, sha256 FROM quarantine ORDER BY id",
     }
-    try:
-        return {table: conn.execute(sql).fetchall() for table, sql in queries.items()}
-    finally:
-        conn.close()
+    return {table: query(url, sql) for table, sql in queries.items()}
 
 
 def _import(url: str, source: mailimport.Source, tmp: Path) -> mailimport.ImportResult:
@@ -183,14 +186,19 @@ def _run(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
 # ---------------------------------------------------------------------------
 
 
-def test_a_maildir_imports_as_customers_and_conversations_once(tmp_path: Path) -> None:
+def test_a_maildir_imports_as_customers_and_conversations_once(
+    tmp_path: Path, store_url: str
+) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     maildir = _maildir(tmp_path / "Mail", _history(now))
     config = tmp_path / "config.toml"
     config.write_text(f'[email.support]\naddress = "{SUPPORT}"\n', encoding="utf-8")
     data = tmp_path / "data"
 
-    first = _run("--config", str(config), "import", "maildir", str(maildir), data_dir=data)
+    first = _run(
+        "--config", str(config), "--db", store_url, "import", "maildir", str(maildir),
+        data_dir=data,
+    )  # fmt: skip
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith(
         "imported 8 messages (4 customers, 5 conversations), 0 already stored, "
@@ -198,8 +206,7 @@ def test_a_maildir_imports_as_customers_and_conversations_once(tmp_path: Path) -
     ), first.stdout
     assert "msg/s)" in first.stdout
 
-    url = f"sqlite:///{data / 'omnitui.db'}"
-    rows = _rows(url)
+    rows = _rows(store_url)
     by_ext = {m[4]: m for m in rows["message"]}
     names = {c[0]: c[1] for c in rows["customer"]}
     assert sorted(names.values()) == ["Gökçe Aydın", "John Smith", "Leyla Əliyeva", "مریم احمدی"]
@@ -239,10 +246,8 @@ def test_a_maildir_imports_as_customers_and_conversations_once(tmp_path: Path) -
         len(PDF),
     )
     assert BlobStore(data / "attachments").get(str(digest)) == PDF
-    conn = sqlite3.connect(data / "omnitui.db")
-    assert conn.execute("SELECT count(*) FROM messageraw").fetchone()[0] == 8
-    [(error, source)] = conn.execute("SELECT error, source FROM quarantine").fetchall()
-    conn.close()
+    assert query(store_url, "SELECT count(*) FROM messageraw") == [(8,)]
+    [(error, source)] = query(store_url, "SELECT error, source FROM quarantine")
     assert "no sender" in error and source.endswith("nofrom:2,S")
 
     # Statuses by age: Leyla's case went quiet 40 days ago, the others are recent.
@@ -253,10 +258,13 @@ def test_a_maildir_imports_as_customers_and_conversations_once(tmp_path: Path) -
     assert resolved[6] == resolved[7]  # resolved when it went quiet
     assert next(c for c in rows["conversation"] if c[0] == tr1[1])[2] == "resolved"
 
-    again = _run("--config", str(config), "import", "maildir", str(maildir), data_dir=data)
+    again = _run(
+        "--config", str(config), "--db", store_url, "import", "maildir", str(maildir),
+        data_dir=data,
+    )  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip() == "nothing new: 9 messages were already stored"
-    assert _rows(url) == rows
+    assert _rows(store_url) == rows
 
 
 def test_the_tui_reads_the_imported_history_newest_first(tmp_path: Path, store_url: str) -> None:
@@ -288,14 +296,13 @@ def test_the_tui_reads_the_imported_history_newest_first(tmp_path: Path, store_u
     assert [h.name for h in reader.search("LEYLA")] == ["Leyla Əliyeva"]
 
 
-def test_mbox_and_eml_of_the_same_mail_give_the_same_store(tmp_path: Path) -> None:
-    from omnitui import db
-
+def test_mbox_and_eml_of_the_same_mail_give_the_same_store(
+    tmp_path: Path, store_url: str, new_store_url: Callable[[], str]
+) -> None:
     mails = _history(NOW)
     stores = {}
     for kind in ("maildir", "mbox", "eml"):
-        url = db.sqlite_url(tmp_path / kind / "omnitui.db")
-        db.ensure_schema(url)
+        url = store_url if kind == "maildir" else new_store_url()
         if kind == "maildir":
             source: mailimport.Source = mailimport.maildir_source([_maildir(tmp_path / "M", mails)])
         elif kind == "mbox":
@@ -314,17 +321,15 @@ def test_mbox_and_eml_of_the_same_mail_give_the_same_store(tmp_path: Path) -> No
         stores[kind] = _rows(url)
     assert stores["mbox"] == stores["maildir"]
     assert stores["eml"] == stores["maildir"]
-    # FTS rows are the folded subject and body, as db.index_message writes them.
+    # FTS rows are the folded words of subject and body, as db.index_message writes them.
     message_fts = dict(stores["eml"]["message_fts"])
     for m in stores["eml"]["message"]:
-        assert message_fts[m[0]] == fold(f"{m[6]}\n{m[7]}")
+        assert message_fts[m[0]] == fts_text(f"{m[6]}\n{m[7]}")
 
 
-def test_an_mbox_line_starting_with_from_does_not_split_a_message(tmp_path: Path) -> None:
-    from omnitui import db
-
-    url = db.sqlite_url(tmp_path / "omnitui.db")
-    db.ensure_schema(url)
+def test_an_mbox_line_starting_with_from_does_not_split_a_message(
+    tmp_path: Path, store_url: str
+) -> None:
     body = b"Hello,\n\nFrom the warehouse: nothing yet.\nFrom me too.\n"
     box = mailbox.mbox(tmp_path / "x.mbox")
     box.add(
@@ -348,11 +353,9 @@ def test_an_mbox_line_starting_with_from_does_not_split_a_message(tmp_path: Path
         )
     )
     box.close()
-    result = _import(url, mailimport.mbox_source([tmp_path / "x.mbox"]), tmp_path)
+    result = _import(store_url, mailimport.mbox_source([tmp_path / "x.mbox"]), tmp_path)
     assert result.imported == 2
-    [(first,)] = sqlite3.connect(tmp_path / "omnitui.db").execute(
-        "SELECT body FROM message WHERE subject = 'one'"
-    )
+    [(first,)] = query(store_url, "SELECT body FROM message WHERE subject = 'one'")
     assert "the warehouse: nothing yet." in first and "second" not in first
 
 
@@ -381,8 +384,9 @@ def test_a_thread_imported_out_of_file_order_lands_in_one_conversation(
     ]  # fmt: skip
     files = [(f"{9 - i}", data) for i, data in enumerate(thread)]  # reverse file order
     _import(store_url, mailimport.maildir_source([_maildir(tmp_path / "M", files)]), tmp_path)
-    conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    rows = conn.execute("SELECT id, conversation_id, thread_reason FROM message ORDER BY sent_at")
+    rows = query(
+        store_url, "SELECT id, conversation_id, thread_reason FROM message ORDER BY sent_at"
+    )
     ids, convs, reasons = zip(*rows, strict=True)
     assert len(set(convs)) == 1
     c = convs[0]
@@ -394,27 +398,24 @@ def test_a_thread_imported_out_of_file_order_lands_in_one_conversation(
         f"joined open conversation {c}",
         f"references message {ids[0]} in conversation {c}",
     ]
-    [(status, resolved_at, last)] = conn.execute(
-        "SELECT status, resolved_at, last_message_at FROM conversation"
+    [(status, resolved_at, last)] = query(
+        store_url, "SELECT status, resolved_at, last_message_at FROM conversation"
     )
     assert status == "resolved" and resolved_at == last  # quiet for a month before NOW
-    conn.close()
 
 
-def test_the_cpython_corpus_imports_without_a_crash_every_file_kept(tmp_path: Path) -> None:
+def test_the_cpython_corpus_imports_without_a_crash_every_file_kept(
+    tmp_path: Path, store_url: str
+) -> None:
     files = sorted(CORPUS.glob("*.txt"))
     if not files:
         pytest.skip(f"no corpus at {CORPUS}")
-    data = tmp_path / "data"
-    proc = _run("import", "eml", *map(str, files), data_dir=data)
+    proc = _run("--db", store_url, "import", "eml", *map(str, files), data_dir=tmp_path / "data")
     assert proc.returncode == 0, proc.stderr
-    conn = sqlite3.connect(data / "omnitui.db")
-    messages, accounts = conn.execute(
-        "SELECT count(*), group_concat(DISTINCT account) FROM message"
-    ).fetchone()
-    quarantined = conn.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    conn.close()
-    assert accounts == "imported"  # no config: the default account
+    [(messages,)] = query(store_url, "SELECT count(*) FROM message")
+    [(quarantined,)] = query(store_url, "SELECT count(*) FROM quarantine")
+    accounts = query(store_url, "SELECT DISTINCT account FROM message")
+    assert accounts == [("imported",)]  # no config: the default account
     counts = re.match(r"imported (\d+) messages .*, (\d+) already stored", proc.stdout)
     assert counts is not None, proc.stdout
     imported, already = int(counts[1]), int(counts[2])
@@ -424,11 +425,11 @@ def test_the_cpython_corpus_imports_without_a_crash_every_file_kept(tmp_path: Pa
     assert f"{quarantined} quarantined" in proc.stdout
 
 
-def test_unreadable_files_are_named_and_the_rest_imported(tmp_path: Path) -> None:
+def test_unreadable_files_are_named_and_the_rest_imported(tmp_path: Path, store_url: str) -> None:
     maildir = _maildir(tmp_path / "M", _history(NOW)[:3])
     gone = maildir / "cur" / "vanished:2,S"
     gone.symlink_to(tmp_path / "nowhere")
-    proc = _run("import", "maildir", str(maildir), data_dir=tmp_path / "data")
+    proc = _run("--db", store_url, "import", "maildir", str(maildir), data_dir=tmp_path / "data")
     assert proc.returncode == 1
     assert proc.stdout.startswith(
         "imported 2 messages (2 customers, 2 conversations), 0 already stored, "
@@ -490,9 +491,7 @@ def test_history_joins_what_the_store_already_holds(
     maildir = _maildir(tmp_path / "M", _history(NOW))
     result = _import(store_url, mailimport.maildir_source([maildir]), tmp_path)
     assert (result.imported, result.already, result.customers) == (7, 1, 3)
-    conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    reasons = dict(conn.execute("SELECT external_id, thread_reason FROM message"))
-    conn.close()
+    reasons = dict(query(store_url, "SELECT external_id, thread_reason FROM message"))
     assert reasons["<en2@acme.example>"] == (
         f"answers message {stored.message_id} in conversation {stored.conversation_id}"
     )
@@ -516,18 +515,16 @@ def test_a_sent_copy_of_our_queued_reply_marks_it_sent(
     )  # fmt: skip
     [stored] = inbox.ingest(engine, Batch([asked]))
     reply_id = inbox.queue_reply(engine, stored.customer_id, "On its way", agent="aysel")
-    conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    [(key,)] = conn.execute("SELECT idempotency_key FROM message WHERE id = ?", (reply_id,))
+    [(key,)] = query(store_url, "SELECT idempotency_key FROM message WHERE id = ?", (reply_id,))
     copy = _mail(sender=("Acme Support", SUPPORT), to=("John", "john@example.com"),
                  subject="Re: x", at=NOW - timedelta(hours=1),
                  msgid=f"<{key.partition('@')[0]}@acme.example>", body=b"On its way")  # fmt: skip
     result = _import(store_url, mailimport.eml_source([_write(tmp_path / "sent.eml", copy)]),
                      tmp_path)  # fmt: skip
     assert (result.imported, result.already) == (0, 1)
-    [(delivery, external_id)] = conn.execute(
-        "SELECT delivery, external_id FROM message WHERE id = ?", (reply_id,)
+    [(delivery, external_id)] = query(
+        store_url, "SELECT delivery, external_id FROM message WHERE id = ?", (reply_id,)
     )
-    conn.close()
     assert delivery == "sent" and external_id.startswith(f"<{key.partition('@')[0]}@")
 
 
@@ -556,11 +553,112 @@ def test_an_imported_auto_reply_does_not_reopen_a_resolved_conversation(
         store_url, mailimport.maildir_source([_maildir(tmp_path / "M", [("a", away)])]), tmp_path
     )
     assert result.imported == 1
-    conn = sqlite3.connect(store_url.removeprefix("sqlite:///"))
-    reason = conn.execute(
-        "SELECT thread_reason FROM message WHERE external_id='<away@example.com>'"
+    [(reason,)] = query(
+        store_url, "SELECT thread_reason FROM message WHERE external_id='<away@example.com>'"
     )
-    status = conn.execute("SELECT status FROM conversation WHERE id=?", (stored.conversation_id,))
-    assert reason.fetchone()[0].endswith("(automatic: not reopened)")
-    assert status.fetchone()[0] == "resolved"
-    conn.close()
+    [(status,)] = query(
+        store_url, "SELECT status FROM conversation WHERE id=?", (stored.conversation_id,)
+    )
+    assert reason.endswith("(automatic: not reopened)")
+    assert status == "resolved"
+
+
+def test_live_writes_after_an_import_take_new_ids(
+    tmp_path: Path, store_url: str, engine: Engine
+) -> None:
+    """The import writes its own ids; the ORM's next inserts (a live message, a reply, a
+    note, a status event) must not collide with them (PostgreSQL: the id sequences)."""
+    from omnitui.connectors.base import Batch, InboundMessage
+
+    _import(store_url, mailimport.maildir_source([_maildir(tmp_path / "M", _history(NOW))]),
+            tmp_path)  # fmt: skip
+    [(messages, customers, conversations)] = query(
+        store_url,
+        "SELECT (SELECT max(id) FROM message) AS m, (SELECT max(id) FROM customer) AS c, "
+        "(SELECT max(id) FROM conversation) AS v",
+    )
+    new = InboundMessage(
+        account="support", channel="email", external_id="<live@example.org>",
+        address="new@example.org", body="Hello from a new customer", sent_at=NOW,
+    )  # fmt: skip
+    known = InboundMessage(
+        account="support", channel="email", external_id="<live2@example.com>",
+        address="john@example.com", body="Me again", sent_at=NOW, subject="Another thing",
+    )  # fmt: skip
+    fresh, john = inbox.ingest(engine, Batch([new, known]))
+    assert fresh.message_id is not None and fresh.message_id > messages
+    assert fresh.customer_id > customers
+    assert fresh.conversation_id is not None and fresh.conversation_id > conversations
+    assert john.message_id == fresh.message_id + 1 and john.customer_id <= customers
+    reply = inbox.queue_reply(engine, john.customer_id, "On it", agent="aysel")
+    note = inbox.add_note(engine, fresh.customer_id, "VIP", agent="aysel")
+    inbox.set_status(engine, fresh.customer_id, "resolved", agent="aysel")
+    assert messages < john.message_id < reply < note
+
+    # A second import goes on after what the runner and the agents wrote.
+    later = _mail(sender=("Gökçe Aydın", "gokce@example.com.tr"), to=("S", SUPPORT),
+                  subject="Fatura?", at=NOW + timedelta(minutes=5), msgid="<tr3@example.com.tr>",
+                  body=b"Hala bekliyorum.")  # fmt: skip
+    result = _import(store_url, mailimport.eml_source([_write(tmp_path / "tr3.eml", later)]),
+                     tmp_path)  # fmt: skip
+    assert result.imported == 1
+    [(tr3,)] = query(store_url, "SELECT id FROM message WHERE external_id = '<tr3@example.com.tr>'")
+    assert tr3 == note + 1
+    again = replace(new, external_id="<live3@example.org>", sent_at=NOW + timedelta(hours=1))
+    [extra] = inbox.ingest(engine, Batch([again]))
+    assert extra.message_id == tr3 + 1
+    counts = query(store_url, "SELECT count(*), count(DISTINCT id) FROM message")
+    assert counts == [(14, 14)]
+
+
+def test_the_import_tells_the_tuis_as_each_batch_commits(tmp_path: Path, store_url: str) -> None:
+    """A TUI polls Reader.data_version: PRAGMA data_version on SQLite, on PostgreSQL the
+    NOTIFYs each write transaction sends (the import's too)."""
+    reader = Reader(store_url)
+    deadline = time.monotonic() + 10
+    before = reader.data_version()
+    while reader.postgresql and reader._listener is None:  # listening from now on
+        assert time.monotonic() < deadline, "no LISTEN connection"
+        time.sleep(0.01)
+        before = reader.data_version()
+    _import(store_url, mailimport.maildir_source([_maildir(tmp_path / "M", _history(NOW))]),
+            tmp_path)  # fmt: skip
+    while reader.data_version() == before:
+        assert time.monotonic() < deadline, "the import's commit was not seen"
+        time.sleep(0.01)
+    assert reader.message_count() == 8
+
+
+def test_the_import_waits_for_the_writer_holding_the_store(
+    tmp_path: Path, store_url: str, engine: Engine, store_kind: str
+) -> None:
+    """Writers run one at a time on both stores: on PostgreSQL the import takes db.write's
+    advisory lock (SQLite's BEGIN IMMEDIATE does it there)."""
+    if store_kind != "postgresql":
+        pytest.skip("SQLite: BEGIN IMMEDIATE is the lock")
+    held, release = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def writer() -> None:
+        with db.write(engine):
+            held.set()
+            release.wait(30)
+
+    def watcher() -> None:
+        deadline = time.monotonic() + 30
+        waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        while query(store_url, waiting) == [(0,)] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(query(store_url, "SELECT count(*) FROM message")[0][0])
+        release.set()
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=watcher)]
+    threads[0].start()
+    assert held.wait(10)
+    threads[1].start()
+    maildir = _maildir(tmp_path / "M", _history(NOW))
+    result = _import(store_url, mailimport.maildir_source([maildir]), tmp_path)
+    for thread in threads:
+        thread.join(10)
+    assert seen == [0]  # nothing written while the other writer held the store
+    assert result.imported == 8

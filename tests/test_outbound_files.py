@@ -332,16 +332,19 @@ def test_compose_a_damaged_file_is_not_sent(blobs: BlobStore) -> None:
 # -- the command line ----------------------------------------------------------------------
 
 
-def test_send_attach_from_the_command_line(tmp_path: Path, make_message: MakeMessage) -> None:
+def test_send_attach_from_the_command_line(
+    tmp_path: Path, store_url: str, make_message: MakeMessage
+) -> None:
     data_dir = tmp_path / "data"
-    assert run("db", "upgrade", data_dir=data_dir).returncode == 0
+    assert run("db", "upgrade", data_dir=data_dir, db=store_url).returncode == 0
     from omnitui import db
 
-    engine = db.make_engine(db.sqlite_url(data_dir / "omnitui.db"))
+    engine = db.make_engine(store_url)
     [m] = inbox.ingest(engine, Batch([make_message("Faktura lazımdır")]))
     pdf, png = files(tmp_path, **{TURKISH: PDF, PERSIAN: PNG})
     sent = run("send", "--customer", str(m.customer_id), "--text", "Buyurun",
-               "--attach", str(pdf), "--attach", str(png), data_dir=data_dir)  # fmt: skip
+               "--attach", str(pdf), "--attach", str(png),
+               data_dir=data_dir, db=store_url)  # fmt: skip
     assert sent.returncode == 0, sent.stderr
     reply = int(sent.stdout)
     found = rows(
@@ -355,16 +358,17 @@ def test_send_attach_from_the_command_line(tmp_path: Path, make_message: MakeMes
     ]
     assert BlobStore(data_dir / "attachments").get(hashlib.sha256(PNG).hexdigest()) == PNG
     # Files only: --text may be left out.
-    only = run("send", "--customer", str(m.customer_id), "--attach", str(pdf), data_dir=data_dir)
+    only = run("send", "--customer", str(m.customer_id), "--attach", str(pdf),
+               data_dir=data_dir, db=store_url)  # fmt: skip
     assert only.returncode == 0, only.stderr
     assert rows(engine, "SELECT body FROM message WHERE id = :id", id=int(only.stdout)) == [("",)]
     # A file that is not there: exit 1, named, and nothing queued.
     missing = tmp_path / "report.pdf"
     proc = run("send", "--customer", str(m.customer_id), "--text", "x",
-               "--attach", str(missing), data_dir=data_dir)  # fmt: skip
+               "--attach", str(missing), data_dir=data_dir, db=store_url)  # fmt: skip
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"omnitui: {missing}: no such file"
     assert rows(engine, "SELECT count(*) FROM message WHERE direction = 'out'") == [(2,)]
-    nothing = run("send", "--customer", str(m.customer_id), data_dir=data_dir)
+    nothing = run("send", "--customer", str(m.customer_id), data_dir=data_dir, db=store_url)
     assert nothing.returncode == 1 and "the reply is empty" in nothing.stderr
     engine.dispose()

@@ -59,7 +59,7 @@ def test_online_viewing_and_typing(
     inbox.leave_presence(engine, "leyla")
     assert [a.agent for a in reader.agents_online()] == ["aysel"]
     rows = query(
-        reader.path, "SELECT customer_id, typing, seen_at FROM presence WHERE agent=?", ("leyla",)
+        reader.url, "SELECT customer_id, typing, seen_at FROM presence WHERE agent=?", ("leyla",)
     )
     assert rows == [(None, 0, None)]
 
@@ -125,7 +125,7 @@ def test_what_a_send_is_checked_against(
     note = reader.collision(ali, "leyla", began).replied
     assert note is not None and (note.author, note.direction) == ("cem", "note")
     reply_id = inbox.queue_reply(engine, ali, "theirs", agent="aysel")
-    [(sent_at,)] = query(reader.path, "SELECT sent_at FROM message WHERE id=?", (reply_id,))
+    [(sent_at,)] = query(reader.url, "SELECT sent_at FROM message WHERE id=?", (reply_id,))
     raced = reader.collision(ali, "leyla", began).replied
     assert raced is not None
     assert (raced.author, raced.direction, raced.at) == ("aysel", "out", parse_stamp(sent_at))

@@ -312,7 +312,7 @@ def search_store(store_url: str, engine: Engine) -> SearchStore:
         conn.execute(
             text(
                 "INSERT INTO attachment (message_id, filename, content_type, size, sha256, "
-                "inline) VALUES (:m, 'receipt.pdf', 'application/pdf', 10, 'x', 0)"
+                "inline) VALUES (:m, 'receipt.pdf', 'application/pdf', 10, 'x', FALSE)"
             ),
             {"m": ids["john_mail"]},
         )
@@ -479,11 +479,11 @@ def test_cli_reports_a_malformed_query_with_a_caret_and_exit_2(tmp_path: Path) -
     assert unclosed.returncode == 2 and "unclosed quote" in unclosed.stderr
 
 
-def test_cli_searches_with_fields(tmp_path: Path) -> None:
-    assert run("db", "upgrade", data_dir=tmp_path).returncode == 0
+def test_cli_searches_with_fields(tmp_path: Path, store_url: str) -> None:
+    assert run("db", "upgrade", data_dir=tmp_path, db=store_url).returncode == 0
     from omnitui import db
 
-    engine = db.make_engine(db.sqlite_url(tmp_path / "omnitui.db"))
+    engine = db.make_engine(store_url)
     leyla, mail = one(
         engine,
         message(1, "Sifarişim gecikir", address="leyla@example.az", name="Leyla Məmmədova"),
@@ -492,13 +492,13 @@ def test_cli_searches_with_fields(tmp_path: Path) -> None:
         engine,
         message(2, "Sifarişim haradadır?", address="v-1", channel="webchat", name="Ayşe"),
     )
-    proc = run("search", "sifarisim", "channel:webchat", "--json", data_dir=tmp_path)
+    proc = run("search", "sifarisim", "channel:webchat", "--json", data_dir=tmp_path, db=store_url)
     assert proc.returncode == 0, proc.stderr
     [hit] = [json.loads(line) for line in proc.stdout.splitlines()]
     assert hit["message_id"] == chat and hit["channel"] == "webchat"
     assert hit["status"] == "open" and isinstance(hit["conversation_id"], int)
     assert {"customer_id", "name", "message_id", "excerpt", "at"} <= hit.keys()
     # A negated term may start the query: it is not taken for an option.
-    proc = run("search", "-channel:webchat", "sifarisim", "--json", data_dir=tmp_path)
+    proc = run("search", "-channel:webchat", "sifarisim", "--json", data_dir=tmp_path, db=store_url)
     assert [json.loads(line)["message_id"] for line in proc.stdout.splitlines()] == [mail]
     assert leyla

@@ -44,14 +44,14 @@ def demo_settings(tmp_path: Path, store_url: str, **demo: object) -> Settings:
     )
 
 
-def inbound_by_account(store: Path) -> dict[str, int]:
+def inbound_by_account(store: str) -> dict[str, int]:
     rows = query(
         store, "SELECT account, count(*) FROM message WHERE direction = 'in' GROUP BY account"
     )
     return dict(rows)
 
 
-def cursors(store: Path) -> dict[str, int]:
+def cursors(store: str) -> dict[str, int]:
     rows = query(store, "SELECT account, value FROM syncstate WHERE key = 'seq'")
     return {account: int(value) for account, value in rows}
 
@@ -59,7 +59,7 @@ def cursors(store: Path) -> dict[str, int]:
 async def test_demo_channel_through_the_runner(
     tmp_path: Path, store_url: str, engine: Engine
 ) -> None:
-    store = tmp_path / "omnitui.db"
+    store = store_url
     settings = demo_settings(tmp_path, store_url)
     stop = asyncio.Event()
     running = asyncio.create_task(Runner(settings).run(stop))
@@ -173,7 +173,7 @@ class BrokenConnector:
 async def test_a_failing_connector_is_restarted_with_backoff_and_shown(
     tmp_path: Path, store_url: str, engine: Engine, make_message: MakeMessage
 ) -> None:
-    store = tmp_path / "omnitui.db"
+    store = store_url
     settings = demo_settings(tmp_path, store_url, failure_rate=0)
     broken = BrokenConnector()
     connectors = [broken, *demo_connectors(settings.config.demo, tmp_path)]
@@ -251,7 +251,7 @@ class CrashingSender:
 async def test_a_send_with_unknown_outcome_is_retried_only_through_an_idempotency_key(
     tmp_path: Path, store_url: str, engine: Engine, make_message: MakeMessage
 ) -> None:
-    store = tmp_path / "omnitui.db"
+    store = store_url
     settings = demo_settings(tmp_path, store_url, enabled=False)
     keyed, unkeyed = CrashingSender("keyed", True), CrashingSender("unkeyed", False)
     stop = asyncio.Event()

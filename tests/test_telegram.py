@@ -48,7 +48,6 @@ from omnitui.runner import Runner
 from tests.conftest import MakeMessage
 from tests.runner_support import (
     async_wait_until,
-    new_store,
     query,
     scalar,
     serve,
@@ -81,11 +80,11 @@ def bot_settings(tmp_path: Path, store_url: str, api: BotApiServer, **bot: Any) 
     )
 
 
-def count(store: Path, sql: str = "SELECT count(*) FROM message") -> int:
+def count(store: str, sql: str = "SELECT count(*) FROM message") -> int:
     return int(scalar(store, sql))
 
 
-def by_external_id(store: Path) -> dict[str, tuple[Any, ...]]:
+def by_external_id(store: str) -> dict[str, tuple[Any, ...]]:
     rows = query(
         store,
         "SELECT external_id, id, body, thread_ref, thread_reason, author FROM message "
@@ -98,7 +97,7 @@ def sent_texts(api: BotApiServer) -> list[str]:
     return [str(c.params["text"]) for c in api.calls if c.method == "sendMessage"]
 
 
-async def _customer_writes(api: BotApiServer, store: Path, text: str = "Salam") -> int:
+async def _customer_writes(api: BotApiServer, store: str, text: str = "Salam") -> int:
     before = count(store, "SELECT count(*) FROM message WHERE direction = 'in'")
     api.private_text(USER, text, first_name="Leyla", last_name="Məmmədova")
     await async_wait_until(
@@ -109,7 +108,7 @@ async def _customer_writes(api: BotApiServer, store: Path, text: str = "Salam") 
     return int(scalar(store, "SELECT customer_id FROM message WHERE direction = 'in'"))
 
 
-def _delivery(store: Path, reply: int) -> tuple[Any, ...]:
+def _delivery(store: str, reply: int) -> tuple[Any, ...]:
     return query(
         store,
         "SELECT delivery, attempts, last_error, external_id FROM message WHERE id = ?",
@@ -145,9 +144,9 @@ def assert_parts_of(text: str, parts: list[str], limit: int = 4096) -> None:
 
 
 async def test_every_kind_of_private_message_arrives_and_groups_are_parked(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     photo = b"JPEG" + bytes(range(256)) * 8
     pdf = b"%PDF-1.4\n" + "qaimə №4471".encode() * 50
     voice = b"OggS" + b"\x01" * 900
@@ -297,7 +296,7 @@ def test_an_edit_keeps_the_history_whether_in_the_same_batch_or_a_later_one(
     )
     inbox.ingest(engine, Batch([original, edit]))
     later = replace(edit, body="üçüncü mətn", sent_at=edit.sent_at + timedelta(1))
-    store = Path(store_url.removeprefix("sqlite:///"))
+    store = store_url
     version = scalar(store, "SELECT version FROM customer")
     [result] = inbox.ingest(engine, Batch([later]))
     [again] = inbox.ingest(engine, Batch([later]))  # the same edit twice: nothing new
@@ -314,9 +313,9 @@ def test_an_edit_keeps_the_history_whether_in_the_same_batch_or_a_later_one(
 
 
 async def test_start_is_greeted_once_and_the_handle_is_kept_current(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = bot_settings(tmp_path, url, bot_api, greeting=GREETING)
     async with running(settings):
         bot_api.private_text(USER, "/start", first_name="Leyla", username="leyla_m")
@@ -338,7 +337,7 @@ async def test_start_is_greeted_once_and_the_handle_is_kept_current(
 
 
 def test_killed_between_fetching_and_committing_loses_and_doubles_nothing(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
     total = 600
     document, _ = bot_api.add_file(b"%PDF-1.4\n" + b"x" * 20_000)
@@ -350,7 +349,7 @@ def test_killed_between_fetching_and_committing_loses_and_doubles_nothing(
         else:
             last = bot_api.private_text(user, f"Sifariş {n}", first_name=f"Müştəri {n % 40}")
         first = first or last
-    _url, store = new_store(tmp_path)
+    store = store_url
     config = tmp_path / "config.toml"
     config.write_text(
         "[telegram.bot]\n"
@@ -358,7 +357,7 @@ def test_killed_between_fetching_and_committing_loses_and_doubles_nothing(
         f'base_file_url = "{bot_api.base_file_url}"\npoll_timeout_seconds = 5\n',
         encoding="utf-8",
     )
-    proc = serve(tmp_path, config, "first")
+    proc = serve(tmp_path, config, "first", store_url)
     try:
         bot_api.wait_for_calls("getUpdates", 3, timeout=60)
         proc.send_signal(signal.SIGKILL)
@@ -372,7 +371,7 @@ def test_killed_between_fetching_and_committing_loses_and_doubles_nothing(
     # Killed with updates fetched and not yet committed (Telegram would send them again).
     assert 0 < stored_at_kill < fetched <= total
     assert bot_api.confirmed_offset <= first + stored_at_kill
-    second = serve(tmp_path, config, "second")
+    second = serve(tmp_path, config, "second", store_url)
     try:
         wait_until(lambda: count(store) >= total, 60, "the rest after the restart")
         bot_api.wait_for_confirmed(last, 10)
@@ -386,9 +385,9 @@ def test_killed_between_fetching_and_committing_loses_and_doubles_nothing(
 
 
 async def test_a_second_poller_409_shows_plainly_and_backs_off(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     conflict = {"error_code": 409, "description": CONFLICT_OTHER_POLL}
     bot_api.script("getUpdates", *[conflict] * 500)
     runner = Runner(bot_settings(tmp_path, url, bot_api))  # the runner's own backoff
@@ -416,9 +415,9 @@ async def test_a_second_poller_409_shows_plainly_and_backs_off(
 
 
 async def test_a_long_persian_reply_arrives_in_parts_in_order_as_plain_text(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     text = persian_reply()
     async with running(bot_settings(tmp_path, url, bot_api)) as runner:
         customer = await _customer_writes(bot_api, store)
@@ -438,9 +437,9 @@ async def test_a_long_persian_reply_arrives_in_parts_in_order_as_plain_text(
 
 
 async def test_429_is_waited_out_and_the_reply_sent_once(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with running(bot_settings(tmp_path, url, bot_api)) as runner:
         customer = await _customer_writes(bot_api, store)
         bot_api.script(
@@ -460,9 +459,9 @@ async def test_429_is_waited_out_and_the_reply_sent_once(
 
 
 async def test_403_fails_the_reply_and_marks_the_identity_unreachable(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with running(bot_settings(tmp_path, url, bot_api)) as runner:
         customer = await _customer_writes(bot_api, store)
         bot_api.script(
@@ -486,9 +485,9 @@ async def test_403_fails_the_reply_and_marks_the_identity_unreachable(
 
 
 async def test_parts_already_delivered_are_never_sent_again_even_by_the_next_runner(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = bot_settings(
         tmp_path, url, bot_api, outbox={"backoff_base_seconds": 1.5, "backoff_max_seconds": 2}
     )
@@ -523,9 +522,9 @@ async def test_parts_already_delivered_are_never_sent_again_even_by_the_next_run
 
 
 async def test_a_send_that_cannot_connect_is_retried_and_arrives_once(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with running(bot_settings(tmp_path, url, bot_api)) as runner:
         customer = await _customer_writes(bot_api, store)
         await asyncio.to_thread(bot_api.stop)
@@ -573,11 +572,11 @@ class SilentServer:
 
 
 async def test_a_send_without_an_answer_is_unconfirmed_and_never_resent_by_itself(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(telegram_connector, "REQUEST_TIMEOUT", 0.5)
     silent = SilentServer()
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = settings_for(
         tmp_path,
         url,
@@ -798,9 +797,9 @@ def _uploads(api: BotApiServer) -> list[tuple[str, str, bytes]]:
 
 
 async def test_files_follow_the_text_a_photo_by_send_photo_a_pdf_by_send_document(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     photo = _png()
     async with running(bot_settings(tmp_path, url, bot_api)) as runner:
         customer = await _customer_writes(bot_api, store)
@@ -842,9 +841,9 @@ async def test_files_follow_the_text_a_photo_by_send_photo_a_pdf_by_send_documen
 
 
 async def test_a_files_only_reply_sends_just_the_files(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     big_photo = b"\xff\xd8\xff\xe0" + os.urandom(10 * 1024 * 1024)  # over 10 MB: a document
     async with running(bot_settings(tmp_path, url, bot_api)) as runner:
         customer = await _customer_writes(bot_api, store)
@@ -890,9 +889,9 @@ async def test_a_files_only_reply_sends_just_the_files(
     ],
 )
 async def test_a_retry_after_a_failure_on_the_second_file_never_resends_the_first(
-    bot_api: BotApiServer, tmp_path: Path, failure: dict[str, Any], then: str
+    bot_api: BotApiServer, tmp_path: Path, store_url: str, failure: dict[str, Any], then: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     first_file = {
         "message_id": 9002,
         "chat": {"id": USER, "type": "private", "first_name": "Leyla"},
@@ -957,9 +956,9 @@ async def test_a_file_over_telegrams_upload_limit_fails_before_anything_is_sent(
 
 
 async def test_the_bot_token_never_reaches_the_log(
-    bot_api: BotApiServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    bot_api: BotApiServer, tmp_path: Path, store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     caplog.set_level(logging.DEBUG)
     async with running(bot_settings(tmp_path, url, bot_api)):
         bot_api.private_text(USER, "Salam")

@@ -17,7 +17,7 @@ import pytest
 from omnitui.config import Settings
 from omnitui.connectors.telegram import SECRET_HEADER
 from omnitui.doctor import Check, run_checks
-from tests.runner_support import async_wait_until, new_store, query, scalar, settings_for
+from tests.runner_support import async_wait_until, query, scalar, settings_for
 from tests.telegram_api import BotApiServer
 from tests.test_http import free_port, get, status
 from tests.test_mail_channel import running
@@ -64,11 +64,11 @@ def text_update(message_id: int, text: str, *, update_id: int | None = None) -> 
     return update
 
 
-def messages(store: Path) -> list[tuple[Any, ...]]:
+def messages(store: str) -> list[tuple[Any, ...]]:
     return query(store, "SELECT external_id, body FROM message ORDER BY id")
 
 
-def cursor(store: Path) -> str | None:
+def cursor(store: str) -> str | None:
     rows = query(store, "SELECT value FROM syncstate WHERE key = 'last_update_id'")
     return str(rows[0][0]) if rows else None
 
@@ -91,9 +91,9 @@ async def webhook_ready(api: BotApiServer, settings: Settings) -> str:
 
 
 async def test_the_webhook_is_set_and_an_update_is_stored_before_200(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = webhook_settings(tmp_path, url, bot_api)
     port = settings.config.http_address[1]  # type: ignore[index]
     async with running(settings):
@@ -120,9 +120,9 @@ async def test_the_webhook_is_set_and_an_update_is_stored_before_200(
 
 
 async def test_a_wrong_or_missing_secret_is_refused_and_stores_nothing(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = webhook_settings(tmp_path, url, bot_api)
     async with running(settings):
         await webhook_ready(bot_api, settings)
@@ -164,9 +164,9 @@ async def test_a_wrong_or_missing_secret_is_refused_and_stores_nothing(
     ],
 )
 async def test_a_body_that_is_no_update_is_400_and_the_runner_lives_on(
-    bot_api: BotApiServer, tmp_path: Path, body: bytes, content_type: str
+    bot_api: BotApiServer, tmp_path: Path, store_url: str, body: bytes, content_type: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = webhook_settings(tmp_path, url, bot_api)
     async with running(settings):
         webhook = await webhook_ready(bot_api, settings)
@@ -181,8 +181,10 @@ async def test_a_body_that_is_no_update_is_400_and_the_runner_lives_on(
         assert messages(store) == [(f"{USER}:1", "still here")]
 
 
-async def test_hostile_requests_other_than_bodies(bot_api: BotApiServer, tmp_path: Path) -> None:
-    url, store = new_store(tmp_path)
+async def test_hostile_requests_other_than_bodies(
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
+) -> None:
+    url = store = store_url
     settings = webhook_settings(tmp_path, url, bot_api)
     async with running(settings):
         webhook = await webhook_ready(bot_api, settings)
@@ -207,9 +209,9 @@ async def test_hostile_requests_other_than_bodies(bot_api: BotApiServer, tmp_pat
 
 
 async def test_the_same_update_twice_is_stored_once_and_greeted_once(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = webhook_settings(tmp_path, url, bot_api, greeting=GREETING)
     async with running(settings):
         await webhook_ready(bot_api, settings)
@@ -229,9 +231,9 @@ async def test_the_same_update_twice_is_stored_once_and_greeted_once(
 
 
 async def test_an_update_delivered_again_after_a_restart_is_not_greeted_again(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     port = free_port()
     settings = webhook_settings(tmp_path, url, bot_api, greeting=GREETING, port=port)
     start = text_update(1, "/start", update_id=888_000_001)
@@ -251,9 +253,9 @@ async def test_an_update_delivered_again_after_a_restart_is_not_greeted_again(
 
 
 async def test_an_unknown_update_and_a_group_message_are_kept_like_polled_ones(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = webhook_settings(tmp_path, url, bot_api)
     async with running(settings):
         await webhook_ready(bot_api, settings)
@@ -275,9 +277,9 @@ async def test_an_unknown_update_and_a_group_message_are_kept_like_polled_ones(
 
 
 async def test_while_the_webhook_is_refused_the_route_answers_503_and_the_state_says_why(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     refused = {"error_code": 400, "description": "Bad Request: bad webhook: Failed to resolve host"}
     bot_api.script("setWebhook", *[refused] * 50)
     settings = webhook_settings(tmp_path, url, bot_api)
@@ -306,9 +308,9 @@ async def test_while_the_webhook_is_refused_the_route_answers_503_and_the_state_
 
 
 async def test_polling_while_a_webhook_is_set_names_the_webhook(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     await asyncio.to_thread(
         httpx.post,
         f"{bot_api.base_url}{bot_api.token}/setWebhook",
@@ -344,8 +346,10 @@ def telegram_checks(settings: Settings) -> dict[str, Check]:
     return {c.name: c for c in checks if c.name.startswith("telegram ")}
 
 
-def test_doctor_reports_a_webhook_set_while_polling(bot_api: BotApiServer, tmp_path: Path) -> None:
-    url, _ = new_store(tmp_path)
+def test_doctor_reports_a_webhook_set_while_polling(
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
+) -> None:
+    url = store_url
     settings = settings_for(
         tmp_path, url, telegram={"bot": {"token": bot_api.token, "base_url": bot_api.base_url}}
     )
@@ -369,9 +373,9 @@ def test_doctor_reports_a_webhook_set_while_polling(bot_api: BotApiServer, tmp_p
 
 
 def test_doctor_reports_a_refused_token_and_an_unreachable_server(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, _ = new_store(tmp_path)
+    url = store_url
     settings = settings_for(
         tmp_path, url, telegram={"bot": {"token": "999:wrong", "base_url": bot_api.base_url}}
     )
@@ -393,9 +397,9 @@ def test_doctor_reports_a_refused_token_and_an_unreachable_server(
 
 
 async def test_doctor_in_webhook_mode_compares_the_url_and_shows_delivery_errors(
-    bot_api: BotApiServer, tmp_path: Path
+    bot_api: BotApiServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, _ = new_store(tmp_path)
+    url = store_url
     port = free_port()
     settings = webhook_settings(tmp_path, url, bot_api, port=port)
     expected = f"http://127.0.0.1:{port}/telegram/bot"

@@ -1,4 +1,5 @@
-"""Two writers and a reader on one SQLite store, as on the team's server.
+"""Two writers and a reader on one store (SQLite, or PostgreSQL with ``--store postgresql``),
+as on the team's server.
 
 A runner process ingests demo messages fast (and delivers replies) while this
 process queues replies, the way a TUI does, and `omnitui send` queues more from
@@ -22,7 +23,6 @@ from omnitui.reads import Reader, parse_stamp
 from tests.runner_support import (
     OMNITUI,
     holds_lease,
-    new_store,
     query,
     scalar,
     serve,
@@ -37,10 +37,10 @@ REPLIES = 60
 class Watcher(threading.Thread):
     """Polls data_version like the TUI and notes when each message first became visible."""
 
-    def __init__(self, url: str, store: Path) -> None:
+    def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.reader = Reader(url)
-        self.store = store
+        self.url = url
         self.seen: dict[int, tuple[str, float, datetime]] = {}  # id -> (direction, seen, stored)
         self.polls = 0
         self.halt = threading.Event()
@@ -56,7 +56,7 @@ class Watcher(threading.Thread):
                     last_version = version
                     now = time.time()
                     for message_id, direction, stored_at in query(
-                        self.store,
+                        self.url,
                         "SELECT id, direction, stored_at FROM message WHERE id > ? ORDER BY id",
                         (last_id,),
                     ):
@@ -68,8 +68,10 @@ class Watcher(threading.Thread):
 
 
 @pytest.mark.slow
-def test_runner_and_agents_write_together_and_readers_see_it_at_once(tmp_path: Path) -> None:
-    url, store = new_store(tmp_path)
+def test_runner_and_agents_write_together_and_readers_see_it_at_once(
+    tmp_path: Path, store_url: str
+) -> None:
+    url = store_url
     config = write_config(
         tmp_path / "config.toml",
         demo={
@@ -81,20 +83,20 @@ def test_runner_and_agents_write_together_and_readers_see_it_at_once(tmp_path: P
         },
         outbox={"backoff_base_seconds": 0.1},
     )
-    runner = serve(tmp_path, config, "runner")
+    runner = serve(tmp_path, config, "runner", url)
     engine = db.make_engine(url)
-    watcher = Watcher(url, store)
+    watcher = Watcher(url)
     try:
-        wait_until(lambda: holds_lease(store, runner), 15, "the runner to hold the lease")
-        wait_until(lambda: scalar(store, "SELECT count(*) FROM customer") >= 10, 10, "customers")
-        customers = [row[0] for row in query(store, "SELECT id FROM customer")]
+        wait_until(lambda: holds_lease(url, runner), 15, "the runner to hold the lease")
+        wait_until(lambda: scalar(url, "SELECT count(*) FROM customer") >= 10, 10, "customers")
+        customers = [row[0] for row in query(url, "SELECT id FROM customer")]
         watcher.start()
-        first_inbound = scalar(store, "SELECT max(id) FROM message")
+        first_inbound = scalar(url, "SELECT max(id) FROM message")
 
         scripted: list[subprocess.Popen[str]] = [
             subprocess.Popen(
-                [str(OMNITUI), "--data-dir", str(tmp_path), "--config", str(config), "send",
-                 "--customer", str(customers[i]), "--text", f"scripted {i}"],
+                [str(OMNITUI), "--data-dir", str(tmp_path), "--db", url, "--config", str(config),
+                 "send", "--customer", str(customers[i]), "--text", f"scripted {i}"],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -137,7 +139,7 @@ def test_runner_and_agents_write_together_and_readers_see_it_at_once(tmp_path: P
         assert reply_lag < 1.0 and inbound_lag < 1.0
 
         delivered = scalar(
-            store,
+            url,
             f"SELECT count(*) FROM message WHERE id IN ({','.join(map(str, committed))}) "
             "AND delivery IN ('sent', 'failed')",
         )

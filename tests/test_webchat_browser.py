@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from textual.widgets import TextArea
 
-from omnitui import db, inbox
+from omnitui import db, i18n, inbox
 from omnitui.app import OmniApp
 from omnitui.bidi import visual
 from omnitui.blobs import BlobStore
@@ -41,6 +42,7 @@ from tests.test_webchat import (
     chat,
     chat_settings,
     outgoing,
+    write_catalogs,
 )
 from tests.tui_support import NOW, ZONE, list_text, timeline_text, type_text, wait_for
 
@@ -64,6 +66,17 @@ document.addEventListener("securitypolicyviolation", function (e) {
 });
 """
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "webchat.png"
+
+
+@pytest.fixture
+def visitor_catalogs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The panel's words the tests look for, in catalogs of their own (the server sends the
+    widget its words from omnitui's catalogs, in the visitor's language)."""
+    catalogs = {
+        "az": {"Your message": "Mesajınız", "Support is typing…": TYPING},
+        "tr": {"Your message": "Mesajınız", "Open chat": "Sohbeti aç"},
+    }
+    monkeypatch.setattr(i18n, "LOCALE_DIR", write_catalogs(tmp_path / "locale", catalogs))
 
 
 def async_playwright() -> Any:
@@ -90,7 +103,9 @@ def delivery(store: Path, body: str) -> str:
     return str(rows[0][0]) if rows else ""
 
 
-async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(tmp_path: Path) -> None:
+async def test_a_visitor_in_chromium_and_an_agent_in_the_tui_talk_live(
+    tmp_path: Path, visitor_catalogs: None
+) -> None:
     playwright = async_playwright()
     url, store = new_store(tmp_path)
     settings = chat_settings(tmp_path, url, title="Acme dəstək", greeting="Salam! Necə kömək edək?")
@@ -286,7 +301,7 @@ def shop_serving(html: list[str]) -> Iterator[str]:
 
 
 async def test_the_widget_embedded_on_a_shop_is_styled_and_opens_from_its_launcher(
-    tmp_path: Path,
+    tmp_path: Path, visitor_catalogs: None
 ) -> None:
     """One <script> tag on an allowed site (another origin): the script links widget.css, shows
     the launcher styled, keeps the panel closed until asked, and leaves the shop's own elements

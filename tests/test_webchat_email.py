@@ -16,7 +16,7 @@ from pathlib import Path
 from omnitui import inbox
 from omnitui.reads import Reader
 from tests.mailservers import Dovecot, SmtpServer
-from tests.runner_support import async_wait_until, new_store, query, scalar, settings_for
+from tests.runner_support import async_wait_until, query, scalar, settings_for
 from tests.test_http import free_port
 from tests.test_mail_channel import OURS, account, mail
 from tests.test_webchat import SECRET, bearer, chat, customer_of, new_token, post, read_events
@@ -25,9 +25,9 @@ QUESTION = "Salam! Sifarişim #4471 hələ gəlməyib, nə vaxt gələcək?"
 
 
 async def test_an_away_visitors_answer_goes_by_email_and_their_reply_verifies_the_address(
-    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
+    dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path, store_url: str
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = settings_for(
         tmp_path,
         url,

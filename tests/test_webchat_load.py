@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.webchat_load import MAX_PER_MINUTE, load
-from tests.runner_support import new_store, query
+from tests.runner_support import query
 from tests.test_webchat import chat, chat_settings, new_token, post
 
 VISITORS = 50
@@ -22,8 +22,9 @@ MESSAGES = 5
 
 async def test_fifty_visitors_at_once_are_stored_exactly_once_and_retries_add_nothing(
     tmp_path: Path,
+    store_url: str,
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     settings = chat_settings(tmp_path, url, messages_per_minute=MAX_PER_MINUTE)
     result = await load(
         settings, store, visitors=VISITORS, messages=MESSAGES, connections=50, timeout=60
@@ -43,8 +44,10 @@ async def test_fifty_visitors_at_once_are_stored_exactly_once_and_retries_add_no
     assert len(result.visible) == total
 
 
-async def test_one_visitor_flooding_is_limited_while_another_is_served(tmp_path: Path) -> None:
-    url, store = new_store(tmp_path)
+async def test_one_visitor_flooding_is_limited_while_another_is_served(
+    tmp_path: Path, store_url: str
+) -> None:
+    url = store = store_url
     async with chat(chat_settings(tmp_path, url, messages_per_minute=20)) as (_, client):
         flooder, _ = await new_token(client)
         # The limit counts per token and per IP: another visitor must come from another

@@ -19,7 +19,7 @@ from omnitui import inbox
 from omnitui.connectors import webchat
 from omnitui.connectors.base import Batch
 from omnitui.reads import Reader, parse_stamp
-from tests.runner_support import new_store, query, scalar
+from tests.runner_support import query, scalar
 from tests.test_webchat import (
     ALLOWED,
     FOREIGN,
@@ -86,8 +86,9 @@ async def typing_ping(client: httpx.AsyncClient, token: str, **headers: str) -> 
 
 async def test_a_typing_ping_marks_the_visitor_typing_apart_from_the_message_limit(
     tmp_path: Path,
+    store_url: str,
 ) -> None:
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with chat(chat_settings(tmp_path, url, messages_per_minute=3)) as (_, client):
         token, visitor = await new_token(client)
         # Before the visitor wrote anything there is no one to mark: accepted, nothing stored.
@@ -137,11 +138,11 @@ async def test_a_typing_ping_marks_the_visitor_typing_apart_from_the_message_lim
 
 
 async def test_an_agent_typing_reaches_open_streams_as_events_without_an_id(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(webchat, "TYPING_POLL_SECONDS", 0.2)
     monkeypatch.setattr(webchat, "TYPING_REPEAT_SECONDS", 0.5)
-    url, store = new_store(tmp_path)
+    url = store = store_url
     async with chat(chat_settings(tmp_path, url)) as (runner, client):
         token, visitor = await new_token(client)
         assert (await post(client, token, "Kimsə var?", "agent-0001")).status_code == 200
@@ -205,7 +206,7 @@ def test_reads_see_fresh_typing_only(engine: Engine, store_url: str, make_messag
     [visitor] = inbox.ingest(engine, Batch([web]))
     [mail] = inbox.ingest(engine, Batch([make_message("Salam", address="a@b.az")]))
     reader = Reader(store_url)
-    store = reader.path
+    store = store_url
     now = datetime.now(UTC)
     assert reader.visitor_typing(visitor.customer_id) is None
     assert inbox.set_visitor_typing(engine, "site", "v-1", at=now - timedelta(seconds=5))
@@ -226,9 +227,9 @@ def test_reads_see_fresh_typing_only(engine: Engine, store_url: str, make_messag
     inbox.set_presence(engine, "aysel", visitor.customer_id, False)
     assert reader.agents_typing_to("site") == set()
     # Stopping is no work: the heartbeat (the away notice's) stays where typing left it.
-    assert query(store, "SELECT heartbeat_at, typing FROM presence") == [(beat, 0)]
+    assert query(store, "SELECT heartbeat_at, typing FROM presence") == [(beat, False)]
     # Typing to someone else moves the one row there.
     inbox.set_presence(engine, "aysel", mail.customer_id, True)
     assert reader.agents_typing_to("site") == set()
     rows = query(store, "SELECT agent, customer_id, typing FROM presence")
-    assert rows == [("aysel", mail.customer_id, 1)]
+    assert rows == [("aysel", mail.customer_id, True)]

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 from omnitui import db
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
 assert url is not None
-connectable = db.make_engine(url) if url.startswith("sqlite") else None
-if connectable is None:
-    from sqlalchemy import create_engine
-
-    connectable = create_engine(url, poolclass=pool.NullPool)
+connectable = db.make_engine(url)
 
 with connectable.connect() as connection:
     sqlite = connection.dialect.name == "sqlite"
@@ -33,6 +28,11 @@ with connectable.connect() as connection:
         render_as_batch=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # One migrating process at a time, and TUIs wait for it like for any writer.
+            from omnitui import pg
+
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({pg.WRITE_LOCK})")
         context.run_migrations()
         if sqlite:
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
