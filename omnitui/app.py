@@ -19,6 +19,7 @@ app polls the store, so it reads what came after each commit (``_check_inbound``
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -36,7 +37,9 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widget import AwaitMount
 
+from omnitui import formatting
 from omnitui.bidi import RtlDisplay, rtl_wanted
+from omnitui.i18n import _
 from omnitui.reads import Reader
 from omnitui.screens.inbox import InboxScreen
 from omnitui.text import one_line
@@ -84,45 +87,83 @@ Write = Callable[["Engine"], object]
 class InboxCommands(ActionCommands):
     """Every inbox action in the command palette (ctrl+p)."""
 
-    COMMANDS: ClassVar[list[Command]] = [
-        ("Reply", "Write a reply to the selected customer", "reply"),
-        ("Note", "Write an internal note (never sent)", "note"),
-        ("Resolve", "Resolve the customer's conversation", "resolve"),
-        ("Reopen", "Reopen the customer's conversation", "reopen"),
-        ("Search", "Search customers and messages", "search"),
-        ("Retry reply", "Send the selected failed or unconfirmed reply again", "retry"),
-        ("View message", "Read the whole selected message", "view"),
-        ("Reply channel", "Reply on the customer's next address", "cycle_channel"),
-        ("Attach file", "Attach a file to the reply (ctrl+t in the composer)", "attach_file"),
-        ("Remove attached file", "Take the last attached file off the reply", "detach_file"),
-        ("View: Open and back", "Show the Open view, or the view before it", "toggle_open_only"),
-        ("Next view", "Show the next view of the customer list", "next_view"),
-        ("Previous view", "Show the previous view of the customer list", "previous_view"),
-        ("Quoted text", "Show or fold the quoted history and signatures", "toggle_quotes"),
-        ("Why threaded", "Why the selected message is in its conversation", "why_threaded"),
-        ("Split message", "Split the selected message into a new conversation", "split_message"),
-        ("Move message", "Move the selected message to another conversation", "move_message"),
-        ("Undo move", "Undo the customer's last move or split of a message", "undo_move"),
-        ("Assign to me", "Take the conversation, or give it back if it is yours", "assign_me"),
-        ("Assign to…", "Give the conversation to another agent (or nobody)", "assign"),
-        ("Unassign", "Give the conversation to nobody", "unassign"),
-        ("Pending", "Set the conversation pending (waiting on the customer)", "pending"),
-        ("Snooze", "Put the conversation away until a time (2h, tomorrow 9:00, mon)", "snooze"),
-        ("Tags", "Add or remove the conversation's tags", "tags"),
-        ("Mark spam and block", "Block the sender, resolve and tag spam (or unblock)", "spam"),
-        ("Next unread", "Open the next customer with unread messages", "next_unread"),
-        ("Customer", "Name, notes, addresses and merges of the customer (i)", "customer"),
-        (
-            "Canned replies",
-            "Add, edit and delete canned replies (:: in the composer inserts one)",
-            "app.canned_replies",
-        ),
-        ("Help", "Every key and what it does", "help"),
-        ("Quit", "Leave omnitui", "app.quit"),
-    ]
-
     def commands(self) -> Sequence[Command]:
-        return self.COMMANDS
+        return [
+            (_("Reply"), _("Write a reply to the selected customer"), "reply"),
+            (_("Note"), _("Write an internal note (never sent)"), "note"),
+            (_("Resolve"), _("Resolve the customer's conversation"), "resolve"),
+            (_("Reopen"), _("Reopen the customer's conversation"), "reopen"),
+            (_("Search"), _("Search customers and messages"), "search"),
+            (_("Retry reply"), _("Send the selected failed or unconfirmed reply again"), "retry"),
+            (_("View message"), _("Read the whole selected message"), "view"),
+            (_("Reply channel"), _("Reply on the customer's next address"), "cycle_channel"),
+            (
+                _("Attach file"),
+                _("Attach a file to the reply (ctrl+t in the composer)"),
+                "attach_file",
+            ),
+            (
+                _("Remove attached file"),
+                _("Take the last attached file off the reply"),
+                "detach_file",
+            ),
+            (
+                _("View: Open and back"),
+                _("Show the Open view, or the view before it"),
+                "toggle_open_only",
+            ),
+            (_("Next view"), _("Show the next view of the customer list"), "next_view"),
+            (_("Previous view"), _("Show the previous view of the customer list"), "previous_view"),
+            (
+                _("Quoted text"),
+                _("Show or fold the quoted history and signatures"),
+                "toggle_quotes",
+            ),
+            (
+                _("Why threaded"),
+                _("Why the selected message is in its conversation"),
+                "why_threaded",
+            ),
+            (
+                _("Split message"),
+                _("Split the selected message into a new conversation"),
+                "split_message",
+            ),
+            (
+                _("Move message"),
+                _("Move the selected message to another conversation"),
+                "move_message",
+            ),
+            (_("Undo move"), _("Undo the customer's last move or split of a message"), "undo_move"),
+            (
+                _("Assign to me"),
+                _("Take the conversation, or give it back if it is yours"),
+                "assign_me",
+            ),
+            (_("Assign to…"), _("Give the conversation to another agent (or nobody)"), "assign"),
+            (_("Unassign"), _("Give the conversation to nobody"), "unassign"),
+            (_("Pending"), _("Set the conversation pending (waiting on the customer)"), "pending"),
+            (
+                _("Snooze"),
+                _("Put the conversation away until a time (2h, tomorrow 9:00, mon)"),
+                "snooze",
+            ),
+            (_("Tags"), _("Add or remove the conversation's tags"), "tags"),
+            (
+                _("Mark spam and block"),
+                _("Block the sender, resolve and tag spam (or unblock)"),
+                "spam",
+            ),
+            (_("Next unread"), _("Open the next customer with unread messages"), "next_unread"),
+            (_("Customer"), _("Name, notes, addresses and merges of the customer (i)"), "customer"),
+            (
+                _("Canned replies"),
+                _("Add, edit and delete canned replies (:: in the composer inserts one)"),
+                "app.canned_replies",
+            ),
+            (_("Help"), _("Every key and what it does"), "help"),
+            (_("Quit"), _("Leave omnitui"), "app.quit"),
+        ]
 
     def run(self, action: str) -> None:
         app = self.app
@@ -143,11 +184,17 @@ class ViewCommands(InboxCommands):
         found: list[Command] = []
         for view in app.inbox.views:
             # Saved views' titles come from the config: the palette reads markup.
-            title = escape(one_line(view.title, 40))
-            what = view.description or view.query
+            title = escape(one_line(view.shown_title, 40))
+            what = view.shown_description or view.query
             if view.query and view.query not in what:
                 what = f"{what} ({view.query})"
-            found.append((f"View: {title}", escape(one_line(what, 120)), f"show_view({view.id!r})"))
+            found.append(
+                (
+                    _("View: {title}").format(title=title),
+                    escape(one_line(what, 120)),
+                    f"show_view({view.id!r})",
+                )
+            )
         return found
 
 
@@ -198,12 +245,12 @@ class OmniApp(App[int]):
     # Textual would parse all the CSS again, twice, before the first paint.)
     CSS_PATH = "screens/inbox.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="quit"),
-        Binding("ctrl+q", "quit", "Quit now", id="quit-now", show=False, priority=True),
+        Binding("q", "quit", _("Quit"), id="quit"),
+        Binding("ctrl+q", "quit", _("Quit now"), id="quit-now", show=False, priority=True),
         Binding(
             "ctrl+p",
             "command_palette",
-            "Commands",
+            _("Commands"),
             id="command-palette",
             show=False,
             priority=True,
@@ -237,6 +284,8 @@ class OmniApp(App[int]):
         self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
         self._data_version: int | None = None
+        self._outage: str | None = None
+        """Why the store is unreachable, while it is (shown on the status line)."""
         self._polls = 0
         self._log_handler: logging.Handler | None = None
         self._warmed_up = False
@@ -294,7 +343,13 @@ class OmniApp(App[int]):
             gc.freeze()
             gc.enable()
         self._warm_up()
+        self._load_formats()
         self._start_notify()
+
+    @work(thread=True, group="formats", exit_on_error=False)
+    def _load_formats(self) -> None:
+        """Babel and the language's CLDR data (az, tr, fa), for the dates shown next."""
+        formatting.warm_up()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
     def _warm_up(self) -> None:
@@ -305,7 +360,7 @@ class OmniApp(App[int]):
             log.exception("opening the store for writing failed")
             self._from_thread(
                 self.notify,
-                "Cannot open the store for writing; see the log.",
+                _("Cannot open the store for writing; see the log."),
                 severity="error",
                 markup=False,
             )
@@ -316,7 +371,10 @@ class OmniApp(App[int]):
         except Exception as exc:
             log.exception("starting the runner failed")
             self._from_thread(
-                self.notify, f"The runner did not start: {exc}", severity="error", markup=False
+                self.notify,
+                _("The runner did not start: {error}").format(error=exc),
+                severity="error",
+                markup=False,
             )
             return
         with self._runner_lock:
@@ -428,9 +486,14 @@ class OmniApp(App[int]):
             return
         try:
             version = self.reader.data_version()
-        except Exception:
-            log.exception("polling the store failed")
+        except Exception as exc:
+            if self._outage is None:
+                log.warning("the store is unreachable: %s", exc)
+            self.show_outage(str(exc).strip() or type(exc).__name__)
             return
+        if self._outage is not None:
+            log.warning("the store is reachable again")
+            self.show_outage(None)
         self._polls += 1
         try:
             inbox = self.inbox
@@ -443,13 +506,23 @@ class OmniApp(App[int]):
         elif self._polls % STATUS_EVERY == 0:
             inbox.load_status()
 
+    def show_outage(self, error: str | None) -> None:
+        """The store went away (``error``) or came back (None): on the status line."""
+        self._outage = error
+        with contextlib.suppress(LookupError):
+            self.inbox.status_line.show_outage(error)
+
+    def _outage_from_thread(self, exc: BaseException | None) -> None:
+        """db.retry_on_disconnect's report, from a writing thread."""
+        self._from_thread(self.show_outage, None if exc is None else str(exc).strip()[:200])
+
     def is_own_holder(self, holder: str) -> bool:
         """Whether a runner lease holder ("host:pid:nonce") is the runner inside this process."""
         runner = getattr(self._runner, "runner", self._runner)
         own = getattr(runner, "holder", None)
         if isinstance(own, str) and own:
             return holder == own
-        host, _, rest = holder.partition(":")
+        host, _sep, rest = holder.partition(":")
         return host == socket.gethostname() and rest.split(":", 1)[0] == str(os.getpid())
 
     def now(self) -> datetime:
@@ -481,10 +554,14 @@ class OmniApp(App[int]):
         files = tuple(attachments)
         attachment_dir = self.settings.data_dir / "attachments"
 
+        key: list[str] = []  # one key for every attempt: a retried reply is queued once
+
         def write(engine: Engine) -> None:
             from omnitui import inbox
             from omnitui.blobs import BlobStore
 
+            if not key:
+                key.append(inbox.new_idempotency_key())
             inbox.queue_reply(
                 engine,
                 customer_id,
@@ -493,6 +570,7 @@ class OmniApp(App[int]):
                 identity_id=identity_id,
                 attachments=files,
                 blobs=BlobStore(attachment_dir) if files else None,
+                idempotency_key=key[0],
             )
 
         self._write("Reply", write, done, failed)
@@ -590,7 +668,7 @@ class OmniApp(App[int]):
 
             event_id = reader.last_move_event(customer_id)
             if event_id is None:
-                raise inbox.ServiceError("no message of this customer was moved or split")
+                raise inbox.ServiceError(_("no message of this customer was moved or split"))
             inbox.undo_move(engine, event_id, agent=agent)
 
         self._write("Undo", write, done, None, refused)
@@ -724,9 +802,13 @@ class OmniApp(App[int]):
         refused: Callable[[str], None] | None = None,
     ) -> None:
         """Run ``write`` off the screen; a refusal (ServiceError) goes to ``refused`` when
-        given (the caller shows it as a notice), anything else to a toast."""
+        given (the caller shows it as a notice), anything else to a toast. While the store
+        is unreachable the write waits and is tried again (db.retry_on_disconnect), the
+        outage on the status line."""
+        from omnitui import db
+
         try:
-            write(self.engine())
+            db.retry_on_disconnect(lambda: write(self.engine()), outage=self._outage_from_thread)
         except Exception as exc:
             from omnitui.inbox import ServiceError
 
@@ -747,7 +829,7 @@ class OmniApp(App[int]):
 
     def _write_failed(self, what: str, error: str, failed: Callable[[], None] | None) -> None:
         # The error may quote customer text: never markup.
-        self.notify(error, title=f"{what} failed", severity="error", markup=False, timeout=8)
+        self.notify(error, title=_failed(what), severity="error", markup=False, timeout=8)
         if failed is not None:
             failed()
 
@@ -1115,32 +1197,32 @@ class OmniApp(App[int]):
         from omnitui.widgets.pager import Pager
 
         sections: list[tuple[str, type[Any]]] = [
-            ("Everywhere", OmniApp),
-            ("Inbox", InboxScreen),
-            ("Customer list", CustomerList),
-            ("History", Timeline),
-            ("Composer", ComposerArea),
-            ("Search", SearchScreen),
-            ("Full message", MessageScreen),
-            ("Full message text", Pager),
-            ("Move to conversation", MoveScreen),
-            ("Attach files", AttachScreen),
-            ("Attach files", PathInput),
-            ("Assign to", AssignScreen),
-            ("Snooze until", SnoozeScreen),
-            ("Tags", TagScreen),
-            ("Tags", TagInput),
-            ("Confirm", ConfirmScreen),
-            ("Bulk action", BulkScreen),
-            ("Canned reply picker (::)", CannedPicker),
-            ("Canned replies", CannedScreen),
-            ("Canned reply", CannedForm),
-            ("Customer", CustomerScreen),
-            ("Merge into", MergePickerScreen),
-            ("Merge customers", MergePreviewScreen),
-            ("Unlink address", UnlinkScreen),
-            ("Link an address", LinkScreen),
-            ("Help", HelpScreen),
+            (_("Everywhere"), OmniApp),
+            (_("Inbox"), InboxScreen),
+            (_("Customer list"), CustomerList),
+            (_("History"), Timeline),
+            (_("Composer"), ComposerArea),
+            (_("Search"), SearchScreen),
+            (_("Full message"), MessageScreen),
+            (_("Full message text"), Pager),
+            (_("Move to conversation"), MoveScreen),
+            (_("Attach files"), AttachScreen),
+            (_("Attach files"), PathInput),
+            (_("Assign to"), AssignScreen),
+            (_("Snooze until"), SnoozeScreen),
+            (_("Tags"), TagScreen),
+            (_("Tags"), TagInput),
+            (_("Confirm"), ConfirmScreen),
+            (_("Bulk action"), BulkScreen),
+            (_("Canned reply picker (::)"), CannedPicker),
+            (_("Canned replies"), CannedScreen),
+            (_("Canned reply"), CannedForm),
+            (_("Customer"), CustomerScreen),
+            (_("Merge into"), MergePickerScreen),
+            (_("Merge customers"), MergePreviewScreen),
+            (_("Unlink address"), UnlinkScreen),
+            (_("Link an address"), LinkScreen),
+            (_("Help"), HelpScreen),
         ]
         rows: list[BindingRow] = []
         for section, owner in sections:
@@ -1155,6 +1237,38 @@ class OmniApp(App[int]):
                 )
                 rows.append(BindingRow(section, shown, binding.description, binding.id))
         return rows
+
+
+def _failed(what: str) -> str:
+    """The title of the toast for a write that failed; ``what`` as ``_write`` logs it."""
+    titles = {
+        "Reply": _("Reply failed"),
+        "Note": _("Note failed"),
+        "Open": _("Reopening failed"),
+        "Resolved": _("Resolving failed"),
+        "Pending": _("Setting pending failed"),
+        "Mark read": _("Marking read failed"),
+        "Retry": _("Retry failed"),
+        "Split": _("Split failed"),
+        "Move": _("Move failed"),
+        "Undo": _("Undo failed"),
+        "Assign": _("Assign failed"),
+        "Snooze": _("Snooze failed"),
+        "Tags": _("Tags failed"),
+        "Spam": _("Marking spam failed"),
+        "Unblock": _("Unblock failed"),
+        "Bulk action": _("Bulk action failed"),
+        "Save canned reply": _("Saving the canned reply failed"),
+        "Delete canned reply": _("Deleting the canned reply failed"),
+        "Rename": _("Rename failed"),
+        "Notes": _("Saving the notes failed"),
+        "Link": _("Link failed"),
+        "Unlink": _("Unlink failed"),
+        "Merge preview": _("Merge preview failed"),
+        "Merge": _("Merge failed"),
+        "Unmerge": _("Unmerge failed"),
+    }
+    return titles.get(what) or _("The change failed")
 
 
 def _log_to_file(settings: Settings) -> logging.Handler | None:

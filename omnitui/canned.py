@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from omnitui.i18n import _, ngettext
 from omnitui.normalize import fold
 from omnitui.text import one_line
 
@@ -95,7 +96,8 @@ class FolderError(CannedError):
     """Files of a folder that cannot be imported: one line each in ``errors``."""
 
     def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__(errors[0] if len(errors) == 1 else f"{len(errors)} bad files")
+        many = ngettext("{count} bad file", "{count} bad files", len(errors))
+        super().__init__(errors[0] if len(errors) == 1 else many.format(count=len(errors)))
         self.errors = list(errors)
 
 
@@ -125,11 +127,13 @@ def shortcut_name(raw: str) -> str:
     name = raw.strip().lower().replace("i\u0307", "i")  # "İ".lower() keeps a dot above
     shown = one_line(raw.strip(), 60)
     if not name:
-        raise CannedError("a canned reply needs a shortcut")
+        raise CannedError(_("a canned reply needs a shortcut"))
     if not _SHORTCUT.fullmatch(name):
-        raise CannedError(f"shortcut {shown!r}: one word of letters, digits, - and _")
+        problem = _("shortcut {shortcut}: one word of letters, digits, - and _")
+        raise CannedError(problem.format(shortcut=repr(shown)))
     if len(name) > MAX_SHORTCUT:
-        raise CannedError(f"shortcut {shown!r}: at most {MAX_SHORTCUT} characters")
+        problem = _("shortcut {shortcut}: at most {count} characters")
+        raise CannedError(problem.format(shortcut=repr(shown), count=MAX_SHORTCUT))
     return name
 
 
@@ -140,14 +144,16 @@ def tag_names(raw: str | Sequence[str]) -> tuple[str, ...]:
     tags: list[str] = []
     for word in words:
         if not isinstance(word, str):
-            raise CannedError(f"tags: {word!r} is not text")
+            raise CannedError(_("tags: {value} is not text").format(value=repr(word)))
         tag = word.strip().removeprefix("#").lower().replace("i\u0307", "i")
         if not tag:
             continue
         if any(c.isspace() for c in tag) or not tag.isprintable():
-            raise CannedError(f"tag {one_line(tag, 60)!r}: one word, printable")
+            problem = _("tag {tag}: one word, printable")
+            raise CannedError(problem.format(tag=repr(one_line(tag, 60))))
         if len(tag) > MAX_TAG:
-            raise CannedError(f"tag {one_line(tag, 60)!r}: at most {MAX_TAG} characters")
+            problem = _("tag {tag}: at most {count} characters")
+            raise CannedError(problem.format(tag=repr(one_line(tag, 60)), count=MAX_TAG))
         tags.append(tag)
     return tuple(dict.fromkeys(tags))
 
@@ -169,7 +175,9 @@ def ordered_languages(languages: Iterable[str]) -> tuple[str, ...]:
 def language_name(raw: str) -> str:
     language = raw.strip().lower()
     if language not in LANGUAGES:
-        raise CannedError(f"language {one_line(raw, 20)!r} is not one of {', '.join(LANGUAGES)}")
+        problem = _("language {value} is not one of {languages}")
+        shown = repr(one_line(raw, 20))
+        raise CannedError(problem.format(value=shown, languages=", ".join(LANGUAGES)))
     return language
 
 
@@ -178,9 +186,9 @@ def check_reply(reply: CannedReply) -> CannedReply:
     no title, a bad shortcut or tag, no body, an unknown language or variable."""
     title = " ".join(reply.title.split())
     if not title:
-        raise CannedError("a canned reply needs a title")
+        raise CannedError(_("a canned reply needs a title"))
     if len(title) > MAX_TITLE:
-        raise CannedError(f"title: at most {MAX_TITLE} characters")
+        raise CannedError(_("title: at most {count} characters").format(count=MAX_TITLE))
     variants: dict[str, str] = {}
     for language, body in reply.variants.items():
         cleaned = clean_body(body)
@@ -190,10 +198,11 @@ def check_reply(reply: CannedReply) -> CannedReply:
         try:
             _pieces(cleaned)
         except CannedError as exc:
-            raise CannedError(f"{lang} body: {exc}", variable=exc.variable, line=exc.line) from exc
+            problem = _("{language} body: {problem}").format(language=lang, problem=exc)
+            raise CannedError(problem, variable=exc.variable, line=exc.line) from exc
         variants[lang] = cleaned
     if not variants:
-        raise CannedError("a canned reply needs a body in at least one language")
+        raise CannedError(_("a canned reply needs a body in at least one language"))
     return CannedReply(
         title,
         shortcut_name(reply.shortcut),
@@ -253,23 +262,27 @@ def _pieces(body: str) -> list[str | _Variable]:
             newline = body.find("\n", i + 1)
             opened = body.find("{", i + 1)
             if close == -1 or -1 < newline < close or -1 < opened < close:
-                reason = "unclosed { (write {{ for a brace)"
+                braces = {"brace": "{", "escaped": "{{"}
+                # TRANSLATORS: {brace} is "{" and {escaped} is "{{", as written in a body.
+                reason = _("unclosed {brace} (write {escaped} for a brace)")
+                # TRANSLATORS: {brace} is "{" and {escaped} is "{{", as written in a body.
+                said = _(
+                    "unclosed {brace} at line {line}, column {column} (write {escaped} for a brace)"
+                )
                 raise CannedError(
-                    f"unclosed {{ at line {line}, column {column} (write {{{{ for a brace)",
+                    said.format(line=line, column=column, **braces),
                     line=line,
                     column=column,
-                    reason=reason,
+                    reason=reason.format(**braces),
                 )
             name = body[i + 1 : close].strip()
             if name not in VARIABLES:
-                reason = f"unknown variable {{{one_line(name, 60)}}}{_did_you_mean(name)}"
                 raise CannedError(
-                    f"unknown variable {{{one_line(name, 60)}}} at line {line}, column "
-                    f"{column}{_did_you_mean(name)}",
+                    _unknown_variable(name, line, column),
                     variable=name,
                     line=line,
                     column=column,
-                    reason=reason,
+                    reason=_unknown_variable(name),
                 )
             if text:
                 pieces.append("".join(text))
@@ -290,9 +303,32 @@ def _pieces(body: str) -> list[str | _Variable]:
     return pieces
 
 
-def _did_you_mean(name: str) -> str:
+def _unknown_variable(name: str, line: int | None = None, column: int | None = None) -> str:
+    """ "unknown variable {customer.nmae} at line 2, column 7 (did you mean
+    {customer.name}?)", with the position when given and the suggestion when there is one."""
     close = difflib.get_close_matches(name.lower(), VARIABLES, n=1, cutoff=0.7)
-    return f" (did you mean {{{close[0]}}}?)" if close else ""
+    values = {
+        "variable": f"{{{one_line(name, 60)}}}",
+        "suggestion": f"{{{close[0]}}}" if close else "",
+        "line": line,
+        "column": column,
+    }
+    if line is None:
+        if close:
+            return _("unknown variable {variable} (did you mean {suggestion}?)").format(**values)
+        return _("unknown variable {variable}").format(**values)
+    if column is None:
+        if close:
+            said = _("unknown variable {variable} at line {line} (did you mean {suggestion}?)")
+            return said.format(**values)
+        return _("unknown variable {variable} at line {line}").format(**values)
+    if close:
+        said = _(
+            "unknown variable {variable} at line {line}, column {column} "
+            "(did you mean {suggestion}?)"
+        )
+        return said.format(**values)
+    return _("unknown variable {variable} at line {line}, column {column}").format(**values)
 
 
 def variables_in(body: str) -> list[str]:
@@ -335,8 +371,9 @@ def unfilled(text: str) -> str | None:
     line = text.count("\n", 0, found.start()) + 1
     shown = one_line(name, 60)
     if name in VARIABLES:
-        return f"{{{shown}}} at line {line} has no value for this customer: replace it"
-    return f"unknown variable {{{shown}}} at line {line}{_did_you_mean(name)}"
+        said = _("{variable} at line {line} has no value for this customer: replace it")
+        return said.format(variable=f"{{{shown}}}", line=line)
+    return _unknown_variable(name, line)
 
 
 def values_for(
@@ -371,7 +408,7 @@ def pick_language(
     agent's ([agent] language), else in English, else the first the reply has."""
     languages = ordered_languages(available)
     if not languages:
-        raise CannedError("the reply has no body")
+        raise CannedError(_("the reply has no body"))
     for wanted in (customer, agent, DEFAULT_LANGUAGE):
         if wanted and wanted in languages:
             return wanted
@@ -461,7 +498,7 @@ def rank(query: str, replies: Sequence[_F]) -> list[_F]:
                 total += 1000
             scored.append((total, reply.shortcut, reply))
     scored.sort(key=lambda s: (-s[0], s[1]))
-    return [reply for _, _, reply in scored]
+    return [reply for _score, _shortcut, reply in scored]
 
 
 # ---------------------------------------------------------------------------
@@ -490,7 +527,8 @@ def read_folder(
         try:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            errors.append(f"{where}:1: cannot read: {exc}")
+            problem = _("cannot read: {error}").format(error=exc)
+            errors.append(f"{where}:1: {problem}")
         else:
             try:
                 if path.suffix == ".toml":
@@ -505,7 +543,9 @@ def read_folder(
     seen: dict[str, str] = {}
     for reply in replies:
         if reply.shortcut in seen:
-            errors.append(f"{reply.source}: ::{reply.shortcut} is also {seen[reply.shortcut]}")
+            problem = _("::{shortcut} is also {where}")
+            said = problem.format(shortcut=reply.shortcut, where=seen[reply.shortcut])
+            errors.append(f"{reply.source}: {said}")
         else:
             seen[reply.shortcut] = reply.source
     if errors:
@@ -527,63 +567,75 @@ def parse_toml(text: str, where: str, stem: str) -> list[CannedReply]:
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"at line (\d+)", str(exc))
         line = found.group(1) if found else str(text.count("\n") + 1)
-        raise CannedError(f"{where}:{line}: invalid TOML: {_TOML_AT.sub('', str(exc))}") from exc
+        problem = _("invalid TOML: {error}").format(error=_TOML_AT.sub("", str(exc)))
+        raise CannedError(f"{where}:{line}: {problem}") from exc
     if "reply" not in data:
         return [_toml_reply(data, text, where, None, stem)]
     entries = data["reply"]
     others = [key for key in data if key != "reply"]
     if others:
         line = _toml_line(text, None, others[0])
-        raise CannedError(f"{where}:{line}: key {others[0]!r} outside a [[reply]] table")
+        problem = _("key {key} outside a [[reply]] table").format(key=repr(others[0]))
+        raise CannedError(f"{where}:{line}: {problem}")
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         line = _toml_line(text, None, "reply")
-        raise CannedError(f"{where}:{line}: reply: write each reply as a [[reply]] table")
+        problem = _("reply: write each reply as a [[reply]] table")
+        raise CannedError(f"{where}:{line}: {problem}")
     return [_toml_reply(entry, text, where, index, None) for index, entry in enumerate(entries)]
 
 
 def _toml_reply(
     table: dict[str, Any], text: str, where: str, index: int | None, stem: str | None
 ) -> CannedReply:
-    what = "" if index is None else f"reply {index + 1}: "
-
     def fail(key: str | None, message: str, language: str | None = None) -> CannedError:
         line = _toml_line(text, index, key, language)
-        return CannedError(f"{where}:{line}: {what}{message}")
+        if index is not None:
+            message = _("reply {number}: {problem}").format(number=index + 1, problem=message)
+        return CannedError(f"{where}:{line}: {message}")
 
+    keys = ", ".join(_TOML_KEYS)
     for key in table:
         if key not in _TOML_KEYS:
-            hint = ' (bodies go in a [body] table: en = "...")' if key.startswith("body") else ""
-            raise fail(key, f"unknown key {key!r}{hint}; keys: {', '.join(_TOML_KEYS)}")
+            if key.startswith("body"):
+                problem = _(
+                    'unknown key {key} (bodies go in a [body] table: en = "..."); keys: {keys}'
+                )
+            else:
+                problem = _("unknown key {key}; keys: {keys}")
+            raise fail(key, problem.format(key=repr(key), keys=keys))
     title = table.get("title")
     if not isinstance(title, str) or not title.strip():
-        raise fail("title" if "title" in table else None, "title: give the reply a title")
+        raise fail("title" if "title" in table else None, _("title: give the reply a title"))
     raw_shortcut = table.get("shortcut", stem)
     if not isinstance(raw_shortcut, str):
-        raise fail("shortcut", 'shortcut: give each [[reply]] a shortcut = "..."')
+        raise fail("shortcut", _('shortcut: give each [[reply]] a shortcut = "..."'))
     try:
         shortcut = shortcut_name(raw_shortcut)
     except CannedError as exc:
         raise fail("shortcut", str(exc)) from exc
     raw_tags = table.get("tags", [])
     if not isinstance(raw_tags, (str, list)):
-        raise fail("tags", "tags: a list of words or a space-separated string")
+        raise fail("tags", _("tags: a list of words or a space-separated string"))
     try:
         tags = tag_names(raw_tags)
     except CannedError as exc:
         raise fail("tags", str(exc)) from exc
     body = table.get("body")
     if not isinstance(body, dict) or not body:
-        raise fail("body" if "body" in table else None, 'body: a [body] table: en = "..."')
+        raise fail("body" if "body" in table else None, _('body: a [body] table: en = "..."'))
     variants: dict[str, str] = {}
     for language, value in body.items():
+        key = f"body.{language}"
         if language not in LANGUAGES:
-            raise fail("body", f"body.{language}: not one of {', '.join(LANGUAGES)}", language)
+            problem = _("{key}: not one of {languages}")
+            raise fail("body", problem.format(key=key, languages=", ".join(LANGUAGES)), language)
         if not isinstance(value, str):
-            raise fail("body", f"body.{language}: the body is text", language)
+            raise fail("body", _("{key}: the body is text").format(key=key), language)
         try:
             _pieces(clean_body(value))
         except CannedError as exc:
-            raise fail("body", f"body.{language}: {exc}", language) from exc
+            problem = _("{key}: {problem}").format(key=key, problem=exc)
+            raise fail("body", problem, language) from exc
         variants[language] = value
     try:
         return check_reply(
@@ -652,21 +704,24 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
     if lines and lines[0].strip() == "---":
         close = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
         if close is None:
-            raise CannedError(f"{where}:1: the front matter opened by --- is never closed")
+            problem = _("the front matter opened by --- is never closed")
+            raise CannedError(f"{where}:1: {problem}")
         for at in range(1, close):
             row = lines[at]
             if not row.strip() or row.lstrip().startswith("#"):
                 continue
             found = re.fullmatch(r"\s*([A-Za-z_]+)\s*:\s*(.*?)\s*", row)
             if found is None:
-                raise CannedError(f"{where}:{at + 1}: expected 'key: value' in the front matter")
+                problem = _("expected 'key: value' in the front matter")
+                raise CannedError(f"{where}:{at + 1}: {problem}")
             key = found.group(1).lower()
             if key not in _FRONT_KEYS:
-                raise CannedError(
-                    f"{where}:{at + 1}: unknown key {key!r}; keys: {', '.join(_FRONT_KEYS)}"
-                )
+                problem = _("unknown key {key}; keys: {keys}")
+                problem = problem.format(key=repr(key), keys=", ".join(_FRONT_KEYS))
+                raise CannedError(f"{where}:{at + 1}: {problem}")
             if key in front:
-                raise CannedError(f"{where}:{at + 1}: {key} given twice")
+                problem = _("{key} given twice").format(key=key)
+                raise CannedError(f"{where}:{at + 1}: {problem}")
             front[key] = (found.group(2), at + 1)
         body_from = close + 1
 
@@ -690,10 +745,9 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
         except CannedError as exc:
             raise CannedError(f"{where}:{line_of('language')}: {exc}") from exc
         if file_language is not None and language != file_language:
-            raise CannedError(
-                f"{where}:{line_of('language')}: language {language} but the file name "
-                f"says {file_language}"
-            )
+            problem = _("language {language} but the file name says {named}")
+            problem = problem.format(language=language, named=file_language)
+            raise CannedError(f"{where}:{line_of('language')}: {problem}")
     try:
         shortcut = shortcut_name(value("shortcut") or stem)
     except CannedError as exc:
@@ -710,7 +764,8 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
         body_from += 1
     body = clean_body("\n".join(lines[body_from:]))
     if not body:
-        raise CannedError(f"{where}:{after_front}: no body below the front matter")
+        problem = _("no body below the front matter")
+        raise CannedError(f"{where}:{after_front}: {problem}")
     try:
         _pieces(body)
     except CannedError as exc:
@@ -728,7 +783,7 @@ def _front_value(raw: str) -> str:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise CannedError(f"bad quoted text ({exc.msg})") from exc
+            raise CannedError(_("bad quoted text ({error})").format(error=exc.msg)) from exc
         assert isinstance(value, str)
         return value
     if len(raw) >= 2 and raw[0] == raw[-1] == "'":
@@ -757,10 +812,10 @@ def join_pages(pages: Sequence[_Page], errors: list[str]) -> list[CannedReply]:
         bad = False
         for page in group:
             if page.language in variants:
-                errors.append(
-                    f"{page.where}:1: the {page.language} variant of ::{shortcut} is also "
-                    f"{variant_of[page.language]}"
+                problem = _("the {language} variant of ::{shortcut} is also {where}").format(
+                    language=page.language, shortcut=shortcut, where=variant_of[page.language]
                 )
+                errors.append(f"{page.where}:1: {problem}")
                 bad = True
                 continue
             variants[page.language] = page.body
@@ -771,22 +826,20 @@ def join_pages(pages: Sequence[_Page], errors: list[str]) -> list[CannedReply]:
                 tagged.append(page)
         titles = {" ".join((p.title or "").split()) for p in titled}
         if not titled:
-            errors.append(
-                f"{group[0].where}:1: ::{shortcut} has no title (give 'title:' in the front "
-                "matter of one of its files)"
-            )
+            problem = _(
+                "::{shortcut} has no title (give 'title:' in the front matter of one of its files)"
+            ).format(shortcut=shortcut)
+            errors.append(f"{group[0].where}:1: {problem}")
             continue
         if len(titles) > 1:
-            errors.append(
-                f"{titled[1].where}:{titled[1].front_line}: the title of ::{shortcut} differs "
-                f"from {titled[0].where}'s: give it once"
-            )
+            problem = _("the title of ::{shortcut} differs from {where}'s: give it once")
+            problem = problem.format(shortcut=shortcut, where=titled[0].where)
+            errors.append(f"{titled[1].where}:{titled[1].front_line}: {problem}")
             continue
         if len({p.tags for p in tagged}) > 1:
-            errors.append(
-                f"{tagged[1].where}:1: the tags of ::{shortcut} differ from "
-                f"{tagged[0].where}'s: give them once"
-            )
+            problem = _("the tags of ::{shortcut} differ from {where}'s: give them once")
+            problem = problem.format(shortcut=shortcut, where=tagged[0].where)
+            errors.append(f"{tagged[1].where}:1: {problem}")
             continue
         if bad:
             continue

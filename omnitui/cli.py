@@ -11,19 +11,21 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from omnitui import __version__
+from omnitui import __version__, i18n
+from omnitui.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from concurrent.futures import Future
 
     from omnitui.config import Settings
+    from omnitui.mailimport import ImportResult
     from omnitui.reads import CustomerPage
 
 EXIT_CONFIG = 2
@@ -56,6 +58,65 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+# Help texts are marked with N_ where the commands are defined (at import, before the
+# language is chosen) and translated when click reads them to show the help: ``help`` is
+# a property that gives the text in the language chosen by then (``i18n.translated`` on the marked
+# text; the catalogs have it from the N_). Click's own words ("Usage:", "Options:", its
+# errors) stay click's.
+
+
+class _Option(click.Option):
+    """An option whose help is shown in the console's language."""
+
+    @property
+    def help(self) -> str | None:
+        return i18n.translated(self._help) if self._help else self._help
+
+    @help.setter
+    def help(self, value: str | None) -> None:
+        self._help = value
+
+
+class _Command(click.Command):
+    """A command whose help (and short help in its group's list) is shown in the console's
+    language, and its --help option's too."""
+
+    @property
+    def help(self) -> str | None:
+        return i18n.translated(self._help) if self._help else self._help
+
+    @help.setter
+    def help(self, value: str | None) -> None:
+        self._help = value
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = _("Show this message and exit.")
+        return option
+
+
+class _Group(_Command, click.Group):
+    """A group shown in the console's language, with its commands and subgroups."""
+
+    command_class = _Command
+    group_class = type  # subgroups are _Group too
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # `omnitui --help` answers while the options are parsed, before main() chooses the
+        # language: the environment's then (and --lang's, were it eager and given first).
+        if ctx.parent is None:
+            from omnitui.i18n import pick_language, set_language
+
+            set_language(pick_language(ctx.params.get("lang"), None))
+        super().format_help(ctx, formatter)
+
+
+def _option(*decls: str, **attrs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``click.option`` whose help is translated when shown (mark it with N_)."""
+    return click.option(*decls, cls=_Option, **attrs)
+
+
 @dataclass(frozen=True, slots=True)
 class _Options:
     """The global flags, turned into Settings on first use (so --help never loads pydantic)."""
@@ -65,6 +126,8 @@ class _Options:
     agent: str | None
     no_runner: bool
     log_file: Path | None
+    lang: str | None = None
+    db: str | None = None
 
     def settings(
         self, *, default_data_dir: Path | None = None, first_paint: bool = False
@@ -77,9 +140,13 @@ class _Options:
         from omnitui.config import ConfigError
 
         try:
-            return self.load_settings(default_data_dir=default_data_dir, first_paint=first_paint)
+            settings = self.load_settings(
+                default_data_dir=default_data_dir, first_paint=first_paint
+            )
         except ConfigError as exc:
             _fail(str(exc), EXIT_CONFIG)
+        _choose_language(self.lang, settings.config_path)
+        return settings
 
     def config_path(self) -> Path:
         return self.config or Path(os.environ.get("OMNITUI_CONFIG") or _default_config_path())
@@ -101,66 +168,148 @@ class _Options:
         )
         if isinstance(config, Checked):
             url, name = config.get("store", "url"), config.get("agent", "name")
+            password_env = config.get("store", "password_env")
+            password_cmd = config.get("store", "password_cmd")
         else:
             url = config.store.url if config else ""
             name = config.agent.name if config else ""
+            password_env = config.store.password_env if config else ""
+            password_cmd = config.store.password_cmd if config else ""
+        if password_env or password_cmd:
+            from omnitui.config import store_password
+
+            store_password(config_path, password_env, password_cmd)
         data_dir = self.data_dir or default_data_dir or _default_data_dir()
         return Settings(
             data_dir=data_dir,
             config_path=config_path,
             config=config,
-            store_url=url or f"sqlite:///{data_dir / 'omnitui.db'}",
+            store_url=self.db or url or f"sqlite:///{data_dir / 'omnitui.db'}",
             agent=self.agent or name or getpass.getuser(),
             run_runner=not self.no_runner,
             log_file=self.log_file or data_dir / "omnitui.log",
         )
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
+@click.group(
+    cls=_Group,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=N_(
+        "A terminal inbox for a support team: email, Telegram and web chat, one history per "
+        "customer. Without a command, opens the inbox."
+    ),
+)
+@_option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="OMNITUI_DATA_DIR",
-    help="Where the store, attachments and logs live [default: the XDG data dir].",
+    help=N_("Where the store, attachments and logs live [default: the XDG data dir]."),
 )
-@click.option(
+@_option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file [default: the XDG config dir's omnitui/config.toml].",
+    help=N_("Config file [default: the XDG config dir's omnitui/config.toml]."),
 )
-@click.option("--agent", metavar="NAME", help="Who you are [default: the login name].")
-@click.option(
-    "--no-runner", is_flag=True, help="Never run the connectors and outbox in this process."
+@_option(
+    "--db",
+    metavar="URL",
+    envvar="OMNITUI_DB",
+    help=N_(
+        "The store: sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME "
+        "[default: config [store] url, then omnitui.db in the data dir]."
+    ),
 )
-@click.option(
-    "--log-file", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the log."
+@_option("--agent", metavar="NAME", help=N_("Who you are [default: the login name]."))
+@_option(
+    "--no-runner", is_flag=True, help=N_("Never run the connectors and outbox in this process.")
 )
-@click.version_option(__version__, prog_name="omnitui")
+@_option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=N_("Where to write the log."),
+)
+@_option(
+    "--lang",
+    metavar="LANG",
+    help=N_(
+        "The console's language: en, az, tr or fa [default: config [display] language, "
+        "then LC_ALL / LC_MESSAGES / LANG]."
+    ),
+)
+@click.version_option(
+    __version__, prog_name="omnitui", help=N_("Show the version and exit."), cls=_Option
+)
 @click.pass_context
 def main(
     ctx: click.Context,
     data_dir: Path | None,
     config: Path | None,
+    db: str | None,
     agent: str | None,
     no_runner: bool,
     log_file: Path | None,
+    lang: str | None,
 ) -> None:
-    """A terminal inbox for a support team: email, Telegram and web chat, one history per
-    customer. Without a command, opens the inbox."""
-    ctx.obj = _Options(data_dir, config, agent, no_runner, log_file)
+    from omnitui.i18n import LANGUAGES, _
+
+    _choose_language(lang if lang in LANGUAGES else None, None)
+    if lang is not None and lang not in LANGUAGES:
+        message = _("--lang: {value!r} is not one of {languages}")
+        _fail(message.format(value=lang, languages=", ".join(LANGUAGES)), EXIT_CONFIG)
+    ctx.obj = _Options(data_dir, config, agent, no_runner, log_file, lang, db)
     if ctx.invoked_subcommand is None:
         _pause_gc()
         _open_tui(ctx.obj.settings(first_paint=True))
 
 
-def _prepare_store(settings: Settings, *, create: bool) -> None:
-    """Check the schema without the ORM; create a new store at head when asked."""
-    from omnitui.reads import SCHEMA_HEAD, SchemaError, schema_revision
+def _choose_language(flag: str | None, config_path: Path | None) -> None:
+    """--lang, then the config's [display] language, then the environment; and [display]
+    persian_digits. Runs before the TUI's screens are imported: their key descriptions are
+    translated as they load."""
+    from omnitui.formatting import set_persian_digits
+    from omnitui.i18n import pick_language, set_language
+
+    display = _display_section(config_path)
+    language = display.get("language")
+    set_language(pick_language(flag, language if isinstance(language, str) else None))
+    digits = display.get("persian_digits", True)
+    set_persian_digits(digits if isinstance(digits, bool) else True)
+
+
+def _display_section(config_path: Path | None) -> dict[str, object]:
+    """``[display]`` as the file says it, without pydantic (the file was validated, or
+    trusted, by ``_Options.settings`` before; the first paint does not wait on pydantic)."""
+    if config_path is None:
+        return {}
+    import tomllib
 
     try:
-        revision = schema_revision(settings.store_url)
-    except SchemaError as exc:
+        section = tomllib.loads(config_path.read_text("utf-8")).get("display", {})
+    except (OSError, ValueError):
+        return {}
+    return section if isinstance(section, dict) else {}
+
+
+def _schema_revision(settings: Settings) -> str | None:
+    """The store's schema revision, or exit with one line naming the store (never its
+    password): 2 when this installation cannot open it (psycopg missing, a malformed URL),
+    1 when it is not a store or its server does not answer."""
+    from omnitui.reads import SchemaError, StoreUnreachable, StoreURLError, schema_revision
+
+    try:
+        return schema_revision(settings.store_url)
+    except StoreURLError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except (SchemaError, StoreUnreachable) as exc:
         _fail(str(exc))
+
+
+def _prepare_store(settings: Settings, *, create: bool) -> None:
+    """Check the schema without the ORM; create a new store at head when asked."""
+    from omnitui.reads import SCHEMA_HEAD, SchemaError
+
+    revision = _schema_revision(settings)
     if revision == SCHEMA_HEAD:
         return
     from omnitui import db
@@ -240,48 +389,56 @@ def _open_tui(settings: Settings) -> None:
     _run_tui(settings)
 
 
-@main.command()
-@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@main.command(help=N_("Write a starter config file (every key documented) and create the store."))
+@_option("--force", is_flag=True, help=N_("Overwrite an existing config file."))
 @click.pass_obj
 def init(opts: _Options, force: bool) -> None:
-    """Write a starter config file (every key documented) and create the store."""
     from importlib.resources import files
 
     path = opts.config_path()
     if path.exists() and not force:
-        _fail(f"{path} exists; pass --force to overwrite it")
+        _fail(_("{path} exists; pass --force to overwrite it").format(path=path))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(files("omnitui").joinpath("config.example.toml").read_text("utf-8"), "utf-8")
-    click.echo(f"wrote {path}")
+    click.echo(_("wrote {path}").format(path=path))
     settings = opts.settings()
     _prepare_store(settings, create=True)
-    click.echo(f"store ready at {settings.store_url.removeprefix('sqlite:///')}")
+    where = settings.store_url.removeprefix("sqlite:///")
+    click.echo(_("store ready at {where}").format(where=where))
 
 
-@main.command()
-@click.option("--customers", type=click.IntRange(1), default=2_000, show_default=True)
-@click.option("--messages", type=click.IntRange(0), default=30_000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--no-tui", is_flag=True, help="Fill the store and exit.")
+@main.command(
+    help=N_(
+        "Fill a demo store with a synthetic history, then open it with the demo channel live."
+        "\n\nWithout --data-dir the demo lives in its own store (DATA_DIR/demo), apart from "
+        "your real one. A store that already has messages is opened as it is."
+    )
+)
+@_option("--customers", type=click.IntRange(1), default=2_000, show_default=True)
+@_option("--messages", type=click.IntRange(0), default=30_000, show_default=True)
+@_option("--seed", type=int, default=1, show_default=True)
+@_option("--no-tui", is_flag=True, help=N_("Fill the store and exit."))
 @click.pass_obj
 def demo(opts: _Options, customers: int, messages: int, seed: int, no_tui: bool) -> None:
-    """Fill a demo store with a synthetic history, then open it with the demo channel live.
-
-    Without --data-dir the demo lives in its own store (DATA_DIR/demo), apart
-    from your real one. A store that already has messages is opened as it is.
-    """
     settings = opts.settings(default_data_dir=_default_data_dir() / DEMO_DIR)
     config = settings.config.model_copy(
         update={"demo": settings.config.demo.model_copy(update={"enabled": True})}
     )
     settings = settings.with_config(config)
+    from omnitui.reads import Reader, display_url, is_postgresql
+
+    if is_postgresql(settings.store_url):
+        said = _(
+            "{store}: the demo fills a SQLite store; fill one (omnitui demo --no-tui) and "
+            "copy it with omnitui db copy"
+        )
+        _fail(said.format(store=display_url(settings.store_url)))
     _prepare_store(settings, create=True)
-    from omnitui.reads import Reader
 
     if Reader(settings.store_url).message_count() == 0 and messages:
         _fill(settings, customers, messages, seed)
     elif no_tui:
-        click.echo("the store already has messages; not filling it again")
+        click.echo(_("the store already has messages; not filling it again"))
     if not no_tui:
         _setup_logging(settings)
         _run_tui(settings)
@@ -302,7 +459,7 @@ def _fill(settings: Settings, customers: int, messages: int, seed: int) -> None:
         TimeRemainingColumn(),
         transient=False,
     ) as bar:
-        task = bar.add_task("filling the demo store", total=messages)
+        task = bar.add_task(_("filling the demo store"), total=messages)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -311,16 +468,20 @@ def _fill(settings: Settings, customers: int, messages: int, seed: int) -> None:
             settings.store_url, customers=customers, messages=messages, seed=seed, progress=progress
         )
     took = time.perf_counter() - started
+    said = _("{messages} messages from {customers} customers in {seconds} s ({rate} messages/s)")
     click.echo(
-        f"{messages:,} messages from {customers:,} customers in {took:.1f} s "
-        f"({messages / max(took, 1e-9):,.0f} messages/s)"
+        said.format(
+            messages=f"{messages:,}",
+            customers=f"{customers:,}",
+            seconds=f"{took:.1f}",
+            rate=f"{messages / max(took, 1e-9):,.0f}",
+        )
     )
 
 
-@main.command()
+@main.command(help=N_("Run the connectors, the outbox and the HTTP endpoint, without a TUI."))
 @click.pass_obj
 def serve(opts: _Options) -> None:
-    """Run the connectors, the outbox and the HTTP endpoint, without a TUI."""
     import asyncio
     import signal
 
@@ -341,21 +502,23 @@ def serve(opts: _Options) -> None:
 
 # No -h here: "-channel:email" would read as -c -h... and show the help. Unknown
 # "-options" are query terms (negations).
-@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
+@main.command(
+    context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]},
+    help=N_(
+        'Find messages (and customers by name): words, "exact phrases", -negation and '
+        "fields from: to: channel: tag: is: assignee: before: after: has: customer:.\n\n"
+        "\b\n"
+        "omnitui search refund is:open channel:telegram\n"
+        "omnitui search 'from:\"Leyla M\" after:7d -is:resolved'\n"
+        "omnitui search -kargo tag:vip assignee:none\n"
+        "omnitui search -- --json   (after --, words that look like this command's options)"
+    ),
+)
 @click.argument("query", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@_option("--json", "as_json", is_flag=True, help=N_("One JSON object a line."))
+@_option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.pass_obj
 def search(opts: _Options, query: tuple[str, ...], as_json: bool, limit: int) -> None:
-    """Find messages (and customers by name): words, "exact phrases", -negation and
-    fields from: to: channel: tag: is: assignee: before: after: has: customer:.
-
-    \b
-    omnitui search refund is:open channel:telegram
-    omnitui search 'from:"Leyla M" after:7d -is:resolved'
-    omnitui search -kargo tag:vip assignee:none
-    omnitui search -- --json   (after --, words that look like this command's options)
-    """
     import json
 
     from omnitui.query import Context, QueryError, caret, parse
@@ -396,7 +559,15 @@ def search(opts: _Options, query: tuple[str, ...], as_json: bool, limit: int) ->
 
     from omnitui.text import one_line
 
-    table = Table("customer", "name", "message", "conversation", "when (UTC)", "excerpt", box=None)
+    table = Table(
+        _("customer"),
+        _("name"),
+        _("message"),
+        _("conversation"),
+        _("when (UTC)"),
+        _("excerpt"),
+        box=None,
+    )
     for hit in hits:
         table.add_row(
             str(hit.customer_id),
@@ -407,28 +578,30 @@ def search(opts: _Options, query: tuple[str, ...], as_json: bool, limit: int) ->
             Text(one_line(hit.excerpt, 200)),
         )
     Console().print(table)
-    click.echo(f"{len(hits)} result{'s' * (len(hits) != 1)}", err=True)
+    click.echo(
+        ngettext("{count} result", "{count} results", len(hits)).format(count=len(hits)), err=True
+    )
 
 
 def _require_store(settings: Settings) -> None:
-    from omnitui.reads import SCHEMA_HEAD, SchemaError, schema_revision
+    from omnitui.reads import SCHEMA_HEAD, SchemaError
 
-    try:
-        revision = schema_revision(settings.store_url)
-    except SchemaError as exc:
-        _fail(str(exc))
+    revision = _schema_revision(settings)
     if revision != SCHEMA_HEAD:
         _fail(str(SchemaError.for_revision(settings.store_url, revision)))
 
 
-@main.command()
-@click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="[default: stdout]"
+@main.command(
+    help=N_(
+        "Write every customer, identity, conversation and message as JSON Lines "
+        "(format: docs/export-format.md)."
+    )
+)
+@_option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help=N_("[default: stdout]")
 )
 @click.pass_obj
 def export(opts: _Options, output: Path | None) -> None:
-    """Write every customer, identity, conversation and message as JSON Lines
-    (format: docs/export-format.md)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress
 
@@ -442,7 +615,7 @@ def export(opts: _Options, output: Path | None) -> None:
         MofNCompleteColumn(),
         console=Console(stderr=True),
     ) as bar:
-        task = bar.add_task("exporting", total=None)
+        task = bar.add_task(_("exporting"), total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -452,33 +625,34 @@ def export(opts: _Options, output: Path | None) -> None:
         else:
             with output.open("w", encoding="utf-8") as out:
                 count = export_jsonl(settings.store_url, out, progress=progress)
-    click.echo(f"exported {count:,} records", err=True)
+    click.echo(_("exported {count} records").format(count=f"{count:,}"), err=True)
 
 
-@main.command()
-@click.option("--customer", "customer_id", type=int, required=True, help="Customer id.")
-@click.option(
+@main.command(
+    help=N_("Queue a reply to a customer (on the channel they last wrote on), as a script would.")
+)
+@_option("--customer", "customer_id", type=int, required=True, help=N_("Customer id."))
+@_option(
     "--text",
     "body",
     default="",
-    help="The reply, or - to read it from stdin (may be left out when files go with it).",
+    help=N_("The reply, or - to read it from stdin (may be left out when files go with it)."),
 )
-@click.option(
+@_option(
     "--attach",
     "attach",
     multiple=True,
     type=click.Path(path_type=Path),
     metavar="FILE",
-    help="A file to send with the reply (repeat for more; up to 50 MB each).",
+    help=N_("A file to send with the reply (repeat for more; up to 50 MB each)."),
 )
-@click.option("--note", is_flag=True, help="Add an internal note instead of a reply.")
+@_option("--note", is_flag=True, help=N_("Add an internal note instead of a reply."))
 @click.pass_obj
 def send(opts: _Options, customer_id: int, body: str, attach: tuple[Path, ...], note: bool) -> None:
-    """Queue a reply to a customer (on the channel they last wrote on), as a script would."""
     settings = opts.settings()
     _require_store(settings)
     if note and attach:
-        _fail("a note cannot carry files (--attach is for replies)")
+        _fail(_("a note cannot carry files (--attach is for replies)"))
     if body == "-":
         body = sys.stdin.read()
     from omnitui import db, inbox
@@ -502,56 +676,142 @@ def send(opts: _Options, customer_id: int, body: str, attach: tuple[Path, ...], 
     click.echo(message_id)
 
 
-@main.command()
+@main.command(
+    help=N_("Check the config, the store, its schema, the runner lease and the connectors.")
+)
 @click.pass_obj
 def doctor(opts: _Options) -> None:
-    """Check the config, the store, its schema, the runner lease and the connectors."""
     from omnitui.doctor import run_checks
 
     problems = 0
     config_ok = True
+    ok, fail = _("OK"), _("FAIL")
+    width = max(len(ok), len(fail))
     for check in run_checks(opts.config_path(), opts.load_settings):
-        mark = click.style("OK  ", fg="green") if check.ok else click.style("FAIL", fg="red")
+        if check.ok:
+            mark = click.style(ok.ljust(width), fg="green")
+        else:
+            mark = click.style(fail.ljust(width), fg="red")
         click.echo(f"{mark} {check.name}: {check.detail}")
         problems += not check.ok
-        config_ok = config_ok and (check.ok or check.name != "config")
+        config_ok = config_ok and (check.ok or not check.of_config)
     sys.exit(EXIT_CONFIG if not config_ok else 1 if problems else 0)
 
 
-@main.group(name="db")
+@main.group(name="db", help=N_("Store maintenance."))
 def db_group() -> None:
-    """Store maintenance."""
+    pass
 
 
-@db_group.command()
+@db_group.command(help=N_("Create the store or bring its schema up to this version of omnitui."))
 @click.pass_obj
 def upgrade(opts: _Options) -> None:
-    """Create the store or bring its schema up to this version of omnitui."""
     from omnitui import db
-    from omnitui.reads import KNOWN_REVISIONS, SCHEMA_HEAD, schema_revision
+    from omnitui.reads import KNOWN_REVISIONS, SCHEMA_HEAD
 
     settings = opts.settings()
-    before = schema_revision(settings.store_url)
+    before = _schema_revision(settings)
     if before is not None and before not in KNOWN_REVISIONS:
-        _fail(f"store schema revision {before} is newer than this omnitui knows ({SCHEMA_HEAD})")
+        said = _("store schema revision {revision} is newer than this omnitui knows ({head})")
+        _fail(said.format(revision=before, head=SCHEMA_HEAD))
     db.upgrade(settings.store_url)
-    click.echo(f"store schema: {before or 'empty'} -> {SCHEMA_HEAD}")
+    if before is None:
+        click.echo(_("store schema: empty -> {head}").format(head=SCHEMA_HEAD))
+    else:
+        said = _("store schema: {revision} -> {head}")
+        click.echo(said.format(revision=before, head=SCHEMA_HEAD))
+
+
+@db_group.command(
+    name="copy",
+    help=N_(
+        "Copy a whole store between SQLite and PostgreSQL, in either direction, then verify "
+        "row counts and a checksum per table. The source is only read; the destination must "
+        "be new (an interrupted copy into it resumes). Stop the runner on the source first."
+    ),
+)
+@click.option("--from", "source", required=True, metavar="URL", help=N_("The store to copy."))
+@click.option("--to", "target", required=True, metavar="URL", help=N_("The new store."))
+def copy(source: str, target: str) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from omnitui.dbcopy import CopyError, copy_store
+    from omnitui.reads import StoreUnreachable, StoreURLError, display_url
+
+    def path_url(value: str) -> str:
+        return value if "://" in value else f"sqlite:///{Path(value).resolve()}"
+
+    source, target = path_url(source), path_url(target)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=total)
+            bar.update(tasks[table], completed=done, total=total)
+
+        try:
+            report = copy_store(source, target, progress)
+        except StoreURLError as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        except (CopyError, StoreUnreachable) as exc:
+            _fail(str(exc))
+    for check in report.tables:
+        if not check.ok:
+            said = _(
+                "{table}: {source_rows} rows in the source, {copied_rows} copied; checksums "
+                "{source_sum} and {copied_sum}"
+            )
+            click.echo(
+                said.format(
+                    table=check.table,
+                    source_rows=check.source_rows,
+                    copied_rows=check.copied_rows,
+                    source_sum=check.source_sha256[:12],
+                    copied_sum=check.copied_sha256[:12],
+                ),
+                err=True,
+            )
+    if not report.ok:
+        _fail(_("the copy does not match its source (above); the source is unchanged"))
+    said = ngettext(
+        "copied and verified {rows} row in {tables} tables: {source} -> {target}",
+        "copied and verified {rows} rows in {tables} tables: {source} -> {target}",
+        report.rows,
+    )
+    click.echo(
+        said.format(
+            rows=report.rows,
+            tables=len(report.tables),
+            source=display_url(source),
+            target=display_url(target),
+        )
+    )
 
 
 # ---------------------------------------------------------------------------
 # import: mail history from files (omnitui/mailimport.py)
 
 
-@main.group(name="import")
+@main.group(
+    name="import",
+    help=N_(
+        "Import mail history from files: Maildir folders, mbox files, .eml files.\n\n"
+        "Each mail is stored once (a second run over the same files imports nothing), "
+        "threaded into its customer's conversations in Date order; mail from our own "
+        "addresses is stored as the team's reply to the customer it went to. Mail that "
+        "cannot be read as mail is quarantined (`omnitui doctor` lists it). Exits 1 when "
+        "some files could not be read (they are named), after importing the rest."
+    ),
+)
 def import_group() -> None:
-    """Import mail history from files: Maildir folders, mbox files, .eml files.
-
-    Each mail is stored once (a second run over the same files imports nothing),
-    threaded into its customer's conversations in Date order; mail from our own
-    addresses is stored as the team's reply to the customer it went to. Mail that
-    cannot be read as mail is quarantined (`omnitui doctor` lists it). Exits 1 when
-    some files could not be read (they are named), after importing the rest.
-    """
+    pass
 
 
 _IMPORTED_ACCOUNT = "imported"
@@ -560,32 +820,39 @@ _IMPORTED_ACCOUNT = "imported"
 
 def _import_options(command: Callable[..., None]) -> Callable[..., None]:
     options = [
-        click.option(
+        _option(
             "--account",
             metavar="NAME",
-            help="The store account the mail belongs to [default: the config's only email "
-            f"account; {_IMPORTED_ACCOUNT!r} when it has none].",
+            # 'imported' is _IMPORTED_ACCOUNT, the account's name (never translated).
+            help=N_(
+                "The store account the mail belongs to [default: the config's only email "
+                "account; 'imported' when it has none]."
+            ),
         ),
-        click.option(
+        _option(
             "--ours",
             metavar="ADDRESS",
             multiple=True,
-            help="An address of the team (repeatable): its mail is stored as outgoing "
-            "[default: the account's address and aliases in the config].",
+            help=N_(
+                "An address of the team (repeatable): its mail is stored as outgoing "
+                "[default: the account's address and aliases in the config]."
+            ),
         ),
-        click.option(
+        _option(
             "--resolve-after",
             metavar="DAYS",
             type=click.FloatRange(0, min_open=True),
             default=7.0,
             show_default=True,
-            help="A conversation stays open this long after its last message: later mail "
-            "from the customer opens a new one, and older ones are imported resolved.",
+            help=N_(
+                "A conversation stays open this long after its last message: later mail "
+                "from the customer opens a new one, and older ones are imported resolved."
+            ),
         ),
-        click.option(
+        _option(
             "--workers",
             type=click.IntRange(1, 256),
-            help="Processes that read and parse mail [default: one a CPU].",
+            help=N_("Processes that read and parse mail [default: one a CPU]."),
         ),
     ]
     for option in reversed(options):
@@ -593,7 +860,13 @@ def _import_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-@import_group.command(name="maildir")
+@import_group.command(
+    name="maildir",
+    help=N_(
+        "Import the mail in cur/ and new/ of each maildir and of every folder below it "
+        "(Maildir++ .Folders and nested maildirs)."
+    ),
+)
 @click.argument(
     "paths",
     nargs=-1,
@@ -610,12 +883,10 @@ def import_maildir(
     resolve_after: float,
     workers: int | None,
 ) -> None:
-    """Import the mail in cur/ and new/ of each maildir and of every folder below it
-    (Maildir++ .Folders and nested maildirs)."""
     _import_mail(opts, "maildir", paths, account, ours, resolve_after, workers)
 
 
-@import_group.command(name="mbox")
+@import_group.command(name="mbox", help=N_("Import every message of each mbox file."))
 @click.argument(
     "paths",
     nargs=-1,
@@ -632,11 +903,13 @@ def import_mbox(
     resolve_after: float,
     workers: int | None,
 ) -> None:
-    """Import every message of each mbox file."""
     _import_mail(opts, "mbox", paths, account, ours, resolve_after, workers)
 
 
-@import_group.command(name="eml")
+@import_group.command(
+    name="eml",
+    help=N_("Import .eml files: each file given, and the .eml files in each directory given."),
+)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @_import_options
 @click.pass_obj
@@ -648,7 +921,6 @@ def import_eml(
     resolve_after: float,
     workers: int | None,
 ) -> None:
-    """Import .eml files: each file given, and the .eml files in each directory given."""
     _import_mail(opts, "eml", paths, account, ours, resolve_after, workers)
 
 
@@ -672,8 +944,8 @@ def _import_mail(
     accounts = settings.config.email
     if account is None:
         if len(accounts) > 1:
-            _fail(f"the config has several email accounts ({', '.join(sorted(accounts))}): "
-                  "pass --account NAME")  # fmt: skip
+            said = _("the config has several email accounts ({accounts}): pass --account NAME")
+            _fail(said.format(accounts=", ".join(sorted(accounts))))
         account = next(iter(accounts), _IMPORTED_ACCOUNT)
     configured = accounts.get(account)
     if ours:
@@ -681,11 +953,11 @@ def _import_mail(
     else:
         addresses = sorted(configured.ours) if configured else []
     if not addresses:
-        click.echo(
-            "omnitui: no address of the team given (--ours ADDRESS or an [email.NAME] account): "
-            "every message is taken as written by a customer",
-            err=True,
+        said = _(
+            "no address of the team given (--ours ADDRESS or an [email.NAME] account): "
+            "every message is taken as written by a customer"
         )
+        click.echo(f"omnitui: {said}", err=True)
     try:
         source = {
             "maildir": mailimport.maildir_source,
@@ -711,30 +983,91 @@ def _import_mail(
         with job, _ImportProgress() as progress:
             result = job.run(settings.store_url, progress)
     except KeyboardInterrupt:
-        _fail("interrupted; what was imported stays, and a new run goes on from there", 130)
-    except sqlite3.OperationalError as exc:
-        _fail(f"the store: {exc}; what was imported stays, run the import again")
-    took = time.perf_counter() - started
-    unread = len(result.unreadable)
-    missed = f", {unread:,} file{'s' * (unread != 1)} unreadable (below)" if unread else ""
-    if result.imported or result.quarantined:
-        doctor = " (omnitui doctor lists them)" if result.quarantined else ""
-        click.echo(
-            f"imported {result.imported:,} messages ({result.customers:,} customers, "
-            f"{result.conversations:,} conversations), {result.already:,} already stored, "
-            f"{result.quarantined:,} quarantined{doctor}{missed} in {took:.1f} s "
-            f"({result.imported / max(took, 1e-9):,.0f} msg/s)"
-        )
-    elif result.already:
-        click.echo(f"nothing new: {result.already:,} messages were already stored{missed}")
-    else:
-        click.echo(f"nothing imported: no mail found{missed}")
+        _fail(_("interrupted; what was imported stays, and a new run goes on from there"), 130)
+    except Exception as exc:
+        from omnitui.db import is_disconnect
+
+        if not (isinstance(exc, sqlite3.OperationalError) or is_disconnect(exc)):
+            raise
+        said = _("the store: {error}; what was imported stays, run the import again")
+        _fail(said.format(error=str(exc).strip().splitlines()[0]))
+    click.echo(_import_summary(result, time.perf_counter() - started))
     if result.unreadable:
         for path, why in result.unreadable[:50]:
-            click.echo(f"cannot read {path}: {why}", err=True)
-        if unread > 50:
-            click.echo(f"... and {unread - 50:,} more", err=True)
+            click.echo(_("cannot read {path}: {why}").format(path=path, why=why), err=True)
+        more = len(result.unreadable) - 50
+        if more > 0:
+            click.echo(_("... and {count} more").format(count=f"{more:,}"), err=True)
         sys.exit(1)
+
+
+def _import_summary(result: ImportResult, took: float) -> str:
+    """The import's one line: what was imported, what was there already, what was not."""
+    unread = len(result.unreadable)
+    values = {
+        "imported": f"{result.imported:,}",
+        "customers": f"{result.customers:,}",
+        "conversations": f"{result.conversations:,}",
+        "already": f"{result.already:,}",
+        "quarantined": f"{result.quarantined:,}",
+        "unreadable": f"{unread:,}",
+        "seconds": f"{took:.1f}",
+        "rate": f"{result.imported / max(took, 1e-9):,.0f}",
+    }
+    if not (result.imported or result.quarantined):
+        if result.already and unread:
+            said = ngettext(
+                "nothing new: {already} messages were already stored, "
+                "{unreadable} file unreadable (below)",
+                "nothing new: {already} messages were already stored, "
+                "{unreadable} files unreadable (below)",
+                unread,
+            )
+        elif result.already:
+            said = _("nothing new: {already} messages were already stored")
+        elif unread:
+            said = ngettext(
+                "nothing imported: no mail found, {unreadable} file unreadable (below)",
+                "nothing imported: no mail found, {unreadable} files unreadable (below)",
+                unread,
+            )
+        else:
+            said = _("nothing imported: no mail found")
+    elif result.quarantined and unread:
+        said = ngettext(
+            "imported {imported} messages ({customers} customers, {conversations} "
+            "conversations), {already} already stored, {quarantined} quarantined (omnitui "
+            "doctor lists them), {unreadable} file unreadable (below) in {seconds} s "
+            "({rate} msg/s)",
+            "imported {imported} messages ({customers} customers, {conversations} "
+            "conversations), {already} already stored, {quarantined} quarantined (omnitui "
+            "doctor lists them), {unreadable} files unreadable (below) in {seconds} s "
+            "({rate} msg/s)",
+            unread,
+        )
+    elif result.quarantined:
+        said = _(
+            "imported {imported} messages ({customers} customers, {conversations} "
+            "conversations), {already} already stored, {quarantined} quarantined (omnitui "
+            "doctor lists them) in {seconds} s ({rate} msg/s)"
+        )
+    elif unread:
+        said = ngettext(
+            "imported {imported} messages ({customers} customers, {conversations} "
+            "conversations), {already} already stored, {quarantined} quarantined, "
+            "{unreadable} file unreadable (below) in {seconds} s ({rate} msg/s)",
+            "imported {imported} messages ({customers} customers, {conversations} "
+            "conversations), {already} already stored, {quarantined} quarantined, "
+            "{unreadable} files unreadable (below) in {seconds} s ({rate} msg/s)",
+            unread,
+        )
+    else:
+        said = _(
+            "imported {imported} messages ({customers} customers, {conversations} "
+            "conversations), {already} already stored, {quarantined} quarantined in "
+            "{seconds} s ({rate} msg/s)"
+        )
+    return said.format(**values)
 
 
 def _prepare_store_apart(settings: Settings) -> None:
@@ -796,33 +1129,43 @@ class _ImportProgress:
             return
         now = time.perf_counter()
         if phase not in self._tasks:
-            label = "reading dates" if phase == "scanning" else phase
+            label = {"scanning": _("reading dates"), "importing": _("importing")}.get(phase, phase)
             self._tasks[phase] = self._bar.add_task(label, total=total, rate="")
             self._started[phase] = (now, done)
         since, first = self._started[phase]
         rate = (done - first) / (now - since) if now > since else 0.0
-        self._bar.update(self._tasks[phase], completed=done, total=total, rate=f"{rate:,.0f} msg/s")
+        speed = _("{rate} msg/s").format(rate=f"{rate:,.0f}")
+        self._bar.update(self._tasks[phase], completed=done, total=total, rate=speed)
 
 
 # ---------------------------------------------------------------------------
 # canned: the canned reply library, from and to a folder of files (omnitui/canned.py)
 
 
-@main.group(name="canned")
+@main.group(
+    name="canned",
+    help=N_(
+        "Canned replies (:: in the composer inserts one): import them from a folder of "
+        "TOML and Markdown files, list them, export them as Markdown files. The file formats "
+        'and the {variables} are in the README ("Canned replies").'
+    ),
+)
 def canned_group() -> None:
-    """Canned replies (:: in the composer inserts one): import them from a folder of
-    TOML and Markdown files, list them, export them as Markdown files. The file formats
-    and the {variables} are in the README ("Canned replies")."""
+    pass
 
 
-@canned_group.command(name="import")
+@canned_group.command(
+    name="import",
+    help=N_(
+        "Add or update the replies of FOLDER's *.toml and *.md files (and its subfolders'), "
+        "matched by shortcut, in one transaction; replies not in the files are kept. A bad "
+        "file stops the import before anything is written: exit 2, one FILE:LINE: line for "
+        "each problem. Importing the same files again changes nothing."
+    ),
+)
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.pass_obj
 def canned_import(opts: _Options, folder: Path) -> None:
-    """Add or update the replies of FOLDER's *.toml and *.md files (and its subfolders'),
-    matched by shortcut, in one transaction; replies not in the files are kept. A bad
-    file stops the import before anything is written: exit 2, one FILE:LINE: line for
-    each problem. Importing the same files again changes nothing."""
     from omnitui.canned import FolderError, read_folder
 
     settings = opts.settings()
@@ -834,11 +1177,13 @@ def canned_import(opts: _Options, folder: Path) -> None:
             for line in exc.errors[:50]:
                 click.echo(f"omnitui: {line}", err=True)
             if len(exc.errors) > 50:
-                click.echo(f"omnitui: ... and {len(exc.errors) - 50:,} more", err=True)
-            click.echo("omnitui: nothing imported", err=True)
+                more = _("... and {count} more").format(count=f"{len(exc.errors) - 50:,}")
+                click.echo(f"omnitui: {more}", err=True)
+            nothing = _("nothing imported")
+            click.echo(f"omnitui: {nothing}", err=True)
             sys.exit(EXIT_CONFIG)
     if not replies:
-        click.echo(f"no canned replies in {folder} (*.toml, *.md files)")
+        click.echo(_("no canned replies in {folder} (*.toml, *.md files)").format(folder=folder))
         return
     from omnitui import db, inbox
 
@@ -849,18 +1194,39 @@ def canned_import(opts: _Options, folder: Path) -> None:
     except inbox.ServiceError as exc:
         _fail(str(exc), EXIT_CONFIG)
     files = progress.total
+    if files == 1:
+        said = ngettext(
+            "{replies} canned reply from {files} file: "
+            "{added} added, {updated} updated, {unchanged} unchanged",
+            "{replies} canned replies from {files} file: "
+            "{added} added, {updated} updated, {unchanged} unchanged",
+            len(replies),
+        )
+    else:
+        said = ngettext(
+            "{replies} canned reply from {files} files: "
+            "{added} added, {updated} updated, {unchanged} unchanged",
+            "{replies} canned replies from {files} files: "
+            "{added} added, {updated} updated, {unchanged} unchanged",
+            len(replies),
+        )
     click.echo(
-        f"{len(replies):,} canned repl{'ies' if len(replies) != 1 else 'y'} from {files:,} "
-        f"file{'s' * (files != 1)}: {done.added:,} added, {done.updated:,} updated, "
-        f"{done.unchanged:,} unchanged"
+        said.format(
+            replies=f"{len(replies):,}",
+            files=f"{files:,}",
+            added=f"{done.added:,}",
+            updated=f"{done.updated:,}",
+            unchanged=f"{done.unchanged:,}",
+        )
     )
 
 
-@canned_group.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+@canned_group.command(
+    name="list", help=N_("Every canned reply: shortcut, title, languages, tags, last change.")
+)
+@_option("--json", "as_json", is_flag=True, help=N_("One JSON object a line."))
 @click.pass_obj
 def canned_list(opts: _Options, as_json: bool) -> None:
-    """Every canned reply: shortcut, title, languages, tags, last change."""
     import json
 
     from omnitui.reads import Reader
@@ -892,8 +1258,10 @@ def canned_list(opts: _Options, as_json: bool) -> None:
     from omnitui.text import one_line
 
     table = Table(box=None)
-    for column in ("shortcut", "title", "languages", "tags", "changed (UTC)", "by"):
-        table.add_column(column, no_wrap=column != "title")
+    table.add_column(_("shortcut"), no_wrap=True)
+    table.add_column(_("title"))
+    for column in (_("languages"), _("tags"), _("changed (UTC)"), _("by")):
+        table.add_column(column, no_wrap=True)
     for row in rows:
         table.add_row(
             Text(f"::{row.shortcut}"),
@@ -904,17 +1272,22 @@ def canned_list(opts: _Options, as_json: bool) -> None:
             Text(one_line(row.updated_by, 20)),
         )
     Console().print(table)
-    click.echo(f"{len(rows)} canned repl{'ies' if len(rows) != 1 else 'y'}", err=True)
+    said = ngettext("{count} canned reply", "{count} canned replies", len(rows))
+    click.echo(said.format(count=len(rows)), err=True)
 
 
-@canned_group.command(name="export")
+@canned_group.command(
+    name="export",
+    help=N_(
+        "Write every canned reply into FOLDER (made if need be) as Markdown files that "
+        "`omnitui canned import` reads back: SHORTCUT.md (front matter and the English body, "
+        "or the first there is) and SHORTCUT.LANG.md for each other language. Files of those "
+        "names are overwritten; no other file is touched."
+    ),
+)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 def canned_export(opts: _Options, folder: Path) -> None:
-    """Write every canned reply into FOLDER (made if need be) as Markdown files that
-    `omnitui canned import` reads back: SHORTCUT.md (front matter and the English body,
-    or the first there is) and SHORTCUT.LANG.md for each other language. Files of those
-    names are overwritten; no other file is touched."""
     from omnitui.canned import CannedReply, to_markdown
     from omnitui.reads import Reader
 
@@ -932,7 +1305,8 @@ def canned_export(opts: _Options, folder: Path) -> None:
             (folder / name).write_text(text, "utf-8")
             files += 1
         replies += 1
-    click.echo(f"exported {replies:,} canned replies ({files:,} files) to {folder}")
+    said = _("exported {replies} canned replies ({files} files) to {folder}")
+    click.echo(said.format(replies=f"{replies:,}", files=f"{files:,}", folder=folder))
 
 
 class _FilesProgress:
@@ -967,6 +1341,6 @@ class _FilesProgress:
                 console=Console(stderr=True),
             )
             self._bar.start()
-            self._task = self._bar.add_task("reading files", total=total)
+            self._task = self._bar.add_task(_("reading files"), total=total)
         if self._bar is not None:
             self._bar.update(self._task, completed=done, total=total)

@@ -55,6 +55,7 @@ from omnitui.db import (
     utcnow,
 )
 from omnitui.filenames import content_type_of, safe_filename
+from omnitui.i18n import _, ngettext
 from omnitui.normalize import subject_key
 from omnitui.reads import (
     SOLE_CONVERSATIONS,
@@ -73,7 +74,8 @@ _T = TypeVar("_T")
 
 
 class ServiceError(Exception):
-    """An action that cannot be done as asked (unknown customer, empty reply...)."""
+    """An action that cannot be done as asked (unknown customer, empty reply...), said in
+    the console's language (ids, addresses, tags and names as they are)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -724,7 +726,7 @@ _RECENT_SUBJECTS = (
         col(Message.sent_at) <= sa.bindparam("until"),
         col(Message.subject) != "",
     )
-    .order_by(col(Message.sent_at).desc())
+    .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
 )
 _INSERT_MESSAGE = sa.insert(Message)
 _INSERT_CUSTOMER = sa.insert(Customer)
@@ -858,6 +860,11 @@ MAX_OUTGOING_FILE = 50 * 1024 * 1024
 may upload (mail servers often take less; they refuse with their own words)."""
 
 
+def new_idempotency_key() -> str:
+    """A reply's idempotency key (its email Message-ID): random, in our key domain."""
+    return f"{uuid.uuid4().hex}@{KEY_DOMAIN}"
+
+
 def queue_reply(
     engine: Engine,
     customer_id: int,
@@ -869,11 +876,14 @@ def queue_reply(
     attachments: Sequence[Path] = (),
     blobs: BlobStore | None = None,
     max_file_bytes: int = MAX_OUTGOING_FILE,
+    idempotency_key: str | None = None,
 ) -> int:
     """Commit a reply as queued before any network I/O (DESIGN invariant 2).
 
     The reply goes to ``identity_id`` or else to the identity of the customer's
-    last inbound message. Its idempotency key (an email's Message-ID) is fixed now.
+    last inbound message. Its idempotency key (an email's Message-ID) is fixed now, or
+    by the caller: a caller that retries after losing the connection (db.retry_on_disconnect)
+    passes the same key each time, and a reply already stored under it is not queued again.
 
     ``attachments`` are files sent with it, in order (a reply may be files only): each
     must be a regular file of 1 byte to ``max_file_bytes``, else a ServiceError names it
@@ -883,11 +893,17 @@ def queue_reply(
     """
     files = check_outgoing_files(attachments, max_file_bytes)
     if not body.strip() and not files:
-        raise ServiceError("the reply is empty")
+        raise ServiceError(_("the reply is empty"))
     if files and blobs is None:
         raise ServiceError("a reply with files needs an attachment store")
     stored = [(f, blobs.put(f.read())) for f in files] if blobs is not None else []
     with db.write(engine) as session:
+        if idempotency_key is not None:
+            done = session.exec(
+                select(Message.id).where(Message.idempotency_key == idempotency_key)
+            ).first()
+            if done is not None:  # an earlier attempt committed before its connection went
+                return done
         customer = _customer(session, customer_id)
         identity = _reply_identity(session, customer_id, identity_id)
         conv = _newest_conversation(session, customer_id)
@@ -897,7 +913,7 @@ def queue_reply(
             select(Message)
             .where(Message.customer_id == customer_id, Message.direction == "in")
             .where(Message.identity_id == identity.id)
-            .order_by(col(Message.sent_at).desc())
+            .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
         ).first()
         message = Message(
             conversation_id=conv.id,
@@ -913,7 +929,7 @@ def queue_reply(
             thread_ref=last_in.external_id if last_in else None,
             refs=_thread_refs(last_in),
             delivery="queued",
-            idempotency_key=f"{uuid.uuid4().hex}@{KEY_DOMAIN}",
+            idempotency_key=idempotency_key or new_idempotency_key(),
             next_attempt_at=now,
         )
         session.add(message)
@@ -952,11 +968,12 @@ class OutgoingFile:
         try:
             data = self.path.read_bytes()
         except OSError as exc:
-            raise ServiceError(f"{self.path}: cannot be read ({exc.strerror or exc})") from exc
+            problem = _("{path}: cannot be read ({error})")
+            raise ServiceError(problem.format(path=self.path, error=exc.strerror or exc)) from exc
         if len(data) > self.limit:
             raise ServiceError(f"{self.path}: {_size(len(data), self.limit)}")
         if not data:
-            raise ServiceError(f"{self.path}: the file is empty")
+            raise ServiceError(_("{path}: the file is empty").format(path=self.path))
         return data
 
 
@@ -968,17 +985,18 @@ def check_outgoing_files(paths: Sequence[Path], limit: int) -> list[OutgoingFile
         try:
             info = path.stat()
         except FileNotFoundError:
-            raise ServiceError(f"{path}: no such file") from None
+            raise ServiceError(_("{path}: no such file").format(path=path)) from None
         except OSError as exc:
-            raise ServiceError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+            problem = _("{path}: cannot be read ({error})")
+            raise ServiceError(problem.format(path=path, error=exc.strerror or exc)) from exc
         if stat.S_ISDIR(info.st_mode):
-            raise ServiceError(f"{path}: is a directory, not a file")
+            raise ServiceError(_("{path}: is a directory, not a file").format(path=path))
         if not stat.S_ISREG(info.st_mode):
-            raise ServiceError(f"{path}: not a regular file")
+            raise ServiceError(_("{path}: not a regular file").format(path=path))
         if info.st_size > limit:
             raise ServiceError(f"{path}: {_size(info.st_size, limit)}")
         if info.st_size == 0:
-            raise ServiceError(f"{path}: the file is empty")
+            raise ServiceError(_("{path}: the file is empty").format(path=path))
         content_type = content_type_of(path.name)
         name = safe_filename(path.name, content_type, index)
         files.append(OutgoingFile(path, name, content_type, info.st_size, limit))
@@ -992,13 +1010,16 @@ def _size(size: int, limit: int) -> str:
 
     def shown(n: int, digits: int) -> str:
         said = f"{n / mb:.{digits}f}"
-        return (said.rstrip("0").rstrip(".") if "." in said else said) + " MB"
+        return _("{amount} MB").format(amount=said.rstrip("0").rstrip(".") if "." in said else said)
 
     digits = 0
     while digits < 3 and shown(size, digits) == shown(limit, digits):
         digits += 1
-    said = shown(size, digits) if shown(size, digits) != shown(limit, digits) else f"{size:,} bytes"
-    return f"{said} is over the {shown(limit, 1)} limit"
+    if shown(size, digits) != shown(limit, digits):
+        said = shown(size, digits)
+    else:
+        said = ngettext("{count} byte", "{count} bytes", size).format(count=f"{size:,}")
+    return _("{size} is over the {limit} limit").format(size=said, limit=shown(limit, 1))
 
 
 def _thread_refs(parent: Message | None) -> str | None:
@@ -1019,7 +1040,7 @@ def _reply_subject(subject: str) -> str:
 def add_note(engine: Engine, customer_id: int, body: str, *, agent: str) -> int:
     """An internal note: stored in the history, never sent to the customer."""
     if not body.strip():
-        raise ServiceError("the note is empty")
+        raise ServiceError(_("the note is empty"))
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         conv = _newest_conversation(session, customer_id)
@@ -1043,12 +1064,13 @@ def add_note(engine: Engine, customer_id: int, body: str, *, agent: str) -> int:
 def set_status(engine: Engine, customer_id: int, status: str, *, agent: str) -> int:
     """Change the status of the customer's newest conversation; returns its id."""
     if status not in STATUSES:
-        raise ServiceError(f"unknown status {status!r}")
+        raise ServiceError(_("unknown status {status}").format(status=repr(status)))
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         conv = _newest_conversation(session, customer_id, create=False)
         if conv is None:
-            raise ServiceError(f"customer {customer_id} has no conversation")
+            problem = _("customer {customer} has no conversation")
+            raise ServiceError(problem.format(customer=customer_id))
         assert conv.id is not None
         if conv.status != status:
             _change_status(session, conv, status, agent=agent)
@@ -1099,9 +1121,11 @@ def retry_reply(engine: Engine, message_id: int, *, agent: str) -> None:
     with db.write(engine) as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "out":
-            raise ServiceError(f"no reply {message_id}")
+            raise ServiceError(_("no reply {message}").format(message=message_id))
         if message.delivery not in ("failed", "unconfirmed"):
-            raise ServiceError(f"reply {message_id} is {message.delivery}, not failed")
+            # TRANSLATORS: {delivery} is the delivery state as stored (queued, sending, sent).
+            problem = _("reply {message} is {delivery}, not failed")
+            raise ServiceError(problem.format(message=message_id, delivery=message.delivery))
         session.add(
             Event(
                 agent=agent,
@@ -1121,9 +1145,10 @@ def retry_reply(engine: Engine, message_id: int, *, agent: str) -> None:
 def _customer(session: Session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise ServiceError(f"no customer {customer_id}")
+        raise ServiceError(_("no customer {customer}").format(customer=customer_id))
     if customer.merged_into_id is not None:
-        raise ServiceError(f"customer {customer_id} was merged into {customer.merged_into_id}")
+        problem = _("customer {customer} was merged into {target}")
+        raise ServiceError(problem.format(customer=customer_id, target=customer.merged_into_id))
     return customer
 
 
@@ -1131,7 +1156,8 @@ def _reply_identity(session: Session, customer_id: int, identity_id: int | None)
     if identity_id is not None:
         identity = session.get(Identity, identity_id)
         if identity is None or identity.customer_id != customer_id:
-            raise ServiceError(f"identity {identity_id} is not customer {customer_id}'s")
+            problem = _("identity {identity} is not customer {customer}'s")
+            raise ServiceError(problem.format(identity=identity_id, customer=customer_id))
         return identity
     last_in = session.exec(
         select(Message.identity_id)
@@ -1142,9 +1168,12 @@ def _reply_identity(session: Session, customer_id: int, identity_id: int | None)
         identity = session.get(Identity, last_in)
         if identity is not None and identity.customer_id == customer_id:  # not unlinked since
             return identity
-    identity = session.exec(select(Identity).where(Identity.customer_id == customer_id)).first()
+    identity = session.exec(
+        select(Identity).where(Identity.customer_id == customer_id).order_by(col(Identity.id))
+    ).first()
     if identity is None:
-        raise ServiceError(f"customer {customer_id} has no address to reply to")
+        problem = _("customer {customer} has no address to reply to")
+        raise ServiceError(problem.format(customer=customer_id))
     return identity
 
 
@@ -1184,6 +1213,9 @@ def claim_outbox(
     paused and lost its lease claims nothing, so it cannot send.
     """
     now = db.stamp(utcnow())
+    # PostgreSQL: rows another transaction has locked are left to it, not waited for
+    # (SQLite locks the whole store instead; BEGIN IMMEDIATE already serializes writers).
+    skip_locked = " FOR UPDATE SKIP LOCKED" if db.is_postgresql_engine(engine) else ""
     with db.write(engine) as session:
         rows = (
             session.connection()
@@ -1194,7 +1226,7 @@ def claim_outbox(
                     f"WHERE id IN (SELECT id FROM message WHERE {db.UNDELIVERED} "
                     "  AND delivery = 'queued' "
                     "  AND (next_attempt_at IS NULL OR next_attempt_at <= :now) "
-                    "  ORDER BY next_attempt_at, id LIMIT :limit) "
+                    f"  ORDER BY next_attempt_at NULLS FIRST, id LIMIT :limit{skip_locked}) "
                     "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
                     "  AND generation = :gen AND expires_at > :now) "
                     "RETURNING id, idempotency_key, account, channel, identity_id, body, subject, "
@@ -1463,9 +1495,9 @@ def move_message(
     with db.write(engine) as session:
         message = session.get(Message, message_id)
         if message is None:
-            raise ServiceError(f"no message {message_id}")
+            raise ServiceError(_("no message {message}").format(message=message_id))
         if message.direction == "note" and to_conversation is None:
-            raise ServiceError("a note cannot start a conversation of its own")
+            raise ServiceError(_("a note cannot start a conversation of its own"))
         source = message.conversation_id
         if to_conversation is None:
             target = Conversation(
@@ -1478,9 +1510,11 @@ def move_message(
         else:
             found = session.get(Conversation, to_conversation)
             if found is None or found.customer_id != message.customer_id:
-                raise ServiceError(f"conversation {to_conversation} is not one of this customer's")
+                problem = _("conversation {conversation} is not one of this customer's")
+                raise ServiceError(problem.format(conversation=to_conversation))
             if found.id == source:
-                raise ServiceError(f"message {message_id} is already in conversation {source}")
+                problem = _("message {message} is already in conversation {conversation}")
+                raise ServiceError(problem.format(message=message_id, conversation=source))
             target = found
         assert target.id is not None
         return _move(
@@ -1493,11 +1527,12 @@ def undo_move(engine: Engine, event_id: int, *, agent: str) -> int:
     with db.write(engine) as session:
         event = session.get(Event, event_id)
         if event is None or event.kind not in ("move", "split") or event.message_id is None:
-            raise ServiceError(f"event {event_id} is not a move")
+            raise ServiceError(_("event {event} is not a move").format(event=event_id))
         message = session.get(Message, event.message_id)
         assert message is not None and event.before is not None
         if str(message.conversation_id) != event.after:
-            raise ServiceError(f"message {message.id} has moved again since; undo that first")
+            problem = _("message {message} has moved again since; undo that first")
+            raise ServiceError(problem.format(message=message.id))
         target = session.get(Conversation, int(event.before))
         assert target is not None
         return _move(session, message, target, agent, "move")
@@ -1578,7 +1613,7 @@ def add_identity(
     join this customer's history. Refused when the address already belongs to someone.
     With ``agent`` (an agent linked it, not a connector), a "link" event records it."""
     if not address.strip():
-        raise ServiceError("the address is empty")
+        raise ServiceError(_("the address is empty"))
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         taken = session.exec(
@@ -1588,7 +1623,10 @@ def add_identity(
             if taken.customer_id == customer_id:
                 assert taken.id is not None
                 return taken.id
-            raise ServiceError(f"{channel} {address} belongs to customer {taken.customer_id}")
+            problem = _("{channel} {address} belongs to customer {customer}")
+            raise ServiceError(
+                problem.format(channel=channel, address=address, customer=taken.customer_id)
+            )
         identity = Identity(
             customer_id=customer_id,
             channel=channel,
@@ -1747,7 +1785,7 @@ def _suggest_link(
     for event in events:
         session.add(event)
     session.flush()
-    for customer_id, _ in pairs:
+    for customer_id, _event in pairs:
         _bump(session, customer_id)
     return [event.id for event in events if event.id is not None]
 
@@ -1765,7 +1803,7 @@ def queue_email_copy(engine: Engine, reply_id: int, account: str) -> int | None:
     with db.write(engine) as session:
         reply = session.get(Message, reply_id)
         if reply is None or reply.direction != "out" or reply.idempotency_key is None:
-            raise ServiceError(f"message {reply_id} is not a reply")
+            raise ServiceError(_("message {message} is not a reply").format(message=reply_id))
         digest = hashlib.sha256(f"email-copy:{reply.idempotency_key}".encode()).hexdigest()
         key = f"{digest[:32]}@{KEY_DOMAIN}"
         if session.exec(select(Message.id).where(Message.idempotency_key == key)).first():
@@ -1863,7 +1901,7 @@ def _email_of(session: Session, customer_id: int, left: str | None) -> Identity 
             Message.direction == "in",
             Message.channel == "email",
         )
-        .order_by(col(Message.sent_at).desc())
+        .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
     ).first()
     for identity in emails:
         if identity.id == last:
@@ -1902,8 +1940,8 @@ def set_presence(engine: Engine, agent: str, customer_id: int, typing: bool) -> 
             session.connection().execute(
                 text(
                     "INSERT INTO presence (agent, customer_id, typing, heartbeat_at) "
-                    "VALUES (:agent, :customer, 1, :now) ON CONFLICT (agent) DO UPDATE SET "
-                    "customer_id = excluded.customer_id, typing = 1, "
+                    "VALUES (:agent, :customer, TRUE, :now) ON CONFLICT (agent) DO UPDATE SET "
+                    "customer_id = excluded.customer_id, typing = TRUE, "
                     "heartbeat_at = excluded.heartbeat_at"
                 ),
                 {"agent": agent, "customer": customer_id, "now": db.stamp(utcnow())},
@@ -1911,7 +1949,7 @@ def set_presence(engine: Engine, agent: str, customer_id: int, typing: bool) -> 
         else:
             session.connection().execute(
                 text(
-                    "UPDATE presence SET typing = 0 "
+                    "UPDATE presence SET typing = FALSE "
                     "WHERE agent = :agent AND customer_id = :customer AND typing"
                 ),
                 {"agent": agent, "customer": customer_id},
@@ -1934,10 +1972,10 @@ def presence_heartbeat(engine: Engine, agent: str, customer_id: int | None) -> N
         session.connection().execute(
             text(
                 "INSERT INTO presence (agent, customer_id, typing, heartbeat_at, seen_at) "
-                "VALUES (:agent, :customer, 0, :never, :now) ON CONFLICT (agent) DO UPDATE SET "
+                "VALUES (:agent, :customer, FALSE, :never, :now) ON CONFLICT (agent) DO UPDATE SET "
                 "seen_at = excluded.seen_at, customer_id = excluded.customer_id, "
-                "typing = CASE WHEN presence.customer_id IS excluded.customer_id "
-                "THEN presence.typing ELSE 0 END"
+                "typing = CASE WHEN presence.customer_id IS NOT DISTINCT FROM excluded.customer_id "
+                "THEN presence.typing ELSE FALSE END"
             ),
             {
                 "agent": agent,
@@ -1954,7 +1992,7 @@ def leave_presence(engine: Engine, agent: str) -> None:
     with db.write(engine) as session:
         session.connection().execute(
             text(
-                "UPDATE presence SET seen_at = NULL, customer_id = NULL, typing = 0 "
+                "UPDATE presence SET seen_at = NULL, customer_id = NULL, typing = FALSE "
                 "WHERE agent = :agent"
             ),
             {"agent": agent},
@@ -1977,7 +2015,7 @@ def save_draft(
     ``started_at`` included (when the agent began it, or last read what others sent since).
     An empty body deletes the draft."""
     if mode not in DRAFT_MODES:
-        raise ServiceError(f"unknown draft mode {mode!r}")
+        raise ServiceError(_("unknown draft mode {mode}").format(mode=repr(mode)))
     if not body.strip():
         delete_draft(engine, agent, customer_id)
         return
@@ -2056,12 +2094,12 @@ def assign(engine: Engine, conversation_id: int, assignee: str | None, *, agent:
     whether anything changed."""
     assignee = assignee.strip() if assignee is not None else None
     if assignee == "":
-        raise ServiceError("say whom to assign to")
+        raise ServiceError(_("say whom to assign to"))
     with db.write(engine) as session:
         conv = _workflow_conversation(session, conversation_id)
         _record_agent(session, agent)
         if assignee is not None and assignee != agent and not _known_agent(session, assignee):
-            raise ServiceError(f"no agent {one_line(assignee, 60)!r} (agents: {_agents(session)})")
+            raise ServiceError(_no_agent(session, assignee))
         return _assign_to(session, conv, assignee, agent)
 
 
@@ -2080,7 +2118,8 @@ def set_conversation_status(
 ) -> bool:
     """Open, pend or resolve the conversation (a "status" event); whether it changed."""
     if status not in AGENT_STATUSES:
-        raise ServiceError(f"status {status!r} is not one of {', '.join(AGENT_STATUSES)}")
+        problem = _("status {status} is not one of {statuses}")
+        raise ServiceError(problem.format(status=repr(status), statuses=", ".join(AGENT_STATUSES)))
     with db.write(engine) as session:
         conv = _workflow_conversation(session, conversation_id)
         _record_agent(session, agent)
@@ -2104,9 +2143,9 @@ def snooze(
     snoozed until; after: the new time). ``wake_snoozed`` opens it again then, and so
     does the customer writing before that (ingest's rule for any status but open)."""
     if until.tzinfo is None:
-        raise ServiceError("a snooze time needs a time zone")
+        raise ServiceError(_("a snooze time needs a time zone"))
     if until <= (now or utcnow()):
-        raise ServiceError("that time is in the past: snooze until a later one")
+        raise ServiceError(_("that time is in the past: snooze until a later one"))
     with db.write(engine) as session:
         conv = _workflow_conversation(session, conversation_id)
         _record_agent(session, agent)
@@ -2163,13 +2202,14 @@ def tag_name(raw: str) -> str:
     name = raw.strip().lower().replace("i\u0307", "i")  # "İ".lower() keeps a dot above
     shown = one_line(name, 60)
     if not name:
-        raise ServiceError("a tag needs a name")
+        raise ServiceError(_("a tag needs a name"))
     if any(c.isspace() for c in name):
-        raise ServiceError(f"tag {shown!r}: no spaces in a tag (use - or _)")
+        raise ServiceError(_("tag {tag}: no spaces in a tag (use - or _)").format(tag=repr(shown)))
     if name.startswith("-") or "," in name or not name.isprintable():
-        raise ServiceError(f"tag {shown!r}: letters, digits and - _ . / only")
+        raise ServiceError(_("tag {tag}: letters, digits and - _ . / only").format(tag=repr(shown)))
     if len(name) > MAX_TAG:
-        raise ServiceError(f"tag {shown!r}: at most {MAX_TAG} characters")
+        problem = _("tag {tag}: at most {count} characters")
+        raise ServiceError(problem.format(tag=repr(shown), count=MAX_TAG))
     return name
 
 
@@ -2194,7 +2234,8 @@ def change_tags(
         removed = []
         for tag in removing:
             if not _untag(session, conv, tag, agent):
-                raise ServiceError(f"conversation #{conv.id} has no tag {tag!r}")
+                problem = _("conversation #{conversation} has no tag {tag}")
+                raise ServiceError(problem.format(conversation=conv.id, tag=repr(tag)))
             removed.append(tag)
         if added or removed:
             _bump(session, conv.customer_id)
@@ -2282,7 +2323,8 @@ def mark_spam(engine: Engine, conversation_id: int, *, agent: str) -> int:
             .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
         ).first()
         if sender is None:
-            raise ServiceError(f"conversation #{conversation_id} has no message to block")
+            problem = _("conversation #{conversation} has no message to block")
+            raise ServiceError(problem.format(conversation=conversation_id))
         identity = _identity(session, sender)
         _block(session, identity, agent)
         if conv.status != "resolved":
@@ -2314,14 +2356,14 @@ def _block(session: Session, identity: Identity, agent: str) -> bool:
 def _workflow_conversation(session: Session, conversation_id: int) -> Conversation:
     conv = session.get(Conversation, conversation_id)
     if conv is None:
-        raise ServiceError(f"no conversation {conversation_id}")
+        raise ServiceError(_("no conversation {conversation}").format(conversation=conversation_id))
     return conv
 
 
 def _identity(session: Session, identity_id: int) -> Identity:
     identity = session.get(Identity, identity_id)
     if identity is None:
-        raise ServiceError(f"no identity {identity_id}")
+        raise ServiceError(_("no identity {identity}").format(identity=identity_id))
     return identity
 
 
@@ -2392,7 +2434,16 @@ def _agents(session: Session, limit: int = 10) -> str:
         text("SELECT name FROM agent UNION SELECT agent FROM presence ORDER BY 1 LIMIT :limit"),
         {"limit": limit},
     )
-    return ", ".join(one_line(str(n), 40) for (n,) in names) or "none yet"
+    return ", ".join(one_line(str(n), 40) for (n,) in names)
+
+
+def _no_agent(session: Session, assignee: str) -> str:
+    """ "no agent 'x' (agents: aysel, leyla)": the agents the store knows, to pick from."""
+    agents = _agents(session)
+    shown = repr(one_line(assignee, 60))
+    if not agents:
+        return _("no agent {name} (agents: none yet)").format(name=shown)
+    return _("no agent {name} (agents: {agents})").format(name=shown, agents=agents)
 
 
 # ---------------------------------------------------------------------------
@@ -2451,7 +2502,8 @@ def import_canned(engine: Engine, replies: Sequence[CannedReply], *, agent: str)
     seen: set[str] = set()
     for reply in checked:
         if reply.shortcut in seen:
-            raise ServiceError(f"{reply.source or 'import'}: ::{reply.shortcut} given twice")
+            problem = _("::{shortcut} given twice").format(shortcut=reply.shortcut)
+            raise ServiceError(f"{reply.source or 'import'}: {problem}")
         seen.add(reply.shortcut)
     added = updated = unchanged = 0
     with db.write(engine) as session:
@@ -2480,7 +2532,7 @@ def _checked_canned(reply: CannedReply) -> CannedReply:
 def _canned_row(session: Session, canned_id: int) -> db.Canned:
     row = session.get(db.Canned, canned_id)
     if row is None:
-        raise ServiceError(f"no canned reply {canned_id}")
+        raise ServiceError(_("no canned reply {canned}").format(canned=canned_id))
     return row
 
 
@@ -2488,7 +2540,8 @@ def _free_shortcut(session: Session, shortcut: str, owner: int | None) -> None:
     """Refuse a shortcut another reply has (the column is unique: say so in words)."""
     taken = session.exec(select(db.Canned).where(db.Canned.shortcut == shortcut)).first()
     if taken is not None and taken.id != owner:
-        raise ServiceError(f"::{shortcut} is taken by {one_line(taken.title, 80)!r}")
+        problem = _("::{shortcut} is taken by {title}")
+        raise ServiceError(problem.format(shortcut=shortcut, title=repr(one_line(taken.title, 80))))
 
 
 def _add_canned(session: Session, reply: CannedReply, agent: str) -> int:
@@ -2586,9 +2639,10 @@ def rename_customer(
     someone else meanwhile is not overwritten unseen. Whether anything changed."""
     name = " ".join(name.split())
     if not name:
-        raise ServiceError("a customer needs a name")
+        raise ServiceError(_("a customer needs a name"))
     if len(name) > MAX_NAME or clean(name) != name:
-        raise ServiceError(f"a name is at most {MAX_NAME} characters, without control characters")
+        problem = _("a name is at most {count} characters, without control characters")
+        raise ServiceError(problem.format(count=MAX_NAME))
     return _set_customer_text(
         engine, customer_id, "name", name, kind="rename", agent=agent, was=was
     )
@@ -2602,7 +2656,7 @@ def set_customer_notes(
     changed."""
     notes = notes.strip()
     if len(notes) > MAX_NOTES:
-        raise ServiceError(f"notes are at most {MAX_NOTES:,} characters")
+        raise ServiceError(_("notes are at most {count} characters").format(count=f"{MAX_NOTES:,}"))
     return _set_customer_text(
         engine, customer_id, "notes", notes, kind="notes", agent=agent, was=was
     )
@@ -2641,10 +2695,17 @@ def _set_customer_text(
 
 def _unchanged_since(customer_id: int, what: str, now: str, was: str | None) -> None:
     if was is not None and now != was:
-        raise ServiceError(
-            f"customer {customer_id}'s {what} changed since you opened them (someone else "
-            "saved); look at it again before saving"
-        )
+        if what == "name":
+            problem = _(
+                "customer {customer}'s name changed since you opened them (someone else "
+                "saved); look at it again before saving"
+            )
+        else:
+            problem = _(
+                "customer {customer}'s notes changed since you opened them (someone else "
+                "saved); look at it again before saving"
+            )
+        raise ServiceError(problem.format(customer=customer_id))
 
 
 def unlink_identity(
@@ -2665,9 +2726,8 @@ def unlink_identity(
             select(Identity.id).where(Identity.customer_id == old_id, Identity.id != identity_id)
         ).first()
         if others is None:
-            raise ServiceError(
-                f"{_address(identity)} is customer {old_id}'s only address: nothing to unlink"
-            )
+            problem = _("{address} is customer {customer}'s only address: nothing to unlink")
+            raise ServiceError(problem.format(address=_address(identity), customer=old_id))
         address = _address(identity)
         name = identity.display_name or identity.address
         session.flush()
@@ -2826,10 +2886,14 @@ def unmerge_customers(engine: Engine, record_id: int, *, agent: str) -> int:
     with db.write(engine) as session:
         record = session.get(MergeRecord, record_id)
         if record is None:
-            raise ServiceError(f"no merge #{record_id}")
+            raise ServiceError(_("no merge #{merge}").format(merge=record_id))
         if record.undone_at is not None:
-            by = f" by {one_line(record.undone_by, 40)}" if record.undone_by else ""
-            raise ServiceError(f"merge #{record_id} was undone already{by}")
+            if record.undone_by:
+                problem = _("merge #{merge} was undone already by {agent}")
+            else:
+                problem = _("merge #{merge} was undone already")
+            agent_said = one_line(record.undone_by or "", 40)
+            raise ServiceError(problem.format(merge=record_id, agent=agent_said))
         source_id, target_id = record.source_id, record.target_id
         source = session.get(Customer, source_id)
         target = session.get(Customer, target_id)
@@ -2840,18 +2904,28 @@ def unmerge_customers(engine: Engine, record_id: int, *, agent: str) -> int:
                 .where(MergeRecord.source_id == target_id, col(MergeRecord.undone_at).is_(None))
                 .order_by(col(MergeRecord.id).desc())
             ).first()
+            if later:
+                problem = _(
+                    "customer {customer} was merged into customer {target} since "
+                    "(merge #{merge}): unmerge that first"
+                )
+            else:
+                problem = _(
+                    "customer {customer} was merged into customer {target} since: "
+                    "unmerge that first"
+                )
             raise ServiceError(
-                f"customer {target_id} was merged into customer {target.merged_into_id} since"
-                + (f" (merge #{later})" if later else "")
-                + ": unmerge that first"
+                problem.format(customer=target_id, target=target.merged_into_id, merge=later)
             )
         if source.merged_into_id != target_id:
-            raise ServiceError(f"customer {source_id} is no longer merged into {target_id}")
+            problem = _("customer {customer} is no longer merged into {target}")
+            raise ServiceError(problem.format(customer=source_id, target=target_id))
         _record_agent(session, agent)
         target_name = one_line(target.name, 60)
         moved = json.loads(record.moved)
         if moved.get("format") != MERGE_FORMAT:
-            raise ServiceError(f"merge #{record_id} was recorded by another omnitui version")
+            problem = _("merge #{merge} was recorded by another omnitui version")
+            raise ServiceError(problem.format(merge=record_id))
         identities, conversations, messages = _unmerge(session, record, moved, agent)
         record = session.get(MergeRecord, record_id)
         source = session.get(Customer, source_id)
@@ -2875,7 +2949,7 @@ def unmerge_customers(engine: Engine, record_id: int, *, agent: str) -> int:
 
 def _merge_pair(session: Session, source_id: int, target_id: int) -> tuple[Customer, Customer]:
     if source_id == target_id:
-        raise ServiceError("a customer cannot be merged into themselves")
+        raise ServiceError(_("a customer cannot be merged into themselves"))
     return _customer(session, source_id), _customer(session, target_id)
 
 
@@ -2936,9 +3010,9 @@ def _merge(
     for identity_id, column, value in identity_changes:
         assert column in _IDENTITY_CHANGES
         where = {"id": identity_id, "value": value}
-        old = conn.execute(
-            text(f"SELECT {column} FROM identity WHERE id = :id"), where
-        ).scalar_one()
+        old = _stored(
+            conn.execute(text(f"SELECT {column} FROM identity WHERE id = :id"), where).scalar_one()
+        )
         conn.execute(text(f"UPDATE identity SET {column} = :value WHERE id = :id"), where)
         moved["identity_changes"].append(
             {"id": identity_id, "column": column, "before": old, "after": value}
@@ -2990,7 +3064,7 @@ def _merge_drafts(conn: sa.Connection, source_id: int, target_id: int) -> list[d
         text(f"SELECT {_DRAFT_COLUMNS} FROM draft WHERE customer_id = :id ORDER BY agent"),
         {"id": source_id},
     )
-    for draft in [dict(d) for d in drafts.mappings()]:
+    for draft in [_stored_row(d) for d in drafts.mappings()]:
         key = {"agent": draft["agent"], "source": source_id, "target": target_id}
         theirs = (
             conn.execute(
@@ -3019,7 +3093,7 @@ def _merge_drafts(conn: sa.Connection, source_id: int, target_id: int) -> list[d
             {**key, "body": joined},
         )
         conn.execute(text("DELETE FROM draft WHERE agent = :agent AND customer_id = :source"), key)
-        recorded.append({"draft": draft, "joined_with": dict(theirs), "joined": joined})
+        recorded.append({"draft": draft, "joined_with": _stored_row(theirs), "joined": joined})
     return recorded
 
 
@@ -3056,7 +3130,7 @@ def _unmerge(
     }
     old_homes = {int(m): int(c) for m, c in moved["messages"]}
     rows = [
-        _Row(int(r[0]), int(r[1]), r[2], str(r[3]), str(r[4]), bool(r[5]))
+        _Row(int(r[0]), int(r[1]), r[2], str(r[3]), str(_stored(r[4])), bool(r[5]))
         for r in conn.execute(
             text(
                 "SELECT m.id, m.conversation_id, m.identity_id, m.direction, m.sent_at, "
@@ -3162,7 +3236,9 @@ def _unmerge(
         column = change["column"]
         assert column in _IDENTITY_CHANGES
         where = {"id": change["id"], "before": change["before"]}
-        now = conn.execute(text(f"SELECT {column} FROM identity WHERE id = :id"), where).scalar()
+        now = _stored(
+            conn.execute(text(f"SELECT {column} FROM identity WHERE id = :id"), where).scalar()
+        )
         if now == change["after"]:
             conn.execute(text(f"UPDATE identity SET {column} = :before WHERE id = :id"), where)
     _recount_after_unmerge(session, touched)
@@ -3278,12 +3354,24 @@ def _recount_after_unmerge(session: Session, conversation_ids: set[int]) -> None
     session.flush()
 
 
+def _stored(value: Any) -> Any:
+    """A column's value as SQLite returns it (times as UTC text), whatever the store: merge
+    records keep values as JSON and compare times as text."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")  # naive: the store's UTC
+    return value
+
+
 def _customer_state(conn: sa.Connection, customer_id: int) -> dict[str, Any]:
     row = conn.execute(
         text(f"SELECT {', '.join(_STATE_COLUMNS)} FROM customer WHERE id = :id"),
         {"id": customer_id},
     )
-    return dict(row.mappings().one())
+    return _stored_row(row.mappings().one())
+
+
+def _stored_row(row: sa.RowMapping) -> dict[str, Any]:
+    return {str(k): _stored(v) for k, v in row.items()}
 
 
 def _set_state(conn: sa.Connection, customer_id: int, state: Mapping[str, Any]) -> None:
@@ -3434,11 +3522,12 @@ def bulk_apply(
     a conversation does not have skips it). One BEGIN IMMEDIATE transaction; an unknown
     conversation id refuses the whole batch before anything is written."""
     if action not in BULK_ACTIONS:
-        raise ServiceError(f"bulk action {action!r} is not one of {', '.join(BULK_ACTIONS)}")
+        problem = _("bulk action {action} is not one of {actions}")
+        raise ServiceError(problem.format(action=repr(action), actions=", ".join(BULK_ACTIONS)))
     adding = list(dict.fromkeys(tag_name(t) for t in add))
     removing = list(dict.fromkeys(tag_name(t) for t in remove))
     if action == "tags" and not (adding or removing):
-        raise ServiceError("say which tags to add or remove")
+        raise ServiceError(_("say which tags to add or remove"))
     with db.write(engine) as session:
         ids = list(dict.fromkeys(conversations))
         for customer_id in dict.fromkeys(customers):
@@ -3446,9 +3535,8 @@ def bulk_apply(
             if current is not None and current not in ids:
                 ids.append(current)
         if len(ids) > BULK_LIMIT:
-            raise ServiceError(
-                f"{len(ids):,} conversations: at most {BULK_LIMIT:,} at once (narrow the search)"
-            )
+            problem = _("{count} conversations: at most {limit} at once (narrow the search)")
+            raise ServiceError(problem.format(count=f"{len(ids):,}", limit=f"{BULK_LIMIT:,}"))
         found = [_workflow_conversation(session, i) for i in ids]
         _record_agent(session, agent)
         changed = 0

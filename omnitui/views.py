@@ -9,7 +9,9 @@ All is every customer, a channel view every customer with an address on that cha
 (the list's own ``channels`` column, so it costs what the plain list costs).
 
 Views are values: reads.py turns them into SQL, the view bar shows them, the config adds
-saved ones (``[views.NAME] query = "tag:vip is:open"``). The first paint shows the
+saved ones (``[views.NAME] query = "tag:vip is:open"``). The built-in and channel views'
+titles are msgids, translated where they are shown (``View.shown_title``); a saved view's
+title is the config's, shown as written. The first paint shows the
 built-in ones only; saved and channel views join once the config and the counts are
 read, after it.
 
@@ -21,8 +23,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-CHANNEL_TITLES = {"email": "Email", "telegram": "Telegram", "webchat": "Web chat", "phone": "Phone"}
-"""Every channel a customer address can be on (query.CHANNELS), as the view bar names it."""
+from omnitui import i18n
+from omnitui.i18n import N_, NP_, _
+
+CHANNEL_TITLES = {
+    # TRANSLATORS: the view bar's tabs (views of the customer list): keep them short.
+    "email": NP_("view", "Email"),
+    "telegram": NP_("view", "Telegram"),
+    "webchat": NP_("view", "Web chat"),
+    "phone": NP_("view", "Phone"),
+}
+"""Every channel a customer address can be on (query.CHANNELS), as the view bar names it
+(msgids in the "view" context)."""
 SAVED_PREFIX = "saved:"
 CHANNEL_PREFIX = "channel:"
 DIGIT_VIEWS = 9
@@ -42,6 +54,26 @@ class View(NamedTuple):
     key: str = ""
     """A key that picks the view (saved views, from the config); "" for none."""
     description: str = ""
+    """A built-in view's description (a msgid); see ``shown_description``."""
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the console's language; a saved view's as the config wrote it."""
+        if self.id.startswith(SAVED_PREFIX) or not self.title:
+            return self.title
+        # Marked with NP_("view", ...) where the view is made; a channel not in
+        # CHANNEL_TITLES has no msgid and stays as it is.
+        return i18n.pgettext("view", self.title)
+
+    @property
+    def shown_description(self) -> str:
+        """What the view lists, in the console's language (the command palette's line)."""
+        if self.id.startswith(SAVED_PREFIX):
+            return _("Saved search: {query}").format(query=self.query)
+        if self.channel:
+            return _("Customers with an address on {channel}").format(channel=self.shown_title)
+        # A built-in view's description is an N_() msgid.
+        return i18n._(self.description) if self.description else ""
 
     @property
     def lists_everyone(self) -> bool:
@@ -49,21 +81,43 @@ class View(NamedTuple):
         return not self.query and not self.channel
 
 
-ALL = View("all", "All", description="Every customer")
-OPEN = View("open", "Open", "is:open", description="Customers with an open conversation")
-MINE = View("mine", "Mine", "assignee:me is:open", description="Open conversations assigned to you")
+# TRANSLATORS: the view bar's tabs (views of the customer list): keep them short.
+ALL = View("all", NP_("view", "All"), description=N_("Every customer"))
+OPEN = View(
+    "open",
+    NP_("view", "Open"),
+    "is:open",
+    description=N_("Customers with an open conversation"),
+)
+MINE = View(
+    "mine",
+    NP_("view", "Mine"),
+    "assignee:me is:open",
+    description=N_("Open conversations assigned to you"),
+)
 UNASSIGNED = View(
     "unassigned",
-    "Unassigned",
+    NP_("view", "Unassigned"),
     "assignee:none is:open",
-    description="Open conversations nobody has taken",
+    description=N_("Open conversations nobody has taken"),
 )
 PENDING = View(
-    "pending", "Pending", "is:pending", description="Conversations waiting on the customer"
+    "pending",
+    NP_("view", "Pending"),
+    "is:pending",
+    description=N_("Conversations waiting on the customer"),
 )
-SNOOZED = View("snoozed", "Snoozed", "is:snoozed", description="Conversations put away for now")
+SNOOZED = View(
+    "snoozed",
+    NP_("view", "Snoozed"),
+    "is:snoozed",
+    description=N_("Conversations put away for now"),
+)
 RESOLVED = View(
-    "resolved", "Resolved", "is:resolved", description="Customers with a resolved conversation"
+    "resolved",
+    NP_("view", "Resolved"),
+    "is:resolved",
+    description=N_("Customers with a resolved conversation"),
 )
 BUILT_IN = (ALL, OPEN, MINE, UNASSIGNED, PENDING, SNOOZED, RESOLVED)
 """The views every inbox has, in the bar's order (digits 1-7)."""
@@ -71,23 +125,12 @@ BUILT_IN = (ALL, OPEN, MINE, UNASSIGNED, PENDING, SNOOZED, RESOLVED)
 
 def channel_view(channel: str) -> View:
     title = CHANNEL_TITLES.get(channel, channel.capitalize())
-    return View(
-        f"{CHANNEL_PREFIX}{channel}",
-        title,
-        channel=channel,
-        description=f"Customers with an address on {title}",
-    )
+    return View(f"{CHANNEL_PREFIX}{channel}", title, channel=channel)
 
 
 def saved_view(name: str, query: str, *, title: str = "", key: str = "") -> View:
     """A saved search from the config (``[views.NAME]``)."""
-    return View(
-        f"{SAVED_PREFIX}{name}",
-        title or name,
-        query,
-        key=key,
-        description=f"Saved search: {query}",
-    )
+    return View(f"{SAVED_PREFIX}{name}", title or name, query, key=key)
 
 
 def arrange(saved: Iterable[View], channels: Iterable[str]) -> list[View]:

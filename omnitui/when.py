@@ -16,10 +16,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from omnitui import formatting
+from omnitui.i18n import _
+
 DEFAULT_TIME = time(9, 0)
 """The time a day named without one means: the start of a working day."""
 
 EXAMPLES = "30m, 2h, tomorrow 9:00, mon, fri 14:30, 2026-12-01 10:00, next week"
+"""Words the parser reads (never translated: they are what the agent may type)."""
 
 _MINUTE, _HOUR, _DAY, _WEEK = 60, 3600, 86400, 7 * 86400
 _UNITS: dict[str, int] = {
@@ -104,9 +108,6 @@ _DURATION_PART = re.compile(r"(\d+)\s*([^\W\d_]+)")
 _TIME_AT_END = re.compile(r"(?:^|\s)(?:at\s+)?(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?$")
 _DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
 
 def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
     """The moment ``text`` names, after ``now``, read in zone ``tz``; an aware UTC datetime.
@@ -116,24 +117,26 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
     """
     said = " ".join(text.lower().translate(_FOLD).split())
     if not said:
-        raise ValueError(f"say when: {EXAMPLES}")
+        raise ValueError(_("say when: {examples}").format(examples=EXAMPLES))
     if _DURATION.fullmatch(said):
         parts = _DURATION_PART.findall(said)
-        unknown = [unit for _, unit in parts if unit not in _UNITS]
+        unknown = [unit for _count, unit in parts if unit not in _UNITS]
         if not unknown:
             seconds = sum(int(n) * _UNITS[unit] for n, unit in parts)
             try:
                 return _after(now + timedelta(seconds=seconds), now, tz, text)
             except OverflowError:
-                raise ValueError(f'not understood: "{said}" is too far ahead') from None
+                problem = _('not understood: "{words}" is too far ahead')
+                raise ValueError(problem.format(words=said)) from None
         if not _TIME_AT_END.search(said):  # "9am" looks like a duration too
-            raise ValueError(f'not understood: "{unknown[0]}" (a unit: m, h, d or w)')
+            problem = _('not understood: "{unit}" (a unit: m, h, d or w)')
+            raise ValueError(problem.format(unit=unknown[0]))
     local_now = now.astimezone(tz)
     at, rest = _time_of_day(said)
     day = _day(rest, local_now.date(), at is not None)
     if day is None:  # a time alone: today if it is still ahead, else tomorrow
         if at is None:
-            raise ValueError(f"say when: {EXAMPLES}")
+            raise ValueError(_("say when: {examples}").format(examples=EXAMPLES))
         day = local_now.date()
         if datetime.combine(day, at, tzinfo=tz) <= now:
             day += timedelta(days=1)
@@ -150,16 +153,17 @@ def _time_of_day(said: str) -> tuple[time | None, str]:
     hour_s, minute_s, half = found.groups()
     rest = said[: found.start()].strip()
     if minute_s is None and half is None and not rest:
-        raise ValueError(
-            f'not understood: "{said}" (say {hour_s}:00 for a time, {hour_s}h for hours)'
-        )
+        problem = _('not understood: "{words}" (say {hour}:00 for a time, {hour}h for hours)')
+        raise ValueError(problem.format(words=said, hour=hour_s))
     hour, minute = int(hour_s), int(minute_s or 0)
     if half is not None:
         if not 1 <= hour <= 12:
-            raise ValueError(f'not understood: "{found.group(0).strip()}" is not a time of day')
+            problem = _('not understood: "{words}" is not a time of day')
+            raise ValueError(problem.format(words=found.group(0).strip()))
         hour = hour % 12 + (12 if half == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise ValueError(f'not understood: "{found.group(0).strip()}" is not a time of day')
+        problem = _('not understood: "{words}" is not a time of day')
+        raise ValueError(problem.format(words=found.group(0).strip()))
     return time(hour, minute), rest
 
 
@@ -169,7 +173,7 @@ def _day(rest: str, today: date, timed: bool) -> date | None:
         return None
     if rest in _TODAY:
         if not timed:
-            raise ValueError(f'"{rest}" needs a time too (today 17:00)')
+            raise ValueError(_('"{words}" needs a time too (today 17:00)').format(words=rest))
         return today
     if rest in _TOMORROW:
         return today + timedelta(days=1)
@@ -180,43 +184,32 @@ def _day(rest: str, today: date, timed: bool) -> date | None:
         try:
             return date(*(int(g) for g in found.groups()))
         except ValueError:
-            raise ValueError(f'not understood: "{rest}" is not a date') from None
+            problem = _('not understood: "{words}" is not a date')
+            raise ValueError(problem.format(words=rest)) from None
     name = rest
     for prefix in _DAY_PREFIXES:
         name = name.removeprefix(prefix)
     weekday = _WEEKDAYS.get(name)
     if weekday is None:
-        raise ValueError(f'not understood: "{rest}" (try {EXAMPLES})')
+        problem = _('not understood: "{words}" (try {examples})')
+        raise ValueError(problem.format(words=rest, examples=EXAMPLES))
     return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
 
 
 def _after(moment: datetime, now: datetime, tz: tzinfo, text: str) -> datetime:
     if moment <= now:
-        raise ValueError(f'"{text.strip()}" is {local_label(moment, now, tz)}: not in the future')
+        problem = _('"{words}" is {moment}: not in the future')
+        raise ValueError(problem.format(words=text.strip(), moment=local_label(moment, now, tz)))
     return moment.astimezone(UTC)
 
 
 def describe(at: datetime, now: datetime, tz: tzinfo) -> str:
     """A moment as the agent reads it: "Tue 03 Nov 09:00 (in 19 h)", in their zone."""
-    return f"{local_label(at, now, tz)} ({_distance(at - now)})"
+    said = _("{moment} ({distance})")
+    return said.format(moment=local_label(at, now, tz), distance=formatting.distance(at - now))
 
 
 def local_label(at: datetime, now: datetime, tz: tzinfo) -> str:
-    """ "Tue 03 Nov 09:00" in zone ``tz`` (the year too when it is not ``now``'s). Day and
-    month names are English whatever the process locale (strftime's follow it)."""
-    local = at.astimezone(tz)
-    year = "" if local.year == now.astimezone(tz).year else f" {local.year}"
-    day, month = _DAY_NAMES[local.weekday()], _MONTH_NAMES[local.month - 1]
-    return f"{day} {local.day:02d} {month}{year} {local:%H:%M}"
-
-
-def _distance(delta: timedelta) -> str:
-    minutes = round(delta.total_seconds() / 60)
-    if minutes < 0:
-        return "past"
-    if minutes < 60:
-        return f"in {minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"in {hours} h" + (f" {minutes} min" if minutes else "")
-    return f"in {round(hours / 24)} days"
+    """ "Tue 03 Nov 09:00" in zone ``tz`` (the year too when it is not ``now``'s), in the
+    console's language whatever the process locale (omnitui.formatting.moment)."""
+    return formatting.moment(at, now, tz)

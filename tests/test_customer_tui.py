@@ -123,9 +123,9 @@ async def test_rename_notes_merge_with_preview_and_unmerge(
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MergePreviewScreen), what="preview")
         preview = screen_text(app)
-        assert f"Merge رضا احمدی (#{tui_store.reza}) into Əli Məmmədov (#{tui_store.ali})?" in (
-            preview
-        )
+        # The name is a cell of the sentence, in visual order alone ([display] rtl is on).
+        name = visual(f"رضا احمدی (#{tui_store.reza})", shape=True)
+        assert f"Merge {name} into Əli Məmmədov (#{tui_store.ali})?" in preview
         assert "Moves 1 address, 1 conversation (1 open) and 1 message" in preview
         assert "W webchat visitor-77  Reza Ahmadi" in preview
         await pilot.press("y")

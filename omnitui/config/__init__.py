@@ -22,6 +22,8 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omnitui.i18n import _, ngettext
+
 if TYPE_CHECKING:
     from omnitui.config.models import (
         AgentConfig,
@@ -87,7 +89,9 @@ def __getattr__(name: str) -> Any:
 
 
 class ConfigError(Exception):
-    """A configuration problem, as one line naming the file and the key."""
+    """A configuration problem, as one line naming the file and the key.
+
+    ``problem`` is said in the console's language (the file and the key never are)."""
 
     def __init__(self, path: Path | str, key: str, problem: str) -> None:
         where = f"{path}: {key}" if key else str(path)
@@ -131,16 +135,17 @@ def read(
         raw = path.read_bytes()
     except FileNotFoundError:
         if required:
-            raise ConfigError(path, "", "file not found") from None
+            raise ConfigError(path, "", _("file not found")) from None
         return None
     except OSError as exc:
         raise ConfigError(path, "", exc.strerror or str(exc)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(path, "", f"not UTF-8 at byte {exc.start}") from None
+        problem = _("not UTF-8 at byte {offset}").format(offset=exc.start)
+        raise ConfigError(path, "", problem) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"invalid TOML: {exc}") from None
+        raise ConfigError(path, "", _("invalid TOML: {error}").format(error=exc)) from None
     stamp = _stamp(raw) if checked_dir is not None else None
     if trust_checked and checked_dir is not None and stamp and (checked_dir / stamp).exists():
         return Checked(path, data)
@@ -191,12 +196,17 @@ def parse(data: dict[str, Any], path: Path | str = "<config>") -> Config:
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
-        problem = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        # pydantic's own messages are English; our validators' are translated already.
+        problem = _("unknown key") if err["type"] == "extra_forbidden" else err["msg"]
         if err["type"] != "extra_forbidden" and "input" in err and _may_echo(err):
-            problem += f" (got {err['input']!r})"
+            problem = _("{problem} (got {value})").format(problem=problem, value=repr(err["input"]))
         more = len(exc.errors()) - 1
         if more:
-            problem += f" (and {more} more problem{'s' * (more > 1)})"
+            problem = ngettext(
+                "{problem} (and {count} more problem)",
+                "{problem} (and {count} more problems)",
+                more,
+            ).format(problem=problem, count=more)
         raise ConfigError(path, key, problem) from None
 
 
@@ -217,7 +227,8 @@ def resolve_secret(where: str, value: str | None, env: str | None, cmd: str | No
     if env:
         found = os.environ.get(env)
         if found is None:
-            raise ConfigError("config", where, f"environment variable {env} is not set")
+            problem = _("environment variable {name} is not set").format(name=env)
+            raise ConfigError("config", where, problem)
         return found
     if cmd:
         try:
@@ -225,9 +236,23 @@ def resolve_secret(where: str, value: str | None, env: str | None, cmd: str | No
                 shlex.split(cmd), capture_output=True, text=True, timeout=30, check=True
             )
         except (OSError, subprocess.SubprocessError) as exc:
-            raise ConfigError("config", where, f"command failed: {exc}") from None
+            problem = _("command failed: {error}").format(error=exc)
+            raise ConfigError("config", where, problem) from None
         return out.stdout.rstrip("\n")
     return None
+
+
+def store_password(path: Path, env: str, cmd: str) -> None:
+    """Hand the PostgreSQL password from ``[store] password_env`` / ``password_cmd`` to libpq
+    (PGPASSWORD), for this process and the ones it starts; the URL itself stays secret-free,
+    so nothing that shows it can leak the password. Raises ConfigError."""
+    try:
+        password = resolve_secret("store.password", None, env or None, cmd or None)
+    except ConfigError as exc:
+        key = "store.password_env" if env else "store.password_cmd"
+        raise ConfigError(path, key, exc.problem) from None
+    if password is not None:
+        os.environ["PGPASSWORD"] = password
 
 
 @dataclass(frozen=True, slots=True, init=False)

@@ -14,6 +14,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from omnitui.i18n import _
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,7 +36,8 @@ class AgentConfig(_Section):
         from omnitui.canned import LANGUAGES
 
         if value and value not in LANGUAGES:
-            raise ValueError(f"language {value!r} is not one of {', '.join(LANGUAGES)}")
+            problem = _("language {value} is not one of {languages}")
+            raise ValueError(problem.format(value=repr(value), languages=", ".join(LANGUAGES)))
         return value
 
     @field_validator("timezone")
@@ -46,13 +49,28 @@ class AgentConfig(_Section):
             try:
                 ZoneInfo(value)
             except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {value!r}") from exc
+                raise ValueError(_("unknown time zone {value}").format(value=repr(value))) from exc
         return value
 
 
 class StoreConfig(_Section):
     url: str = ""
-    """sqlite:///PATH; empty means omnitui.db under the data dir."""
+    """sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME?sslmode=...; empty means
+    omnitui.db under the data dir. A PostgreSQL password: in the URL, from password_env or
+    password_cmd, or from ~/.pgpass (libpq reads it)."""
+    password_env: str = ""
+    """The environment variable holding the PostgreSQL password."""
+    password_cmd: str = ""
+    """A command printing the PostgreSQL password (run without a shell: `pass show db`)."""
+
+    @field_validator("url")
+    @classmethod
+    def _store_url(cls, value: str) -> str:
+        if value and not value.startswith(
+            ("sqlite:///", "postgresql://", "postgres://", "postgresql+psycopg://")
+        ):
+            raise ValueError(f"{value!r} is not sqlite:///PATH or postgresql://...")
+        return value
 
 
 class RunnerConfig(_Section):
@@ -85,7 +103,6 @@ DEFAULT_LISTEN = ("127.0.0.1", 8765)
 RESERVED_PATHS = frozenset({"/healthz"})
 """Routes of the HTTP server itself, which no connector may take."""
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-WEBHOOK_SECRET_RULE = "1-256 characters of A-Z a-z 0-9 _ -"
 _PATH = re.compile(r"/[A-Za-z0-9/_.~-]*")
 
 
@@ -96,7 +113,7 @@ def parse_listen(value: str) -> tuple[str, int]:
         host = host[1:-1]
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
         raise ValueError(
-            'HOST:PORT, e.g. "127.0.0.1:8765" ("[::1]:8765" for IPv6), "auto" or "" (no server)'
+            _('HOST:PORT, e.g. "127.0.0.1:8765" ("[::1]:8765" for IPv6), "auto" or "" (no server)')
         )
     return host, int(port)
 
@@ -127,9 +144,9 @@ class HttpConfig(_Section):
 
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError('an http(s) URL, e.g. "https://support.acme.example"')
+            raise ValueError(_('an http(s) URL, e.g. "https://support.acme.example"'))
         if parts.query or parts.fragment:
-            raise ValueError("a URL without ?query or #fragment")
+            raise ValueError(_("a URL without ?query or #fragment"))
         return value.rstrip("/")
 
 
@@ -176,8 +193,10 @@ class ServerConfig(_Section):
     def _plain_only_on_loopback(self) -> ServerConfig:
         if self.security == "plain" and not _is_loopback(self.host):
             raise ValueError(
-                f"security 'plain' sends the password unencrypted; allowed only for a "
-                f"loopback host, not {self.host!r} (use tls or starttls)"
+                _(
+                    "security 'plain' sends the password unencrypted; allowed only for a "
+                    "loopback host, not {host} (use tls or starttls)"
+                ).format(host=repr(self.host))
             )
         return self
 
@@ -232,7 +251,7 @@ class EmailAccount(_Section):
     @classmethod
     def _an_address(cls, value: str) -> str:
         if not _ADDRESS.match(value):
-            raise ValueError(f"not an email address: {value!r}")
+            raise ValueError(_("not an email address: {value}").format(value=repr(value)))
         return value.lower()
 
     @field_validator("also")
@@ -240,7 +259,7 @@ class EmailAccount(_Section):
     def _addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for one in value:
             if not _ADDRESS.match(one):
-                raise ValueError(f"not an email address: {one!r}")
+                raise ValueError(_("not an email address: {value}").format(value=repr(one)))
         return tuple(v.lower() for v in value)
 
     @property
@@ -283,7 +302,7 @@ class TelegramAccount(_Section):
     @classmethod
     def _a_secret_telegram_takes(cls, value: str) -> str:
         if value and not WEBHOOK_SECRET.fullmatch(value):
-            raise ValueError(WEBHOOK_SECRET_RULE)
+            raise ValueError(_("1-256 characters of A-Z a-z 0-9 _ -"))
         return value
 
     @field_validator("webhook_path")
@@ -291,10 +310,10 @@ class TelegramAccount(_Section):
     def _a_path(cls, value: str) -> str:
         if value and not _PATH.fullmatch(value):
             raise ValueError(
-                "a path such as /telegram/bot: starting with /, of letters, digits and / _ . ~ -"
+                _("a path such as /telegram/bot: starting with /, of letters, digits and / _ . ~ -")
             )
         if value.rstrip("/") in RESERVED_PATHS:
-            raise ValueError(f"{value} is the HTTP server's own route")
+            raise ValueError(_("{path} is the HTTP server's own route").format(path=value))
         return value
 
     @field_validator("base_url", "base_file_url")
@@ -310,17 +329,20 @@ class TelegramAccount(_Section):
         if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
             return value
         raise ValueError(
-            "an https URL, or http only towards a loopback host (the token is in every URL)"
+            _("an https URL, or http only towards a loopback host (the token is in every URL)")
         )
 
     @model_validator(mode="after")
     def _has_a_token(self) -> TelegramAccount:
         if not (self.token or self.token_env or self.token_cmd):
-            raise ValueError("a bot needs token, token_env or token_cmd")
+            raise ValueError(_("a bot needs token, token_env or token_cmd"))
         if self.mode == "webhook" and not (self.webhook_secret or self.webhook_secret_env):
             raise ValueError(
-                "webhook mode needs webhook_secret or webhook_secret_env (the secret Telegram "
-                f"sends with every update; {WEBHOOK_SECRET_RULE}, e.g. `openssl rand -hex 32`)"
+                _(
+                    "webhook mode needs webhook_secret or webhook_secret_env (the secret "
+                    "Telegram sends with every update; 1-256 characters of A-Z a-z 0-9 _ -, "
+                    "e.g. `openssl rand -hex 32`)"
+                )
             )
         return self
 
@@ -370,8 +392,10 @@ class WebChatAccount(_Section):
         for origin in value:
             if not _ORIGIN.fullmatch(origin):
                 raise ValueError(
-                    f"{origin!r} is not an origin: scheme://host[:port], e.g. "
-                    '"https://www.acme.example" (no path, no trailing /)'
+                    _(
+                        "{origin} is not an origin: scheme://host[:port], e.g. "
+                        '"https://www.acme.example" (no path, no trailing /)'
+                    ).format(origin=repr(origin))
                 )
         return value
 
@@ -380,7 +404,9 @@ class WebChatAccount(_Section):
     def _long_enough(cls, value: str) -> str:
         if value and len(value) < WEBCHAT_SECRET_MIN:
             raise ValueError(
-                f"at least {WEBCHAT_SECRET_MIN} characters, e.g. made by `openssl rand -hex 32`"
+                _("at least {count} characters, e.g. made by `openssl rand -hex 32`").format(
+                    count=WEBCHAT_SECRET_MIN
+                )
             )
         return value
 
@@ -388,8 +414,10 @@ class WebChatAccount(_Section):
     def _has_a_secret(self) -> WebChatAccount:
         if not (self.secret or self.secret_env):
             raise ValueError(
-                "a web chat needs secret or secret_env (the key visitors' tokens are signed "
-                "with, e.g. made by `openssl rand -hex 32`)"
+                _(
+                    "a web chat needs secret or secret_env (the key visitors' tokens are signed "
+                    "with, e.g. made by `openssl rand -hex 32`)"
+                )
             )
         return self
 
@@ -402,11 +430,14 @@ def _check_account_names(names: list[str]) -> None:
     for name in names:
         if not _ACCOUNT.match(name) or name.startswith("demo-"):
             raise ValueError(
-                f"account name {name!r}: letters, digits, '.', '_' and '-', "
-                "up to 64, not starting with demo-"
+                _(
+                    "account name {name}: letters, digits, '.', '_' and '-', "
+                    "up to 64, not starting with demo-"
+                ).format(name=repr(name))
             )
         if name in RESERVED_ACCOUNTS:
-            raise ValueError(f"account name {name!r} is reserved (the HTTP server's state)")
+            problem = _("account name {name} is reserved (the HTTP server's state)")
+            raise ValueError(problem.format(name=repr(name)))
 
 
 _VIEW_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$")
@@ -436,7 +467,7 @@ class SavedView(_Section):
         except QueryError as exc:
             raise ValueError(str(exc)) from None
         if not parsed.terms:
-            raise ValueError("an empty query: every customer is the All view already")
+            raise ValueError(_("an empty query: every customer is the All view already"))
         return value
 
     @field_validator("key")
@@ -446,10 +477,10 @@ class SavedView(_Section):
             return value
         if not _KEY_NAME.match(value):
             raise ValueError(
-                'one key as Textual names it: a letter ("V"), "f2", "ctrl+v", "exclamation_mark"'
+                _('one key as Textual names it: a letter ("V"), "f2", "ctrl+v", "exclamation_mark"')
             )
         if len(value) == 1 and value in "123456789":
-            raise ValueError("digits 1-9 pick the first nine views already")
+            raise ValueError(_("digits 1-9 pick the first nine views already"))
         return value
 
 
@@ -477,6 +508,25 @@ class DisplayConfig(_Section):
     Konsole, macOS Terminal, mintty). D toggles it while running."""
     shape: bool = True
     """While rtl is on, join Arabic-script letters here (presentation forms)."""
+    language: str = ""
+    """The console's language: en, az, tr or fa; empty means LC_ALL / LC_MESSAGES / LANG
+    (--lang overrides both)."""
+    persian_digits: bool = True
+    """With fa: dates, times and counts in Persian digits (۰-۹), as CLDR writes Persian
+    numbers; false: 0-9. Never customer text, ids or addresses."""
+
+    @field_validator("language")
+    @classmethod
+    def _console_language(cls, value: str) -> str:
+        from omnitui.i18n import LANGUAGES
+
+        if value and value not in LANGUAGES:
+            raise ValueError(
+                _(
+                    "language {value} is not one of {languages} (or empty for the environment's)"
+                ).format(value=repr(value), languages=", ".join(LANGUAGES))
+            )
+        return value
 
 
 class Config(_Section):
@@ -507,14 +557,18 @@ class Config(_Section):
         for name in value:
             if not _VIEW_NAME.match(name):
                 raise ValueError(
-                    f"view name {name!r}: letters, digits, '_' and '-', up to 40, "
-                    "starting with a letter or digit"
+                    _(
+                        "view name {name}: letters, digits, '_' and '-', up to 40, "
+                        "starting with a letter or digit"
+                    ).format(name=repr(name))
                 )
         keys: dict[str, str] = {}
         for name, view in value.items():
             if view.key and view.key in keys:
                 raise ValueError(
-                    f"[views.{name}] and [views.{keys[view.key]}] both have key {view.key!r}"
+                    _("[views.{name}] and [views.{other}] both have key {key}").format(
+                        name=name, other=keys[view.key], key=repr(view.key)
+                    )
                 )
             keys[view.key] = name
         return value
@@ -527,12 +581,18 @@ class Config(_Section):
         for binding, keys in value.items():
             if binding not in BINDING_IDS:
                 close = difflib.get_close_matches(binding, BINDING_IDS, 1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(
-                    f"unknown binding id {binding!r}{hint}; ? in the TUI lists every id"
-                )
+                if close:
+                    problem = _(
+                        "unknown binding id {binding} (did you mean {close}?); "
+                        "? in the TUI lists every id"
+                    )
+                else:
+                    problem = _("unknown binding id {binding}; ? in the TUI lists every id")
+                close_one = repr(close[0]) if close else ""
+                raise ValueError(problem.format(binding=repr(binding), close=close_one))
             if not keys.strip() or not all(k.strip() for k in keys.split(",")):
-                raise ValueError(f'{binding} = "{keys}": no key (several: "ctrl+s,f5")')
+                problem = _('{binding} = "{keys}": no key (several: "ctrl+s,f5")')
+                raise ValueError(problem.format(binding=binding, keys=keys))
         return value
 
     @property
@@ -549,7 +609,7 @@ class Config(_Section):
     @model_validator(mode="after")
     def _one_keymap(self) -> Config:
         if self.keymap and self.keys:
-            raise ValueError("[keymap] and [keys] are the same table: keep [keymap] alone")
+            raise ValueError(_("[keymap] and [keys] are the same table: keep [keymap] alone"))
         return self
 
     @model_validator(mode="after")
@@ -563,21 +623,39 @@ class Config(_Section):
             for name in accounts:
                 if name in seen:
                     raise ValueError(
-                        f"account name {name!r} is both [{seen[name]}.{name}] and "
-                        f"[{channel}.{name}]: each account needs a name of its own"
+                        _(
+                            "account name {name} is both [{first}.{account}] and "
+                            "[{second}.{account}]: each account needs a name of its own"
+                        ).format(name=repr(name), account=name, first=seen[name], second=channel)
                     )
                 seen[name] = channel
         for name, chat in self.webchat.items():
             if chat.email_account and chat.email_account not in self.email:
+                if self.email:
+                    problem = _(
+                        "[webchat.{name}] email_account = {value}: there is no "
+                        "[email.{account}] (accounts: {accounts})"
+                    )
+                else:
+                    problem = _(
+                        "[webchat.{name}] email_account = {value}: there is no "
+                        "[email.{account}] (accounts: none)"
+                    )
                 raise ValueError(
-                    f"[webchat.{name}] email_account = {chat.email_account!r}: there is no "
-                    f"[email.{chat.email_account}] (accounts: {', '.join(self.email) or 'none'})"
+                    problem.format(
+                        name=name,
+                        value=repr(chat.email_account),
+                        account=chat.email_account,
+                        accounts=", ".join(self.email),
+                    )
                 )
         if self.webchat and self.http.listen == "":
             name = next(iter(self.webchat))
             raise ValueError(
-                f"[webchat.{name}] is served by the HTTP server: "
-                '[http] listen is "" (set it to HOST:PORT or "auto")'
+                _(
+                    "[webchat.{name}] is served by the HTTP server: "
+                    '[http] listen is "" (set it to HOST:PORT or "auto")'
+                ).format(name=name)
             )
         return self
 
@@ -589,19 +667,26 @@ class Config(_Section):
                 continue
             if self.http.listen == "":
                 raise ValueError(
-                    f"[telegram.{name}] is in webhook mode, which needs the HTTP server: "
-                    '[http] listen is "" (set it to HOST:PORT or "auto")'
+                    _(
+                        "[telegram.{name}] is in webhook mode, which needs the HTTP server: "
+                        '[http] listen is "" (set it to HOST:PORT or "auto")'
+                    ).format(name=name)
                 )
             if not self.http.public_url:
                 raise ValueError(
-                    f"[telegram.{name}] is in webhook mode, which needs [http] public_url: "
-                    'the address Telegram reaches this server at, e.g. "https://support.acme.example"'
+                    _(
+                        "[telegram.{name}] is in webhook mode, which needs [http] public_url: "
+                        "the address Telegram reaches this server at, "
+                        'e.g. "https://support.acme.example"'
+                    ).format(name=name)
                 )
             path = bot.path_for(name).rstrip("/") or "/"
             if path in paths:
                 raise ValueError(
-                    f"[telegram.{name}] and [telegram.{paths[path]}] both receive at {path}: "
-                    "give each bot a webhook_path of its own"
+                    _(
+                        "[telegram.{name}] and [telegram.{other}] both receive at {path}: "
+                        "give each bot a webhook_path of its own"
+                    ).format(name=name, other=paths[path], path=path)
                 )
             paths[path] = name
         return self

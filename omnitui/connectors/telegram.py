@@ -96,9 +96,10 @@ from telegram.error import (
 from telegram.helpers import effective_message_type
 from telegram.request import HTTPXRequest
 
+from omnitui import i18n
 from omnitui.blobs import BlobStore
 from omnitui.config import TelegramAccount, resolve_secret
-from omnitui.config.models import WEBHOOK_SECRET, WEBHOOK_SECRET_RULE
+from omnitui.config.models import WEBHOOK_SECRET
 from omnitui.connectors.base import (
     Batch,
     DeliveryError,
@@ -114,6 +115,7 @@ from omnitui.connectors.base import (
 from omnitui.connectors.jsonlines import JsonLines
 from omnitui.connectors.routes import read_body
 from omnitui.filenames import safe_filename
+from omnitui.i18n import N_, _
 
 if TYPE_CHECKING:  # starlette loads with the HTTP server only
     from starlette.requests import Request
@@ -153,14 +155,10 @@ DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_TIMEOUT = 120.0
 
 PRIVATE_ONLY = "omnitui answers private chats only"
-CONFLICT = (
+CONFLICT = N_(
     "another program is polling this bot's token (409 Conflict); stop it, or use webhook mode"
 )
-WEBHOOK_ACTIVE = (
-    "a webhook is set for this bot{}, so polling gets 409 Conflict: "
-    'set mode = "webhook", or delete the webhook (deleteWebhook); `omnitui doctor` shows it'
-)
-TOKEN_REFUSED = "Telegram refused the bot token ({}): check token, token_env or token_cmd"
+TOKEN_REFUSED = N_("Telegram refused the bot token ({reason}): check token, token_env or token_cmd")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
 """A webhook body larger than this is refused (413): Telegram's updates are far smaller."""
@@ -551,9 +549,9 @@ class TelegramConnector:
         except Conflict as exc:
             if "webhook" in exc.message.lower():
                 raise PollingConflict(await self._webhook_active(bot)) from exc
-            raise PollingConflict(CONFLICT) from exc
+            raise PollingConflict(i18n._(CONFLICT)) from exc
         except InvalidToken as exc:
-            raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+            raise TokenRefused(i18n._(TOKEN_REFUSED).format(reason=exc.message)) from exc
         except FloodWait as exc:
             log.warning("%s: getUpdates: flood control, waiting %g s", self.account, exc.seconds)
             await asyncio.sleep(min(exc.seconds, 300.0))
@@ -576,7 +574,17 @@ class TelegramConnector:
             url = (await bot.get_webhook_info()).url
         except Exception:
             url = ""
-        return WEBHOOK_ACTIVE.format(f" ({url})" if url else "")
+        if not url:
+            return _(
+                "a webhook is set for this bot, so polling gets 409 Conflict: "
+                'set mode = "webhook", or delete the webhook (deleteWebhook); '
+                "`omnitui doctor` shows it"
+            )
+        return _(
+            "a webhook is set for this bot ({url}), so polling gets 409 Conflict: "
+            'set mode = "webhook", or delete the webhook (deleteWebhook); '
+            "`omnitui doctor` shows it"
+        ).format(url=url)
 
     # -- receiving by webhook --------------------------------------------------------
 
@@ -603,7 +611,8 @@ class TelegramConnector:
         where = f"telegram.{self.account}.webhook_secret"
         secret = resolve_secret(where, cfg.webhook_secret, cfg.webhook_secret_env, None)
         if not secret or not WEBHOOK_SECRET.fullmatch(secret):
-            raise WebhookProblem(f"{where}: the secret must be {WEBHOOK_SECRET_RULE}")
+            problem = _("{key}: the secret must be 1-256 characters of A-Z a-z 0-9 _ -")
+            raise WebhookProblem(problem.format(key=where))
         return secret
 
     async def _receive_webhook(self, sink: InboundSink, cursor: Mapping[str, str]) -> None:
@@ -613,7 +622,7 @@ class TelegramConnector:
         secret = self._webhook_secret()
         url = self.webhook_url
         if not url:
-            raise WebhookProblem("webhook mode needs [http] public_url")
+            raise WebhookProblem(_("webhook mode needs [http] public_url"))
         bot = self._bot(token)
         try:
             try:
@@ -621,9 +630,10 @@ class TelegramConnector:
                     url, secret_token=secret, allowed_updates=[], drop_pending_updates=False
                 )
             except InvalidToken as exc:
-                raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+                raise TokenRefused(i18n._(TOKEN_REFUSED).format(reason=exc.message)) from exc
             except BadRequest as exc:
-                raise WebhookProblem(f"Telegram refused the webhook {url}: {exc.message}") from exc
+                problem = _("Telegram refused the webhook {url}: {reason}")
+                raise WebhookProblem(problem.format(url=url, reason=exc.message)) from exc
             stored = cursor.get("last_update_id", "")
             last = int(stored) if stored.isdigit() else 0
             self._webhook = _Webhook(sink, bot, secret.encode(), last)
@@ -641,15 +651,16 @@ class TelegramConnector:
         try:
             info = await bot.get_webhook_info()
         except InvalidToken as exc:
-            raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+            raise TokenRefused(i18n._(TOKEN_REFUSED).format(reason=exc.message)) from exc
         except TelegramError as exc:
             log.warning("%s: could not check the webhook: %s", self.account, exc.message)
             return
+        if info.url != url and info.url:
+            problem = _("the webhook points at {found}, not {url}: another program changed it")
+            raise WebhookProblem(problem.format(found=info.url, url=url))
         if info.url != url:
-            raise WebhookProblem(
-                f"the webhook points at {info.url or 'nothing'}, not {url}: another program "
-                "changed it"
-            )
+            problem = _("the webhook points at nothing, not {url}: another program changed it")
+            raise WebhookProblem(problem.format(url=url))
         if info.last_error_message and info.pending_update_count:
             log.warning(
                 "%s: Telegram cannot deliver to %s (%d updates waiting): %s",
@@ -722,11 +733,13 @@ class TelegramConnector:
             me = await bot.get_me()
             info = await bot.get_webhook_info()
         except InvalidToken as exc:
-            raise TokenRefused(TOKEN_REFUSED.format(exc.message)) from exc
+            raise TokenRefused(i18n._(TOKEN_REFUSED).format(reason=exc.message)) from exc
         except NetworkError as exc:
-            raise ProbeFailed(f"could not reach Telegram at {where}: {exc.message}") from exc
+            problem = _("could not reach Telegram at {host}: {reason}")
+            raise ProbeFailed(problem.format(host=where, reason=exc.message)) from exc
         except TelegramError as exc:
-            raise ProbeFailed(f"Telegram at {where} answered: {exc.message}") from exc
+            problem = _("Telegram at {host} answered: {reason}")
+            raise ProbeFailed(problem.format(host=where, reason=exc.message)) from exc
         finally:
             await bot.request.shutdown()
         return BotProbe(
@@ -1092,7 +1105,7 @@ class TelegramConnector:
                     unreachable=unreachable,
                 ) from exc
             except InvalidToken as exc:
-                raise DeliveryError(TOKEN_REFUSED.format(exc.message) + rest) from exc
+                raise DeliveryError(TOKEN_REFUSED.format(reason=exc.message) + rest) from exc
             except NetworkError as exc:  # TimedOut too
                 if _connect_failed(exc):
                     raise DeliveryError(f"could not reach Telegram: {exc.message}{rest}") from exc

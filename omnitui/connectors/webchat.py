@@ -6,10 +6,16 @@ Routes (``routes``; NAME is the account):
 - ``GET /webchat/NAME/``: the standalone chat page; ``GET /webchat/NAME/widget.js``: the
   script, also embeddable on any allowed site with one ``<script src=".../widget.js">`` tag;
   ``GET /webchat/NAME/widget.css``: its styles, which the script links (no inline style
-  anywhere, so the page's Content-Security-Policy needs no ``'unsafe-inline'``). Plain files
-  from package data (omnitui/web/static/), served as they are.
-- ``GET /webchat/NAME/config``: the panel's title and greeting, and ``agents_active``: whether
-  an agent was seen at work (``agent_activity``) within ``away_after_minutes`` (JSON).
+  anywhere, so the page's Content-Security-Policy needs no ``'unsafe-inline'``). Files from
+  package data (omnitui/web/static/), served as they are, but for the page's language, title
+  and <noscript> words, filled in for the visitor.
+- ``GET /webchat/NAME/config?lang=LANG``: the panel's title and greeting, ``agents_active``:
+  whether an agent was seen at work (``agent_activity``) within ``away_after_minutes``, and
+  the visitor's language (``lang``, ``dir``) with the panel's words in it (``strings``) (JSON).
+  The script keeps no words of its own: they come from omnitui's message catalogs
+  (``visitor_words``, gettext context "web chat"), in the language ``visitor_language`` picks
+  from ``?lang=`` (the script's data-lang, the page's ?lang= or the browser's language) and
+  Accept-Language, whatever the console's own language.
 - ``POST /webchat/NAME/token``: a new visitor token (JSON ``{token, visitor}``).
 - ``POST /webchat/NAME/messages``: ``{id, text}`` with ``Authorization: Bearer TOKEN``; ``id`` is
   made by the browser, so a POST retried after a network error is stored once (the external id
@@ -67,6 +73,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import gettext
 import hashlib
 import hmac
 import json
@@ -80,10 +88,13 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from html import escape
 from importlib.resources import files
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
+from omnitui import i18n
 from omnitui.config import ConfigError, WebChatAccount, resolve_secret
 from omnitui.connectors.base import (
     CONTACT_DETAILS,
@@ -101,6 +112,7 @@ from omnitui.connectors.base import (
     VisitorTyping,
 )
 from omnitui.connectors.routes import read_body
+from omnitui.i18n import _
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -144,6 +156,8 @@ _VISITOR = re.compile(r"[A-Za-z0-9_-]{22}")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 STATIC = files("omnitui").joinpath("web", "static")
 """Package data, read as files (the connector may not import omnitui.web)."""
+RTL_LANGUAGES = frozenset({"fa"})
+"""Visitor languages written right to left (the panel's and the page's dir)."""
 PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'self'"
@@ -193,7 +207,7 @@ class Tokens:
         parts = token.split(".")
         if len(parts) != 4 or parts[0] != "v1" or not _VISITOR.fullmatch(parts[1]):
             raise TokenRefused("malformed")
-        _, visitor, issued_text, signature = parts
+        _version, visitor, issued_text, signature = parts
         if not issued_text.isdigit() or len(issued_text) > 12:
             raise TokenRefused("malformed")
         issued = int(issued_text)
@@ -279,7 +293,7 @@ class _Visitor:
     def after(self, last: str) -> list[tuple[str, str]]:
         """The events after ``last``; all kept when ``last`` is not (the browser dedupes)."""
         events = list(self.events)
-        for index, (event_id, _) in enumerate(events):
+        for index, (event_id, _data) in enumerate(events):
             if event_id == last:
                 return events[index + 1 :]
         return events
@@ -350,7 +364,7 @@ class GroupCommit:
 
     async def _commit(self, group: list[tuple[InboundMessage, asyncio.Future[None]]]) -> None:
         try:
-            await self._sink(Batch([message for message, _ in group]))
+            await self._sink(Batch([message for message, _future in group]))
         except Exception as exc:
             if len(group) > 1:  # one bad message must not fail the rest: each alone
                 for one in group:
@@ -376,7 +390,7 @@ def _retrieved(future: asyncio.Future[None]) -> None:
 def _settle(
     group: list[tuple[InboundMessage, asyncio.Future[None]]], error: BaseException | None
 ) -> None:
-    for _, future in group:
+    for _message, future in group:
         if future.done():
             continue
         if error is None:
@@ -426,7 +440,8 @@ class WebChatConnector:
         where = f"webchat.{self.account}.secret"
         secret = resolve_secret(where, cfg.secret, cfg.secret_env, None) or ""
         if len(secret) < SECRET_MIN:
-            raise ConfigError("config", where, f"the secret must be at least {SECRET_MIN} long")
+            problem = _("the secret must be at least {count} long").format(count=SECRET_MIN)
+            raise ConfigError("config", where, problem)
         return secret.encode()
 
     def _signer(self) -> Tokens:
@@ -514,11 +529,13 @@ class WebChatConnector:
 
     async def send(self, message: OutboundMessage) -> SendResult:
         if message.account != self.account:
-            raise DeliveryError(f"{message.account} is not {self.account}", permanent=True)
+            problem = _("{account} is not {own}").format(account=message.account, own=self.account)
+            raise DeliveryError(problem, permanent=True)
         if not _VISITOR.fullmatch(message.address):
-            raise DeliveryError(f"{message.address!r} is not a visitor id", permanent=True)
+            problem = _("{address} is not a visitor id").format(address=repr(message.address))
+            raise DeliveryError(problem, permanent=True)
         if not message.body.strip() and not message.attachments:
-            raise DeliveryError("the reply is empty", permanent=True)
+            raise DeliveryError(_("the reply is empty"), permanent=True)
         for file in message.attachments:
             await asyncio.to_thread(self._check_kept, file)
         key = message.idempotency_key
@@ -533,20 +550,21 @@ class WebChatConnector:
         """Raise a DeliveryError unless ``file`` is in the attachment store at its size: a link
         to nothing must not be published. (Blocking; its hash is not read again: 50 MB.)"""
         if self.blobs is None:
-            nowhere = f"{file.filename}: no attachment store to serve it from"
-            raise DeliveryError(nowhere, permanent=True)
+            nowhere = _("{file}: no attachment store to serve it from")
+            raise DeliveryError(nowhere.format(file=file.filename), permanent=True)
         try:
             size = self.blobs.path(file.sha256).stat().st_size
         except (FileNotFoundError, ValueError) as exc:
-            missing = f"{file.filename}: missing from the attachment store"
-            raise DeliveryError(missing, permanent=True) from exc
+            missing = _("{file}: missing from the attachment store")
+            raise DeliveryError(missing.format(file=file.filename), permanent=True) from exc
         except OSError as exc:  # permissions, a full or unmounted disk: for the admin to fix
+            unread = _("{file}: cannot be read from the attachment store: {error}")
             raise DeliveryError(
-                f"{file.filename}: cannot be read from the attachment store: {exc.strerror or exc}"
+                unread.format(file=file.filename, error=exc.strerror or exc)
             ) from exc
         if size != file.size:
-            damaged = f"{file.filename}: damaged in the attachment store (its size differs)"
-            raise DeliveryError(damaged, permanent=True)
+            damaged = _("{file}: damaged in the attachment store (its size differs)")
+            raise DeliveryError(damaged.format(file=file.filename), permanent=True)
 
     # -- routes ----------------------------------------------------------------------
 
@@ -575,7 +593,19 @@ class WebChatConnector:
         return Response(status_code=308, headers={"Location": f"{self.account}/"})
 
     async def _page(self, request: Request) -> Response:
-        return _static("chat.html", "text/html; charset=utf-8")
+        """chat.html with the visitor's language, the panel's title and its <noscript>."""
+        language = _language_of(request)
+        words = visitor_words(language, i18n.LOCALE_DIR)
+        page = STATIC.joinpath("chat.html").read_text("utf-8")
+        html = page.format(
+            lang=language,
+            dir="rtl" if language in RTL_LANGUAGES else "ltr",
+            title=escape(self.config.title or words["title"]),
+            noscript=escape(words["noscript"]),
+        )
+        response = _static("chat.html", "text/html; charset=utf-8", html.encode())
+        response.headers["Vary"] = "Accept-Language"
+        return response
 
     async def _script(self, request: Request) -> Response:
         return _static("widget.js", "text/javascript; charset=utf-8")
@@ -592,7 +622,7 @@ class WebChatConnector:
             return True
         host = request.headers.get("host", "")
         own = {host} | ({self.public_url.split("://", 1)[-1].split("/", 1)[0]} - {""})
-        scheme, _, rest = origin.partition("://")
+        scheme, _sep, rest = origin.partition("://")
         return scheme in ("http", "https") and rest in own
 
     def _cors(self, request: Request, response: Response) -> Response:
@@ -623,7 +653,7 @@ class WebChatConnector:
         return None
 
     def _visitor_of(self, request: Request) -> str | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        scheme, _sep, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or self._tokens is None:
             return None
         try:
@@ -663,12 +693,18 @@ class WebChatConnector:
         refused = await self._guard(request)
         if refused is not None and refused.status_code != 503:
             return refused
+        language = _language_of(request)
         body = {
             "title": self.config.title,
             "greeting": self.config.greeting,
             "agents_active": await self._agents_active(),
+            "lang": language,
+            "dir": "rtl" if language in RTL_LANGUAGES else "ltr",
+            "strings": visitor_words(language, i18n.LOCALE_DIR),
         }
-        return self._cors(request, JSONResponse(body))
+        response = self._cors(request, JSONResponse(body))
+        response.headers["Vary"] = "Origin, Accept-Language"
+        return response
 
     async def _agents_active(self) -> bool:
         """Some agent at work within ``away_after_minutes``; True when it cannot be known."""
@@ -816,7 +852,7 @@ class WebChatConnector:
         posted = await self._posted(request, self._typing_rate)
         if not isinstance(posted, tuple):
             return posted
-        visitor, _ = posted
+        visitor, _limited = posted
         state = self._visitor(visitor)
         now = time.monotonic()
         record = self.visitor_typing
@@ -936,7 +972,7 @@ class WebChatConnector:
             )
             for e in past
         ]
-        seen = {event_id for event_id, _ in events}
+        seen = {event_id for event_id, _data in events}
         return events + [(event_id, data) for event_id, data in kept if event_id not in seen]
 
 
@@ -951,10 +987,73 @@ def _sse(event_id: str, data: str) -> bytes:
     return f"{head}data: {data}\n\n".encode()
 
 
-def _static(name: str, content_type: str) -> Response:
+def visitor_language(asked: str | None, accept_language: str) -> str:
+    """The language the chat speaks to a visitor: ``asked`` (the script's ``?lang=``) when
+    omnitui has it, else the first of the browser's Accept-Language it has (by q), else en."""
+    if asked and (found := i18n.known_language(asked[:40])):
+        return found
+    ranked: list[tuple[float, int, str]] = []
+    for n, part in enumerate(accept_language.split(",")[:20]):
+        tag, _sep, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _eq, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        found = i18n.known_language(tag.strip()) if tag.strip() != "*" else None
+        if found and weight > 0:
+            ranked.append((-weight, n, found))
+    return min(ranked)[2] if ranked else "en"
+
+
+def _language_of(request: Request) -> str:
+    return visitor_language(
+        request.query_params.get("lang"), request.headers.get("accept-language", "")
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def visitor_words(language: str, locale_dir: Path) -> dict[str, str]:
+    """The chat's words for a visitor in ``language``, from omnitui's message catalogs in
+    ``locale_dir`` (context "web chat", apart from the console's words), English where the
+    catalog has none. The console's own language plays no part."""
+    t = gettext.translation(i18n.DOMAIN, locale_dir, languages=[language], fallback=True)
+    return {
+        "title": t.pgettext("web chat", "Chat with us"),
+        "open": t.pgettext("web chat", "Open chat"),
+        "close": t.pgettext("web chat", "Close chat"),
+        "input": t.pgettext("web chat", "Your message"),
+        "send": t.pgettext("web chat", "Send"),
+        "log": t.pgettext("web chat", "Messages"),
+        # TRANSLATORS: read out by screen readers before the visitor's own message.
+        "you": t.pgettext("web chat", "You:"),
+        # TRANSLATORS: read out by screen readers before a reply of the team.
+        "agent": t.pgettext("web chat", "Support:"),
+        "offline": t.pgettext("web chat", "Reconnecting…"),
+        "fast": t.pgettext("web chat", "Too many messages; wait a moment."),
+        "failed": t.pgettext("web chat", "Not sent; try again."),
+        "details": t.pgettext("web chat", "Leave your name and email"),
+        "name": t.pgettext("web chat", "Name"),
+        "email": t.pgettext("web chat", "Email"),
+        "save": t.pgettext("web chat", "Save"),
+        "saved": t.pgettext("web chat", "Thank you, we will write to you."),
+        "typing": t.pgettext("web chat", "Support is typing…"),
+        "away": t.pgettext(
+            "web chat", "No one is here right now — leave your email and we'll answer there."
+        ),
+        "noscript": t.pgettext("web chat", "This chat needs JavaScript."),
+    }
+
+
+def _static(name: str, content_type: str, data: bytes | None = None) -> Response:
+    """A file of package data (or ``data`` made from it), with the headers every one has."""
     from starlette.responses import Response
 
-    data = STATIC.joinpath(name).read_bytes()
+    if data is None:
+        data = STATIC.joinpath(name).read_bytes()
     headers = {
         "Cache-Control": "public, max-age=300",
         "X-Content-Type-Options": "nosniff",

@@ -26,9 +26,12 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile, attached_text
 from omnitui.widgets.commands import ActionCommands, Command
+from omnitui.widgets.rtl import show_title
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +90,11 @@ class PathInput(Input):
     """The path line: tab completes, backspace on an empty line takes the last file off."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete", "Complete the path", id="attach-complete", show=False),
+        Binding("tab", "complete", _("Complete the path"), id="attach-complete", show=False),
         Binding(
             "backspace",
             "delete_left_or_remove",
-            "Delete; on an empty path, remove the last file",
+            _("Delete; on an empty path, remove the last file"),
             id="attach-remove-last",
             show=False,
         ),
@@ -145,14 +148,14 @@ class PathInput(Input):
 class AttachCommands(ActionCommands):
     """The attach window's actions in the command palette."""
 
-    COMMANDS: ClassVar[list[Command]] = [
-        ("Complete path", "Complete the path typed so far (tab)", "complete"),
-        ("Remove last file", "Take the last attached file off the reply", "remove_last"),
-        ("Done attaching", "Close the attach window, keeping the files", "close"),
-    ]
-
     def commands(self) -> Sequence[Command]:
-        return self.COMMANDS if isinstance(self.screen, AttachScreen) else ()
+        if not isinstance(self.screen, AttachScreen):
+            return ()
+        return [
+            (_("Complete path"), _("Complete the path typed so far (tab)"), "complete"),
+            (_("Remove last file"), _("Take the last attached file off the reply"), "remove_last"),
+            (_("Done attaching"), _("Close the attach window, keeping the files"), "close"),
+        ]
 
 
 class AttachScreen(ModalScreen[list[AttachedFile]]):
@@ -161,7 +164,7 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
     CSS_PATH = "attach.tcss"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {AttachCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Done", id="attach-close"),
+        Binding("escape", "close", _("Done"), id="attach-close"),
     ]
 
     class _Checked(Message, bubble=False):
@@ -184,13 +187,15 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
         with Vertical(id="attach-box"):
             yield Static(id="attach-files")
             yield PathInput(
-                placeholder="a file's path (~ is home; tab completes)", id="attach-path"
+                placeholder=_("a file's path (~ is home; tab completes)"), id="attach-path"
             )
             yield Static(id="attach-message")
             yield Static(
                 Text(
-                    "enter attaches · tab completes · backspace on an empty path removes "
-                    "the last file · esc closes",
+                    _(
+                        "enter attaches · tab completes · backspace on an empty path removes "
+                        "the last file · esc closes"
+                    ),
                     style="dim",
                 ),
                 id="attach-hint",
@@ -198,7 +203,9 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
 
     def on_mount(self) -> None:
         box = self.query_one("#attach-box")
-        box.border_title = f"Attach files to the reply to {one_line(self._customer, 60)}"
+        title = _("Attach files to the reply to {customer}")
+        # A customer's name: plain text, never markup (show_title), in visual order.
+        show_title(box, title.format(customer=one_line(self._customer, 60)))
         self._show_files()
         self.query_one(PathInput).focus()
 
@@ -207,8 +214,11 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
         lines = [attached_text(file) for file in files]
         if len(files) > SHOWN_FILES:  # the newest stay in sight: backspace takes them off
             skipped = len(files) - (SHOWN_FILES - 1)
-            lines = [Text(f"… {skipped} more before these", style="dim"), *lines[skipped:]]
-        listing = Text("\n").join(lines) if lines else Text("No file attached yet.", "dim italic")
+            more = ngettext("… {count} more before these", "… {count} more before these", skipped)
+            lines = [Text(more.format(count=number(skipped)), style="dim"), *lines[skipped:]]
+        listing = (
+            Text("\n").join(lines) if lines else Text(_("No file attached yet."), "dim italic")
+        )
         self.query_one("#attach-files", Static).update(listing)
 
     def say(self, text: str, *, error: bool = False) -> None:
@@ -229,7 +239,7 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
         if self.checking:
             return
         self.checking = True
-        self.say(f"Looking at {typed}…")
+        self.say(_("Looking at {path}…").format(path=typed))
         self._look_at(typed)
 
     @work(thread=True, exclusive=True, group="attach-check", exit_on_error=False)
@@ -253,14 +263,14 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
             self.say(message.error, error=True)
             return
         if any(f.path == file.path for f in self.files):
-            self.say(f"{file.name} is attached already.", error=True)
+            self.say(_("{name} is attached already.").format(name=file.name), error=True)
             return
         self.files.append(file)
         self._show_files()
         path = self.query_one(PathInput)
         if path.value.strip() == message.typed:
             path.value = ""
-        self.say(f"Attached {file.name}. Another path, or enter to close.")
+        self.say(_("Attached {name}. Another path, or enter to close.").format(name=file.name))
 
     @on(PathInput.RemoveLast)
     def _remove_last(self, event: PathInput.RemoveLast) -> None:
@@ -272,23 +282,27 @@ class AttachScreen(ModalScreen[list[AttachedFile]]):
         event.stop()
         names = event.names
         if not names:
-            self.say("Nothing there starts so.")
+            self.say(_("Nothing there starts so."))
         elif len(names) == 1:
             self.say("")
         else:
             shown = " · ".join(one_line(name, 40) for name in names[:SHOWN_CANDIDATES])
             more = len(names) - SHOWN_CANDIDATES
-            self.say(shown + (f" · … {more} more" if more > 0 else ""))
+            if more > 0:
+                shown = ngettext(
+                    "{names} · … {count} more", "{names} · … {count} more", more
+                ).format(names=shown, count=number(more))
+            self.say(shown)
 
     # -- actions ------------------------------------------------------------------------------
 
     def action_remove_last(self) -> None:
         if not self.files:
-            self.say("No file to remove.")
+            self.say(_("No file to remove."))
             return
         removed = self.files.pop()
         self._show_files()
-        self.say(f"Removed {removed.name}.")
+        self.say(_("Removed {name}.").format(name=removed.name))
 
     def action_complete(self) -> None:
         self.query_one(PathInput).action_complete()

@@ -22,6 +22,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.text import one_line
 
 
@@ -33,14 +35,61 @@ class BulkChoice:
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
 
-    def said(self, what: str) -> str:
-        """The question before it runs: "Resolve 12 conversations?" (``what``: which)."""
+    def said(self, count: int, *, of_customers: bool = False) -> str:
+        """The question before it runs: "Resolve 12 conversations?", or with
+        ``of_customers`` "Resolve the current conversations of 3 customers?"."""
         if self.action == "resolve":
-            return f"Resolve {what}?"
-        if self.action == "assign_me":
-            return f"Assign {what} to you?"
+            asked = (
+                ngettext(
+                    "Resolve the current conversation of {count} customer?",
+                    "Resolve the current conversations of {count} customers?",
+                    count,
+                )
+                if of_customers
+                else ngettext(
+                    "Resolve {count} conversation?", "Resolve {count} conversations?", count
+                )
+            )
+        elif self.action == "assign_me":
+            asked = (
+                ngettext(
+                    "Assign the current conversation of {count} customer to you?",
+                    "Assign the current conversations of {count} customers to you?",
+                    count,
+                )
+                if of_customers
+                else ngettext(
+                    "Assign {count} conversation to you?",
+                    "Assign {count} conversations to you?",
+                    count,
+                )
+            )
+        else:
+            asked = (
+                ngettext(
+                    "Tag the current conversation of {count} customer: {tags}?",
+                    "Tag the current conversations of {count} customers: {tags}?",
+                    count,
+                )
+                if of_customers
+                else ngettext(
+                    "Tag {count} conversation: {tags}?",
+                    "Tag {count} conversations: {tags}?",
+                    count,
+                )
+            )
         tags = " ".join([*(f"+{t}" for t in self.add), *(f"-{t}" for t in self.remove)])
-        return f"Tag {what}: {one_line(tags, 120)}?"
+        return asked.format(count=number(count), tags=one_line(tags, 120))
+
+
+def bulk_done(changed: int, conversations: int) -> str:
+    """What a bulk action did: "Bulk action: 3 of 5 conversations changed"."""
+    said = ngettext(
+        "Bulk action: {changed} of {total} conversation changed",
+        "Bulk action: {changed} of {total} conversations changed",
+        conversations,
+    )
+    return said.format(changed=number(changed), total=number(conversations))
 
 
 class BulkScreen(ModalScreen[BulkChoice | None]):
@@ -54,10 +103,10 @@ class BulkScreen(ModalScreen[BulkChoice | None]):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "pick('resolve')", "Resolve them all", id="bulk-resolve"),
-        Binding("a", "pick('assign_me')", "Assign them all to me", id="bulk-assign-me"),
-        Binding("t", "pick('tags')", "Tag them all", id="bulk-tags"),
-        Binding("escape,q", "close", "Cancel", id="bulk-close"),
+        Binding("r", "pick('resolve')", _("Resolve them all"), id="bulk-resolve"),
+        Binding("a", "pick('assign_me')", _("Assign them all to me"), id="bulk-assign-me"),
+        Binding("t", "pick('tags')", _("Tag them all"), id="bulk-tags"),
+        Binding("escape,q", "close", _("Cancel"), id="bulk-close"),
     ]
 
     def __init__(self, what: str, list_tags: Callable[[], list[str]]) -> None:
@@ -70,12 +119,12 @@ class BulkScreen(ModalScreen[BulkChoice | None]):
         with Vertical(id="bulk-box", classes="workflow-box"):
             yield Static(Text(self.what), id="bulk-what")
             yield Static(
-                Text("r resolve · a assign to me · t tags… · esc cancel", style="dim"),
+                Text(_("r resolve · a assign to me · t tags… · esc cancel"), style="dim"),
                 classes="workflow-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#bulk-box").border_title = "Bulk action"
+        self.query_one("#bulk-box").border_title = _("Bulk action")
 
     def action_pick(self, action: str) -> None:
         if action != "tags":
@@ -96,13 +145,15 @@ class BulkScreen(ModalScreen[BulkChoice | None]):
 def ask_bulk(
     app: App[object],
     what: str,
-    target: str,
+    count: int,
     list_tags: Callable[[], list[str]],
     apply: Callable[[BulkChoice], None],
+    *,
+    of_customers: bool = False,
 ) -> None:
-    """Pick an action for a batch (``what`` says what it is), confirm it naming ``target``
-    with its count ("12 conversations", "the current conversations of 3 customers"), then
-    ``apply`` it."""
+    """Pick an action for a batch (``what`` says what it is), confirm it naming its
+    ``count`` ("12 conversations", or with ``of_customers`` "the current conversations of
+    3 customers"), then ``apply`` it."""
     from omnitui.screens.workflow import ConfirmScreen
 
     def picked(choice: BulkChoice | None) -> None:
@@ -113,6 +164,7 @@ def ask_bulk(
             if yes:
                 apply(choice)
 
-        app.push_screen(ConfirmScreen("Bulk action", Text(choice.said(target))), confirmed)
+        question = Text(choice.said(count, of_customers=of_customers))
+        app.push_screen(ConfirmScreen(_("Bulk action"), question), confirmed)
 
     app.push_screen(BulkScreen(what, list_tags), picked)

@@ -10,8 +10,9 @@ as typed (esc), which the composer then puts after its ``::``.
 
 Lists and replies are read in thread workers through the ``CannedSource`` given (the
 app's Reader); writes go through the callables given (the app's workers). Titles and
-bodies are the team's text, shown as plain Text all the same. Must not import the store
-or the network.
+bodies are the team's text, shown as plain Text all the same, and with the right-to-left
+display on (omnitui.bidi) each column of a row in visual order alone (a Persian title).
+Must not import the store or the network.
 """
 
 from __future__ import annotations
@@ -42,8 +43,12 @@ from omnitui.canned import (
     render,
     values_for,
 )
+from omnitui.formatting import number
+from omnitui.i18n import _
 from omnitui.reads import CannedDetail, CannedRow
 from omnitui.text import one_line
+from omnitui.widgets.rtl import VisualText, show_title
+from omnitui.widgets.strips import cell
 
 if TYPE_CHECKING:
     from omnitui.app import OmniApp
@@ -107,7 +112,8 @@ def open_picker(app: OmniApp, composer: Composer, wanted: Composer.CannedWanted)
         if result is None or result.text is None:
             composer.type_back(wanted, result.query if result is not None else "")
         elif composer.insert_canned(wanted, result.text, result.missing):
-            app.inbox.notice(f"Inserted ::{result.shortcut} ({result.language})")
+            said = _("Inserted ::{shortcut} ({language})")
+            app.inbox.notice(said.format(shortcut=result.shortcut, language=result.language))
 
     app.push_screen(picker, picked)
 
@@ -122,9 +128,9 @@ class CannedPicker(ModalScreen[Picked]):
 
     CSS_PATH = "canned.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel (keeps what was typed)", id="canned-picker-close"),
-        Binding("down", "move(1)", "Next reply", id="canned-picker-down", show=False),
-        Binding("up", "move(-1)", "Previous reply", id="canned-picker-up", show=False),
+        Binding("escape", "close", _("Cancel (keeps what was typed)"), id="canned-picker-close"),
+        Binding("down", "move(1)", _("Next reply"), id="canned-picker-down", show=False),
+        Binding("up", "move(-1)", _("Previous reply"), id="canned-picker-up", show=False),
     ]
 
     class _Listed(Message, bubble=False):
@@ -164,22 +170,22 @@ class CannedPicker(ModalScreen[Picked]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="canned-picker-box", classes="canned-box"):
-            yield Input(placeholder="shortcut, title or tag", id="canned-query")
+            yield Input(placeholder=_("shortcut, title or tag"), id="canned-query")
             yield OptionList(id="canned-options")
             yield Static(id="canned-picker-error")
             yield Static(
-                Text("↑↓ choose · enter inserts · esc cancels", style="dim"),
+                Text(_("↑↓ choose · enter inserts · esc cancels"), style="dim"),
                 classes="canned-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#canned-picker-box").border_title = "Canned reply"
+        show_title(self.query_one("#canned-picker-box"), _("Canned reply"))
         query = self.query_one(Input)
         if self._typed_before is not None:
             query.value = self._typed_before()
             query.cursor_position = len(query.value)
         query.focus()
-        self._show_error("Reading the canned replies…", style="dim")
+        self._show_error(_("Reading the canned replies…"), style="dim")
         self._read_list()
 
     @work(thread=True, exclusive=True, group="canned-list", exit_on_error=False)
@@ -211,29 +217,33 @@ class CannedPicker(ModalScreen[Picked]):
         rows = self.rows or []
         self.shown = rank(query, rows)[:SHOWN]
         for row in self.shown:
-            options.add_option(Option(self._label(row), id=str(row.id)))
+            options.add_option(Option(VisualText(self._label(row), self.app), id=str(row.id)))
         if self.shown:
             options.highlighted = 0
         elif not rows:
             self._show_error(
-                "No canned replies yet: add some (ctrl+p, Canned replies) or import a folder "
-                "(omnitui canned import DIR).",
+                _(
+                    "No canned replies yet: add some (ctrl+p, Canned replies) or import a folder "
+                    "(omnitui canned import DIR)."
+                ),
                 style="dim",
             )
         else:
-            self._show_error("No canned reply fits.", style="dim")
+            self._show_error(_("No canned reply fits."), style="dim")
 
     def _label(self, row: CannedRow) -> Text:
-        label = Text(one_line(row.title, 70), style="bold", end="")
-        label.append(f"  ::{one_line(row.shortcut, 40)}", style="cyan")
+        label = cell(one_line(row.title, 70), "bold")
+        label.append("  ")
+        label.append_text(cell(f"::{one_line(row.shortcut, 40)}", "cyan"))
         if row.languages:
             chosen = self._language(row.languages)
             label.append("  ")
             for index, language in enumerate(row.languages):
                 label.append(" " if index else "")
                 label.append(language, style="bold reverse" if language == chosen else "dim")
-        if row.tags:
-            label.append("  " + " ".join(f"#{one_line(t, 30)}" for t in row.tags), style="dim")
+        for index, tag in enumerate(row.tags):
+            label.append(" " if index else "  ")
+            label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
         return label
 
     @on(Input.Changed, "#canned-query")
@@ -275,14 +285,15 @@ class CannedPicker(ModalScreen[Picked]):
     def _read(self, message: _Read) -> None:
         detail = message.detail
         if detail is None or not detail.variants:
-            self._show_error("That reply is gone (deleted meanwhile?)")
+            self._show_error(_("That reply is gone (deleted meanwhile?)"))
             return
         shortcut = detail.row.shortcut
         language = self._language(tuple(detail.variants))
         try:
             rendered = render(detail.variants[language], self.values)
         except CannedError as exc:
-            self._show_error(f"Not inserted: ::{shortcut} ({language}): {exc}")
+            said = _("Not inserted: ::{shortcut} ({language}): {error}")
+            self._show_error(said.format(shortcut=shortcut, language=language, error=exc))
             return
         query = self.query_one(Input).value
         self.dismiss(Picked(rendered.text, query, rendered.missing, shortcut, language))
@@ -312,10 +323,10 @@ class CannedScreen(ModalScreen[None]):
 
     CSS_PATH = "canned.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add", "Add a reply", id="canned-add"),
-        Binding("e", "edit", "Edit the reply", id="canned-edit"),
-        Binding("d,delete", "delete", "Delete the reply", id="canned-delete"),
-        Binding("escape,q", "close", "Close", id="canned-close"),
+        Binding("a", "add", _("Add a reply"), id="canned-add"),
+        Binding("e", "edit", _("Edit the reply"), id="canned-edit"),
+        Binding("d,delete", "delete", _("Delete the reply"), id="canned-delete"),
+        Binding("escape,q", "close", _("Close"), id="canned-close"),
     ]
 
     class _Listed(Message, bubble=False):
@@ -341,15 +352,17 @@ class CannedScreen(ModalScreen[None]):
             yield Static(id="canned-said")
             yield Static(
                 Text(
-                    "a adds · e / enter edits · d deletes · esc closes · "
-                    ":: in the composer inserts one",
+                    _(
+                        "a adds · e / enter edits · d deletes · esc closes · "
+                        ":: in the composer inserts one"
+                    ),
                     style="dim",
                 ),
                 classes="canned-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#canned-box").border_title = "Canned replies"
+        show_title(self.query_one("#canned-box"), _("Canned replies"))
         self.query_one(OptionList).focus()
         self.reload()
 
@@ -372,17 +385,19 @@ class CannedScreen(ModalScreen[None]):
         self.rows = message.rows
         options.clear_options()
         for row in message.rows:
-            label = Text(f"::{one_line(row.shortcut, 40)}", style="cyan", end="")
-            label.append(f"  {one_line(row.title, 70)}", style="bold")
+            label = cell(f"::{one_line(row.shortcut, 40)}", "cyan")
+            label.append("  ")
+            label.append_text(cell(one_line(row.title, 70), "bold"))
             label.append(f"  {' '.join(row.languages)}")
-            if row.tags:
-                label.append("  " + " ".join(f"#{one_line(t, 30)}" for t in row.tags), "dim")
-            options.add_option(Option(label, id=str(row.id)))
+            for index, tag in enumerate(row.tags):
+                label.append(" " if index else "  ")
+                label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
+            options.add_option(Option(VisualText(label, self.app), id=str(row.id)))
         if message.rows:
             options.highlighted = min(kept or 0, len(message.rows) - 1)
-        self.query_one(Vertical).border_subtitle = f"{len(message.rows):,}"
+        self.query_one(Vertical).border_subtitle = number(len(message.rows))
         if not message.rows:
-            self.say("No canned replies yet: a adds one.", style="dim")
+            self.say(_("No canned replies yet: a adds one."), style="dim")
 
     def say(self, text: str, *, style: str = "") -> None:
         self.query_one("#canned-said", Static).update(
@@ -396,7 +411,7 @@ class CannedScreen(ModalScreen[None]):
     def _selected(self) -> CannedRow | None:
         options = self.query_one(OptionList)
         if not self.rows or options.highlighted is None:
-            self.say("No reply selected.", style="dim")
+            self.say(_("No reply selected."), style="dim")
             return None
         return self.rows[options.highlighted]
 
@@ -426,14 +441,14 @@ class CannedScreen(ModalScreen[None]):
     @on(_Read)
     def _read(self, message: _Read) -> None:
         if message.detail is None:
-            self.say("That reply is gone (deleted meanwhile?)", style="bold red")
+            self.say(_("That reply is gone (deleted meanwhile?)"), style="bold red")
             self.reload()
             return
         self.app.push_screen(CannedForm(message.detail, self._save), self._saved)
 
     def _saved(self, shortcut: str | None) -> None:
         if shortcut is not None:
-            self.say(f"Saved ::{shortcut}", style="green")
+            self.say(_("Saved ::{shortcut}").format(shortcut=shortcut), style="green")
             self.reload()
 
     def action_delete(self) -> None:
@@ -443,7 +458,7 @@ class CannedScreen(ModalScreen[None]):
         from omnitui.screens.workflow import ConfirmScreen
 
         def deleted() -> None:
-            self.say(f"Deleted ::{row.shortcut}")
+            self.say(_("Deleted ::{shortcut}").format(shortcut=row.shortcut))
             self.reload()
 
         def answer(yes: bool | None) -> None:
@@ -451,11 +466,14 @@ class CannedScreen(ModalScreen[None]):
                 self._delete(
                     row.id,
                     done=deleted,
-                    refused=lambda error: self.say(f"Not deleted: {error}", style="bold red"),
+                    refused=lambda error: self.say(
+                        _("Not deleted: {error}").format(error=error), style="bold red"
+                    ),
                 )
 
-        question = Text(f"Delete ::{row.shortcut} ({row.title}) in every language?")
-        self.app.push_screen(ConfirmScreen("Delete canned reply", question), answer)
+        asked = _("Delete ::{shortcut} ({title}) in every language?")
+        question = Text(asked.format(shortcut=row.shortcut, title=row.title))
+        self.app.push_screen(ConfirmScreen(_("Delete canned reply"), question), answer)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -468,9 +486,9 @@ class CannedForm(ModalScreen[str | None]):
 
     CSS_PATH = "canned.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="canned-form-save", priority=True),
-        Binding("ctrl+l", "next_language", "Next language", id="canned-form-language"),
-        Binding("escape", "close", "Cancel", id="canned-form-close"),
+        Binding("ctrl+s", "save", _("Save"), id="canned-form-save", priority=True),
+        Binding("ctrl+l", "next_language", _("Next language"), id="canned-form-language"),
+        Binding("escape", "close", _("Cancel"), id="canned-form-close"),
     ]
 
     def __init__(self, detail: CannedDetail | None, save: SaveCanned) -> None:
@@ -484,15 +502,15 @@ class CannedForm(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         row = self.detail.row if self.detail is not None else None
         with Vertical(id="canned-form-box", classes="canned-box"):
-            yield Input(row.title if row else "", placeholder="title", id="canned-title")
+            yield Input(row.title if row else "", placeholder=_("title"), id="canned-title")
             yield Input(
                 row.shortcut if row else "",
-                placeholder="shortcut (::shortcut)",
+                placeholder=_("shortcut (::shortcut)"),
                 id="canned-shortcut",
             )
             yield Input(
                 " ".join(row.tags) if row else "",
-                placeholder="tags (space-separated)",
+                placeholder=_("tags (space-separated)"),
                 id="canned-tags",
             )
             yield Static(id="canned-languages")
@@ -506,8 +524,12 @@ class CannedForm(ModalScreen[str | None]):
             yield Static(id="canned-form-error")
             yield Static(
                 Text(
-                    "variables: " + " ".join(f"{{{name}}}" for name in VARIABLES) + " · {{ }} "
-                    "for braces · ctrl+l next language · ctrl+s saves · esc cancels",
+                    _(
+                        "variables: {variables} · {braces} for braces · ctrl+l next language · "
+                        "ctrl+s saves · esc cancels"
+                    ).format(
+                        variables=" ".join(f"{{{name}}}" for name in VARIABLES), braces="{{ }}"
+                    ),
                     style="dim",
                 ),
                 classes="canned-info",
@@ -515,12 +537,13 @@ class CannedForm(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         box = self.query_one("#canned-form-box")
-        box.border_title = "Edit canned reply" if self.detail else "New canned reply"
+        show_title(box, _("Edit canned reply") if self.detail else _("New canned reply"))
         self._show_languages()
         self.query_one("#canned-title", Input).focus()
 
     def _show_languages(self) -> None:
-        line = Text("Body in: ", style="dim", end="")
+        label = _("Body in:")
+        line = Text(f"{label} ", style="dim", end="")
         for language in LANGUAGES:
             has = bool(self.bodies.get(language, "").strip())
             style = "bold reverse" if language == self.language else ("bold" if has else "dim")
@@ -555,7 +578,7 @@ class CannedForm(ModalScreen[str | None]):
         except CannedError as exc:
             self._show_error(str(exc))
             return
-        self._show_error("Saving…", style="dim")
+        self._show_error(_("Saving…"), style="dim")
         canned_id = self.detail.row.id if self.detail is not None else None
 
         def saved() -> None:

@@ -6,7 +6,10 @@ customer picker, the merge preview, the unlink choice and the address to link.
 Reads go through the app's Reader in thread workers (and again whenever the store
 changes); writes are the app's (each a worker; a refusal is shown on the screen's notice
 line). Names, notes, addresses and display names are customer text: shown through
-omnitui.text, never as markup. Must not import the store or the network.
+omnitui.text, never as markup, and with the right-to-left display on (omnitui.bidi) in
+visual order, each a cell of its line (widgets/rtl.py). The name and notes fields keep the
+order they are typed in while they are edited; the notes show in visual order otherwise.
+Must not import the store or the network.
 """
 
 from __future__ import annotations
@@ -17,19 +20,26 @@ from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, ClassVar, Protocol, cast
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, OptionList, Static, TextArea
+from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from omnitui.bidi import RtlDisplay, has_rtl
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.reads import CustomerIdentity, CustomerInfo, MergePreview, MergeRow, SearchHit
 from omnitui.text import clean, one_line
-from omnitui.widgets.channels import CHANNEL_MARKS, channel_mark
+from omnitui.widgets.channels import CHANNEL_MARKS, channel_mark, channel_name
+from omnitui.widgets.footer import Footer
+from omnitui.widgets.rtl import VisualText, app_rtl, show_title
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
 from omnitui.widgets.times import local_time
 
 if TYPE_CHECKING:
@@ -49,22 +59,28 @@ def parse_address(typed: str) -> tuple[str, str]:
     +994…", or an email address or phone number alone. ValueError says what is wrong."""
     words = typed.split()
     if not words:
-        raise ValueError("type an address, e.g. telegram 500600 or name@example.az")
+        raise ValueError(_("type an address, e.g. telegram 500600 or name@example.az"))
     if len(words) == 1:
         (address,) = words
         if "@" in address:
             return "email", address.lower()
         if address.startswith("+") and address[1:].isdigit():
             return "phone", address
-        raise ValueError("say which channel: email, telegram, webchat or phone, then the address")
+        raise ValueError(
+            _("say which channel: email, telegram, webchat or phone, then the address")
+        )
     channel, address = words[0].lower(), " ".join(words[1:])
     if channel not in CHANNEL_MARKS:
         raise ValueError(
-            f"{one_line(channel, 20)!r} is no channel: email, telegram, webchat, phone"
+            _("{channel!r} is no channel: email, telegram, webchat, phone").format(
+                channel=one_line(channel, 20)
+            )
         )
     if channel == "email":
         if "@" not in address or " " in address:
-            raise ValueError(f"{one_line(address, 60)!r} is no email address")
+            raise ValueError(
+                _("{address!r} is no email address").format(address=one_line(address, 60))
+            )
         address = address.lower()
     return channel, address
 
@@ -74,41 +90,66 @@ def identity_text(identity: CustomerIdentity, *, alone: bool = True) -> Text:
     the address, the name it goes by and its marks (unverified, blocked, unreachable)."""
     line = Text(end="")
     line.append_text(channel_mark(identity.channel))
-    line.append(f" {one_line(identity.channel, 10)} ", style="dim")
-    line.append(one_line(identity.address, 60), style="bold")
+    line.append(f" {one_line(channel_name(identity.channel), 20)} ", style="dim")
+    line.append_text(cell(one_line(identity.address, 60), "bold"))
     if identity.display_name:
-        line.append(f"  {one_line(identity.display_name, 40)}")
+        line.append("  ")
+        line.append_text(cell(one_line(identity.display_name, 40)))
     if identity.handle:
-        line.append(f"  @{one_line(identity.handle, 30)}", style="dim")
+        line.append("  ")
+        line.append_text(cell(f"@{one_line(identity.handle, 30)}", "dim"))
     if identity.claimed_email:
-        line.append(f"  unverified: said they are {one_line(identity.claimed_email, 60)}", "yellow")
+        claimed = _("unverified: said they are {address}")
+        line.append("  ")
+        address = one_line(identity.claimed_email, 60)
+        line.append_text(cell(claimed.format(address=address), "yellow"))
     if identity.blocked:
-        line.append("  ⊘ blocked", style="bold red")
+        blocked = _("blocked")
+        line.append("  ⊘ ", style="bold red")
+        line.append_text(cell(blocked, "bold red"))
     if identity.unreachable_reason:
-        line.append(f"  unreachable: {one_line(identity.unreachable_reason, 60)}", "yellow")
+        unreachable = _("unreachable: {reason}")
+        line.append("  ")
+        reason = one_line(identity.unreachable_reason, 60)
+        line.append_text(cell(unreachable.format(reason=reason), "yellow"))
     if alone and identity.alone_in:
-        line.append(f"  · alone in {counted(identity.alone_in, 'conversation')}", style="dim")
+        count = identity.alone_in
+        said = ngettext("alone in {count} conversation", "alone in {count} conversations", count)
+        line.append("  · ", style="dim")
+        line.append_text(cell(said.format(count=number(count)), "dim"))
     return line
 
 
 def counted(count: int, noun: str) -> str:
-    """ "1 address", "3 conversations" (the nouns these screens count)."""
-    plural = "addresses" if noun == "address" else f"{noun}s"
-    return f"{count} {noun if count == 1 else plural}"
+    """ "1 address", "3 conversations" (the nouns these screens count: address,
+    conversation, message)."""
+    if noun == "address":
+        said = ngettext("{count} address", "{count} addresses", count)
+    elif noun == "conversation":
+        said = ngettext("{count} conversation", "{count} conversations", count)
+    else:
+        said = ngettext("{count} message", "{count} messages", count)
+    return said.format(count=number(count))
 
 
 def _name(name: str, customer_id: int) -> str:
-    return f"{one_line(name, 60) or '(no name)'} (#{customer_id})"
+    shown = one_line(name, 60) or _("(no name)")
+    return f"{shown} (#{customer_id})"
 
 
 def _moved(identities: int, conversations: int, messages: int) -> str:
-    return ", ".join(
-        (
-            counted(identities, "address"),
-            counted(conversations, "conversation"),
-            counted(messages, "message"),
-        )
+    # TRANSLATORS: each placeholder is a count with its noun ("2 addresses").
+    said = _("{addresses}, {conversations}, {messages}")
+    return said.format(
+        addresses=counted(identities, "address"),
+        conversations=counted(conversations, "conversation"),
+        messages=counted(messages, "message"),
     )
+
+
+class NotesShown(Static, can_focus=True):
+    """The customer's notes in visual order, in the notes field's place while it is not
+    edited; focused (tab, a click), it gives the field back."""
 
 
 class CustomerSearch(Protocol):
@@ -121,13 +162,13 @@ class CustomerScreen(Screen[int | None]):
 
     CSS_PATH = "customer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back", id="customer-close"),
-        Binding("ctrl+s", "save", "Save", id="customer-save", priority=True),
-        Binding("e", "edit", "Edit name, notes", id="customer-edit"),
-        Binding("l", "link", "Link address", id="customer-link"),
-        Binding("u", "unlink", "Unlink address", id="customer-unlink"),
-        Binding("m", "merge", "Merge into…", id="customer-merge"),
-        Binding("U", "unmerge", "Unmerge", id="customer-unmerge"),
+        Binding("escape,q", "close", _("Back"), id="customer-close"),
+        Binding("ctrl+s", "save", _("Save"), id="customer-save", priority=True),
+        Binding("e", "edit", _("Edit name, notes"), id="customer-edit"),
+        Binding("l", "link", _("Link address"), id="customer-link"),
+        Binding("u", "unlink", _("Unlink address"), id="customer-unlink"),
+        Binding("m", "merge", _("Merge into…"), id="customer-merge"),
+        Binding("U", "unmerge", _("Unmerge"), id="customer-unmerge"),
     ]
 
     class _Loaded(Message, bubble=False):
@@ -154,27 +195,29 @@ class CustomerScreen(Screen[int | None]):
         return cast("OmniApp", self.app)
 
     def compose(self) -> ComposeResult:
+        never_sent = _("the team's, never sent")
         with Vertical(id="customer-box"):
             yield Static(id="customer-title")
             yield Static(id="customer-language")
-            yield Static(Text("Name", style="bold"), classes="customer-label")
-            yield Input(placeholder="the customer's name", id="customer-name")
+            yield Static(Text(_("Name"), style="bold"), classes="customer-label")
+            yield Input(placeholder=_("the customer's name"), id="customer-name")
             yield Static(
-                Text.assemble(("Notes", "bold"), ("  the team's, never sent", "dim")),
+                Text.assemble((_("Notes"), "bold"), (f"  {never_sent}", "dim")),
                 classes="customer-label",
             )
             yield TextArea(id="customer-notes", soft_wrap=True)
-            yield Static(Text("Addresses", style="bold"), classes="customer-label")
+            yield NotesShown(id="customer-notes-shown")
+            yield Static(Text(_("Addresses"), style="bold"), classes="customer-label")
             yield OptionList(id="customer-identities")
-            yield Static(Text("Merges", style="bold"), classes="customer-label")
+            yield Static(Text(_("Merges"), style="bold"), classes="customer-label")
             yield OptionList(id="customer-merges")
             yield Static(id="customer-notice")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#customer-box").border_title = "Customer"
+        show_title(self.query_one("#customer-box"), _("Customer"))
         self.query_one("#customer-identities", OptionList).focus()
-        self.notice(Text("Reading the customer…", style="dim"))
+        self.notice(Text(_("Reading the customer…"), style="dim"))
         self.reload()
         self.set_interval(POLL_SECONDS, self._poll)
 
@@ -191,9 +234,11 @@ class CustomerScreen(Screen[int | None]):
 
         return done
 
-    def _refused(self, what: str) -> Callable[[str], None]:
+    def _refused(self, said: str) -> Callable[[str], None]:
+        """Say a refusal on the notice line: ``said`` has an ``{error}`` placeholder."""
+
         def show(error: str) -> None:
-            self.notice(Text(f"{what} refused: {one_line(error, 200)}", style="bold red"))
+            self.notice(Text(said.format(error=one_line(error, 200)), style="bold red"))
 
         return show
 
@@ -227,10 +272,12 @@ class CustomerScreen(Screen[int | None]):
             return  # the screen moved on to another customer meanwhile
         info = message.info
         if info is None:
-            self.notice(Text(f"There is no customer #{self.customer_id}.", style="bold red"))
+            said = _("There is no customer #{id}.").format(id=self.customer_id)
+            self.notice(Text(said, style="bold red"))
             return
         if info.merged_into_id is not None:  # merged away, by someone else perhaps
-            self.notice(f"Customer #{info.id} was merged into #{info.merged_into_id}: shown here")
+            said = _("Customer #{id} was merged into #{target}: shown here")
+            self.notice(said.format(id=info.id, target=info.merged_into_id))
             self.customer_id = info.merged_into_id
             self._reset_fields = True
             self.reload()
@@ -239,20 +286,24 @@ class CustomerScreen(Screen[int | None]):
         self._show_fields(before, info)
         self._show_identities(info)
         self._show_merges(info)
-        title = Text.assemble((one_line(info.name, 80) or "(no name)", "bold"))
+        title = cell(one_line(info.name, 80) or _("(no name)"), "bold")
         title.append(f"  #{info.id}", style="dim")
+        conversations = counted(info.conversations, "conversation")
         title.append(
-            f"  · {counted(info.conversations, 'conversation')} · "
-            f"{counted(info.messages, 'message')}",
+            f"  · {conversations} · {counted(info.messages, 'message')}",
             style="dim",
         )
-        self.query_one("#customer-title", Static).update(title)
-        language = Text.assemble(("Language: ", "bold"), info.language or "not known")
+        self.query_one("#customer-title", Static).update(VisualText(title, self.app))
+        language = fill(
+            _("Language: {language}"), "bold", language=(info.language or _("not known"), "")
+        )
         if info.language:
-            language.append(" (detected)", style="dim")
+            words = _("(detected)")
+            language.append(f" {words}", style="dim")
         self.query_one("#customer-language", Static).update(language)
         if before is None:
-            self.notice(Text("e edits · ctrl+s saves · l links · u unlinks · m merges", "dim"))
+            hint = _("e edits · ctrl+s saves · l links · u unlinks · m merges")
+            self.notice(Text(hint, "dim"))
 
     def _show_fields(self, before: CustomerInfo | None, info: CustomerInfo) -> None:
         """The stored name and notes, unless the agent is editing them (their text stays)."""
@@ -265,13 +316,41 @@ class CustomerScreen(Screen[int | None]):
             notes.load_text(clean(info.notes))
             self._notes_from = info.notes
         self._reset_fields = False
+        self._show_notes()
+
+    def _show_notes(self) -> None:
+        """The notes field, or, while it is not edited, the notes in visual order (the
+        right-to-left display on and RTL letters in them): a TextArea keeps typed order."""
+        area = self.query_one("#customer-notes", TextArea)
+        shown = self.query_one(NotesShown)
+        visual = app_rtl(self.app).on and has_rtl(area.text) and not area.has_focus
+        if visual:
+            shown.update(VisualText(Text(area.text, end=""), self.app))
+        area.display = not visual
+        shown.display = visual
+
+    def set_rtl(self, rtl: RtlDisplay) -> None:
+        """D: the notes in visual order or as typed (the rest redraws itself)."""
+        self._show_notes()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, NotesShown):  # tab or a click into the notes: edit them
+            area = self.query_one("#customer-notes", TextArea)
+            area.display = True
+            event.widget.display = False
+            area.focus()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if event.widget.id == "customer-notes":
+            self._show_notes()
 
     def _show_identities(self, info: CustomerInfo) -> None:
         options = self.query_one("#customer-identities", OptionList)
         at = options.highlighted
         options.clear_options()
         for identity in info.identities:
-            options.add_option(Option(identity_text(identity), id=str(identity.id)))
+            prompt = VisualText(identity_text(identity), self.app)
+            options.add_option(Option(prompt, id=str(identity.id)))
         if options.option_count:
             options.highlighted = min(at or 0, options.option_count - 1)
 
@@ -280,29 +359,36 @@ class CustomerScreen(Screen[int | None]):
         at = options.highlighted
         options.clear_options()
         if not info.merges:
-            options.add_option(Option(Text("No merges.", style="dim"), disabled=True))
+            options.add_option(Option(Text(_("No merges."), style="dim"), disabled=True))
             return
         now = self.omni.clock()
         for merge in info.merges:
-            options.add_option(Option(self._merge_text(merge, info.id, now), id=str(merge.id)))
+            prompt = VisualText(self._merge_text(merge, info.id, now), self.app)
+            options.add_option(Option(prompt, id=str(merge.id)))
         options.highlighted = min(at or 0, options.option_count - 1)
 
     def _merge_text(self, merge: MergeRow, customer_id: int, now: datetime) -> Text:
         tz: tzinfo = self.omni.tz
         line = Text(f"#{merge.id} ", style="bold", end="")
-        line.append(f"{local_time(merge.at, now, tz)} · {one_line(merge.agent, 30)} merged ")
+        at, agent = local_time(merge.at, now, tz), cell(one_line(merge.agent, 30))
         if merge.target_id == customer_id:
-            line.append(_name(merge.source_name, merge.source_id), style="bold")
-            line.append(" into this customer")
+            source = cell(_name(merge.source_name, merge.source_id), "bold")
+            said = _("{time} · {agent} merged {source} into this customer")
+            line.append_text(fill(said, end="", time=at, agent=agent, source=source))
         else:
-            line.append(f"this customer into {_name(merge.target_name, merge.target_id)}")
+            said = _("{time} · {agent} merged this customer into {target}")
+            target = cell(_name(merge.target_name, merge.target_id))
+            line.append_text(fill(said, end="", time=at, agent=agent, target=target))
         line.append(
             f" · {_moved(merge.identities, merge.conversations, merge.messages)}",
             style="dim",
         )
         if merge.undone_at is not None:
             when = local_time(merge.undone_at, now, tz)
-            line.append(f" · unmerged by {one_line(merge.undone_by, 30)} {when}", "italic")
+            undone = _("unmerged by {agent} {time}").format(
+                agent=one_line(merge.undone_by, 30), time=when
+            )
+            line.append(f" · {undone}", style="italic")
         return line
 
     # -- name and notes -------------------------------------------------------------------
@@ -327,15 +413,15 @@ class CustomerScreen(Screen[int | None]):
             return
         name, notes = self._edited()
         if name is None and notes is None:
-            self.notice("Nothing changed.")
+            self.notice(_("Nothing changed."))
             return
         app = self.omni
 
-        def saved(what: str) -> Callable[[], None]:
+        def saved(said: str) -> Callable[[], None]:
             def done() -> None:
                 self._reset_fields = True
                 self._warned_unsaved = False
-                self.notice(Text(f"Saved the {what}", style="bold green"))
+                self.notice(Text(said, style="bold green"))
                 self.reload()
 
             return done
@@ -344,15 +430,19 @@ class CustomerScreen(Screen[int | None]):
             # Against the name the agent started from, not the newest read: a rename by
             # someone else while they typed must be refused, not overwritten unseen.
             app.rename_customer(
-                info.id, name, self._name_from, done=saved("name"), refused=self._refused("Rename")
+                info.id,
+                name,
+                self._name_from,
+                done=saved(_("Saved the name")),
+                refused=self._refused(_("Rename refused: {error}")),
             )
         if notes is not None:
             app.set_customer_notes(
                 info.id,
                 notes,
                 self._notes_from,
-                done=saved("notes"),
-                refused=self._refused("Notes"),
+                done=saved(_("Saved the notes")),
+                refused=self._refused(_("Notes refused: {error}")),
             )
 
     def action_close(self) -> None:
@@ -364,7 +454,7 @@ class CustomerScreen(Screen[int | None]):
         if any(value is not None for value in self._edited()) and not self._warned_unsaved:
             self._warned_unsaved = True
             self.notice(
-                Text("Not saved: ctrl+s saves, esc again leaves without saving", "bold yellow")
+                Text(_("Not saved: ctrl+s saves, esc again leaves without saving"), "bold yellow")
             )
             return
         self.dismiss(self.customer_id)
@@ -375,7 +465,7 @@ class CustomerScreen(Screen[int | None]):
         options = self.query_one("#customer-identities", OptionList)
         index = options.highlighted
         if self.info is None or index is None or index >= len(self.info.identities):
-            self.notice("Select an address first (the list of addresses, ↑/↓).")
+            self.notice(_("Select an address first (the list of addresses, ↑/↓)."))
             return None
         return self.info.identities[index]
 
@@ -396,8 +486,8 @@ class CustomerScreen(Screen[int | None]):
                 channel,
                 value,
                 account,
-                done=self._done(f"Linked {said}"),
-                refused=self._refused("Link"),
+                done=self._done(_("Linked {address}").format(address=said)),
+                refused=self._refused(_("Link refused: {error}")),
             )
 
         self.app.push_screen(LinkScreen(_name(info.name, info.id)), picked)
@@ -407,18 +497,21 @@ class CustomerScreen(Screen[int | None]):
         if identity is None or self.info is None:
             return
         if len(self.info.identities) == 1:
-            self.notice(Text("The only address stays: there is nothing to unlink it from.", "red"))
+            only = _("The only address stays: there is nothing to unlink it from.")
+            self.notice(Text(only, "red"))
             return
 
         def chosen(with_conversations: bool | None) -> None:
             if with_conversations is None:
                 return
-            said = f"{identity.channel} {one_line(identity.address, 60)}"
+            said = f"{channel_name(identity.channel)} {one_line(identity.address, 60)}"
             self.omni.unlink_identity(
                 identity.id,
                 with_conversations,
-                done=lambda new: self._done(f"Unlinked {said}: customer #{new} now")(),
-                refused=self._refused("Unlink"),
+                done=lambda new: self._done(
+                    _("Unlinked {address}: customer #{id} now").format(address=said, id=new)
+                )(),
+                refused=self._refused(_("Unlink refused: {error}")),
             )
 
         self.app.push_screen(UnlinkScreen(identity, self.info.name), chosen)
@@ -441,15 +534,14 @@ class CustomerScreen(Screen[int | None]):
                 self.customer_id = preview.target_id
                 self._reset_fields = True
                 self.reload()
-                self.notice(
-                    Text(
-                        f"Merged into {target} · merge #{record_id} (U on it unmerges)",
-                        style="bold green",
-                    )
-                )
+                said = _("Merged into {target} · merge #{id} (U on it unmerges)")
+                self.notice(Text(said.format(target=target, id=record_id), style="bold green"))
 
             app.merge_customers(
-                preview.source_id, preview.target_id, done=merged, refused=self._refused("Merge")
+                preview.source_id,
+                preview.target_id,
+                done=merged,
+                refused=self._refused(_("Merge refused: {error}")),
             )
 
         def previewed(preview: MergePreview) -> None:
@@ -458,7 +550,10 @@ class CustomerScreen(Screen[int | None]):
         def picked(hit: SearchHit | None) -> None:
             if hit is not None:
                 app.merge_preview(
-                    info.id, hit.customer_id, done=previewed, refused=self._refused("Merge")
+                    info.id,
+                    hit.customer_id,
+                    done=previewed,
+                    refused=self._refused(_("Merge refused: {error}")),
                 )
 
         self.app.push_screen(MergePickerScreen(app.reader, info.id, info.name), picked)
@@ -468,14 +563,15 @@ class CustomerScreen(Screen[int | None]):
         options = self.query_one("#customer-merges", OptionList)
         index = options.highlighted
         if info is None or index is None or index >= len(info.merges):
-            self.notice("Select a merge first (the list of merges, ↑/↓).")
+            self.notice(_("Select a merge first (the list of merges, ↑/↓)."))
             return
         merge = info.merges[index]
         if merge.undone_at is not None:
-            self.notice(f"Merge #{merge.id} was unmerged already.")
+            self.notice(_("Merge #{id} was unmerged already.").format(id=merge.id))
             return
         if merge.target_id != info.id:
-            self.notice(f"Unmerge it from {_name(merge.target_name, merge.target_id)}.")
+            target = _name(merge.target_name, merge.target_id)
+            self.notice(_("Unmerge it from {customer}.").format(customer=target))
             return
         from omnitui.screens.workflow import ConfirmScreen
 
@@ -485,16 +581,21 @@ class CustomerScreen(Screen[int | None]):
             if yes:
                 self.omni.unmerge_customers(
                     merge.id,
-                    done=self._done(f"Unmerged: {source} is a customer of their own again"),
-                    refused=self._refused("Unmerge"),
+                    done=self._done(
+                        _("Unmerged: {customer} is a customer of their own again").format(
+                            customer=source
+                        )
+                    ),
+                    refused=self._refused(_("Unmerge refused: {error}")),
                 )
 
-        question = Text(
-            f"Unmerge #{merge.id}? {source} gets back what it brought "
-            f"({_moved(merge.identities, merge.conversations, merge.messages)}) and what "
+        asked = _(
+            "Unmerge #{id}? {customer} gets back what it brought ({moved}) and what "
             "came from those addresses since."
         )
-        self.app.push_screen(ConfirmScreen("Unmerge", question), answered)
+        moved = _moved(merge.identities, merge.conversations, merge.messages)
+        question = Text(asked.format(id=merge.id, customer=source, moved=moved))
+        self.app.push_screen(ConfirmScreen(_("Unmerge"), question), answered)
 
 
 class MergePickerScreen(ModalScreen[SearchHit | None]):
@@ -503,8 +604,8 @@ class MergePickerScreen(ModalScreen[SearchHit | None]):
 
     CSS_PATH = "customer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="merge-pick-close"),
-        Binding("down", "options", "Pick from the list", id="merge-pick-list", show=False),
+        Binding("escape", "close", _("Cancel"), id="merge-pick-close"),
+        Binding("down", "options", _("Pick from the list"), id="merge-pick-list", show=False),
     ]
 
     class _Found(Message, bubble=False):
@@ -525,20 +626,23 @@ class MergePickerScreen(ModalScreen[SearchHit | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="merge-pick-box", classes="customer-window"):
             yield Static(id="merge-pick-what")
-            yield Input(placeholder="a name or an address", id="merge-pick-input")
+            yield Input(placeholder=_("a name or an address"), id="merge-pick-input")
             yield OptionList(id="merge-pick-options")
             yield Static(
-                Text("enter picks · ↓ the list · esc cancels", style="dim"),
+                Text(_("enter picks · ↓ the list · esc cancels"), style="dim"),
                 id="merge-pick-info",
                 classes="customer-window-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#merge-pick-box").border_title = "Merge into…"
-        what = Text("The same person as ", style="dim", end="")
-        what.append(_name(self.customer_name, self.customer_id), style="bold")
-        what.append(" — who?", style="dim")
-        self.query_one("#merge-pick-what", Static).update(what)
+        show_title(self.query_one("#merge-pick-box"), _("Merge into…"))
+        what = fill(
+            _("The same person as {customer} — who?"),
+            base="dim",
+            end="",
+            customer=cell(_name(self.customer_name, self.customer_id), "bold"),
+        )
+        self.query_one("#merge-pick-what", Static).update(VisualText(what, self.app))
         self.query_one(Input).focus()
 
     @on(Input.Changed, "#merge-pick-input")
@@ -567,7 +671,7 @@ class MergePickerScreen(ModalScreen[SearchHit | None]):
             return  # a newer search is under way
         info = self.query_one("#merge-pick-info", Static)
         if message.hits is None:
-            info.update(Text("The search failed; see the log.", style="red"))
+            info.update(Text(_("The search failed; see the log."), style="red"))
             return
         self.hits = [
             h for h in message.hits if h.message_id is None and h.customer_id != self.customer_id
@@ -575,15 +679,16 @@ class MergePickerScreen(ModalScreen[SearchHit | None]):
         options = self.query_one(OptionList)
         options.clear_options()
         for hit in self.hits:
-            line = Text(_name(hit.name, hit.customer_id), style="bold", end="")
+            line = cell(_name(hit.name, hit.customer_id), "bold")
             if hit.excerpt:
-                line.append(f"  {one_line(hit.excerpt, 60)}", style="dim")
-            options.add_option(Option(line, id=str(hit.customer_id)))
+                line.append("  ")
+                line.append_text(cell(one_line(hit.excerpt, 60), "dim"))
+            options.add_option(Option(VisualText(line, self.app), id=str(hit.customer_id)))
         if self.hits:
             options.highlighted = 0
-            info.update(Text("enter picks · ↓ the list · esc cancels", style="dim"))
+            info.update(Text(_("enter picks · ↓ the list · esc cancels"), style="dim"))
         else:
-            info.update(Text("No other customer has that name or address.", style="dim"))
+            info.update(Text(_("No other customer has that name or address."), style="dim"))
 
     @on(Input.Submitted, "#merge-pick-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -609,8 +714,8 @@ class MergePreviewScreen(ModalScreen[bool]):
 
     CSS_PATH = "customer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Merge", id="merge-confirm"),
-        Binding("n,escape", "answer(False)", "Cancel", id="merge-cancel"),
+        Binding("y,enter", "answer(True)", _("Merge"), id="merge-confirm"),
+        Binding("n,escape", "answer(False)", _("Cancel"), id="merge-cancel"),
     ]
 
     def __init__(self, preview: MergePreview) -> None:
@@ -620,35 +725,58 @@ class MergePreviewScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         p = self.preview
         source, target = _name(p.source_name, p.source_id), _name(p.target_name, p.target_id)
-        question = Text("Merge ", end="")
-        question.append(source, style="bold")
-        question.append(" into ")
-        question.append(target, style="bold")
-        question.append("?")
-        moves = Text(f"Moves {counted(len(p.identities), 'address')}, ")
-        moves.append(f"{counted(p.conversations, 'conversation')} ({p.open_conversations} open) ")
-        moves.append(f"and {counted(p.messages, 'message')}")
-        moves.append(", and the notes (after the target's)." if p.notes else ".")
+        question = fill(
+            _("Merge {source} into {target}?"),
+            end="",
+            source=cell(source, "bold"),
+            target=cell(target, "bold"),
+        )
+        if p.notes:
+            # TRANSLATORS: {addresses}, {conversations} and {messages} are counts with their
+            # nouns ("2 addresses"); {open} is how many of the conversations are open.
+            said = _(
+                "Moves {addresses}, {conversations} ({open} open) and {messages}, and the notes "
+                "(after the target's)."
+            )
+        else:
+            # TRANSLATORS: as above, without the notes.
+            said = _("Moves {addresses}, {conversations} ({open} open) and {messages}.")
+        moves = Text(
+            said.format(
+                addresses=counted(len(p.identities), "address"),
+                conversations=counted(p.conversations, "conversation"),
+                open=number(p.open_conversations),
+                messages=counted(p.messages, "message"),
+            )
+        )
         addresses = Text("\n", end="").join(
             Text.assemble("  ", identity_text(i, alone=False)) for i in p.identities
         )
-        after = Text(
-            f"{one_line(p.source_name, 60) or 'The customer'} then leaves the list. The merge "
-            f"is recorded: U on it in the customer screen of {target} takes it back.",
-            style="dim",
+        name = one_line(p.source_name, 60)
+        leaves = (
+            _(
+                "{customer} then leaves the list. The merge is recorded: U on it in the "
+                "customer screen of {target} takes it back."
+            )
+            if name
+            else _(
+                "The customer then leaves the list. The merge is recorded: U on it in the "
+                "customer screen of {target} takes it back."
+            )
         )
+        after = fill(leaves, "dim", end="", customer=cell(name, "dim"), target=cell(target, "dim"))
         with Vertical(id="merge-preview-box", classes="customer-window"):
-            yield Static(question, id="merge-preview-question")
+            yield Static(VisualText(question, self.app), id="merge-preview-question")
             yield Static(moves, id="merge-preview-moves")
-            yield Static(addresses, id="merge-preview-addresses")
-            yield Static(after, id="merge-preview-after")
+            yield Static(VisualText(addresses, self.app), id="merge-preview-addresses")
+            yield Static(VisualText(after, self.app), id="merge-preview-after")
             yield Static(
-                Text("y / enter: merge · n / esc: cancel", style="dim"),
+                Text(_("y / enter: merge · n / esc: cancel"), style="dim"),
                 classes="customer-window-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#merge-preview-box").border_title = "Merge customers"
+        show_title(self.query_one("#merge-preview-box"), _("Merge customers"))
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -660,9 +788,9 @@ class UnlinkScreen(ModalScreen[bool | None]):
 
     CSS_PATH = "customer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "answer(False)", "Unlink the address alone", id="unlink-alone"),
-        Binding("c", "answer(True)", "Unlink it with its conversations", id="unlink-with"),
-        Binding("escape,n", "answer(None)", "Cancel", id="unlink-cancel"),
+        Binding("a", "answer(False)", _("Unlink the address alone"), id="unlink-alone"),
+        Binding("c", "answer(True)", _("Unlink it with its conversations"), id="unlink-with"),
+        Binding("escape,n", "answer(None)", _("Cancel"), id="unlink-cancel"),
     ]
 
     def __init__(self, identity: CustomerIdentity, name: str) -> None:
@@ -672,20 +800,26 @@ class UnlinkScreen(ModalScreen[bool | None]):
 
     def compose(self) -> ComposeResult:
         identity = self.identity
-        question = Text("Unlink ", end="")
-        question.append_text(identity_text(identity, alone=False))
-        question.append(
-            f" from {one_line(self.customer_name, 60)}? It becomes a customer of its own."
+        question = fill(
+            _("Unlink {address} from {customer}? It becomes a customer of its own."),
+            address=cell(identity_text(identity, alone=False)),
+            customer=cell(one_line(self.customer_name, 60)),
         )
-        alone = counted(identity.alone_in, "conversation")
-        choices = Text("a: the address alone (its history stays here) · c: with the ")
-        choices.append(f"{alone} only it wrote in · esc: cancel")
+        count = identity.alone_in
+        said = ngettext(
+            "a: the address alone (its history stays here) · c: with the {count} conversation "
+            "only it wrote in · esc: cancel",
+            "a: the address alone (its history stays here) · c: with the {count} conversations "
+            "only it wrote in · esc: cancel",
+            count,
+        )
+        choices = Text(said.format(count=number(count)))
         with Vertical(id="unlink-box", classes="customer-window"):
-            yield Static(question, id="unlink-question")
+            yield Static(VisualText(question, self.app), id="unlink-question")
             yield Static(choices, classes="customer-window-info")
 
     def on_mount(self) -> None:
-        self.query_one("#unlink-box").border_title = "Unlink address"
+        show_title(self.query_one("#unlink-box"), _("Unlink address"))
 
     def action_answer(self, with_conversations: bool | None) -> None:
         self.dismiss(with_conversations)
@@ -697,7 +831,7 @@ class LinkScreen(ModalScreen[tuple[str, str] | None]):
 
     CSS_PATH = "customer.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="link-close"),
+        Binding("escape", "close", _("Cancel"), id="link-close"),
     ]
 
     def __init__(self, name: str) -> None:
@@ -706,23 +840,24 @@ class LinkScreen(ModalScreen[tuple[str, str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="link-box", classes="customer-window"):
-            yield Input(placeholder="telegram 500600 · name@example.az · phone +994…", id="link")
+            yield Input(placeholder=_("telegram 500600 · name@example.az · phone +994…"), id="link")
             yield Static(id="link-preview")
             yield Static(
-                Text("enter links · esc cancels", style="dim"), classes="customer-window-info"
+                Text(_("enter links · esc cancels"), style="dim"), classes="customer-window-info"
             )
 
     def on_mount(self) -> None:
         box = self.query_one("#link-box")
-        box.border_title = "Link an address"
-        box.border_subtitle = self.customer_name
+        # The subtitle is a customer's name: plain text, never markup.
+        show_title(box, _("Link an address"), subtitle=self.customer_name)
         self._show("")
         self.query_one(Input).focus()
 
     def _show(self, typed: str) -> tuple[str, str] | None:
         preview = self.query_one("#link-preview", Static)
         if not typed.strip():
-            preview.update(Text("Messages from it then join this customer's history.", "dim"))
+            said = _("Messages from it then join this customer's history.")
+            preview.update(Text(said, "dim"))
             return None
         try:
             channel, address = parse_address(typed)

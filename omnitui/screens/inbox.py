@@ -31,6 +31,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Static
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.reads import (
     VISITOR_TYPING_SECONDS,
     CustomerDetail,
@@ -41,16 +43,19 @@ from omnitui.reads import (
 from omnitui.text import one_line
 from omnitui.views import ALL, BUILT_IN, CHANNEL_PREFIX, CHANNEL_TITLES, OPEN, View, arrange
 from omnitui.widgets.attachments import AttachedFile
-from omnitui.widgets.channels import channel_mark
+from omnitui.widgets.channels import channel_mark, channel_name
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.customer_list import CustomerList
-from omnitui.widgets.presence import PresenceLine
+from omnitui.widgets.presence import PresenceLine, listed
+from omnitui.widgets.rtl import VisualText, redraw_rtl, show_title
 from omnitui.widgets.status_line import StatusLine
-from omnitui.widgets.timeline import Timeline
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
+from omnitui.widgets.timeline import Timeline, thread_reason
 from omnitui.widgets.times import local_time
 from omnitui.widgets.typing import TypingLine
 from omnitui.widgets.view_bar import ViewBar
-from omnitui.widgets.workflow import state_text
+from omnitui.widgets.workflow import state_text, status_word
 
 if TYPE_CHECKING:
     from omnitui.app import OmniApp
@@ -88,48 +93,64 @@ class InboxScreen(Screen[None]):
 
     # Its CSS (inbox.tcss) is the app's CSS_PATH: read once with Textual's default CSS.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "reply", "Reply", id="reply"),
-        Binding("n", "note", "Note", id="note"),
-        Binding("x", "resolve", "Resolve", id="resolve"),
-        Binding("o", "reopen", "Reopen", id="reopen"),
-        Binding("slash", "search", "Search", id="search"),
-        Binding("v", "view", "View", id="view-message"),
-        Binding("R,ctrl+r", "retry", "Retry", id="retry-reply"),
-        Binding("c", "cycle_channel", "Channel", id="cycle-channel", show=False),
-        Binding("u", "toggle_open_only", "Open view", id="toggle-open-only"),
+        Binding("r", "reply", _("Reply"), id="reply"),
+        Binding("n", "note", _("Note"), id="note"),
+        Binding("x", "resolve", _("Resolve"), id="resolve"),
+        Binding("o", "reopen", _("Reopen"), id="reopen"),
+        Binding("slash", "search", _("Search"), id="search"),
+        Binding("v", "view", _("View"), id="view-message"),
+        Binding("R,ctrl+r", "retry", _("Retry"), id="retry-reply"),
+        Binding("c", "cycle_channel", _("Channel"), id="cycle-channel", show=False),
+        Binding("u", "toggle_open_only", _("Open view"), id="toggle-open-only"),
         # Views of the customer list (omnitui/views.py): ] and [ cycle, 1-9 pick one.
-        Binding("right_square_bracket", "next_view", "Next view", id="view-next", show=False),
+        Binding("right_square_bracket", "next_view", _("Next view"), id="view-next", show=False),
         Binding(
-            "left_square_bracket", "previous_view", "Previous view", id="view-previous", show=False
+            "left_square_bracket",
+            "previous_view",
+            _("Previous view"),
+            id="view-previous",
+            show=False,
         ),
         *(
-            Binding(str(n), f"pick_view({n})", f"View {n}", id=f"view-{n}", show=False)
+            Binding(
+                str(n),
+                f"pick_view({n})",
+                _("View {number}").format(number=n),
+                id=f"view-{n}",
+                show=False,
+            )
             for n in range(1, 10)
         ),
         # Team workflow: on the conversation the selected customer's actions apply to.
-        Binding("a", "assign_me", "Assign to me / unassign", id="assign-me", show=False),
-        Binding("A", "assign", "Assign to…", id="assign", show=False),
-        Binding("p", "pending", "Pending", id="pending", show=False),
-        Binding("s", "snooze", "Snooze", id="snooze", show=False),
-        Binding("t", "tags", "Tags", id="tags", show=False),
-        Binding("exclamation_mark", "spam", "Mark spam and block", id="spam", show=False),
-        Binding("N", "next_unread", "Next unread", id="next-unread", show=False),
-        Binding("B", "bulk", "Bulk action on the selected customers", id="bulk-action", show=False),
+        Binding("a", "assign_me", _("Assign to me / unassign"), id="assign-me", show=False),
+        Binding("A", "assign", _("Assign to…"), id="assign", show=False),
+        Binding("p", "pending", _("Pending"), id="pending", show=False),
+        Binding("s", "snooze", _("Snooze"), id="snooze", show=False),
+        Binding("t", "tags", _("Tags"), id="tags", show=False),
+        Binding("exclamation_mark", "spam", _("Mark spam and block"), id="spam", show=False),
+        Binding("N", "next_unread", _("Next unread"), id="next-unread", show=False),
+        Binding(
+            "B",
+            "bulk",
+            _("Bulk action on the selected customers"),
+            id="bulk-action",
+            show=False,
+        ),
         Binding(
             "i",
             "customer",
-            "Customer: name, notes, addresses, merges",
+            _("Customer: name, notes, addresses, merges"),
             id="customer-info",
             show=False,
         ),
         Binding(
             "D",
             "toggle_rtl",
-            "Right-to-left text: reorder here / leave to the terminal",
+            _("Right-to-left text: reorder here / leave to the terminal"),
             id="toggle-rtl",
             show=False,
         ),
-        Binding("question_mark", "help", "Help", id="help"),
+        Binding("question_mark", "help", _("Help"), id="help"),
     ]
 
     class _Status(Message, bubble=False):
@@ -269,9 +290,9 @@ class InboxScreen(Screen[None]):
         return self.query_one(TypingLine)
 
     def on_mount(self) -> None:
-        self.customers.border_title = "Customers"
-        self.timeline.border_title = "History"
-        self.composer.border_title = "Composer"
+        show_title(self.customers, _("Customers"))
+        show_title(self.timeline, _("History"))
+        show_title(self.composer, _("Composer"))
         self._composer = self.composer
         self.customers.set_agent(self.omni.settings.agent)
         self._show_header()
@@ -300,7 +321,7 @@ class InboxScreen(Screen[None]):
         if self._footer_mounted:
             return
         self._footer_mounted = True
-        from textual.widgets import Footer
+        from omnitui.widgets.footer import Footer
 
         placeholder = self.query_one("#footer-placeholder")
         await self.mount(Footer(), after=placeholder)
@@ -400,9 +421,29 @@ class InboxScreen(Screen[None]):
     def _title_customers(self) -> None:
         customers = self.customers
         view = customers.view
-        what = "Customers" if view.lists_everyone else one_line(view.title, 30)
-        selected = f" · {len(customers.marked):,} selected" if customers.marked else ""
-        customers.border_title = f"{what} · {customers.total:,}{selected}"
+        total, selected = customers.total, len(customers.marked)
+        if view.lists_everyone and selected:
+            title = ngettext(
+                "Customers · {total} · {selected} selected",
+                "Customers · {total} · {selected} selected",
+                selected,
+            )
+        elif view.lists_everyone:
+            title = _("Customers · {total}")
+        elif selected:
+            title = ngettext(
+                "{view} · {total} · {selected} selected",
+                "{view} · {total} · {selected} selected",
+                selected,
+            )
+        else:
+            title = "{view} · {total}"
+        show_title(
+            customers,
+            title.format(
+                view=one_line(view.shown_title, 30), total=number(total), selected=number(selected)
+            ),
+        )
 
     def on_timeline_loaded(self, message: Timeline.Loaded) -> None:
         detail = message.detail
@@ -431,29 +472,35 @@ class InboxScreen(Screen[None]):
         header = self.query_one("#customer-header", Static)
         detail = self.detail
         if detail is None:
-            header.update(Text(" No customer selected", style="dim italic"))
+            header.update(Text.assemble(" ", _("No customer selected"), style="dim italic"))
             return
         row = detail.row
+        # Columns, as in the list: each piece is a cell, in visual order alone (omnitui.bidi).
         line = Text(" ", end="")
-        line.append(one_line(row.name, 80) or "(no name)", style="bold")
+        line.append_text(cell(one_line(row.name, 80) or _("(no name)"), "bold"))
         for handle in dict.fromkeys(i.handle for i in detail.identities if i.handle):
-            line.append(f" @{one_line(handle, 40)}")
+            line.append(" ")
+            line.append_text(cell(f"@{one_line(handle, 40)}"))
         status = detail.conversation_status or "new"
         line.append("  ")
-        line.append(f" {status} ", style=STATUS_STYLES.get(status, "bold") + " reverse")
+        badge = STATUS_STYLES.get(status, "bold") + " reverse"
+        line.append_text(cell(f" {status_word(status)} ", badge))
         if detail.state is not None:  # assignee, snooze, tags, blocked addresses
             app = self.omni
-            line.append_text(state_text(detail.state, app.settings.agent, app.clock(), app.tz))
+            line.append_text(
+                cell(state_text(detail.state, app.settings.agent, app.clock(), app.tz))
+            )
         if row.unread:
-            line.append(f"  {row.unread} unread", style="bold")
+            unread = ngettext("{count} unread", "{count} unread", row.unread)
+            line.append_text(cell(f"  {unread.format(count=number(row.unread))}", "bold"))
         if detail.language:  # detected from their messages, in the worker that read them
             line.append(f"  {detail.language}", style="bold")
         for identity in detail.identities:
             line.append("  ")
             line.append_text(channel_mark(identity.channel))
             line.append(" ")
-            line.append(one_line(identity.address, 60), style="dim")
-        header.update(line)
+            line.append_text(cell(one_line(identity.address, 60), "dim"))
+        header.update(VisualText(line, self.app))
 
     # -- the composer ---------------------------------------------------------------
 
@@ -461,15 +508,34 @@ class InboxScreen(Screen[None]):
         """Queue the reply or add the note the composer submitted (checked already)."""
         composer = self.composer
         customer_id, body, files = message.customer_id, message.body, message.attachments
-        said = "Note added"
+        said = _("Note added")
         if message.mode == "reply":
             count = len(files)
-            said = "Reply queued" + (
-                f" with {count} file{'' if count == 1 else 's'}" if count else ""
-            )
             identity = composer.identity
             if identity is not None and identity.unreachable_reason:
-                said += " · the address could not be reached last time: R resends if it fails"
+                said = (
+                    ngettext(
+                        "Reply queued with {count} file · the address could not be reached "
+                        "last time: R resends if it fails",
+                        "Reply queued with {count} files · the address could not be reached "
+                        "last time: R resends if it fails",
+                        count,
+                    )
+                    if count
+                    else _(
+                        "Reply queued · the address could not be reached last time: "
+                        "R resends if it fails"
+                    )
+                )
+            else:
+                said = (
+                    ngettext(
+                        "Reply queued with {count} file", "Reply queued with {count} files", count
+                    )
+                    if count
+                    else _("Reply queued")
+                )
+            said = said.format(count=number(count))
 
         def done() -> None:
             composer.sent(customer_id, body, files)
@@ -506,7 +572,7 @@ class InboxScreen(Screen[None]):
 
     def _selected_customer(self) -> int | None:
         if self.detail is None:
-            self.app.notify("Select a customer first.", severity="warning")
+            self.app.notify(_("Select a customer first."), severity="warning", markup=False)
             return None
         return self.detail.row.id
 
@@ -546,9 +612,12 @@ class InboxScreen(Screen[None]):
             return
         removed = self.composer.remove_last_file()
         if removed is None:
-            self.app.notify("No file is attached to the reply.", severity="warning")
+            self.app.notify(
+                _("No file is attached to the reply."), severity="warning", markup=False
+            )
         else:
-            self.notice(f"Removed {one_line(removed.name, 80)} from the reply")
+            said = _("Removed {name} from the reply")
+            self.notice(said.format(name=one_line(removed.name, 80)))
 
     def action_resolve(self) -> None:
         self._set_status("resolved")
@@ -561,8 +630,9 @@ class InboxScreen(Screen[None]):
         if customer_id is None:
             return
         name = one_line(self.detail.row.name, 40) if self.detail else ""
-        word = "Resolved" if status == "resolved" else "Reopened"
-        self.omni.set_status(customer_id, status, done=lambda: self.notice(f"{word} {name}"))
+        said = _("Resolved {name}") if status == "resolved" else _("Reopened {name}")
+        said = said.format(name=name)
+        self.omni.set_status(customer_id, status, done=lambda: self.notice(said))
 
     def action_search(self) -> None:
         from omnitui.screens.search import SearchScreen
@@ -583,7 +653,11 @@ class InboxScreen(Screen[None]):
     def action_view(self) -> None:
         item = self.timeline.selected_item
         if item is None or item.kind == "event":
-            self.app.notify("Select a message in the history first (j/k).", severity="warning")
+            self.app.notify(
+                _("Select a message in the history first (j/k)."),
+                severity="warning",
+                markup=False,
+            )
             return
         from omnitui.screens.message import MessageScreen
 
@@ -598,11 +672,12 @@ class InboxScreen(Screen[None]):
         item = self.timeline.selected_item
         if item is None or item.kind != "out" or item.delivery not in ("failed", "unconfirmed"):
             self.app.notify(
-                "Select a failed or unconfirmed reply in the history (j/k) to send it again.",
+                _("Select a failed or unconfirmed reply in the history (j/k) to send it again."),
                 severity="warning",
+                markup=False,
             )
             return
-        self.omni.retry_reply(item.id, done=lambda: self.notice("Reply queued again"))
+        self.omni.retry_reply(item.id, done=lambda: self.notice(_("Reply queued again")))
 
     def action_cycle_channel(self) -> None:
         if self._selected_customer() is None:
@@ -610,8 +685,12 @@ class InboxScreen(Screen[None]):
         self.composer.cycle_channel()
         identity = self.composer.identity
         if identity is not None:
+            said = _("Replies go to {channel} {address}")
             self.notice(
-                f"Replies go to {one_line(identity.channel, 20)} {one_line(identity.address, 60)}"
+                said.format(
+                    channel=one_line(channel_name(identity.channel), 20),
+                    address=one_line(identity.address, 60),
+                )
             )
 
     def action_toggle_open_only(self) -> None:
@@ -725,9 +804,9 @@ class InboxScreen(Screen[None]):
             if not key:
                 continue
             if key in taken:
-                said = f"view {one_line(view.title, 30)}: key {key} is {taken[key]} already"
-                log.warning("%s; not bound", said)
-                self.notice(f"{said}; not bound")
+                log.warning("view %s: key %s is %s already; not bound", view.title, key, taken[key])
+                said = _("view {view}: key {key} is {action} already; not bound")
+                self.notice(said.format(view=one_line(view.title, 30), key=key, action=taken[key]))
                 continue
             self._bindings.bind(key, f"show_view({view.id!r})", view.title, show=False)
             taken[key] = view.title
@@ -740,7 +819,9 @@ class InboxScreen(Screen[None]):
             return None
         state = self.detail.state
         if state is None:
-            self.app.notify("This customer has no conversation yet.", severity="warning")
+            self.app.notify(
+                _("This customer has no conversation yet."), severity="warning", markup=False
+            )
         return state
 
     def action_assign_me(self) -> None:
@@ -755,7 +836,7 @@ class InboxScreen(Screen[None]):
         if state is None:
             return
         if state.assignee is None:
-            self.notice("Nobody has this conversation")
+            self.notice(_("Nobody has this conversation"))
             return
         self._assign(state, None)
 
@@ -776,14 +857,17 @@ class InboxScreen(Screen[None]):
     def _assign(self, state: ConversationState, assignee: str | None) -> None:
         me = self.omni.settings.agent
         if assignee is None:
-            said = "Unassigned"
+            said = _("Unassigned · conversation #{id}")
+        elif assignee == me:
+            said = _("Assigned to you · conversation #{id}")
         else:
-            said = "Assigned to you" if assignee == me else f"Assigned to {one_line(assignee, 40)}"
+            said = _("Assigned to {agent} · conversation #{id}")
+        said = said.format(agent=one_line(assignee or "", 40), id=state.id)
         self.omni.assign(
             state.id,
             assignee,
-            done=lambda: self.notice(f"{said} · conversation #{state.id}"),
-            refused=self._refused("Assign"),
+            done=lambda: self.notice(said),
+            refused=self._refused(_("Assign refused: {error}")),
         )
 
     def action_pending(self) -> None:
@@ -792,8 +876,8 @@ class InboxScreen(Screen[None]):
             self.omni.set_conversation_status(
                 state.id,
                 "pending",
-                done=lambda: self.notice(f"Conversation #{state.id} is pending"),
-                refused=self._refused("Pending"),
+                done=lambda: self.notice(_("Conversation #{id} is pending").format(id=state.id)),
+                refused=self._refused(_("Pending refused: {error}")),
             )
 
     def action_snooze(self) -> None:
@@ -809,9 +893,14 @@ class InboxScreen(Screen[None]):
         def picked(until: datetime | None) -> None:
             if until is None:
                 return
-            said = f"Snoozed #{state.id} until {describe(until, app.clock(), app.tz)}"
+            said = _("Snoozed #{id} until {when}").format(
+                id=state.id, when=describe(until, app.clock(), app.tz)
+            )
             app.snooze(
-                state.id, until, done=lambda: self.notice(said), refused=self._refused("Snooze")
+                state.id,
+                until,
+                done=lambda: self.notice(said),
+                refused=self._refused(_("Snooze refused: {error}")),
             )
 
         current = state.snoozed_until if state.status == "snoozed" else None
@@ -833,8 +922,10 @@ class InboxScreen(Screen[None]):
                 state.id,
                 add,
                 remove,
-                done=lambda: self.notice(f"Tags of #{state.id}: {one_line(said, 120)}"),
-                refused=self._refused("Tags"),
+                done=lambda: self.notice(
+                    _("Tags of #{id}: {tags}").format(id=state.id, tags=one_line(said, 120))
+                ),
+                refused=self._refused(_("Tags refused: {error}")),
             )
 
         self.app.push_screen(TagScreen(state.tags, self.omni.reader.tags), picked)
@@ -848,59 +939,77 @@ class InboxScreen(Screen[None]):
         from omnitui.screens.workflow import ConfirmScreen
 
         if state.blocked:
-            where = ", ".join(f"{b.channel} {one_line(b.address, 60)}" for b in state.blocked)
+            where = ", ".join(
+                f"{channel_name(b.channel)} {one_line(b.address, 60)}" for b in state.blocked
+            )
             ids = [b.id for b in state.blocked]
 
             def unblock(yes: bool | None) -> None:
                 if yes:
                     self.omni.unblock(
                         ids,
-                        done=lambda: self.notice(f"Unblocked {where}"),
-                        refused=self._refused("Unblock"),
+                        done=lambda: self.notice(
+                            _("Unblocked {addresses}").format(addresses=where)
+                        ),
+                        refused=self._refused(_("Unblock refused: {error}")),
                     )
 
-            question = Text(f"Unblock {where}? Its messages count again.")
-            self.app.push_screen(ConfirmScreen("Unblock", question), unblock)
+            question = Text(
+                _("Unblock {addresses}? Its messages count again.").format(addresses=where)
+            )
+            self.app.push_screen(ConfirmScreen(_("Unblock"), question), unblock)
             return
         sender = next(
             (i for i in self.detail.identities if i.id == self.detail.last_inbound_identity_id),
             None,
         )
-        who = f"{sender.channel} {one_line(sender.address, 60)}" if sender else "the sender"
+        if sender is not None:
+            marked = _("Marked spam: blocked {sender}, resolved #{id}")
+            asked = _(
+                "Mark conversation #{id} as spam? This blocks {sender} (their messages are "
+                "kept but reopen nothing), resolves it and tags it spam."
+            )
+        else:
+            marked = _("Marked spam: blocked the sender, resolved #{id}")
+            asked = _(
+                "Mark conversation #{id} as spam? This blocks the sender (their messages are "
+                "kept but reopen nothing), resolves it and tags it spam."
+            )
+        who = f"{channel_name(sender.channel)} {one_line(sender.address, 60)}" if sender else ""
+        marked = marked.format(sender=who, id=state.id)
 
         def spam(yes: bool | None) -> None:
             if yes:
                 self.omni.mark_spam(
                     state.id,
-                    done=lambda: self.notice(f"Marked spam: blocked {who}, resolved #{state.id}"),
-                    refused=self._refused("Spam"),
+                    done=lambda: self.notice(marked),
+                    refused=self._refused(_("Spam refused: {error}")),
                 )
 
-        question = Text(
-            f"Mark conversation #{state.id} as spam? This blocks {who} (their messages are "
-            "kept but reopen nothing), resolves it and tags it spam."
-        )
-        self.app.push_screen(ConfirmScreen("Mark spam", question), spam)
+        question = Text(asked.format(sender=who, id=state.id))
+        self.app.push_screen(ConfirmScreen(_("Mark spam"), question), spam)
 
     def action_bulk(self) -> None:
         """An action on the current conversation of every selected customer (space, *),
         asked and confirmed with the count first."""
-        from omnitui.screens.bulk import BulkChoice, ask_bulk
+        from omnitui.screens.bulk import BulkChoice, ask_bulk, bulk_done
 
         customers = self.customers
         chosen = sorted(customers.marked)
         if not chosen:
             self.notice(
-                "Select customers first (space; * selects the whole view), "
-                "or act on a search's results (/ then ctrl+b)"
+                _(
+                    "Select customers first (space; * selects the whole view), "
+                    "or act on a search's results (/ then ctrl+b)"
+                )
             )
             return
-        many = f"{len(chosen):,} customer{'' if len(chosen) == 1 else 's'}"
+        count = len(chosen)
 
         def apply(choice: BulkChoice) -> None:
             def done(conversations: int, changed: int) -> None:
                 customers.clear_marks()
-                self.notice(f"Bulk action: {changed:,} of {conversations:,} conversations changed")
+                self.notice(bulk_done(changed, conversations))
 
             self.omni.bulk_apply(
                 choice.action,
@@ -908,15 +1017,21 @@ class InboxScreen(Screen[None]):
                 add=choice.add,
                 remove=choice.remove,
                 done=done,
-                refused=self._refused("Bulk action"),
+                refused=self._refused(_("Bulk action refused: {error}")),
             )
 
+        what = ngettext(
+            "{count} customer selected: their current conversations.",
+            "{count} customers selected: their current conversations.",
+            count,
+        )
         ask_bulk(
             self.app,
-            f"{many} selected: their current conversations.",
-            f"the current conversations of {many}",
+            what.format(count=number(count)),
+            count,
             self.omni.reader.tags,
             apply,
+            of_customers=True,
         )
 
     def action_next_unread(self) -> None:
@@ -935,7 +1050,7 @@ class InboxScreen(Screen[None]):
 
     def _open_next_unread(self, customer_id: int | None) -> None:
         if customer_id is None:
-            self.notice("No other customer has unread messages")
+            self.notice(_("No other customer has unread messages"))
             return
         self.timeline.show_customer(customer_id)
         self.customers.select_customer(customer_id)
@@ -948,63 +1063,72 @@ class InboxScreen(Screen[None]):
         """Reorder RTL text here, or leave it to the terminal (omnitui.bidi)."""
         app = self.omni
         app.rtl = replace(app.rtl, on=not app.rtl.on)
-        self.customers.set_rtl(app.rtl)
-        self.timeline.set_rtl(app.rtl)
+        redraw_rtl(app)
         self.notice(
-            "Right-to-left text is put in visual order here (D leaves it to the terminal)"
+            _("Right-to-left text is put in visual order here (D leaves it to the terminal)")
             if app.rtl.on
-            else "Right-to-left text is left to the terminal (D reorders it here)"
+            else _("Right-to-left text is left to the terminal (D reorders it here)")
         )
 
     def action_toggle_quotes(self) -> None:
         shown = self.timeline.toggle_quotes()
         self.notice(
-            "Quoted text and signatures shown (z folds them)"
+            _("Quoted text and signatures shown (z folds them)")
             if shown
-            else "Quoted text and signatures folded (z shows them)"
+            else _("Quoted text and signatures folded (z shows them)")
         )
 
-    def _selected_message(self, what: str) -> TimelineItem | None:
+    def _selected_message(self, asked: str) -> TimelineItem | None:
+        """The message selected in the history; else ``asked`` (why one must be) is said."""
         item = self.timeline.selected_item
         if item is None or item.kind == "event" or self.detail is None:
-            self.app.notify(
-                f"Select a message in the history first (j/k) to {what}.", severity="warning"
-            )
+            self.app.notify(asked, severity="warning", markup=False)
             return None
         return item
 
     def action_why_threaded(self) -> None:
-        item = self._selected_message("see why it is in its conversation")
+        item = self._selected_message(
+            _("Select a message in the history first (j/k) to see why it is in its conversation.")
+        )
         if item is None:
             return
-        reason = item.thread_reason or {
-            "out": "a reply written in this conversation",
-            "note": "a note added to this conversation",
-        }.get(item.kind, "no reason was recorded")
-        line = Text("Threaded: ", end="")
-        line.append(one_line(reason, 200), style="bold")
-        line.append(f" (message {item.id}, conversation #{item.conversation_id})")
+        reason = item.thread_reason or thread_reason(item.kind)
+        line = fill(
+            _("Threaded: {reason} (message {message}, conversation #{conversation})"),
+            end="",
+            reason=(one_line(reason, 200), "bold"),
+            message=str(item.id),
+            conversation=str(item.conversation_id),
+        )
         self.status_line.notice(line, timeout=12)
 
-    def _refused(self, what: str) -> Callable[[str], None]:
+    def _refused(self, said: str) -> Callable[[str], None]:
+        """Say a refusal on the status line: ``said`` has an ``{error}`` placeholder."""
+
         def show(error: str) -> None:
-            self.status_line.notice(Text(f"{what} refused: {one_line(error, 200)}", "bold red"))
+            self.status_line.notice(Text(said.format(error=one_line(error, 200)), "bold red"))
 
         return show
 
     def action_split_message(self) -> None:
-        item = self._selected_message("split it into a new conversation")
+        item = self._selected_message(
+            _("Select a message in the history first (j/k) to split it into a new conversation.")
+        )
         if item is None:
             return
         self.omni.move_message(
             item.id,
             None,
-            done=lambda: self.notice(f"Message {item.id} split into a new conversation · U undoes"),
-            refused=self._refused("Split"),
+            done=lambda: self.notice(
+                _("Message {id} split into a new conversation · U undoes").format(id=item.id)
+            ),
+            refused=self._refused(_("Split refused: {error}")),
         )
 
     def action_move_message(self) -> None:
-        item = self._selected_message("move it to another conversation")
+        item = self._selected_message(
+            _("Select a message in the history first (j/k) to move it to another conversation.")
+        )
         if item is None or self.detail is None:
             return
         from omnitui.screens.move import MoveScreen
@@ -1016,9 +1140,11 @@ class InboxScreen(Screen[None]):
                 item.id,
                 conversation_id,
                 done=lambda: self.notice(
-                    f"Message {item.id} moved to conversation #{conversation_id} · U undoes"
+                    _("Message {id} moved to conversation #{conversation} · U undoes").format(
+                        id=item.id, conversation=conversation_id
+                    )
                 ),
-                refused=self._refused("Move"),
+                refused=self._refused(_("Move refused: {error}")),
             )
 
         app = self.omni
@@ -1031,8 +1157,8 @@ class InboxScreen(Screen[None]):
             return
         self.omni.undo_move(
             customer_id,
-            done=lambda: self.notice("Undid the last move or split"),
-            refused=self._refused("Undo"),
+            done=lambda: self.notice(_("Undid the last move or split")),
+            refused=self._refused(_("Undo refused: {error}")),
         )
 
     def action_customer(self) -> None:
@@ -1164,12 +1290,33 @@ class InboxScreen(Screen[None]):
             return
         raced = collision.replied
         if raced is not None:
-            what = "replied" if raced.direction == "out" else "added a note"
+            author = one_line(raced.author, 40)
+            if raced.direction == "out":
+                held = (
+                    _(
+                        "{author} replied at {time} while you were writing — read it, "
+                        "then send again"
+                    )
+                    if author
+                    else _(
+                        "someone replied at {time} while you were writing — read it, "
+                        "then send again"
+                    )
+                )
+            else:
+                held = (
+                    _(
+                        "{author} added a note at {time} while you were writing — read it, "
+                        "then send again"
+                    )
+                    if author
+                    else _(
+                        "someone added a note at {time} while you were writing — read it, "
+                        "then send again"
+                    )
+                )
             at = local_time(raced.at, self.omni.clock(), self.omni.tz)
-            composer.hold(
-                f"{one_line(raced.author, 40) or 'someone'} {what} at {at} while you were "
-                "writing — read it, then send again"
-            )
+            composer.hold(held.format(author=author, time=at))
             composer.read_up_to(customer, raced.at)
             self._writing_warned[customer] = time.monotonic()
             self.timeline.refresh_from_store()
@@ -1178,9 +1325,12 @@ class InboxScreen(Screen[None]):
         recently = warned is not None and time.monotonic() - warned < SEND_ANYWAY_SECONDS
         if collision.writing and not recently:
             names = [one_line(name, 40) for name in collision.writing]
-            who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-            verb = "is" if len(names) == 1 else "are"
-            composer.hold(f"{who} {verb} writing to this customer too — send again to send anyway")
+            held = ngettext(
+                "{names} is writing to this customer too — send again to send anyway",
+                "{names} are writing to this customer too — send again to send anyway",
+                len(names),
+            )
+            composer.hold(held.format(names=listed(names)))
             self._writing_warned[customer] = time.monotonic()
             return
         self._queue_submitted(submitted)

@@ -4,7 +4,9 @@ and, for a message its sender edited, every text it had (oldest first).
 The timeline cuts huge messages and folds quotes; here the whole text is read again
 from the store (``Reader.message_detail``) and shown through omnitui.text.show(limit=False)
 in a Line-API pager, under a header: sender, channel and account, the time in the
-agent's zone, the subject, the thread reason and the attachments. Keys 1-9 pick an
+agent's zone, the subject, the thread reason and the attachments. With the right-to-left
+display on (omnitui.bidi), each wrapped line of the text is put in visual order (as in the
+history) and each line of the header too, the customer's words each a cell. Keys 1-9 pick an
 attachment, s saves it to the agent's download folder (never overwriting), o saves
 and opens it with xdg-open when there is a display. File names are customer text:
 sanitized before they touch the disk, shown through omnitui.text, and passed to
@@ -32,15 +34,22 @@ from textual.binding import Binding, BindingType
 from textual.command import Provider
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from omnitui.blobs import BlobStore
+from omnitui.formatting import number, stamp
+from omnitui.i18n import _, ngettext
 from omnitui.reads import AttachmentRow, MessageDetail, TimelineItem
 from omnitui.text import clean, one_line, show
 from omnitui.widgets.attachments import attachment_text
-from omnitui.widgets.channels import channel_mark
+from omnitui.widgets.channels import channel_mark, channel_name
 from omnitui.widgets.commands import ActionCommands, Command
+from omnitui.widgets.footer import Footer
 from omnitui.widgets.pager import Pager
+from omnitui.widgets.rtl import VisualText, show_title
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
+from omnitui.widgets.timeline import thread_reason
 from omnitui.widgets.times import Clock
 
 log = logging.getLogger(__name__)
@@ -88,13 +97,15 @@ def save_attachment(blobs: BlobStore, row: AttachmentRow, folder: Path) -> Path:
     """Write an attachment's bytes into ``folder`` under a new name ("x (2).pdf" when taken)."""
     shown = one_line(row.filename, 80)
     if row.omitted:
-        raise AttachmentError(f"{shown} was not kept ({row.omitted}); the raw message has it")
+        said = _("{name} was not kept ({reason}); the raw message has it")
+        raise AttachmentError(said.format(name=shown, reason=row.omitted))
     try:
         data = blobs.get(row.sha256)
     except (OSError, ValueError) as exc:
-        raise AttachmentError(f"{shown} is missing from the attachment store: {exc}") from None
+        said = _("{name} is missing from the attachment store: {error}")
+        raise AttachmentError(said.format(name=shown, error=exc)) from None
     if hashlib.sha256(data).hexdigest() != row.sha256:
-        raise AttachmentError(f"{shown} is damaged in the attachment store")
+        raise AttachmentError(_("{name} is damaged in the attachment store").format(name=shown))
     folder.mkdir(parents=True, exist_ok=True)
     stem, suffix = _split_suffix(safe_filename(row.filename))
     number = 1
@@ -116,7 +127,7 @@ def save_attachment(blobs: BlobStore, row: AttachmentRow, folder: Path) -> Path:
 def open_file(path: Path) -> str:
     """Open a saved file on the agent's display; what happened, for a notice."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return f"saved to {path} (no display to open it on)"
+        return _("saved to {path} (no display to open it on)").format(path=path)
     try:
         subprocess.Popen(
             ["xdg-open", str(path)],
@@ -126,8 +137,9 @@ def open_file(path: Path) -> str:
             start_new_session=True,
         )
     except OSError as exc:
-        return f"saved to {path} (xdg-open did not start: {exc.strerror or exc})"
-    return f"opened {path}"
+        said = _("saved to {path} (xdg-open did not start: {error})")
+        return said.format(path=path, error=exc.strerror or exc)
+    return _("opened {path}").format(path=path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +169,15 @@ class MessageCommands(ActionCommands):
             return []
         count = len(screen.attachments)
         commands = [
-            ("Save attachment", "Save the picked attachment to the download folder", "save"),
-            ("Open attachment", "Save the picked attachment and open it", "open"),
+            (_("Save attachment"), _("Save the picked attachment to the download folder"), "save"),
+            (_("Open attachment"), _("Save the picked attachment and open it"), "open"),
         ]
         commands += [
-            (f"Pick attachment {n}", f"Pick attachment {n} of {count}", f"pick_attachment({n})")
+            (
+                _("Pick attachment {number}").format(number=n),
+                _("Pick attachment {number} of {count}").format(number=n, count=count),
+                f"pick_attachment({n})",
+            )
             for n in range(1, min(count, PICKABLE) + 1)
         ]
         return commands
@@ -173,14 +189,14 @@ class MessageScreen(Screen[None]):
     CSS_PATH = "message.tcss"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {MessageCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,v", "close", "Back", id="message-close"),
-        Binding("s", "save", "Save attachment", id="save-attachment"),
-        Binding("o", "open", "Open attachment", id="open-attachment"),
+        Binding("escape,q,v", "close", _("Back"), id="message-close"),
+        Binding("s", "save", _("Save attachment"), id="save-attachment"),
+        Binding("o", "open", _("Open attachment"), id="open-attachment"),
         *(
             Binding(
                 str(n),
                 f"pick_attachment({n})",
-                f"Pick attachment {n}",
+                _("Pick attachment {number}").format(number=n),
                 id=f"pick-attachment-{n}",
                 show=False,
             )
@@ -243,7 +259,7 @@ class MessageScreen(Screen[None]):
         return self._shown.attachments
 
     def compose(self) -> ComposeResult:
-        yield Static(self._header(), id="message-header")
+        yield Static(VisualText(self._header(), self.app), id="message-header")
         yield Pager(id="message-body")
         yield Static(id="message-notice")
         yield Footer()
@@ -257,59 +273,79 @@ class MessageScreen(Screen[None]):
     def _header(self) -> Text:
         shown = self._shown
         line = Text(end="")
-        direction = {"in": "← from", "out": "→ reply by", "note": "NOTE by"}.get(shown.kind, "")
-        line.append(f"{direction} ", style="bold")
-        line.append(one_line(shown.author, 80) or "?", style="bold")
+        if shown.kind == "in":
+            said = _("← from {author}")
+        elif shown.kind == "out":
+            said = _("→ reply by {author}")
+        elif shown.kind == "note":
+            said = _("NOTE by {author}")
+        else:
+            said = " {author}"
+        author = cell(one_line(shown.author, 80) or "?", "bold")
+        line.append_text(fill(said, "bold", end="", author=author))
         if shown.address and shown.address != shown.author:
-            line.append(f" <{one_line(shown.address, 80)}>")
+            line.append(" <")
+            line.append_text(cell(one_line(shown.address, 80)))
+            line.append(">")
         if shown.channel:
             line.append("  ")
             line.append_text(channel_mark(shown.channel))
-            line.append(f" {one_line(shown.channel, 20)}", style="dim")
+            line.append(f" {one_line(channel_name(shown.channel), 20)}", style="dim")
             if shown.account:
-                line.append(f" · account {one_line(shown.account, 40)}", style="dim")
+                account = cell(one_line(shown.account, 40), "dim")
+                line.append(" · ", style="dim")
+                line.append_text(fill(_("account {account}"), "dim", end="", account=account))
         line.append(f"  {self._when(shown.at)}", style="dim")
         if shown.subject:
-            line.append("\nSubject: ", style="dim")
-            line.append(one_line(shown.subject, 300), style="bold underline")
-        line.append("\nThreaded: ", style="dim")
-        where = f"conversation #{shown.conversation_id}" if shown.conversation_id else ""
-        reason = shown.thread_reason or {
-            "out": "a reply written in this conversation",
-            "note": "a note added to this conversation",
-        }.get(shown.kind, "no reason was recorded")
-        line.append(one_line(reason, 300))
-        if where:
-            line.append(f"  (now in {where})", style="dim")
+            words = _("Subject:")
+            line.append(f"\n{words}", style="dim")
+            line.append(" ", style="dim")
+            line.append_text(cell(one_line(shown.subject, 300), "bold underline"))
+        words = _("Threaded:")
+        line.append(f"\n{words}", style="dim")
+        line.append(" ", style="dim")
+        reason = shown.thread_reason or thread_reason(shown.kind)
+        line.append_text(cell(one_line(reason, 300)))
+        if shown.conversation_id:
+            now_in = _("(now in conversation #{id})").format(id=shown.conversation_id)
+            line.append(f"  {now_in}", style="dim")
         if shown.refs:
-            line.append("\nReferences: ", style="dim")
-            line.append(one_line(shown.refs, 300), style="dim")
+            words = _("References:")
+            line.append(f"\n{words}", style="dim")
+            line.append(" ", style="dim")
+            line.append_text(cell(one_line(shown.refs, 300), "dim"))
         edits = self.detail.edits if self.detail is not None else ()
         if edits:
-            times = "once" if len(edits) == 1 else f"{len(edits)} times"
-            line.append(f"\nEdited {times} by its sender: ", style="dim")
-            line.append("every text it had is below, oldest first", style="dim")
+            edited = ngettext(
+                "Edited once by its sender: every text it had is below, oldest first",
+                "Edited {count} times by its sender: every text it had is below, oldest first",
+                len(edits),
+            )
+            line.append(f"\n{edited.format(count=number(len(edits)))}", style="dim")
         if shown.has_html:
-            line.append("\nIt came as HTML too: the text part is shown.", style="dim")
+            words = _("It came as HTML too: the text part is shown.")
+            line.append(f"\n{words}", style="dim")
         if shown.attachments:
             count = len(shown.attachments)
-            line.append(f"\nAttachments ({count}) · ", style="dim")
-            line.append("1-9 picks · s saves · o opens", style="dim")
+            listed = _("Attachments ({count}) · 1-9 picks · s saves · o opens")
+            line.append(f"\n{listed.format(count=number(count))}", style="dim")
             for index, row in enumerate(shown.attachments[:PICKABLE]):
                 picked = index == self.picked
                 line.append("\n")
                 line.append(f"{'▶' if picked else ' '} {index + 1} ", style="bold")
                 line.append_text(attachment_text(row))
             if count > PICKABLE:
-                line.append(
-                    f"\n  … and {count - PICKABLE} more (the raw message has them all)",
-                    style="dim",
+                more = count - PICKABLE
+                said = ngettext(
+                    "… and {count} more (the raw message has them all)",
+                    "… and {count} more (the raw message has them all)",
+                    more,
                 )
+                line.append(f"\n  {said.format(count=number(more))}", style="dim")
         return line
 
     def _when(self, at: datetime) -> str:
-        local = at.astimezone(self._tz)
-        return f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip()
+        return stamp(at, self._tz)
 
     def _body(self, detail: MessageDetail | None) -> Text:
         """The whole text; for an edited message every text it had, oldest first, each
@@ -322,9 +358,12 @@ class MessageScreen(Screen[None]):
         times = [detail.at] + [edit.edited_at for edit in detail.edits]
         body = Text(end="")
         for n, (text, at) in enumerate(zip(texts, times, strict=True)):
-            label = "original" if n == 0 else f"edit {n}"
-            if n == len(texts) - 1:
-                label += ", the text now"
+            if n == 0:
+                label = _("original")
+            elif n == len(texts) - 1:
+                label = _("edit {number}, the text now").format(number=number(n))
+            else:
+                label = _("edit {number}").format(number=number(n))
             if n:
                 body.append("\n\n")
             body.append(f"── {label} · {self._when(at)} ──\n", style="bold dim")
@@ -332,7 +371,7 @@ class MessageScreen(Screen[None]):
         return body
 
     def _redraw_header(self) -> None:
-        self.query_one("#message-header", Static).update(self._header())
+        self.query_one("#message-header", Static).update(VisualText(self._header(), self.app))
 
     def notice(self, said: str, *, error: bool = False) -> None:
         self.notice_text = one_line(said, 500)
@@ -344,8 +383,8 @@ class MessageScreen(Screen[None]):
 
     def on_mount(self) -> None:
         pager = self.query_one(Pager)
-        pager.border_title = "Message"
-        pager.set_text(Text("Loading…", style="dim italic"))
+        show_title(pager, _("Message"))
+        pager.set_text(Text(_("Loading…"), style="dim italic"))
         pager.focus()
         self._read(self.item.id)
 
@@ -384,29 +423,34 @@ class MessageScreen(Screen[None]):
         self.characters = len(body)
         pager = self.query_one(Pager)
         pager.set_text(self._body(detail))
-        pager.border_subtitle = f"{self.characters:,} characters · esc back"
+        said = ngettext(
+            "{count} character · esc back", "{count} characters · esc back", self.characters
+        )
+        show_title(pager, subtitle=said.format(count=number(self.characters)))
 
     # -- attachments ------------------------------------------------------------------
 
     def action_pick_attachment(self, number: int) -> None:
         count = len(self.attachments)
         if not 1 <= number <= min(count, PICKABLE):
-            self.notice(f"There is no attachment {number}: this message has {count}.")
+            said = _("There is no attachment {number}: this message has {count}.")
+            self.notice(said.format(number=number, count=count))
             return
         self.picked = number - 1
         self._redraw_header()
-        self.notice(f"Picked {number}: {one_line(self.attachments[self.picked].filename, 120)}")
+        name = one_line(self.attachments[self.picked].filename, 120)
+        self.notice(_("Picked {number}: {name}").format(number=number, name=name))
 
     def _picked_row(self) -> AttachmentRow | None:
         if not self.attachments:
-            self.notice("This message has no attachments.")
+            self.notice(_("This message has no attachments."))
             return None
         return self.attachments[min(self.picked, len(self.attachments) - 1)]
 
     def action_save(self) -> None:
         row = self._picked_row()
         if row is not None:
-            self.notice(f"Saving {one_line(row.filename, 120)}…")
+            self.notice(_("Saving {name}…").format(name=one_line(row.filename, 120)))
             self._save(row, open_after=False)
 
     def action_open(self) -> None:
@@ -424,7 +468,7 @@ class MessageScreen(Screen[None]):
             log.warning("saving attachment %d failed: %s", row.id, exc)
             self.post_message(self._Saved(row, None, str(exc)))
             return
-        said = open_file(path) if open_after else f"saved to {path}"
+        said = open_file(path) if open_after else _("saved to {path}").format(path=path)
         self.post_message(self._Saved(row, path, said))
 
     @on(_Saved)

@@ -1,7 +1,8 @@
 """The picker (M) of the conversation a message moves to: the customer's conversations.
 
 Read from the Reader in a thread worker; subjects are customer text, shown through
-omnitui.text. Dismissed with the chosen conversation's id, or None. The move itself
+omnitui.text, each a cell in visual order alone with the right-to-left display on
+(omnitui.bidi). Dismissed with the chosen conversation's id, or None. The move itself
 is the inbox screen's to ask for. Must not import the store or the network.
 """
 
@@ -21,9 +22,15 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from omnitui.formatting import ago, number
+from omnitui.i18n import _, ngettext
 from omnitui.reads import ConversationRow, TimelineItem
 from omnitui.text import one_line
+from omnitui.widgets.rtl import VisualText, show_title
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
 from omnitui.widgets.times import Clock
+from omnitui.widgets.workflow import status_word
 
 log = logging.getLogger(__name__)
 
@@ -32,31 +39,15 @@ class ConversationSource(Protocol):
     def conversations(self, customer_id: int) -> list[ConversationRow]: ...
 
 
-def ago(at: datetime, now: datetime, tz: tzinfo) -> str:
-    """How long ago, in words: "just now", "5 minutes ago", "2 days ago", "on 2026-03-03"."""
-    seconds = int((now - at).total_seconds())
-    if seconds < 60:
-        return "just now"
-    for unit, size, limit in (
-        ("minute", 60, 3600),
-        ("hour", 3600, 86400),
-        ("day", 86400, 30 * 86400),
-    ):
-        if seconds < limit:
-            count = seconds // size
-            return f"{count} {unit}{'' if count == 1 else 's'} ago"
-    return f"on {at.astimezone(tz):%Y-%m-%d}"
-
-
 class MoveScreen(ModalScreen[int | None]):
     """Pick one of the customer's other conversations; enter moves the message there."""
 
     CSS_PATH = "move.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Cancel", id="move-close"),
-        Binding("enter", "pick", "Move here", id="move-pick"),
-        Binding("j", "next", "Next conversation", id="move-down", show=False),
-        Binding("k", "previous", "Previous conversation", id="move-up", show=False),
+        Binding("escape,q", "close", _("Cancel"), id="move-close"),
+        Binding("enter", "pick", _("Move here"), id="move-pick"),
+        Binding("j", "next", _("Next conversation"), id="move-down", show=False),
+        Binding("k", "previous", _("Previous conversation"), id="move-up", show=False),
     ]
 
     class _Read(Message, bubble=False):
@@ -86,17 +77,22 @@ class MoveScreen(ModalScreen[int | None]):
         with Vertical(id="move-box"):
             yield Static(id="move-what")
             yield OptionList(id="move-options")
-            yield Static(Text("Reading the conversations…", style="dim"), id="move-info")
+            yield Static(Text(_("Reading the conversations…"), style="dim"), id="move-info")
 
     def on_mount(self) -> None:
         box = self.query_one("#move-box")
-        box.border_title = "Move to conversation"
-        what = Text(f"Message {self.item.id} ", style="bold", end="")
-        what.append(f"is in conversation #{self.item.conversation_id}", style="dim")
+        show_title(box, _("Move to conversation"))
+        what = fill(
+            _("Message {id} is in conversation #{conversation}"),
+            "dim",
+            end="",
+            id=(str(self.item.id), "bold"),
+            conversation=str(self.item.conversation_id),
+        )
         if self.item.subject:
             what.append(" · ", style="dim")
-            what.append(one_line(self.item.subject, 80))
-        self.query_one("#move-what", Static).update(what)
+            what.append_text(cell(one_line(self.item.subject, 80)))
+        self.query_one("#move-what", Static).update(VisualText(what, self.app))
         self.query_one(OptionList).focus()
         self._read(self.customer_id)
 
@@ -113,7 +109,7 @@ class MoveScreen(ModalScreen[int | None]):
     def _show(self, message: _Read) -> None:
         info = self.query_one("#move-info", Static)
         if message.rows is None:
-            info.update(Text("Could not read the conversations; see the log.", style="red"))
+            info.update(Text(_("Could not read the conversations; see the log."), style="red"))
             return
         # Empty conversations (left behind by an undone split) are no place to move to.
         here = self.item.conversation_id
@@ -123,28 +119,35 @@ class MoveScreen(ModalScreen[int | None]):
         now = self._clock()
         for row in self.rows:
             here = row.id == self.item.conversation_id
-            options.add_option(Option(self._prompt(row, now, here), id=str(row.id), disabled=here))
+            prompt = VisualText(self._prompt(row, now, here), self.app)
+            options.add_option(Option(prompt, id=str(row.id), disabled=here))
         others = [r for r in self.rows if r.id != self.item.conversation_id]
         if not others:
             info.update(
-                Text("No other conversation: S splits the message into a new one.", style="dim")
+                Text(_("No other conversation: S splits the message into a new one."), style="dim")
             )
             return
         first = next(i for i, r in enumerate(self.rows) if r.id != self.item.conversation_id)
         options.highlighted = first
-        info.update(Text("enter moves the message there · esc cancels", style="dim"))
+        info.update(Text(_("enter moves the message there · esc cancels"), style="dim"))
 
     def _prompt(self, row: ConversationRow, now: datetime, here: bool) -> Text:
+        # Columns: each is a cell, in visual order alone (the subject is the customer's).
         line = Text(f"#{row.id} ", style="bold", end="")
-        line.append(one_line(row.status, 20), style="bold")
-        noun = "message" if row.message_count == 1 else "messages"
-        line.append(f" · {row.message_count} {noun}", style="dim")
-        line.append(f" · last {ago(row.last_message_at, now, self._tz)}", style="dim")
+        line.append_text(cell(status_word(row.status), "bold"))
+        count = ngettext("{count} message", "{count} messages", row.message_count)
+        line.append(" · ", style="dim")
+        line.append_text(cell(count.format(count=number(row.message_count)), "dim"))
+        line.append(" · ", style="dim")
+        last = _("last {ago}").format(ago=ago(row.last_message_at, now, self._tz))
+        line.append_text(cell(last, "dim"))
         if row.subject:
             line.append(" · ")
-            line.append(one_line(row.subject, 80))
+            line.append_text(cell(one_line(row.subject, 80)))
         if here:
-            line.append("  (the message is here now)", style="italic")
+            words = _("(the message is here now)")
+            line.append("  ")
+            line.append_text(cell(words, "italic"))
         return line
 
     def action_next(self) -> None:

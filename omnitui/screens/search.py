@@ -5,7 +5,9 @@ is:open or from:NAME), the same as `omnitui search`. It is parsed here, in the U
 (microseconds), so a malformed query shows its one-line error under the input at once
 and the last good results stay; a good one is run by the Reader in a thread worker,
 debounced. Names and excerpts are customer text and are built as Rich Text through
-omnitui.text. ctrl+b acts on every conversation the query finds (not only those shown):
+omnitui.text; with the right-to-left display on (omnitui.bidi) each column of a result is
+put in visual order alone, the excerpt with its highlighted words (widgets/rtl.py). ctrl+b
+acts on every conversation the query finds (not only those shown):
 the bulk action of screens/bulk.py, asked and confirmed with the count.
 Must not import the store or the network.
 """
@@ -16,6 +18,7 @@ import logging
 from datetime import tzinfo
 from typing import ClassVar, Protocol
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,16 +30,24 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.query import Context, Query, QueryError, parse
 from omnitui.reads import SearchHit
 from omnitui.text import one_line
+from omnitui.widgets.channels import channel_name
+from omnitui.widgets.rtl import VisualText, show_title
+from omnitui.widgets.strips import cell
 from omnitui.widgets.times import Clock, relative_time
+from omnitui.widgets.workflow import status_word
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.15
 LIMIT = 50
 """Customers and messages each (so at most 100 rows)."""
+KIND_WIDTH = 8
+"""Cells of the kind column ("customer", "message") before the name."""
 
 
 class SearchSource(Protocol):
@@ -55,11 +66,13 @@ BULK_LIMIT = 10_000
 """Conversations a bulk action on a search may change at most (inbox.BULK_LIMIT)."""
 
 
-HINT = (
-    'Type to search. Words, "exact phrases", -not, and fields: from: to: channel: tag: '
-    "is:open|pending|snoozed|resolved|unread assignee:me|none before:7d after:2026-01-31 "
-    "has:attachment customer:"
-)
+def hint() -> str:
+    """What the search screen says before anything is typed."""
+    return _(
+        'Type to search. Words, "exact phrases", -not, and fields: from: to: channel: tag: '
+        "is:open|pending|snoozed|resolved|unread assignee:me|none before:7d after:2026-01-31 "
+        "has:attachment customer:"
+    )
 
 
 class SearchScreen(ModalScreen[SearchHit | None]):
@@ -67,11 +80,11 @@ class SearchScreen(ModalScreen[SearchHit | None]):
 
     CSS_PATH = "search.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", id="search-close"),
-        Binding("down", "next_hit", "Next result", id="search-down", show=False),
-        Binding("up", "previous_hit", "Previous result", id="search-up", show=False),
-        Binding("enter", "open_hit", "Open customer", id="search-open"),
-        Binding("ctrl+b", "bulk", "Bulk action on every result", id="search-bulk"),
+        Binding("escape", "close", _("Close"), id="search-close"),
+        Binding("down", "next_hit", _("Next result"), id="search-down", show=False),
+        Binding("up", "previous_hit", _("Previous result"), id="search-up", show=False),
+        Binding("enter", "open_hit", _("Open customer"), id="search-open"),
+        Binding("ctrl+b", "bulk", _("Bulk action on every result"), id="search-bulk"),
     ]
 
     class _Collected(Message, bubble=False):
@@ -107,7 +120,7 @@ class SearchScreen(ModalScreen[SearchHit | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="search-box"):
             yield Input(
-                placeholder="Words, names, addresses; is:open from:NAME tag:NAME after:7d …",
+                placeholder=_("Words, names, addresses; is:open from:NAME tag:NAME after:7d …"),
                 id="search-input",
             )
             yield Static(id="search-error")
@@ -115,12 +128,12 @@ class SearchScreen(ModalScreen[SearchHit | None]):
             yield Static(id="search-info")
 
     def on_mount(self) -> None:
-        self.query_one("#search-box").border_title = "Search"
-        self._info(Text(HINT, style="dim"))
+        show_title(self.query_one("#search-box"), _("Search"))
+        self._info(Text(hint(), style="dim"))
         self.query_one(Input).focus()
 
     def _info(self, text: Text) -> None:
-        self.query_one("#search-info", Static).update(text)
+        self.query_one("#search-info", Static).update(VisualText(text, self.app))
 
     @on(Input.Changed, "#search-input")
     def _changed(self, event: Input.Changed) -> None:
@@ -187,27 +200,38 @@ class SearchScreen(ModalScreen[SearchHit | None]):
             results.add_option(Option(self._prompt(hit, words), id=str(index)))
         if hits:
             results.highlighted = 0
-            self._info(Text(f"{len(hits)} results · enter opens · esc closes", style="dim"))
+            said = ngettext(
+                "{count} results · enter opens · esc closes",
+                "{count} results · enter opens · esc closes",
+                len(hits),
+            )
+            self._info(Text(said.format(count=number(len(hits))), style="dim"))
         elif query.text.strip():
-            self._info(Text("Nothing found.", style="dim"))
+            self._info(Text(_("Nothing found."), style="dim"))
         else:
-            self._info(Text(HINT, style="dim"))
+            self._info(Text(hint(), style="dim"))
 
-    def _prompt(self, hit: SearchHit, words: list[str]) -> Text:
+    def _prompt(self, hit: SearchHit, words: list[str]) -> VisualText:
+        # Columns, as in the customer list: each is a cell, in visual order alone.
         line = Text(end="")
-        kind = "customer" if hit.message_id is None else "message "
-        line.append(f"{kind}  ", style="dim")
-        line.append(one_line(hit.name, 60) or "(no name)", style="bold")
+        kind = _("customer") if hit.message_id is None else _("message")
+        line.append_text(cell(kind, "dim"))
+        # The kinds in one column: "customer" is the longer word in English.
+        line.append(" " * max(2, KIND_WIDTH + 2 - cell_len(kind)), style="dim")
+        line.append_text(cell(one_line(hit.name, 60) or _("(no name)"), "bold"))
         if hit.at is not None:
-            line.append(f"  {relative_time(hit.at, self._clock(), self._tz)}", style="dim")
-        where = " · ".join(p for p in (hit.channel, hit.status) if p)
+            line.append("  ")
+            line.append_text(cell(relative_time(hit.at, self._clock(), self._tz), "dim"))
+        status = status_word(hit.status) if hit.status else ""
+        where = " · ".join(p for p in (channel_name(hit.channel), status) if p)
         if where:
-            line.append(f"  {where}", style="dim")
+            line.append("  ")
+            line.append_text(cell(where, "dim"))
         excerpt = Text(one_line(hit.excerpt, 160), style="")
         excerpt.highlight_words(words, style="bold reverse", case_sensitive=False)
         line.append("\n          ")
-        line.append_text(excerpt)
-        return line
+        line.append_text(cell(excerpt))
+        return VisualText(line, self.app)
 
     def _highlighted_hit(self) -> SearchHit | None:
         index = self.query_one(OptionList).highlighted
@@ -263,9 +287,9 @@ class SearchScreen(ModalScreen[SearchHit | None]):
             self.app.bell()
             return
         if not query.terms:
-            self._info(Text("Type a query first: the action applies to what it finds.", "dim"))
+            self._info(Text(_("Type a query first: the action applies to what it finds."), "dim"))
             return
-        self._info(Text("Collecting every conversation the query finds…", style="dim"))
+        self._info(Text(_("Collecting every conversation the query finds…"), style="dim"))
         self._collect(query, self._query_context())
 
     @work(thread=True, exclusive=True, group="search-bulk", exit_on_error=False)
@@ -279,18 +303,17 @@ class SearchScreen(ModalScreen[SearchHit | None]):
 
     @on(_Collected)
     def _collected(self, message: _Collected) -> None:
-        from omnitui.screens.bulk import BulkChoice, ask_bulk
+        from omnitui.screens.bulk import BulkChoice, ask_bulk, bulk_done
 
         found = message.conversations
         if not found:
-            self._info(Text("The query finds no conversation to act on.", style="dim"))
+            self._info(Text(_("The query finds no conversation to act on."), style="dim"))
             return
         if len(found) > BULK_LIMIT:
-            self._info(
-                Text(f"More than {BULK_LIMIT:,} conversations: narrow the query.", "bold red")
-            )
+            too_many = _("More than {limit} conversations: narrow the query.")
+            self._info(Text(too_many.format(limit=number(BULK_LIMIT)), "bold red"))
             return
-        count = f"{len(found):,} conversation{'' if len(found) == 1 else 's'}"
+        count = len(found)
         shown = one_line(message.query.text, 80)
 
         def apply(choice: BulkChoice) -> None:
@@ -300,12 +323,11 @@ class SearchScreen(ModalScreen[SearchHit | None]):
                 return
 
             def done(conversations: int, changed: int) -> None:
-                self._info(
-                    Text(f"Bulk action: {changed:,} of {conversations:,} conversations changed")
-                )
+                self._info(Text(bulk_done(changed, conversations)))
 
             def refused(error: str) -> None:
-                self._info(Text(f"Bulk action refused: {one_line(error, 200)}", "bold red"))
+                said = _("Bulk action refused: {error}").format(error=one_line(error, 200))
+                self._info(Text(said, "bold red"))
 
             bulk_apply(
                 choice.action,
@@ -316,4 +338,11 @@ class SearchScreen(ModalScreen[SearchHit | None]):
                 refused=refused,
             )
 
-        ask_bulk(self.app, f"{count} found by: {shown}", count, self._source.tags, apply)
+        what = ngettext(
+            "{count} conversation found by: {query}",
+            "{count} conversations found by: {query}",
+            count,
+        )
+        ask_bulk(
+            self.app, what.format(count=number(count), query=shown), count, self._source.tags, apply
+        )

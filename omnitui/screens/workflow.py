@@ -27,8 +27,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.text import one_line
 from omnitui.when import EXAMPLES, describe, parse_when
+from omnitui.widgets.template import fill
 from omnitui.widgets.times import Clock
 
 log = logging.getLogger(__name__)
@@ -61,8 +64,8 @@ class AssignScreen(ModalScreen[str | None]):
 
     CSS_PATH = "workflow.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="assign-close"),
-        Binding("down", "options", "Pick from the list", id="assign-list", show=False),
+        Binding("escape", "close", _("Cancel"), id="assign-close"),
+        Binding("down", "options", _("Pick from the list"), id="assign-list", show=False),
     ]
 
     def __init__(self, list_agents: Callable[[], list[str]], me: str, current: str | None) -> None:
@@ -75,17 +78,21 @@ class AssignScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="assign-box", classes="workflow-box"):
             yield Static(id="assign-now")
-            yield Input(placeholder="a name, or pick below", id="assign-name")
+            yield Input(placeholder=_("a name, or pick below"), id="assign-name")
             yield OptionList(id="assign-options")
             yield Static(
-                Text("enter assigns · ↓ picks from the list · esc cancels", style="dim"),
+                Text(_("enter assigns · ↓ picks from the list · esc cancels"), style="dim"),
                 classes="workflow-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#assign-box").border_title = "Assign to"
-        now = Text("Now: ", style="dim", end="")
-        now.append(one_line(self.current, 60) if self.current else "nobody", style="bold")
+        self.query_one("#assign-box").border_title = _("Assign to")
+        now = fill(
+            _("Now: {assignee}"),
+            base="dim",
+            end="",
+            assignee=(one_line(self.current, 60) if self.current else _("nobody"), "bold"),
+        )
         self.query_one("#assign-now", Static).update(now)
         self._show_options("")
         self.query_one(Input).focus()
@@ -105,14 +112,21 @@ class AssignScreen(ModalScreen[str | None]):
         wanted = typed.strip().lower()
         options = self.query_one(OptionList)
         options.clear_options()
-        rows = [(self.me, f"me ({one_line(self.me, 40)})")]
-        rows += [(a, one_line(a, 60)) for a in self.agents]
-        for name, label in rows:
+        rows = [(self.me, True), *((a, False) for a in self.agents)]
+        for name, mine in rows:
             if wanted in name.lower():
-                mark = "  (has it now)" if name == self.current else ""
-                options.add_option(Option(Text(label + mark), id=f"agent:{name}"))
+                if mine:
+                    label = (
+                        _("me ({name})  (has it now)") if name == self.current else _("me ({name})")
+                    )
+                    label = label.format(name=one_line(name, 40))
+                elif name == self.current:
+                    label = _("{name}  (has it now)").format(name=one_line(name, 60))
+                else:
+                    label = one_line(name, 60)
+                options.add_option(Option(Text(label), id=f"agent:{name}"))
         if self.current is not None:
-            options.add_option(Option(Text("nobody (unassign)", style="italic"), id="nobody"))
+            options.add_option(Option(Text(_("nobody (unassign)"), style="italic"), id="nobody"))
         if options.option_count:
             options.highlighted = 0
 
@@ -157,7 +171,7 @@ class SnoozeScreen(ModalScreen[datetime | None]):
 
     CSS_PATH = "workflow.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="snooze-close"),
+        Binding("escape", "close", _("Cancel"), id="snooze-close"),
     ]
 
     def __init__(self, clock: Clock, tz: tzinfo, current: datetime | None = None) -> None:
@@ -171,18 +185,22 @@ class SnoozeScreen(ModalScreen[datetime | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="snooze-box", classes="workflow-box"):
-            yield Input(placeholder="2h · tomorrow 9:00 · mon · fri 14:30", id="snooze-when")
+            yield Input(placeholder=_("2h · tomorrow 9:00 · mon · fri 14:30"), id="snooze-when")
             yield Static(id="snooze-preview")
             yield Static(
-                Text(f"e.g. {EXAMPLES} · enter snoozes · esc cancels", style="dim"),
+                Text(
+                    _("e.g. {examples} · enter snoozes · esc cancels").format(examples=EXAMPLES),
+                    style="dim",
+                ),
                 classes="workflow-info",
             )
 
     def on_mount(self) -> None:
         box = self.query_one("#snooze-box")
-        box.border_title = "Snooze until"
+        box.border_title = _("Snooze until")
         if self.current is not None:
-            box.border_subtitle = f"now until {describe(self.current, self._clock(), self._tz)}"
+            until = describe(self.current, self._clock(), self._tz)
+            box.border_subtitle = _("now until {when}").format(when=until)
         self._show()
         self.query_one(Input).focus()
 
@@ -205,11 +223,12 @@ class SnoozeScreen(ModalScreen[datetime | None]):
         if self.until is not None:
             line = Text("→ ", style="bold", end="")
             line.append(describe(self.until, self._clock(), self._tz), style="bold green")
-            line.append("  enter snoozes", style="dim")
+            words = _("enter snoozes")
+            line.append(f"  {words}", style="dim")
         elif self.error:
             line = Text(one_line(self.error, 200), style="bold red")
         else:
-            line = Text("Type when it should come back.", style="dim")
+            line = Text(_("Type when it should come back."), style="dim")
         preview.update(line)
 
     @on(Input.Submitted, "#snooze-when")
@@ -217,7 +236,7 @@ class SnoozeScreen(ModalScreen[datetime | None]):
         event.stop()
         self._parse(event.value or " ")
         if self.until is None and not self.error:
-            self.error = f"say when: {EXAMPLES}"
+            self.error = _("say when: {examples}").format(examples=EXAMPLES)
         self._show()
         if self.until is not None:
             self.dismiss(self.until)
@@ -229,7 +248,7 @@ class SnoozeScreen(ModalScreen[datetime | None]):
 def complete_tag(typed: str, known: Sequence[str], current: Sequence[str]) -> tuple[str, list[str]]:
     """``typed`` with its last word completed as far as the tags that fit agree (a word
     after "-" from the conversation's own tags, else from every tag), and those tags."""
-    head, _, word = typed.rpartition(" ")
+    head, _sep, word = typed.rpartition(" ")
     removing = word.startswith("-")
     stem = word.removeprefix("-").lower()
     pool = current if removing else known
@@ -256,7 +275,7 @@ class TagInput(Input):
     """The tag line: tab completes the last word from the tags in use."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "complete", "Complete the tag", id="tags-complete", show=False),
+        Binding("tab", "complete", _("Complete the tag"), id="tags-complete", show=False),
     ]
 
     class Completed(Message):
@@ -283,7 +302,7 @@ class TagScreen(ModalScreen[tuple[list[str], list[str]] | None]):
 
     CSS_PATH = "workflow.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Cancel", id="tags-close"),
+        Binding("escape", "close", _("Cancel"), id="tags-close"),
     ]
 
     def __init__(self, current: Sequence[str], list_tags: Callable[[], list[str]]) -> None:
@@ -294,20 +313,20 @@ class TagScreen(ModalScreen[tuple[list[str], list[str]] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="tags-box", classes="workflow-box"):
             yield Static(id="tags-now")
-            yield TagInput(placeholder="vip billing -old", id="tags-line")
+            yield TagInput(placeholder=_("vip billing -old"), id="tags-line")
             yield Static(id="tags-candidates")
             yield Static(
-                Text("tab completes · -tag removes · enter saves · esc cancels", style="dim"),
+                Text(_("tab completes · -tag removes · enter saves · esc cancels"), style="dim"),
                 classes="workflow-info",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#tags-box").border_title = "Tags"
-        now = Text("Now: ", style="dim", end="")
+        self.query_one("#tags-box").border_title = _("Tags")
         if self.current:
-            now.append(" ".join(f"#{one_line(t, 40)}" for t in self.current), style="cyan")
+            tags = (" ".join(f"#{one_line(t, 40)}" for t in self.current), "cyan")
         else:
-            now.append("no tags", style="italic")
+            tags = (_("no tags"), "italic")
+        now = fill(_("Now: {tags}"), base="dim", end="", tags=tags)
         self.query_one("#tags-now", Static).update(now)
         line = self.query_one(TagInput)
         line.current = self.current
@@ -327,11 +346,15 @@ class TagScreen(ModalScreen[tuple[list[str], list[str]] | None]):
     def _completed(self, message: TagInput.Completed) -> None:
         shown = self.query_one("#tags-candidates", Static)
         if not message.names:
-            shown.update(Text("No tag starts so.", style="dim"))
+            shown.update(Text(_("No tag starts so."), style="dim"))
         elif len(message.names) > 1:
             more = len(message.names) - SHOWN_TAGS
             text = " ".join(one_line(n, 40) for n in message.names[:SHOWN_TAGS])
-            shown.update(Text(text + (f" … {more} more" if more > 0 else ""), style="dim"))
+            if more > 0:
+                text = ngettext("{tags} … {count} more", "{tags} … {count} more", more).format(
+                    tags=text, count=number(more)
+                )
+            shown.update(Text(text, style="dim"))
         else:
             shown.update("")
 
@@ -350,8 +373,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     CSS_PATH = "workflow.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm-yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
+        Binding("y,enter", "answer(True)", _("Yes"), id="confirm-yes"),
+        Binding("n,escape", "answer(False)", _("No"), id="confirm-no"),
     ]
 
     def __init__(self, title: str, question: Text) -> None:
@@ -362,7 +385,9 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box", classes="workflow-box"):
             yield Static(self.question, id="confirm-question")
-            yield Static(Text("y / enter: yes · n / esc: no", style="dim"), classes="workflow-info")
+            yield Static(
+                Text(_("y / enter: yes · n / esc: no"), style="dim"), classes="workflow-info"
+            )
 
     def on_mount(self) -> None:
         self.query_one("#confirm-box").border_title = self._title

@@ -1,7 +1,8 @@
 """How an attachment reads on screen: "📎 faktura.pdf · application/pdf · 120 KB", and
 the files an agent attaches to a reply ("📎 invoice.pdf · 120 KB").
 
-File names and content types come from customers: shown through omnitui.text.
+File names and content types come from customers: shown through omnitui.text, the name
+a cell (in visual order alone with the right-to-left display, where the line is reordered).
 Must not import the store or the network.
 """
 
@@ -13,32 +14,37 @@ from pathlib import Path
 from rich.style import Style
 from rich.text import Text
 
+from omnitui.formatting import number
+from omnitui.i18n import _
 from omnitui.reads import AttachmentRow
 from omnitui.text import one_line
+from omnitui.widgets.strips import cell
 
 
 def human_size(size: int) -> str:
-    """Bytes as people read them: "512 B", "120 KB", "3.4 MB"."""
+    """Bytes as people read them: "512 B", "120 KB", "3.4 MB" (never grouped: 1024 KB)."""
     if size < 1000:
-        return f"{size} B"
+        return _("{size} B").format(size=number(size, group=False))
     if size < 1024 * 1024:
-        return f"{max(round(size / 1024), 1)} KB"
+        return _("{size} KB").format(size=number(max(round(size / 1024), 1), group=False))
     if size < 1024 * 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    return f"{size / (1024 * 1024 * 1024):.1f} GB"
+        return _("{size} MB").format(size=number(size / (1024 * 1024), 1, group=False))
+    return _("{size} GB").format(size=number(size / (1024 * 1024 * 1024), 1, group=False))
 
 
 def attachment_text(row: AttachmentRow, muted: Style | str = "dim") -> Text:
     """One attachment on one line; when its bytes were not kept, why not."""
     line = Text("📎 ", end="")
-    line.append(one_line(row.filename, 120) or "(no name)")
+    line.append_text(cell(one_line(row.filename, 120) or _("(no name)")))
     line.append(f" · {one_line(row.content_type, 60)}", style=muted)
     if row.omitted:
-        line.append(f" · (not kept: {one_line(row.omitted, 80)})", style=muted)
+        omitted = _("(not kept: {reason})").format(reason=one_line(row.omitted, 80))
+        line.append(f" · {omitted}", style=muted)
     else:
         line.append(f" · {human_size(row.size)}", style=muted)
     if row.inline:
-        line.append(" · inline", style=muted)
+        words = _("inline")
+        line.append(f" · {words}", style=muted)
     return line
 
 
@@ -56,6 +62,6 @@ class AttachedFile:
 def attached_text(file: AttachedFile, muted: Style | str = "dim") -> Text:
     """One attached file on one line: "📎 invoice.pdf · 120 KB"."""
     line = Text("📎 ", end="")
-    line.append(one_line(file.name, 120) or "(no name)")
+    line.append(one_line(file.name, 120) or _("(no name)"))
     line.append(f" · {human_size(file.size)}", style=muted)
     return line

@@ -1,4 +1,4 @@
-"""The one-letter marks that stand for channels, and their colours.
+"""The one-letter marks that stand for channels, their colours, and the channels' names.
 
 Single-width ASCII letters, so columns line up in every terminal and font.
 """
@@ -6,6 +6,8 @@ Single-width ASCII letters, so columns line up in every terminal and font.
 from __future__ import annotations
 
 from rich.text import Text
+
+from omnitui.i18n import pgettext
 
 CHANNEL_MARKS: dict[str, tuple[str, str]] = {
     "email": ("E", "bold #5fafff"),
@@ -30,3 +32,15 @@ def channel_marks(channels: str, width: int = 0) -> Text:
     if width:
         marks.truncate(width, pad=True)
     return marks
+
+
+def channel_name(channel: str) -> str:
+    """A channel's name in a line ("E email · Ayşe", "via T telegram 100200"), in the
+    console's language; a channel without a msgid by its own name."""
+    names = {
+        "email": pgettext("channel", "email"),
+        "telegram": pgettext("channel", "telegram"),
+        "webchat": pgettext("channel", "webchat"),
+        "phone": pgettext("channel", "phone"),
+    }
+    return names.get(channel, channel)

@@ -45,10 +45,15 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.reads import CustomerDetail, IdentityRow
 from omnitui.text import one_line
 from omnitui.widgets.attachments import AttachedFile, attached_text
-from omnitui.widgets.channels import channel_mark
+from omnitui.widgets.channels import channel_mark, channel_name
+from omnitui.widgets.rtl import VisualText
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -345,11 +350,16 @@ class Composer(Vertical):
                 listing.append("\n")
             listing.append_text(attached_text(file))
         if len(shown) < len(files):
-            listing.append(
-                f"\n… and {len(files) - len(shown)} more (the attach window lists them)", "dim"
+            more = len(files) - len(shown)
+            said = ngettext(
+                "… and {count} more (the attach window lists them)",
+                "… and {count} more (the attach window lists them)",
+                more,
             )
+            listing.append(f"\n{said.format(count=number(more))}", style="dim")
         if files and self.mode == "note":
-            listing.append("\n(files go with the reply, not with a note: ctrl+n)", style="dim")
+            words = _("(files go with the reply, not with a note: ctrl+n)")
+            listing.append(f"\n{words}", style="dim")
         self.query_one("#composer-files", Static).update(listing)
 
     # -- sending ---------------------------------------------------------------------------
@@ -395,42 +405,57 @@ class Composer(Vertical):
             return
         label = self.query_one("#composer-mode", Static)
         if self.detail is None:
-            label.update(Text("No customer selected", style="italic"))
+            label.update(Text(_("No customer selected"), style="italic"))
             return
-        name = one_line(self.detail.row.name, 60)
+        # The customer's words are cells: in visual order alone with the RTL display.
+        name = cell(one_line(self.detail.row.name, 60), "bold")
         if self.mode == "note":
-            line = Text.assemble(
-                ("NOTE", "bold"), " on ", (name, "bold"), " · internal, never sent to the customer"
+            line = fill(
+                _("[b]NOTE[/b] on {customer} · internal, never sent to the customer"),
+                markup=True,
+                customer=name,
             )
         else:
-            line = Text.assemble(("Reply", "bold"), " to ", (name, "bold"))
             identity = self.identity
-            if identity is not None:
-                line.append(" via ")
-                line.append_text(channel_mark(identity.channel))
-                line.append(f" {one_line(identity.channel, 20)} ")
-                line.append(one_line(identity.address, 80), style="bold")
+            if identity is None:
+                line = fill(_("[b]Reply[/b] to {customer}"), markup=True, customer=name)
+            else:
+                address = Text.assemble(
+                    channel_mark(identity.channel),
+                    f" {one_line(channel_name(identity.channel), 20)} ",
+                    cell(one_line(identity.address, 80), "bold"),
+                )
+                line = fill(
+                    _("[b]Reply[/b] to {customer} via {address}"),
+                    markup=True,
+                    customer=name,
+                    address=address,
+                )
                 if identity.handle:
                     line.append(f" (@{one_line(identity.handle, 40)})")
                 if identity.claimed_email:
                     # Typed into the web chat's form, not proven: say so before the agent
                     # tells this visitor anything only that address's owner should know.
-                    line.append(
-                        f"  unverified: said they are {one_line(identity.claimed_email, 80)}",
-                        style="bold yellow",
+                    claimed = _("unverified: said they are {address}").format(
+                        address=one_line(identity.claimed_email, 80)
                     )
+                    line.append(f"  {claimed}", style="bold yellow")
                 if identity.unreachable_reason:
                     # Shown, not enforced: the user may have unblocked the bot since.
-                    line.append(
-                        f"  cannot reach: {one_line(identity.unreachable_reason, 80)}",
-                        style="bold red",
+                    unreachable = _("cannot reach: {reason}").format(
+                        reason=one_line(identity.unreachable_reason, 80)
                     )
+                    line.append(f"  {unreachable}", style="bold red")
             others = len(self.detail.identities) - 1
             if others > 0:
-                line.append(f"  (+{others} more: c / ctrl+o)", style="dim")
+                more = ngettext(
+                    "(+{count} more: c / ctrl+o)", "(+{count} more: c / ctrl+o)", others
+                )
+                line.append(f"  {more.format(count=number(others))}", style="dim")
         if self.sending:
-            line.append("  sending…", style="italic")
-        label.update(line)
+            words = _("sending…")
+            line.append(f"  {words}", style="italic")
+        label.update(VisualText(line, self.app))
 
     def on_composer_area_submit(self, message: ComposerArea.Submit) -> None:
         message.stop()
@@ -439,14 +464,16 @@ class Composer(Vertical):
         body = self.area.text
         files = tuple(f.path for f in self._files) if self.mode == "reply" else ()
         if not body.strip() and not files:
-            self.app.notify("Nothing to send: the composer is empty.", severity="warning")
+            self.app.notify(
+                _("Nothing to send: the composer is empty."), severity="warning", markup=False
+            )
             return
         if self.mode == "reply":  # a note is never sent: a placeholder in it harms no one
             from omnitui.canned import unfilled
 
             problem = unfilled(body)
             if problem is not None:
-                self.show_warning(f"Not sent: {problem}")
+                self.show_warning(_("Not sent: {problem}").format(problem=problem))
                 return
         self.sending = True
         self._stop_typing()
@@ -502,7 +529,8 @@ class Composer(Vertical):
         area.move_cursor(result.end_location)
         if missing:
             names = ", ".join(f"{{{name}}}" for name in missing)
-            self.show_warning(f"No value for {names} for this customer: replace it before sending")
+            said = _("No value for {names} for this customer: replace it before sending")
+            self.show_warning(said.format(names=names))
         else:
             self.show_warning(None)
         self._draft_edited()

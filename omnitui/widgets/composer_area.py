@@ -19,17 +19,18 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Location
 
 from omnitui.canned import opens_picker
+from omnitui.i18n import _
 
 
 class ComposerArea(TextArea):
     """The text area of the composer, with its send and leave keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s,f5", "submit", "Send", id="send", priority=True),
-        Binding("escape", "leave", "Leave composer", id="leave-composer"),
-        Binding("ctrl+o", "cycle_channel", "Channel", id="composer-channel"),
-        Binding("ctrl+n", "toggle_mode", "Reply/note", id="composer-mode"),
-        Binding("ctrl+t", "attach_file", "Attach file", id="attach-file"),
+        Binding("ctrl+s,f5", "submit", _("Send"), id="send", priority=True),
+        Binding("escape", "leave", _("Leave composer"), id="leave-composer"),
+        Binding("ctrl+o", "cycle_channel", _("Channel"), id="composer-channel"),
+        Binding("ctrl+n", "toggle_mode", _("Reply/note"), id="composer-mode"),
+        Binding("ctrl+t", "attach_file", _("Attach file"), id="attach-file"),
     ]
 
     class Submit(Message):

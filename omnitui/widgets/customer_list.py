@@ -35,13 +35,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from omnitui.bidi import RtlDisplay
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.reads import CustomerPage, CustomerRow
 from omnitui.text import one_line
 from omnitui.views import ALL, View
 from omnitui.widgets.channels import channel_marks
 from omnitui.widgets.strips import text_strip, visual_cell
 from omnitui.widgets.times import Clock, relative_time
-from omnitui.widgets.workflow import row_marks
+from omnitui.widgets.workflow import row_marks, status_word
 
 log = logging.getLogger(__name__)
 
@@ -108,18 +110,18 @@ class CustomerList(ScrollView, can_focus=True):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", "Next", id="list-down", show=False),
-        Binding("k,up", "cursor_up", "Previous", id="list-up", show=False),
-        Binding("g,home", "first", "First customer", id="list-top", show=False),
-        Binding("G,end", "last", "Last customer", id="list-bottom", show=False),
-        Binding("pagedown", "page_down", "Page down", id="list-page-down", show=False),
-        Binding("pageup", "page_up", "Page up", id="list-page-up", show=False),
-        Binding("enter,l", "open", "Open", id="open-customer"),
-        Binding("space", "mark", "Select (for a bulk action)", id="list-mark", show=False),
+        Binding("j,down", "cursor_down", _("Next"), id="list-down", show=False),
+        Binding("k,up", "cursor_up", _("Previous"), id="list-up", show=False),
+        Binding("g,home", "first", _("First customer"), id="list-top", show=False),
+        Binding("G,end", "last", _("Last customer"), id="list-bottom", show=False),
+        Binding("pagedown", "page_down", _("Page down"), id="list-page-down", show=False),
+        Binding("pageup", "page_up", _("Page up"), id="list-page-up", show=False),
+        Binding("enter,l", "open", _("Open"), id="open-customer"),
+        Binding("space", "mark", _("Select (for a bulk action)"), id="list-mark", show=False),
         Binding(
             "asterisk",
             "mark_all",
-            "Select all in the view (again: none)",
+            _("Select all in the view (again: none)"),
             id="list-mark-all",
             show=False,
         ),
@@ -526,12 +528,14 @@ class CustomerList(ScrollView, can_focus=True):
         if not self.total:
             if y == 1 and self.loaded:
                 empty = (
-                    "No customers yet"
+                    _("No customers yet")
                     if self.view.lists_everyone
-                    else f"No customers in {one_line(self.view.title, 40)}"
+                    else _("No customers in {view}").format(
+                        view=one_line(self.view.shown_title, 40)
+                    )
                 )
-                text = Text(
-                    f"  {empty}", style=self.get_component_rich_style("customer-list--empty")
+                text = Text.assemble(
+                    "  ", empty, style=self.get_component_rich_style("customer-list--empty")
                 )
                 return text_strip(text, width, self.app.console, base)
             return Strip.blank(width, base)
@@ -573,19 +577,24 @@ class CustomerList(ScrollView, can_focus=True):
             bar = Text(mark, style=style("customer-list--bar"))
             left = Text.assemble(bar, channel_marks(row.channels, MARKS_WIDTH), " ")
             name_style = style("customer-list--name") + Style(bold=row.unread > 0)
-            main = Text(one_line(row.name, 200) or "(no name)", style=name_style)
+            main = Text(one_line(row.name, 200) or _("(no name)"), style=name_style)
             right = Text(end="")
             if row.unread:
-                right.append(f" {row.unread} ", style=style("customer-list--unread"))
+                right.append(f" {number(row.unread)} ", style=style("customer-list--unread"))
                 right.append(" ")
-            right.append(age.rjust(6), style=style("customer-list--time"))
+            right.append(visual_cell(age, self.rtl).rjust(6), style=style("customer-list--time"))
         else:
             left = Text(" " * (1 + MARKS_WIDTH + 1))
             main = Text(one_line(row.preview, 300), style=style("customer-list--preview"))
             if row.open:
-                right = Text(f"{row.open} open", style=style("customer-list--open"))
+                said = ngettext("{count} open", "{count} open", row.open)
+                right = Text(
+                    visual_cell(said.format(count=number(row.open)), self.rtl),
+                    style=style("customer-list--open"),
+                )
             else:
-                right = Text("resolved", style=style("customer-list--resolved"))
+                resolved = visual_cell(status_word("resolved"), self.rtl)
+                right = Text(resolved, style=style("customer-list--resolved"))
             right = self._with_workflow(row, right)
             right = self._with_viewer(row.id, right)
         room = max(width - left.cell_len - right.cell_len - 2, 0)

@@ -2,7 +2,9 @@
 
 Wrapping a megabyte of text takes a while, so it runs in a thread worker and the
 lines are rendered only when they come into view. The text must already be safe
-(omnitui.text.show).
+(omnitui.text.show). With the app's right-to-left display on (omnitui.bidi), each wrapped
+line is put in visual order and an RTL paragraph's lines are right-aligned, as in the
+history (widgets/strips.py: ``wrap_rtl``).
 
 Must not import the store or the network.
 """
@@ -21,7 +23,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from omnitui.widgets.strips import text_strip, wrap_text
+from omnitui.bidi import RtlDisplay
+from omnitui.i18n import _
+from omnitui.widgets.rtl import app_rtl
+from omnitui.widgets.strips import text_strip, wrap_rtl
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +42,12 @@ class Pager(ScrollView, can_focus=True):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "scroll_down", "Down", id="pager-down", show=False),
-        Binding("k,up", "scroll_up", "Up", id="pager-up", show=False),
-        Binding("space,pagedown", "page_down", "Page down", id="pager-page-down", show=False),
-        Binding("b,pageup", "page_up", "Page up", id="pager-page-up", show=False),
-        Binding("g,home", "scroll_home", "Top", id="pager-top", show=False),
-        Binding("G,end", "scroll_end", "Bottom", id="pager-bottom", show=False),
+        Binding("j,down", "scroll_down", _("Down"), id="pager-down", show=False),
+        Binding("k,up", "scroll_up", _("Up"), id="pager-up", show=False),
+        Binding("space,pagedown", "page_down", _("Page down"), id="pager-page-down", show=False),
+        Binding("b,pageup", "page_up", _("Page up"), id="pager-page-up", show=False),
+        Binding("g,home", "scroll_home", _("Top"), id="pager-top", show=False),
+        Binding("G,end", "scroll_end", _("Bottom"), id="pager-bottom", show=False),
     ]
 
     class _Wrapped(Message, bubble=False):
@@ -61,6 +66,8 @@ class Pager(ScrollView, can_focus=True):
         self._strips: LRUCache[int, Strip] = LRUCache(1024)
         self.ready = False
         """True once the text is wrapped to the current width."""
+        self._rtl: RtlDisplay | None = None
+        """The right-to-left display (None: the app's, until D hands another over)."""
 
     @property
     def lines(self) -> list[Text]:
@@ -69,6 +76,12 @@ class Pager(ScrollView, can_focus=True):
     def set_text(self, text: Text) -> None:
         self._text = text
         self._rewrap()
+
+    def set_rtl(self, rtl: RtlDisplay) -> None:
+        """Wrap the text again with another right-to-left display."""
+        if rtl != self._rtl:
+            self._rtl = rtl
+            self._rewrap()
 
     def on_resize(self) -> None:
         if self.scrollable_content_region.width != self._width:
@@ -80,12 +93,13 @@ class Pager(ScrollView, can_focus=True):
             return
         self._token += 1
         self.ready = False
-        self._wrap(self._token, self._text, width)
+        rtl = self._rtl if self._rtl is not None else app_rtl(self.app)
+        self._wrap(self._token, self._text, width, rtl)
 
     @work(thread=True, exclusive=True, group="pager", exit_on_error=False)
-    def _wrap(self, token: int, text: Text, width: int) -> None:
+    def _wrap(self, token: int, text: Text, width: int, rtl: RtlDisplay) -> None:
         try:
-            lines = wrap_text(text, width, self.app.console)
+            lines = wrap_rtl(text, width, self.app.console, rtl)
         except Exception:
             log.exception("wrapping a message failed")
             return

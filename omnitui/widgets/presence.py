@@ -2,7 +2,8 @@
 ("aysel is viewing") or are typing a reply to them ("aysel is typing…"), so two agents
 do not answer one customer twice without knowing.
 
-Agent names are login names or ``--agent`` values: shown through omnitui.text, never markup.
+Agent names are login names or ``--agent`` values: shown through omnitui.text, never markup,
+each a cell of the sentence (in visual order alone with the right-to-left display).
 
 Must not import the store or the network.
 """
@@ -14,19 +15,46 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
+from omnitui.formatting import number
+from omnitui.i18n import _, ngettext
 from omnitui.text import one_line
+from omnitui.widgets.rtl import VisualText
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
 
 NAME_WIDTH = 24
 """Characters of an agent's name shown at most."""
 
 
-def said(names: Sequence[str], verb: str) -> str:
+def listed(names: Sequence[str]) -> str:
+    """ "aysel", "aysel and bob", "aysel, bob and cem" (names already made safe)."""
+    if len(names) == 1:
+        return names[0]
+    return _("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
+
+
+def _listed_text(names: Sequence[Text]) -> Text:
+    """``listed`` with each name a cell of its own."""
+    if len(names) == 1:
+        return names[0]
+    others = Text(", ", end="").join(names[:-1])
+    return fill(_("{names} and {last}"), end="", names=others, last=names[-1])
+
+
+def said(names: Sequence[str], typing: bool) -> Text:
     """ "aysel is typing…", "aysel and bob are viewing", "aysel, bob and 2 more are …"."""
-    shown = [one_line(name, NAME_WIDTH) for name in names]
+    shown = [cell(one_line(name, NAME_WIDTH)) for name in names]
     if len(shown) > 3:
-        shown = [*shown[:2], f"{len(shown) - 2} more"]
-    who = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
-    return f"{who} {'is' if len(names) == 1 else 'are'} {verb}"
+        more = len(shown) - 2
+        shown = [
+            *shown[:2],
+            Text(ngettext("{count} more", "{count} more", more).format(count=number(more))),
+        ]
+    if typing:
+        verb = ngettext("{names} is typing…", "{names} are typing…", len(names))
+    else:
+        verb = ngettext("{names} is viewing", "{names} are viewing", len(names))
+    return fill(verb, end="", names=_listed_text(shown))
 
 
 class PresenceLine(Static):
@@ -47,12 +75,13 @@ class PresenceLine(Static):
         """Say who else views the customer and who types to them (both empty: hidden)."""
         parts = []
         if typing:
-            parts.append(said(typing, "typing…"))
+            parts.append(said(typing, typing=True))
         if viewing:
-            parts.append(said(viewing, "viewing"))
+            parts.append(said(viewing, typing=False))
         self.set_class(bool(parts), "-shown")
         self.set_class(bool(typing), "-typing")
-        self.update(Text(" · ".join(parts), end="", no_wrap=True, overflow="ellipsis"))
+        line = Text(" · ", end="", no_wrap=True, overflow="ellipsis").join(parts)
+        self.update(VisualText(line, self.app))
 
     @property
     def shown(self) -> str:

@@ -10,7 +10,9 @@ attachments listed one a line, a message its sender edited says "(edited)" after
 time (v shows the earlier texts), and a thin line marks where the history passes
 from one conversation to another (so a split shows). With the right-to-left display on
 (``rtl``, omnitui.bidi), each wrapped line of customer text is put in visual order and an
-RTL paragraph's lines are right-aligned.
+RTL paragraph's lines are right-aligned; the console's own lines (a Persian console's "start
+of history", an event) are put in visual order whole, and the words of a message's head
+each alone (cells), so the columns stay where they are.
 
 Must not import the store (sqlite3, SQLAlchemy, omnitui.db) or the network.
 """
@@ -33,13 +35,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from omnitui.bidi import RtlDisplay
+from omnitui.formatting import number, warm_up
+from omnitui.i18n import _, ngettext, pgettext
 from omnitui.reads import CustomerDetail, TimelineItem
 from omnitui.text import one_line, show
 from omnitui.widgets.attachments import attachment_text
-from omnitui.widgets.channels import channel_mark
-from omnitui.widgets.strips import text_strip, visual_cell, wrap_rtl
+from omnitui.widgets.channels import channel_mark, channel_name
+from omnitui.widgets.strips import text_strip, visual_cell, visual_text, wrap_rtl
 from omnitui.widgets.times import Clock, local_time
-from omnitui.widgets.workflow import WORKFLOW_EVENTS, event_said, split_change
+from omnitui.widgets.workflow import WORKFLOW_EVENTS, event_said, split_change, status_word
 
 log = logging.getLogger(__name__)
 
@@ -160,33 +164,35 @@ class Timeline(ScrollView, can_focus=True):
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "next_item", "Next message", id="timeline-down", show=False),
-        Binding("k,up", "previous_item", "Previous message", id="timeline-up", show=False),
-        Binding("g,home", "first", "Oldest", id="timeline-top", show=False),
-        Binding("G,end", "last", "Newest", id="timeline-bottom", show=False),
-        Binding("pagedown", "page_down", "Page down", id="timeline-page-down", show=False),
-        Binding("pageup", "page_up", "Page up", id="timeline-page-up", show=False),
-        Binding("h,escape", "back", "Customers", id="timeline-back"),
+        Binding("j,down", "next_item", _("Next message"), id="timeline-down", show=False),
+        Binding("k,up", "previous_item", _("Previous message"), id="timeline-up", show=False),
+        Binding("g,home", "first", _("Oldest"), id="timeline-top", show=False),
+        Binding("G,end", "last", _("Newest"), id="timeline-bottom", show=False),
+        Binding("pagedown", "page_down", _("Page down"), id="timeline-page-down", show=False),
+        Binding("pageup", "page_up", _("Page up"), id="timeline-page-up", show=False),
+        Binding("h,escape", "back", _("Customers"), id="timeline-back"),
         # The inbox screen acts on the selected item (it owns the writes and the notices).
-        Binding("z", "screen.toggle_quotes", "Quotes", id="toggle-quotes"),
+        Binding("z", "screen.toggle_quotes", _("Quotes"), id="toggle-quotes"),
         Binding(
-            "w", "screen.why_threaded", "Why in this conversation", id="why-threaded", show=False
+            "w", "screen.why_threaded", _("Why in this conversation"), id="why-threaded", show=False
         ),
         Binding(
             "S",
             "screen.split_message",
-            "Split into a new conversation",
+            _("Split into a new conversation"),
             id="split-message",
             show=False,
         ),
         Binding(
             "M",
             "screen.move_message",
-            "Move to another conversation",
+            _("Move to another conversation"),
             id="move-message",
             show=False,
         ),
-        Binding("U", "screen.undo_move", "Undo the last move or split", id="undo-move", show=False),
+        Binding(
+            "U", "screen.undo_move", _("Undo the last move or split"), id="undo-move", show=False
+        ),
     ]
 
     class Loaded(Message):
@@ -311,6 +317,7 @@ class Timeline(ScrollView, can_focus=True):
         except Exception:
             log.exception("reading the history of customer %d failed", customer_id)
             return
+        warm_up()  # Babel, for the times drawn next: here rather than in the UI thread
         self.post_message(self._Read(token, page, find))
 
     @work(thread=True, exclusive=True, group="timeline-older", exit_on_error=False)
@@ -511,19 +518,25 @@ class Timeline(ScrollView, can_focus=True):
         lines: list[Strip] = []
         starts: list[int] = []
         if self.customer_id is None:
-            hint = Text("  Select a customer to see their history.", muted)
-            lines = [Strip.blank(width, base), text_strip(hint, width, console, base)]
+            hint = Text.assemble("  ", _("Select a customer to see their history."), style=muted)
+            lines = [
+                Strip.blank(width, base),
+                text_strip(self._line(hint, width), width, console, base),
+            ]
         elif self.reading:
-            lines = [text_strip(Text("  Loading…", muted), width, console, base)]
+            loading = Text.assemble("  ", _("Loading…"), style=muted)
+            lines = [text_strip(self._line(loading, width), width, console, base)]
         elif not self.items:
-            lines = [text_strip(Text("  No messages yet.", muted), width, console, base)]
+            empty = Text.assemble("  ", _("No messages yet."), style=muted)
+            lines = [text_strip(self._line(empty, width), width, console, base)]
         else:
-            top = (
-                "  ↑ older history: scroll up or press g to read it"
-                if self.has_older
-                else "  ── start of history ──"
-            )
-            lines.append(text_strip(Text(top, muted), width, console, base))
+            if self.has_older:
+                older = _("older history: scroll up or press g to read it")
+                top = Text(f"  ↑ {older}", muted)
+            else:
+                start = _("start of history")
+                top = Text(f"  ── {start} ──", muted)
+            lines.append(text_strip(self._line(top, width), width, console, base))
             now = self._clock()
             quotes = self.show_quotes
             conversations = {i.conversation_id for i in self.items if i.kind != "event"}
@@ -561,12 +574,19 @@ class Timeline(ScrollView, can_focus=True):
 
     def _boundary(self, item: TimelineItem, width: int, base: Style) -> Strip:
         """The thin line where the history passes into another conversation."""
-        key = ("boundary", item.conversation_id, item.conversation_status, width, base)
+        key = ("boundary", item.conversation_id, item.conversation_status, width, base, self.rtl)
         cached = self._cache.get(key)
         if cached is not None:
             return cached[0]
-        status = one_line(item.conversation_status, 20)
-        label = f"  ╌╌ conversation #{item.conversation_id}" + (f" · {status} " if status else " ")
+        status = item.conversation_status
+        said = (
+            _("conversation #{id} · {status}").format(
+                id=item.conversation_id, status=status_word(status)
+            )
+            if status
+            else _("conversation #{id}").format(id=item.conversation_id)
+        )
+        label = f"  ╌╌ {self._cell(said)} "
         fill = "╌" * max(width - len(label), 0)
         style = self.get_component_rich_style("timeline--boundary")
         strip = text_strip(Text(label + fill, style=style), width, self.app.console, base)
@@ -585,53 +605,64 @@ class Timeline(ScrollView, can_focus=True):
         if item.kind == "event":
             by = one_line(item.author, 60)
             if item.subject in ("move", "split"):
-                source, _, target = item.body.partition(" -> ")
-                verb, into = ("split", "into") if item.subject == "split" else ("moved", "to")
-                what = f"message {item.message_id}" if item.message_id else "a message"
-                said = (
-                    f"── {by or 'an agent'} {verb} {what} from conversation "
-                    f"{one_line(source, 20)} {into} {one_line(target, 20)} · {when}"
+                source, _sep, target = item.body.partition(" -> ")
+                moved = moved_said(item.subject, item.message_id).format(
+                    agent=by or _("an agent"),
+                    id=item.message_id,
+                    source=one_line(source, 20),
+                    target=one_line(target, 20),
                 )
+                said = f"── {moved} · {when}"
             elif item.subject in WORKFLOW_EVENTS:  # assign, snooze, wake, tag, block
                 before, after = split_change(item.body)
                 change = event_said(item.subject, before, after, now, self._tz)
                 said = f"── {change} · {by} · {when}"
             else:
-                kind = one_line(item.subject, 40)
-                change = one_line(item.body, 200).replace(" -> ", " → ")
+                kind = event_kind(item.subject)
+                if item.subject == "status":
+                    before, after = split_change(item.body)
+                    change = f"{status_word(before or '-')} → {status_word(after or '-')}"
+                else:
+                    change = one_line(item.body, 200).replace(" -> ", " → ")
                 said = f"── {kind}: {change} · {by} · {when}"
-            line = Text.assemble(marker, (said, style("timeline--event")))
+            event = self._line(Text(said, style=style("timeline--event")), width - 2)
+            line = Text.assemble(marker, event)
             return [text_strip(line, width, console, base), Strip.blank(width, base)]
 
         if item.kind == "note":
+            note, internal = _("NOTE"), _("internal, not sent")
             head = Text.assemble(
                 marker,
-                (" NOTE ", style("timeline--note-label")),
+                (f" {self._cell(note)} ", style("timeline--note-label")),
                 " ",
                 (self._cell(one_line(item.author, 60)), style("timeline--author")),
-                ("  internal, not sent", style("timeline--muted")),
+                (f"  {self._cell(internal)}", style("timeline--muted")),
             )
             gutter = Text("  ┃ ", style=style("timeline--note"))
             body_style = style("timeline--note")
         else:
             inbound = item.kind == "in"
-            arrow = (
-                ("← in ", style("timeline--in")) if inbound else ("→ out", style("timeline--out"))
-            )
+            if inbound:
+                # TRANSLATORS: one column with "→ out": keep both as wide (5 cells).
+                arrow = (self._cell(_("← in ")), style("timeline--in"))
+            else:
+                # TRANSLATORS: one column with "← in ": keep both as wide (5 cells).
+                arrow = (self._cell(_("→ out")), style("timeline--out"))
             head = Text.assemble(
                 marker,
                 arrow,
                 " ",
                 channel_mark(item.channel),
                 " ",
-                (one_line(item.channel, 20), style("timeline--muted")),
+                (self._cell(one_line(channel_name(item.channel), 20)), style("timeline--muted")),
                 (" · ", style("timeline--muted")),
                 (self._cell(one_line(item.author, 80)) or "?", style("timeline--author")),
             )
             gutter = Text("  │ ", style=style("timeline--in" if inbound else "timeline--out"))
             body_style = Style()
-        edited = " (edited)" if item.edited else ""  # the earlier texts: v
-        right = Text.assemble(self._delivery(item), (when + edited, style("timeline--muted")), " ")
+        # The earlier texts of an edited message: v.
+        stamp = _("{time} (edited)").format(time=when) if item.edited else when
+        right = Text.assemble(self._delivery(item), (stamp, style("timeline--muted")), " ")
         room = width - right.cell_len - 2
         head.truncate(max(room, 0), overflow="ellipsis", pad=True)
         strips = [text_strip(Text.assemble(head, "  ", right), width, console, base)]
@@ -650,8 +681,12 @@ class Timeline(ScrollView, can_focus=True):
         pieces = wrap_rtl(body, inner, console, self.rtl)
         if folded and not self.show_quotes:
             count = folded.count("\n") + 1
-            noun = "line" if count == 1 else "lines"
-            pieces.append(Text(f"··· quoted text and signature ({count} {noun}) — z shows", muted))
+            said = ngettext(
+                "··· quoted text and signature ({count} line) — z shows",
+                "··· quoted text and signature ({count} lines) — z shows",
+                count,
+            )
+            pieces.append(self._line(Text(said.format(count=number(count)), muted), inner))
         elif folded and hidden:
             hidden += len(folded) + 1  # the new text alone was cut: the rest is in v
         elif folded:
@@ -659,13 +694,17 @@ class Timeline(ScrollView, can_focus=True):
             hidden += rest.hidden_chars
             rest.text.stylize(style("timeline--muted"))
             pieces += [Text(""), *wrap_rtl(rest.text, inner, console, self.rtl)]
-            pieces.append(Text("··· z folds the quoted text and signature", muted))
+            folds = Text(_("··· z folds the quoted text and signature"), muted)
+            pieces.append(self._line(folds, inner))
         for piece in pieces:
             strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         if hidden:
-            more = Text(
-                f"… {hidden:,} more characters: press v to read the whole message", style=muted
+            said = ngettext(
+                "… {count} more character: press v to read the whole message",
+                "… {count} more characters: press v to read the whole message",
+                hidden,
             )
+            more = self._line(Text(said.format(count=number(hidden)), style=muted), inner)
             strips.append(text_strip(Text.assemble(gutter, more), width, console, base))
         for attachment in item.attachments:
             line = attachment_text(attachment, style("timeline--muted"))
@@ -679,6 +718,11 @@ class Timeline(ScrollView, can_focus=True):
 
     def _cell(self, text: str) -> str:
         return visual_cell(text, self.rtl)
+
+    def _line(self, line: Text, width: int = 0) -> Text:
+        """One line of the console's own words in visual order (right-aligned in ``width``
+        when it reads right to left)."""
+        return visual_text(line, self.rtl, width=width)
 
     def _fold(self, item: TimelineItem) -> tuple[str, str]:
         if item.channel != "email":
@@ -696,17 +740,59 @@ class Timeline(ScrollView, can_focus=True):
             return Text("")
         style = self.get_component_rich_style
         if state == "queued" and item.attempts:
-            label = f"↻ retrying (attempt {item.attempts + 1})"
+            label = _("↻ retrying (attempt {number})").format(number=number(item.attempts + 1))
+        elif state == "queued":
+            label = _("◷ queued")
+        elif state == "sending":
+            label = _("… sending")
+        elif state == "sent":
+            label = _("✓ sent")
+        elif state == "failed":
+            label = _("✗ failed · R to retry")
+        elif state == "unconfirmed":
+            label = _("? unconfirmed · R to resend")
         else:
-            label = {
-                "queued": "◷ queued",
-                "sending": "… sending",
-                "sent": "✓ sent",
-                "failed": "✗ failed · R to retry",
-                "unconfirmed": "? unconfirmed · R to resend",
-            }.get(state, one_line(state, 20))
+            label = one_line(state, 20)
         key = f"timeline--{state}" if state in DELIVERY_STYLES else "timeline--muted"
         return Text(f"{label}  ", style=style(key))
 
 
 DELIVERY_STYLES = ("queued", "sending", "sent", "failed", "unconfirmed")
+
+
+def thread_reason(kind: str) -> str:
+    """Why a message without a recorded reason is where it is (replies, notes)."""
+    if kind == "out":
+        return _("a reply written in this conversation")
+    if kind == "note":
+        return _("a note added to this conversation")
+    return _("no reason was recorded")
+
+
+def moved_said(kind: str, message_id: int | None) -> str:
+    """The sentence of a move or split event, with {agent}, {id}, {source}, {target}."""
+    if kind == "split":
+        if message_id:
+            return _("{agent} split message {id} from conversation {source} into {target}")
+        return _("{agent} split a message from conversation {source} into {target}")
+    if message_id:
+        return _("{agent} moved message {id} from conversation {source} to {target}")
+    return _("{agent} moved a message from conversation {source} to {target}")
+
+
+def event_kind(kind: str) -> str:
+    """The name of an event kind the history shows as "kind: before → after"."""
+    names = {
+        "status": pgettext("event", "status"),
+        "merge": pgettext("event", "merge"),
+        "unmerge": pgettext("event", "unmerge"),
+        "retry": pgettext("event", "retry"),
+        "unreachable": pgettext("event", "unreachable"),
+        "link-suggested": pgettext("event", "link-suggested"),
+        "identity-linked": pgettext("event", "identity-linked"),
+        "identity-verified": pgettext("event", "identity-verified"),
+        "link": pgettext("event", "link"),
+        "unlink": pgettext("event", "unlink"),
+        "rename": pgettext("event", "rename"),
+    }
+    return names.get(kind) or one_line(kind, 40)

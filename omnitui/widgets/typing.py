@@ -2,7 +2,8 @@
 visitor is typing ("Reza Ahmadi is typing…"). It hides itself when the typing it was shown
 for gets old, so a visitor who stopped needs no further read to disappear.
 
-The name is customer text: it goes through omnitui.text and is never markup.
+The name is customer text: it goes through omnitui.text and is never markup, and is a cell
+of the sentence (in visual order alone with the right-to-left display).
 
 Must not import the store or the network.
 """
@@ -14,7 +15,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from omnitui.i18n import _
 from omnitui.text import one_line
+from omnitui.widgets.rtl import VisualText
+from omnitui.widgets.strips import cell
+from omnitui.widgets.template import fill
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -47,7 +52,12 @@ class TypingLine(Static):
         if name is None or seconds <= 0:
             self.remove_class("-typing")
             return
-        self.update(Text(f"{one_line(name, 60) or 'Visitor'} is typing…", end=""))
+        who = one_line(name, 60)
+        if who:
+            said = fill(_("{name} is typing…"), end="", name=cell(who))
+        else:
+            said = Text(_("Visitor is typing…"), end="")
+        self.update(VisualText(said, self.app))
         self.add_class("-typing")
         self._expiry = self.set_timer(seconds, lambda: self.show_typing(None))
 

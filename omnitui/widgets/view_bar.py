@@ -4,7 +4,8 @@ saved searches, channels), each with how many customers it lists, the one shown 
 It is as wide as the list, so it scrolls sideways to keep the shown view in sight ("‹"
 and "›" say more views are off to a side). Counts arrive after the first paint (the
 inbox reads them in a worker); until then the titles stand alone. Titles of saved views
-come from the config and go through omnitui.text like everything else shown.
+come from the config and go through omnitui.text like everything else shown; with the
+right-to-left display on (omnitui.bidi) each title is put in visual order alone.
 
 Must not import the store or the network.
 """
@@ -20,8 +21,11 @@ from textual import events
 from textual.message import Message
 from textual.widget import Widget
 
+from omnitui.formatting import compact_number
 from omnitui.text import one_line
-from omnitui.views import BUILT_IN, View, compact_count
+from omnitui.views import BUILT_IN, View
+from omnitui.widgets.rtl import app_rtl
+from omnitui.widgets.strips import visual_cell
 
 GAP = ""
 TITLE_WIDTH = 20
@@ -75,9 +79,9 @@ class ViewBar(Widget):
 
     def parts(self, view: View) -> tuple[str, str]:
         """How a view reads in the bar: its title and its count ("" until read)."""
-        title = one_line(view.title, TITLE_WIDTH) or view.id
+        title = one_line(view.shown_title, TITLE_WIDTH) or view.id
         count = self.counts.get(view.id)
-        return title, "" if count is None else compact_count(count)
+        return title, "" if count is None else compact_number(count)
 
     def label(self, view: View) -> str:
         """ "Mine 3", or "Mine" before the counts are read."""
@@ -94,6 +98,7 @@ class ViewBar(Widget):
         while first < active and _span(widths, first, active) + 2 > width - 2:
             first += 1
         line = Text(no_wrap=True, overflow="crop", end="")
+        rtl = app_rtl(self.app)
         self._spans = []
         if first:
             line.append("‹ ", style=style("view-bar--more"))
@@ -108,8 +113,11 @@ class ViewBar(Widget):
             line.append(gap)
             start = line.cell_len
             title, count = self.parts(view)
+            # Each title is a cell: in visual order alone with the right-to-left display.
+            title = visual_cell(title, rtl)
             if view.id == self.active:
-                line.append(f" {self.label(view)} ", style=style("view-bar--active"))
+                label = f"{title} {count}" if count else title
+                line.append(f" {label} ", style=style("view-bar--active"))
             else:
                 line.append(f" {title}", style=style("view-bar--title"))
                 if count:

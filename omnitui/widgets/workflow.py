@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 
+from omnitui.i18n import _, pgettext
 from omnitui.reads import CustomerRow
 from omnitui.text import one_line
-from omnitui.widgets.times import local_time
+from omnitui.widgets.channels import channel_name
+from omnitui.widgets.times import list_time
 
 if TYPE_CHECKING:
     from omnitui.reads import ConversationState
@@ -31,7 +33,19 @@ BLOCK_MARK = "⊘"
 
 def assignee_label(assignee: str, agent: str) -> str:
     """ "@me" for the agent looking, else "@name"."""
-    return "@me" if assignee == agent else f"@{one_line(assignee, 16)}"
+    return _("@me") if assignee == agent else f"@{one_line(assignee, 16)}"
+
+
+def status_word(status: str) -> str:
+    """A conversation's status as the console says it (what the store says when unknown)."""
+    words = {
+        "new": pgettext("conversation status", "new"),
+        "open": pgettext("conversation status", "open"),
+        "pending": pgettext("conversation status", "pending"),
+        "snoozed": pgettext("conversation status", "snoozed"),
+        "resolved": pgettext("conversation status", "resolved"),
+    }
+    return words.get(status) or one_line(status, 20)
 
 
 def row_marks(
@@ -41,7 +55,7 @@ def row_marks(
     when it is neither snoozed nor assigned), kept short: the preview gives way to it."""
     marks = Text(end="")
     if row.snoozed_until is not None:
-        marks.append(f"{SNOOZE_MARK} {local_time(row.snoozed_until, now, tz)} ", style=snoozed)
+        marks.append(f"{SNOOZE_MARK} {list_time(row.snoozed_until, now, tz)} ", style=snoozed)
     if row.assignee:
         mine = row.assignee == agent
         marks.append(assignee_label(row.assignee, agent), style=assigned + Style(bold=mine))
@@ -59,12 +73,14 @@ def state_text(state: ConversationState, agent: str, now: datetime, tz: tzinfo) 
         from omnitui.when import local_label  # not needed by the first paint
 
         until = local_label(state.snoozed_until, now, tz)
-        parts.append(Text(f"{SNOOZE_MARK} until {until}", style="bold blue"))
+        until_said = _("until {time}").format(time=until)
+        parts.append(Text(f"{SNOOZE_MARK} {until_said}", style="bold blue"))
     if state.tags:
         parts.append(Text(" ".join(f"#{one_line(t, 40)}" for t in state.tags), style="cyan"))
     for blocked in state.blocked:
-        where = f"{one_line(blocked.channel, 20)} {one_line(blocked.address, 60)}"
-        parts.append(Text(f"{BLOCK_MARK} blocked {where}", style="bold red"))
+        where = f"{one_line(channel_name(blocked.channel), 20)} {one_line(blocked.address, 60)}"
+        blocked_said = _("blocked {address}").format(address=where)
+        parts.append(Text(f"{BLOCK_MARK} {blocked_said}", style="bold red"))
     if not parts:
         return Text("", end="")
     line = Text("  ", end="")
@@ -79,9 +95,9 @@ def event_said(
     kind this module does not word. ``before``/``after`` as the event stored them (None:
     nothing); times in them (ISO 8601) are shown in the agent's zone."""
 
-    def value(raw: str | None, nothing: str = "nobody") -> str:
+    def value(raw: str | None, nothing: str | None = None) -> str:
         if raw is None:
-            return nothing
+            return _("nobody") if nothing is None else nothing
         try:
             at = datetime.fromisoformat(raw)
         except ValueError:
@@ -93,24 +109,26 @@ def event_said(
         return local_label(at, now, tz)
 
     if kind == "assign":
-        return f"assigned: {value(before)} → {value(after)}"
-    if kind == "snooze":
-        return f"snoozed: {value(before)} → until {value(after)}"
-    if kind == "wake":
-        return f"woke: snoozed until {value(before)} → {value(after)}"
-    if kind == "tag":
+        said = _("assigned: {before} → {after}")
+    elif kind == "snooze":
+        said = _("snoozed: {before} → until {after}")
+    elif kind == "wake":
+        said = _("woke: snoozed until {before} → {after}")
+    elif kind == "tag":
         if before is None:
-            return f"tagged: + {value(after)}"
-        return f"untagged: − {value(before)}"
-    if kind == "block":
-        return f"blocked: {value(after, '')}"
-    if kind == "unblock":
-        return f"unblocked: {value(before, '')}"
-    return None
+            return _("tagged: + {tag}").format(tag=value(after))
+        return _("untagged: − {tag}").format(tag=value(before))
+    elif kind == "block":
+        return _("blocked: {address}").format(address=value(after, ""))
+    elif kind == "unblock":
+        return _("unblocked: {address}").format(address=value(before, ""))
+    else:
+        return None
+    return said.format(before=value(before), after=value(after))
 
 
 def split_change(body: str) -> tuple[str | None, str | None]:
     """An event item's "BEFORE -> AFTER" (reads.Reader.timeline, "-" for nothing) back
     into its two values."""
-    before, _, after = body.partition(" -> ")
+    before, _sep, after = body.partition(" -> ")
     return (None if before == "-" else before), (None if after in ("-", "") else after)

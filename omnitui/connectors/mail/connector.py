@@ -25,6 +25,7 @@ from omnitui.connectors.base import (
 from omnitui.connectors.mail import smtp
 from omnitui.connectors.mail.convert import CHANNEL
 from omnitui.connectors.mail.imap import FolderWatcher, append_once
+from omnitui.i18n import _
 
 
 class MailConnector:
@@ -78,10 +79,10 @@ class MailConnector:
             for w in watchers
         ]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
                 task.result()
-            raise ConnectionError("a folder watcher stopped")
+            raise ConnectionError(_("a folder watcher stopped"))
         finally:
             stop.set()
             for watcher in watchers:

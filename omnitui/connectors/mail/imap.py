@@ -30,6 +30,7 @@ from omnitui.config import ImapConfig, resolve_secret
 from omnitui.connectors.base import Batch, InboundMessage, Quarantined
 from omnitui.connectors.mail import tls
 from omnitui.connectors.mail.convert import convert
+from omnitui.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,8 @@ class FolderWatcher:
                         break
                     for response in client.idle_check(timeout=CHECK_EVERY):
                         if response[:1] == (b"BYE",) or b"BYE" in response[:1]:
-                            raise ConnectionError(f"server said goodbye: {response!r}")
+                            said = _("server said goodbye: {response}")
+                            raise ConnectionError(said.format(response=repr(response)))
                         if len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT"):
                             news = True
             finally:
