@@ -41,6 +41,7 @@ from omnitui.reads import (
     sqlite_path,
     stamp,
 )
+from omnitui.text import without_nul
 
 __all__ = ["SCHEMA_HEAD", "UNDELIVERED", "SchemaError", "stamp"]
 
@@ -371,6 +372,8 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        _drop_nul(engine)
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             # A deferred transaction that later writes fails at once with
@@ -383,12 +386,25 @@ def make_engine(url: str) -> Engine:
     if is_postgresql(url):
         from omnitui import pg
 
-        return create_engine(
+        engine = create_engine(
             pg.sqlalchemy_url(url),
             pool_pre_ping=True,
             connect_args={"options": "-c timezone=UTC"},
         )
+        _drop_nul(engine)
+        return engine
     raise SchemaError(f"{url}: not a store URL (sqlite:///PATH or postgresql://...)")
+
+
+def _drop_nul(engine: Engine) -> None:
+    """Every statement's text parameters without NUL characters, on both stores
+    (text.without_nul): PostgreSQL refuses them, and both stores keep the same text."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _before(
+        conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> tuple[str, Any]:
+        return statement, without_nul(parameters)
 
 
 def is_postgresql_engine(engine: Engine) -> bool:

@@ -33,6 +33,7 @@ from sqlmodel import SQLModel
 from omnitui import db
 from omnitui.normalize import fts_text
 from omnitui.reads import SCHEMA_HEAD, SchemaError, display_url, schema_revision, sqlite_path
+from omnitui.text import without_nul
 
 BATCH = 5_000
 MARKER = "omnitui_copy_in_progress"
@@ -226,7 +227,7 @@ def _copy_table(
                     sql = f"COPY {table.name} ({columns}) FROM STDIN"
                     with cursor.copy(sql) as copy:
                         for row in batch:
-                            copy.write_row([row[name] for name in names])
+                            copy.write_row([without_nul(row[name]) for name in names])
             elif fts:
                 conn.execute(
                     sa.text(f"INSERT INTO {table.name} (rowid, body) VALUES (:rowid, :body)"),

@@ -60,7 +60,7 @@ from omnitui.connectors.mail.convert import CHANNEL, FUTURE_SLACK, convert
 from omnitui.connectors.mail.parse import MAX_ATTACHMENT_BYTES, normalize_msgid
 from omnitui.normalize import fts_text, subject_key
 from omnitui.reads import SchemaError, is_postgresql, parse_stamp, sqlite_path, stamp
-from omnitui.text import one_line
+from omnitui.text import one_line, without_nul
 from omnitui.threads import ACTIVE, SUBJECT_WINDOW, idempotency_key_of
 
 if TYPE_CHECKING:
@@ -1283,7 +1283,7 @@ class _Writer:
             cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
         ):
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(without_nul(row))
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:

@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from omnitui.text import without_nul
+
 try:
     import psycopg
     from psycopg.adapt import Loader
@@ -122,12 +124,13 @@ class Connection:
 
     def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Cursor:
         cursor = self.raw.cursor()
-        cursor.execute(translate(sql), params)  # () too: psycopg reads %% only with params
+        # () too: psycopg reads %% only with params
+        cursor.execute(translate(sql), without_nul(params))
         return Cursor(cursor)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any] | Mapping[str, Any]]) -> Cursor:
         cursor = self.raw.cursor()
-        cursor.executemany(translate(sql), rows)
+        cursor.executemany(translate(sql), [without_nul(r) for r in rows])
         return Cursor(cursor)
 
     def commit(self) -> None:

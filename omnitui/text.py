@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 
@@ -92,3 +93,16 @@ def one_line(raw: str, width: int = 200) -> str:
     head = raw[: width * 4]
     flat = " ".join(clean(head).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from its text: PostgreSQL's text cannot hold
+    them (SQLite's can; the screen never shows them: clean() drops them). db.make_engine
+    does the same to every write on both stores, so the stores keep the same text."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {k: without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(without_nul(v) for v in value)
+    return value
