@@ -6,20 +6,20 @@ nothing is inserted or sent; the editor (command palette) adds a reply the picke
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from omnitui import inbox
+from omnitui import db, inbox
 from omnitui.app import OmniApp
 from omnitui.canned import CannedReply
 from omnitui.config import Config, Settings
 from omnitui.config.models import AgentConfig
-from omnitui.reads import Reader, sqlite_path
+from omnitui.reads import Reader
 from omnitui.screens.canned import CannedForm, CannedPicker, CannedScreen
 from omnitui.screens.inbox import InboxScreen
 from omnitui.widgets.composer import Composer
@@ -67,9 +67,7 @@ def settings_with(tmp_path: Path, url: str, language: str = "") -> Settings:
 
 
 def rows(store: Store, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    path = sqlite_path(store.url)
-    assert path is not None
-    return query(path, sql, args)
+    return query(store.url, sql, args)
 
 
 def replies_to(store: Store, customer_id: int) -> list[str]:
@@ -259,14 +257,13 @@ async def test_a_body_that_cannot_be_filled_is_said_and_nothing_inserted(
 ) -> None:
     # A body the store has from before bodies were checked (the 0007 migration carries the
     # old one-body replies over as they were).
-    path = sqlite_path(library.url)
-    assert path is not None
-    with sqlite3.connect(path) as conn:
+    with db.make_engine(library.url).begin() as conn:
         conn.execute(
-            "UPDATE cannedvariant SET body = 'Hi {customer.nmae}' WHERE language = 'en' AND "
-            "canned_id = (SELECT id FROM canned WHERE shortcut = 'mail')"
+            text(
+                "UPDATE cannedvariant SET body = 'Hi {customer.nmae}' WHERE language = 'en' AND "
+                "canned_id = (SELECT id FROM canned WHERE shortcut = 'mail')"
+            )
         )
-    conn.close()
     app = make_app(settings_with(tmp_path, library.url))
     async with app.run_test(size=SIZE) as pilot:
         await open_customer(pilot, app, library.john)

@@ -15,7 +15,6 @@ from textual.pilot import Pilot
 from omnitui import inbox
 from omnitui.app import OmniApp
 from omnitui.config import Config, Settings
-from omnitui.reads import sqlite_path
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.presence import PresenceLine
@@ -55,9 +54,7 @@ def agent_settings(tmp_path: Path, url: str, agent: str) -> Settings:
 
 
 def rows(store: Store, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    path = sqlite_path(store.url)
-    assert path is not None
-    return query(path, sql, args)
+    return query(store.url, sql, args)
 
 
 async def open_customer(pilot: Pilot[object], app: OmniApp, customer: int) -> None:

@@ -198,6 +198,8 @@ def test_edits_are_read_oldest_first_and_flagged_through_the_index(
     detail = reader.message_detail(telegram_store.text)
     assert detail is not None and detail.body == "third text" and detail.edits == tuple(edits)
     # One query a page: the flag is an EXISTS on the index of messageedit.message_id.
+    if reader.postgresql:
+        return  # the plan below is SQLite's
     with sqlite3.connect(reader.path) as conn:
         plan = conn.execute(f"EXPLAIN QUERY PLAN SELECT {_EDITED} FROM message m").fetchall()
     assert any("ix_messageedit_message_id" in str(row) for row in plan), plan

@@ -15,7 +15,6 @@ from textual.pilot import Pilot
 from omnitui import inbox
 from omnitui.app import OmniApp
 from omnitui.config import Settings
-from omnitui.reads import sqlite_path
 from omnitui.widgets import composer
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.timeline import Timeline
@@ -45,9 +44,7 @@ def typing_line(app: OmniApp) -> str:
 
 
 def presence(store: Store) -> list[tuple[Any, ...]]:
-    path = sqlite_path(store.url)
-    assert path is not None
-    return query(path, "SELECT agent, customer_id, typing FROM presence")
+    return query(store.url, "SELECT agent, customer_id, typing FROM presence")
 
 
 async def test_a_visitors_typing_shows_for_the_open_customer_and_goes_away(
@@ -104,9 +101,8 @@ async def test_typing_in_the_composer_writes_presence_until_it_stops(
         await wait_for(pilot, lambda: presence(tui_store) == [("leyla", reza, 1)], 5, "again")
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: presence(tui_store) == [("leyla", reza, 0)], 5, "sent")
-        path = sqlite_path(tui_store.url)
-        assert path is not None
-        assert query(path, "SELECT body FROM message WHERE direction = 'out'") == [("Buradayıq",)]
+        sent = query(tui_store.url, "SELECT body FROM message WHERE direction = 'out'")
+        assert sent == [("Buradayıq",)]
 
         # A note is never typed to the customer.
         await pilot.press("ctrl+n")
