@@ -15,11 +15,19 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
-from omnitui.bidi import RtlDisplay, paragraph_rtl, rtl_wanted, terminal_does_bidi, visual
+from omnitui.bidi import (
+    RtlDisplay,
+    paragraph_rtl,
+    rtl_wanted,
+    terminal_does_bidi,
+    visual,
+    visual_map,
+)
 from omnitui.config import Settings
 from omnitui.text import clean, one_line
 from omnitui.widgets.customer_list import CustomerList
-from omnitui.widgets.strips import wrap_rtl
+from omnitui.widgets.strips import cell, visual_text, wrap_rtl
+from omnitui.widgets.template import fill
 from omnitui.widgets.timeline import Timeline
 from tests.tui_support import (
     Store,
@@ -87,6 +95,51 @@ def test_a_line_of_a_persian_paragraph_keeps_the_paragraph_direction() -> None:
     assert visual(line, shape=False, rtl=True) == (
         f"{rev('است')} {rev('خراب')} {rev('من')} iPhone 15"
     )
+
+
+MIRRORED = {"(": ")", ")": "("}
+
+
+@pytest.mark.parametrize(("line", "expected"), LINES)
+def test_each_character_shown_says_where_it_came_from(line: str, expected: str) -> None:
+    """``visual_map`` gives the visual text and, per character, its index in the line (so
+    styles follow their letters); the controls it drops show nowhere."""
+    text, sources = visual_map(line, shape=False)
+    assert text == expected
+    assert len(sources) == len(text) == len(set(sources))
+    for char, source in zip(text, sources, strict=True):
+        assert char in (line[source], MIRRORED.get(line[source]))
+    shaped, sources = visual_map(line, shape=True)
+    assert shaped == visual(line, shape=True) and len(sources) == len(shaped)
+
+
+def test_a_zwj_before_a_lam_alef_is_shaped_without_failing() -> None:
+    # arabic-reshaper 3.1 raises IndexError on this; bidi.py drops the joiner first.
+    shown = visual("ب\u200dب لا", shape=True)
+    assert "\ufefb" in shown and "\u200d" not in shown
+
+
+def test_a_cell_is_reordered_alone_and_is_a_neutral_to_its_sentence() -> None:
+    """A name filling a sentence's placeholder is an isolate: the sentence keeps the
+    direction of its own words, and the name its own order."""
+    on = RtlDisplay(on=True, shape=False)
+    typing = fill("{name} در حال نوشتن است…", end="", name=cell("Reza Ahmadi"))
+    expected = f"…{rev('است')} {rev('نوشتن')} {rev('حال')} {rev('در')} Reza Ahmadi"
+    assert visual_text(typing, on).plain == expected
+    # Without the cell the name's "R" would make the Persian sentence a left-to-right one.
+    assert visual(typing.plain, shape=False) != expected
+    english = fill("{name} is typing…", end="", name=cell("رضا 2"))
+    assert visual_text(english, on).plain == f"2 {rev('رضا')} is typing…"
+    assert visual(english.plain, shape=False) == f"…is typing 2 {rev('رضا')}"
+
+
+def test_styles_follow_their_letters_when_a_line_is_reordered() -> None:
+    line = Text("سفارش 4411 برای iPhone 15 Pro رسید", end="")
+    line.highlight_words(["4411", "iPhone"], "reverse")
+    for shape in (False, True):
+        shown = visual_text(line, RtlDisplay(on=True, shape=shape))
+        marked = {shown.plain[span.start : span.end] for span in shown.spans}
+        assert marked == {"4411", "iPhone"}
 
 
 def test_lines_without_rtl_letters_come_back_as_they_are() -> None:

@@ -58,7 +58,8 @@ class RtlAware(Protocol):
 
 class VisualText(Visual):
     """``text`` as a Static or an option shows it, each wrapped line in visual order while
-    ``app``'s right-to-left display is on. ``str()`` is the text as written."""
+    ``app``'s right-to-left display is on. ``str()`` is the text as written. It is a Rich
+    renderable too (a cell of the help screen's Table), wrapped to the width Rich gives."""
 
     def __init__(self, text: Text, app: App[Any]) -> None:
         self.text = text
