@@ -196,22 +196,24 @@ async def test_a_poison_message_is_quarantined_and_the_next_one_still_arrives(
     assert scalar(store, "SELECT subject FROM message") == "after the poison"
 
 
-def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
-    dovecot: Dovecot, tmp_path: Path, store_url: str
-) -> None:
-    total = 2000
+def fill_inbox(dovecot: Dovecot, total: int, who: str) -> None:
+    """``total`` mails from 300 customers (``who N``) straight into the INBOX's maildir, a
+    minute apart, ending now: a first sync with work to interrupt."""
     cur = dovecot.maildir("agent", "INBOX") / "cur"
     cur.mkdir(parents=True, exist_ok=True)
-    start = datetime.now(UTC) - timedelta(days=3)
+    start = datetime.now(UTC) - timedelta(minutes=total + 60)
     for n in range(total):
         data = mail(
-            sender=f"Customer {n % 300} <c{n % 300}@example.com.tr>",
+            sender=f"{who} {n % 300} <c{n % 300}@example.com.tr>",
             subject=f"Sipariş {n}",
             date=start + timedelta(minutes=n),
         )
         (cur / f"{1700000000 + n}.M{n}P1.test:2,").write_bytes(data)
     os.system(f"chown -R dovecot:dovecot {dovecot.maildir('agent', 'INBOX')}")
-    store = store_url
+
+
+def imap_config(tmp_path: Path, dovecot: Dovecot) -> Path:
+    """A config file with one email account on ``dovecot``, read in batches of 50."""
     config = tmp_path / "config.toml"
     config.write_text(
         "[email.support]\n"
@@ -221,6 +223,16 @@ def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
         'username = "agent"\npassword = "secret"\nbatch_size = 50\n',
         encoding="utf-8",
     )
+    return config
+
+
+def test_killed_mid_first_sync_and_restarted_stores_exactly_every_message(
+    dovecot: Dovecot, tmp_path: Path, store_url: str
+) -> None:
+    total = 2000
+    fill_inbox(dovecot, total, "Customer")
+    store = store_url
+    config = imap_config(tmp_path, dovecot)
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
 
     def serve() -> subprocess.Popen[bytes]:

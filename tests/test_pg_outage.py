@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from omnitui.connectors.base import Batch, InboundMessage
 from tests.conftest import MakeMessage, missing_server
 from tests.mailservers import Dovecot
 from tests.runner_support import OMNITUI, query, scalar, wait_until
-from tests.test_mail_channel import OURS, mail
+from tests.test_mail_channel import fill_inbox, imap_config
 from tests.tui_support import list_text, make_app, screen_text, wait_for
 
 CLUSTER = ("15", "main")
@@ -68,26 +68,8 @@ def test_an_outage_during_ingest_loses_nothing_and_stores_nothing_twice(
     outage: type, dovecot: Dovecot, store_url: str, tmp_path: Path
 ) -> None:
     total = 1500
-    cur = dovecot.maildir("agent", "INBOX") / "cur"
-    cur.mkdir(parents=True, exist_ok=True)
-    start = datetime.now(UTC) - timedelta(days=2)
-    for n in range(total):
-        data = mail(
-            sender=f"Müşteri {n % 200} <c{n % 200}@example.com.tr>",
-            subject=f"Sipariş {n}",
-            date=start + timedelta(minutes=n),
-        )
-        (cur / f"{1700000000 + n}.M{n}P1.test:2,").write_bytes(data)
-    os.system(f"chown -R dovecot:dovecot {dovecot.maildir('agent', 'INBOX')}")
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "[email.support]\n"
-        f'address = "{OURS}"\n'
-        "[email.support.imap]\n"
-        f'host = "127.0.0.1"\nport = {dovecot.port}\nsecurity = "plain"\n'
-        'username = "agent"\npassword = "secret"\nbatch_size = 50\n',
-        encoding="utf-8",
-    )
+    fill_inbox(dovecot, total, "Müşteri")
+    config = imap_config(tmp_path, dovecot)
     serve = subprocess.Popen(
         [
             str(OMNITUI),
