@@ -61,7 +61,13 @@ def outage(store_kind: str) -> Iterator[type]:
     try:
         yield Cluster
     finally:
-        _cluster("start")
+        running = subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *CLUSTER, "status"],
+            capture_output=True,
+            timeout=30,
+        )
+        if running.returncode != 0:  # 3: stopped, as the test may have left it
+            _cluster("start")
 
 
 def test_an_outage_during_ingest_loses_nothing_and_stores_nothing_twice(
