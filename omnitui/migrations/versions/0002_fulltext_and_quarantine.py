@@ -114,9 +114,10 @@ $$"""
 # reading every match: FTS5 keeps a word's rows in rowid order, GIN does not, and the
 # planner's guess of a prefix query's matches is often wrong by thousands. First the
 # newest WINDOW rows by the primary key (a common word fills the page there), then the
-# older matches through the GIN index (a rare word has few).
+# older matches through the GIN index (a rare word has few). ROWS 50: a page, what the
+# planner should expect (its default of 1,000 made it hash-join the conversations: 0.2 s).
 _NEWEST = r"""CREATE FUNCTION omnitui_fts_newest(fts regclass, q tsquery, wanted integer)
-RETURNS SETOF bigint LANGUAGE plpgsql STABLE AS $$
+RETURNS SETOF bigint LANGUAGE plpgsql STABLE ROWS 50 AS $$
 DECLARE
     top bigint;
     found bigint;
