@@ -620,8 +620,7 @@ class Timeline(ScrollView, can_focus=True):
             else:
                 kind = event_kind(item.subject)
                 if item.subject == "status":
-                    before, after = split_change(item.body)
-                    change = f"{status_word(before or '-')} → {status_word(after or '-')}"
+                    change = status_change(item.body)
                 else:
                     change = one_line(item.body, 200).replace(" -> ", " → ")
                 said = f"── {kind}: {change} · {by} · {when}"
@@ -778,6 +777,27 @@ def moved_said(kind: str, message_id: int | None) -> str:
     if message_id:
         return _("{agent} moved message {id} from conversation {source} to {target}")
     return _("{agent} moved a message from conversation {source} to {target}")
+
+
+def status_change(body: str) -> str:
+    """A status event's "BEFORE -> AFTER (WHY)" as the console says it: the statuses and
+    the reasons the store writes (inbox.py) in the console's language."""
+    before, after = split_change(body)
+    why = ""
+    if after and after.endswith(")") and " (" in after:
+        after, _sep, why = after[:-1].partition(" (")
+    change = _("{before} → {after}").format(
+        before=status_word(before or "-"), after=status_word(after or "-")
+    )
+    if not why:
+        return change
+    reasons = {
+        "customer wrote": pgettext("status reason", "customer wrote"),
+        "customer replied": pgettext("status reason", "customer replied"),
+        "spam": pgettext("status reason", "spam"),
+    }
+    said = _("{change} ({reason})")
+    return said.format(change=change, reason=reasons.get(why) or one_line(why, 40))
 
 
 def event_kind(kind: str) -> str:
