@@ -270,6 +270,48 @@ def test_a_config_validated_before_is_trusted_only_for_the_first_paint(tmp_path:
         read(path, checked_dir=checked, trust_checked=True)  # and never remembered
 
 
+FIRST_USE_TOGETHER = """
+import sys, threading, tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from omnitui.config import Checked, Settings
+
+path = Path(sys.argv[1])
+checked = Checked(path, tomllib.loads(path.read_text())) if sys.argv[2] == "file" else None
+settings = Settings(
+    data_dir=path.parent, config_path=path, config=checked, agent="leyla",
+    store_url="sqlite://", run_runner=False, log_file=path.parent / "log",
+)
+start = threading.Barrier(8)
+
+def first_use():
+    start.wait()
+    return settings.config
+
+with ThreadPoolExecutor(8) as pool:
+    futures = [pool.submit(first_use) for _ in range(8)]
+errors = {repr(f.exception()) for f in futures if f.exception() is not None}
+configs = {id(f.result()) for f in futures if f.exception() is None}
+print(sorted(errors), len(configs), configs == {id(settings.config)})
+"""
+
+
+@pytest.mark.parametrize("file", ["none", "file"])
+def test_threads_using_the_config_first_together_share_one(tmp_path: Path, file: str) -> None:
+    """The TUI's first use of ``settings.config`` is on two threads at once (the notifier's
+    start, the views' counts), while the first one imports pydantic: each gets the one
+    Config, built once. (It used to be "'Config' object has no attribute 'data'".)"""
+    path = tmp_path / "config.toml"
+    path.write_text(EXAMPLE)
+    run = subprocess.run(
+        [sys.executable, "-c", FIRST_USE_TOGETHER, str(path), file],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert run.stdout.split("\n")[0] == "[] 1 True", run.stdout + run.stderr
+
+
 def test_the_first_paint_path_loads_no_pydantic_for_a_known_config(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     cfg.write_text(EXAMPLE)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,7 +262,7 @@ class Settings:
 
     ``config`` may be given as None (no config file: the defaults) or as ``Checked``
     (a file validated before): the Config is then built on first use, so that the
-    TUI's first paint does not wait on pydantic.
+    TUI's first paint does not wait on pydantic; once, whichever threads ask for it.
     """
 
     data_dir: Path
@@ -271,6 +272,8 @@ class Settings:
     run_runner: bool
     log_file: Path
     _config: Config | Checked | None
+    _building: threading.Lock = field(repr=False, compare=False)
+    """Held while the Config is built on first use."""
 
     def __init__(
         self,
@@ -287,6 +290,7 @@ class Settings:
         set_(self, "data_dir", data_dir)
         set_(self, "config_path", config_path)
         set_(self, "_config", config)
+        set_(self, "_building", threading.Lock())
         set_(self, "agent", agent)
         set_(self, "store_url", store_url)
         set_(self, "run_runner", run_runner)
@@ -295,14 +299,16 @@ class Settings:
     @property
     def config(self) -> Config:
         """The validated config (the defaults when there is no file, built on first use)."""
-        if self._config is None or isinstance(self._config, Checked):
-            from omnitui.config.models import Config
+        config = self._config  # read once: another thread may replace it meanwhile
+        if config is None or isinstance(config, Checked):
+            with self._building:
+                config = self._config  # built by another thread while this one waited?
+                if config is None or isinstance(config, Checked):
+                    from omnitui.config.models import Config
 
-            raw = self._config
-            built = Config() if raw is None else parse(raw.data, raw.path)
-            object.__setattr__(self, "_config", built)
-        assert self._config is not None and not isinstance(self._config, Checked)
-        return self._config
+                    config = Config() if config is None else parse(config.data, config.path)
+                    object.__setattr__(self, "_config", config)
+        return config
 
     def with_config(self, config: Config) -> Settings:
         """The same settings with another config."""
@@ -320,35 +326,38 @@ class Settings:
     def keys(self) -> dict[str, str]:
         """The keymap: binding id -> key(s) (config ``[keymap]``, or ``[keys]`` as it was
         called before)."""
-        if isinstance(self._config, Checked):
-            data = self._config.data
+        config = self._config  # read once: ``config`` may replace it from another thread
+        if isinstance(config, Checked):
+            data = config.data
             keys = data.get("keymap") or data.get("keys") or {}
             return {str(k): str(v) for k, v in keys.items()} if isinstance(keys, dict) else {}
-        return self._config.bindings if self._config is not None else {}
+        return config.bindings if config is not None else {}
 
     @property
     def display(self) -> tuple[str, bool]:
         """``[display] rtl`` and ``shape``, read before the first paint without pydantic
         (the mode decides how the first frame's names are drawn)."""
-        if isinstance(self._config, Checked):
-            section = self._config.data.get("display", {})
+        config = self._config  # read once: ``config`` may replace it from another thread
+        if isinstance(config, Checked):
+            section = config.data.get("display", {})
             section = section if isinstance(section, dict) else {}
             rtl, shape = section.get("rtl", "auto"), section.get("shape", True)
             return (
                 rtl if rtl in ("auto", "on", "off") else "auto",
                 shape if isinstance(shape, bool) else True,
             )
-        if self._config is None:
+        if config is None:
             return "auto", True
-        return self._config.display.rtl, self._config.display.shape
+        return config.display.rtl, config.display.shape
 
     @property
     def timezone(self) -> tzinfo:
         """The agent's zone for showing times (DESIGN invariant 4)."""
-        if isinstance(self._config, Checked):
-            name = self._config.get("agent", "timezone")
+        config = self._config  # read once: ``config`` may replace it from another thread
+        if isinstance(config, Checked):
+            name = config.get("agent", "timezone")
         else:
-            name = self._config.agent.timezone if self._config is not None else ""
+            name = config.agent.timezone if config is not None else ""
         if name:
             from zoneinfo import ZoneInfo
 
