@@ -12,6 +12,14 @@ Nor does the first paint wait on what it does not show: the inbox calls
 runner and turns the garbage collector back on (the CLI pauses it for the start);
 the inbox then mounts the composer's text area and the Footer in place of look-alikes.
 
+Keys read in one go (a slow link, a paste, a busy app) reach the widget that is focused
+when their turn comes, as a terminal program reads them: Textual routes each key to the
+widget focused when it takes it off the queue, but runs its binding only once it is back
+up at the app, so the text typed right after r or n would go to the customer list and be
+dropped. A key that comes back from a widget that has lost the focus since is routed
+again; the keys read while such keys are still on their way wait for them
+(``on_event``, ``on_key``, ``KeysPassed``).
+
 Notifications of customers' new messages (config ``[notify]``, off by default) are
 written here, through Textual's driver as Textual writes its own bell and OSC 52: the
 app polls the store, so it reads what came after each commit (``_check_inbound``).
@@ -26,16 +34,18 @@ import os
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-from textual import work
-from textual.app import App
+from textual import events, work
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
-from textual.widget import AwaitMount
+from textual.widget import AwaitMount, Widget
 
 from omnitui import formatting
 from omnitui.bidi import RtlDisplay, rtl_wanted
@@ -75,6 +85,14 @@ PRESENCE_EVERY = 15.0
 NOTIFY_RECENT_SECONDS = 3600.0
 """A new message rings only when sent within this long: an import or a first sync of a
 mailbox stores old mail, which is no news."""
+KEYS_WAIT_AT_MOST = 0.5
+"""Seconds the keys read after a focus change wait at most for the ones read before it (a
+lost ``KeysPassed``: the widget that had the focus was removed)."""
+
+
+class KeysPassed(Message):
+    """Sent up the way of the keys routed to a widget before a key's binding moved the focus
+    away from it: when it reaches the app, they all have."""
 
 
 class Closeable(Protocol):
@@ -306,6 +324,13 @@ class OmniApp(App[int]):
         """Set after the first paint when [notify] rings for anything."""
         self._notify_after = 0
         """The newest message id already looked at for notifications."""
+        self._routed: weakref.WeakKeyDictionary[events.Event, Widget] = weakref.WeakKeyDictionary()
+        """Where each key and paste was routed (the widget focused, else the screen)."""
+        self._held: list[events.Event] | None = None
+        """Keys and pastes read since a key moved the focus, waiting for the ones routed
+        before it (None: nothing waits)."""
+        self._passed: KeysPassed | None = None
+        """The marker they wait for."""
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -384,6 +409,68 @@ class OmniApp(App[int]):
         if not keep:  # the app quit while the runner was starting
             runner.close()
         self._from_thread(self.poll_store)
+
+    # -- keys read ahead of a focus change (see the module's docstring) -------------
+
+    def _focus_target(self) -> Widget:
+        """Where a key read now goes: the focused widget, else the screen."""
+        return self.focused or self.screen
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self._held is not None:
+                self._held.append(event)
+                return
+            self._routed[event] = self._focus_target()
+        await super().on_event(event)
+
+    async def on_key(self, event: events.Key) -> None:
+        # Back up at the app, before App._on_key runs the key's binding.
+        if await self._route_again(event, events.Key(event.key, event.character)):
+            return
+        self.call_next(self._hold_after_focus_change, self._focus_target())
+
+    async def on_paste(self, event: events.Paste) -> None:
+        await self._route_again(event, events.Paste(event.text))
+
+    async def _route_again(self, event: events.Event, again: events.Event) -> bool:
+        """Route ``again`` (a copy of ``event``) as if just read, when ``event`` went to a
+        widget that has lost the focus since: none of its bindings or handlers took it."""
+        routed = self._routed.pop(event, None)
+        if routed is None or routed is self._focus_target():
+            return False
+        event.prevent_default()
+        await super().on_event(again)
+        return True
+
+    def _hold_after_focus_change(self, before: Widget) -> None:
+        """After a key's binding: if it moved the focus on the screen, the keys read with it
+        may still be on their way up from ``before``; the ones read from now on wait until
+        a marker sent up the same way behind them arrives."""
+        try:
+            now = self._focus_target()
+        except ScreenStackError:  # the app is closing
+            return
+        if now is before or not before.is_attached or before.screen is not now.screen:
+            return
+        passed = KeysPassed()
+        if not before.post_message(passed):
+            return
+        self._passed = passed
+        if self._held is None:
+            self._held = []
+        self.set_timer(KEYS_WAIT_AT_MOST, lambda: self._release_keys(passed))
+
+    async def on_keys_passed(self, message: KeysPassed) -> None:
+        await self._release_keys(message)
+
+    async def _release_keys(self, passed: KeysPassed) -> None:
+        """Route the keys held for ``passed``, in the order read."""
+        if passed is not self._passed:
+            return
+        held, self._held, self._passed = self._held or [], None, None
+        for event in held:
+            await self.on_event(event)
 
     # -- notifications of new messages ([notify]) -----------------------------------
 
