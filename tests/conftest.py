@@ -18,6 +18,7 @@ from omnitui.connectors.base import InboundMessage
 
 if TYPE_CHECKING:
     from tests.mailservers import Certificate, Dovecot, MiniCA, SmtpServer
+    from tests.tmux_support import Tmux
 
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -154,6 +155,26 @@ def tui_settings(tmp_path: Path, store_url: str) -> Any:
     from tests.tui_support import settings_for
 
     return settings_for(tmp_path, store_url)
+
+
+# -- a real terminal (tests/tmux_support.py) ------------------------------------------
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    """The app in a real terminal: tmux on a private server, killed afterwards."""
+    import shutil
+
+    from tests.tmux_support import Tmux
+
+    binary = shutil.which("tmux")
+    if binary is None:
+        missing_server("tmux is not installed (apt-get install tmux)")
+    terminal = Tmux(binary, tmp_path)
+    try:
+        yield terminal
+    finally:
+        terminal.close()
 
 
 # -- real mail servers on loopback (tests/mailservers.py) ---------------------------

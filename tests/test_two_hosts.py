@@ -20,19 +20,13 @@ clock) to the first poll of the other screen that shows it; ``pytest -s`` prints
 
 from __future__ import annotations
 
-import os
-import shlex
-import shutil
-import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from textual.pilot import Pilot
 from textual.widget import Widget
@@ -43,7 +37,7 @@ from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.presence import PresenceLine
 from omnitui.widgets.status_line import StatusLine
 from omnitui.widgets.timeline import Timeline
-from tests.conftest import missing_server
+from tests.tmux_support import Tmux
 from tests.tui_support import (
     ZONE,
     Store,
@@ -56,7 +50,6 @@ from tests.tui_support import (
 )
 
 SIZE = (160, 50)
-PANE = (160, 45)
 TIMEOUT = 20.0
 """Seconds to wait for anything (two busy cores: generous; nothing here sleeps)."""
 PROMPT = 3.0
@@ -66,91 +59,6 @@ on an idle machine, up to 1.0 s with both cores busy)."""
 RAUF_NOTE = "Kargo firmasını aradım, yarın teslim"
 LEYLA_NOTE = "Müşteriye kupon verelim"
 OMNITUI = Path(sys.executable).parent / "omnitui"
-
-
-class Tmux:
-    """A terminal on a tmux server of its own (``-L``): nothing of the user's tmux is touched."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary = binary
-        self.socket = f"omnitui-hosts-{uuid.uuid4().hex[:8]}"
-        self.session = "rauf"
-        self.status_file = directory / "exit-status"
-        self.socket_path = ""
-        self._screen = ("", 0.0)
-        self.ended = ""
-        """The app's exit status, once ``exited()``."""
-        self.last = ""
-        """The pane's screen after the app ended, once ``exited()``."""
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [self.binary, "-L", self.socket, "-f", "/dev/null", *args],
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=10,
-            # os.environ, not the process's C environment: under pytest GNU readline has put
-            # COLUMNS=80 and LINES=24 there, and the app in the pane would believe them.
-            env=dict(os.environ),
-        )
-
-    def start(self, command: list[str], env: dict[str, str]) -> None:
-        words = ["env", "-u", "COLUMNS", "-u", "LINES", *(f"{k}={v}" for k, v in env.items())]
-        # The shell notes the exit status: tmux 3.3a sometimes leaves the app a zombie,
-        # its pane dead without a status, for good.
-        line = " ".join(shlex.quote(a) for a in [*words, *command])
-        line += f"; echo $? > {shlex.quote(str(self.status_file))}"
-        size = ["-x", str(PANE[0]), "-y", str(PANE[1])]
-        self.run("-u", "new-session", "-d", "-s", self.session, *size, line)
-        # Keep the pane when the shell exits, to show what the app left.
-        self.run("set-option", "-t", self.session, "remain-on-exit", "on")
-        self.socket_path = self.run("display", "-p", "#{socket_path}").stdout.strip()
-
-    def screen(self) -> str:
-        """What the pane shows (one capture serves the checks of one poll, 20 ms)."""
-        text, at = self._screen
-        if time.monotonic() - at > 0.02:
-            text = self.run("capture-pane", "-p", "-t", self.session, check=False).stdout
-            self._screen = (text, time.monotonic())
-        return text
-
-    def keys(self, *keys: str) -> None:
-        self.run("send-keys", "-t", self.session, *keys)
-        self._screen = ("", 0.0)
-
-    def type(self, text: str) -> None:
-        self.run("send-keys", "-t", self.session, "-l", text)
-        self._screen = ("", 0.0)
-
-    def exited(self) -> bool:
-        """Whether the app has ended; then ``ended`` is its exit status, ``last`` what it left."""
-        try:
-            status = self.status_file.read_text().strip()
-        except FileNotFoundError:
-            return False
-        if not status:  # being written
-            return False
-        self.ended = status
-        self.last = self.run("capture-pane", "-p", "-t", self.session, check=False).stdout
-        return True
-
-    def close(self) -> None:
-        self.run("kill-server", check=False)
-        if self.socket_path:  # kill-server leaves it
-            Path(self.socket_path).unlink(missing_ok=True)
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    binary = shutil.which("tmux")
-    if binary is None:
-        missing_server("tmux is not installed (apt-get install tmux)")
-    terminal = Tmux(binary, tmp_path)
-    try:
-        yield terminal
-    finally:
-        terminal.close()
 
 
 def start_rauf(tmux: Tmux, url: str, home: Path) -> None:

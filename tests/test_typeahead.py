@@ -12,10 +12,9 @@ text to the terminal at once).
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +27,7 @@ from omnitui.config import Settings
 from omnitui.widgets.composer import Composer
 from omnitui.widgets.composer_area import ComposerArea
 from omnitui.widgets.customer_list import CustomerList
-from tests.conftest import missing_server
-from tests.test_two_hosts import Tmux
+from tests.tmux_support import Tmux
 from tests.tui_support import Store, list_text, make_app, wait_for
 
 SIZE = (160, 50)
@@ -111,18 +109,6 @@ async def test_keys_read_later_wait_for_those_still_on_their_way(
 
 OMNITUI = Path(sys.executable).parent / "omnitui"
 TIMEOUT = 20.0
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    binary = shutil.which("tmux")
-    if binary is None:
-        missing_server("tmux is not installed (apt-get install tmux)")
-    terminal = Tmux(binary, tmp_path)
-    try:
-        yield terminal
-    finally:
-        terminal.close()
 
 
 def until(tmux: Tmux, what: str, condition: Callable[[], object]) -> None:
