@@ -20,7 +20,6 @@ clock) to the first poll of the other screen that shows it; ``pytest -s`` prints
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -58,27 +57,11 @@ or two", with room for a loaded machine (each TUI polls every 0.25 s; measured 0
 on an idle machine, up to 1.0 s with both cores busy)."""
 RAUF_NOTE = "Kargo firmasını aradım, yarın teslim"
 LEYLA_NOTE = "Müşteriye kupon verelim"
-OMNITUI = Path(sys.executable).parent / "omnitui"
 
 
 def start_rauf(tmux: Tmux, url: str, home: Path) -> None:
     """Rauf's TUI as he would start it on his own machine: only the store is shared."""
-    home.mkdir()
-    command = [str(OMNITUI)] if OMNITUI.exists() else [sys.executable, "-m", "omnitui"]
-    command += ["--db", url, "--agent", "rauf", "--no-runner", "--data-dir", str(home / "data")]
-    command += ["--lang", "en"]
-    tmux.start(
-        command,
-        {
-            "TERM": "xterm-256color",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / "config"),
-            "XDG_CACHE_HOME": str(home / "cache"),
-            "XDG_DATA_HOME": str(home / "share"),
-        },
-    )
+    tmux.start_omnitui(url, "rauf", home)
 
 
 async def open_customer(pilot: Pilot[Any], app: OmniApp, customer: int) -> None:

@@ -12,7 +12,6 @@ text to the terminal at once).
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,7 +106,6 @@ async def test_keys_read_later_wait_for_those_still_on_their_way(
 
 # -- the real terminal ----------------------------------------------------------------
 
-OMNITUI = Path(sys.executable).parent / "omnitui"
 TIMEOUT = 20.0
 
 
@@ -126,23 +124,7 @@ def until(tmux: Tmux, what: str, condition: Callable[[], object]) -> None:
 def test_text_typed_in_one_go_with_n_or_r_in_a_terminal(
     tui_store: Store, tmp_path: Path, tmux: Tmux, key: str, mode: str
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    command = [str(OMNITUI)] if OMNITUI.exists() else [sys.executable, "-m", "omnitui"]
-    command += ["--db", tui_store.url, "--agent", "rauf", "--no-runner"]
-    command += ["--data-dir", str(home / "data"), "--lang", "en"]
-    tmux.start(
-        command,
-        {
-            "TERM": "xterm-256color",
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / "config"),
-            "XDG_CACHE_HOME": str(home / "cache"),
-            "XDG_DATA_HOME": str(home / "share"),
-        },
-    )
+    tmux.start_omnitui(tui_store.url, "rauf", tmp_path / "home")
     # Settled: the list, John's history beside it (he is under the cursor), the footer.
     john = "refund for order 998"
     until(tmux, "settled", lambda: john in tmux.screen() and "n Note" in tmux.screen())

@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
 
 PANE = (160, 45)
 """The terminal's size, columns and rows."""
+OMNITUI = Path(sys.executable).parent / "omnitui"
 
 
 class Tmux:
@@ -86,3 +88,23 @@ class Tmux:
         self.run("kill-server", check=False)
         if self.socket_path:  # kill-server leaves it
             Path(self.socket_path).unlink(missing_ok=True)
+
+    def start_omnitui(self, url: str, agent: str, home: Path) -> None:
+        """The TUI as ``agent`` would start it on a machine of their own (English, in
+        ``home``): nothing but the store at ``url`` is shared with the test."""
+        home.mkdir()
+        command = [str(OMNITUI)] if OMNITUI.exists() else [sys.executable, "-m", "omnitui"]
+        command += ["--db", url, "--agent", agent, "--no-runner"]
+        command += ["--data-dir", str(home / "data"), "--lang", "en"]
+        self.start(
+            command,
+            {
+                "TERM": "xterm-256color",
+                "LANG": "C.UTF-8",
+                "LC_ALL": "C.UTF-8",
+                "HOME": str(home),
+                "XDG_CONFIG_HOME": str(home / "config"),
+                "XDG_CACHE_HOME": str(home / "cache"),
+                "XDG_DATA_HOME": str(home / "share"),
+            },
+        )
