@@ -114,11 +114,31 @@ class Conversation(SQLModel, table=True):
     status: str = "open"
     assignee: str | None = None
     snoozed_until: datetime | None = Field(default=None, index=True)
-    opened_at: datetime = Field(default_factory=utcnow)
+    opened_at: datetime = Field(default_factory=utcnow, index=True)
     first_inbound_at: datetime | None = None
     first_response_at: datetime | None = None
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None = Field(default=None, index=True)
     last_message_at: datetime = Field(default_factory=utcnow)
+    channel: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """The channel of its first message ("email", "telegram", "webchat", "phone"): what the
+    reports group by and an SLA policy matches."""
+    sla_policy: str | None = None
+    """The name of the SLA policy whose targets it has ("" none matched, None not yet looked at)."""
+    sla_key: str | None = None
+    """The fingerprint of the SLA configuration the targets were worked out with: a
+    conversation still going whose key is not the current one gets its targets again."""
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    csat_requested_at: datetime | None = None
+    """When the satisfaction survey was sent (None: never)."""
+    csat_score: int | None = None
+    """The customer's rating, 1 to 5."""
+    csat_comment: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    csat_at: datetime | None = None
+    bot_answers: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """How many times the FAQ bot answered in it."""
+    handed_off_at: datetime | None = None
+    """When the FAQ bot handed it to the agents (below the score, asked for, a second question)."""
 
 
 class Message(SQLModel, table=True):
@@ -162,6 +182,9 @@ class Message(SQLModel, table=True):
     """Email: the message ids this one answers (In-Reply-To, then References), space-separated."""
     content_hash: str | None = None
     """sha256 of the raw message, where there is one."""
+    kind: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """"" an ordinary message; "bot" the FAQ bot's answer; "survey" the satisfaction question;
+    "rating" the customer's answer to it; "call" a logged phone call (details in phonecall)."""
     # Outgoing only.
     delivery: str | None = None  # queued, sending, sent, failed, unconfirmed
     idempotency_key: str | None = None
@@ -169,6 +192,40 @@ class Message(SQLModel, table=True):
     last_error: str | None = None
     next_attempt_at: datetime | None = None
     claimed_generation: int | None = None
+
+
+class PhoneCall(SQLModel, table=True):
+    """A logged phone call: its message (channel "phone", direction in or out, notes as the
+    body) and what only a call has."""
+
+    message_id: int = Field(foreign_key="message.id", primary_key=True)
+    duration_seconds: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    outcome: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """answered, missed, voicemail, busy, ..."""
+
+
+class KbEntry(SQLModel, table=True):
+    """A knowledge base entry the FAQ bot answers with; its text is per language (kbvariant)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True)
+    tags: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+
+class KbVariant(SQLModel, table=True):
+    """An entry in one language: the question (and other ways to ask it) and the answer;
+    indexed for search in kb_fts under its id."""
+
+    __table_args__ = (UniqueConstraint("entry_id", "language"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("kbentry.id", ondelete="CASCADE"), nullable=False)
+    )
+    language: str
+    question: str
+    answer: str
 
 
 class MessageRaw(SQLModel, table=True):
@@ -217,7 +274,7 @@ class Event(SQLModel, table=True):
     agent: str = ""
     kind: str
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
-    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id", index=True)
     before: str | None = None
     after: str | None = None
     message_id: int | None = None
