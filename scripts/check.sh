@@ -16,5 +16,20 @@ echo "== ruff check";     .venv/bin/ruff check .
 echo "== ruff format";    .venv/bin/ruff format --check .
 echo "== mypy";           .venv/bin/mypy
 echo "== lint-imports";   .venv/bin/lint-imports
-echo "== pytest, SQLite";     .venv/bin/python -m pytest "$@"
-echo "== pytest, PostgreSQL"; .venv/bin/python -m pytest --store postgresql "$@"
+# The two passes run side by side (two cores: about 11 min instead of 18), each in its own
+# temporary directory; the PostgreSQL pass's log is printed when both are done. The outage
+# test restarts the PostgreSQL server, so it runs last, alone.
+logs=$(mktemp -d)
+echo "== pytest, SQLite and PostgreSQL side by side (PostgreSQL's log follows)"
+.venv/bin/python -m pytest --store postgresql --basetemp "$logs/pg" \
+  --ignore tests/test_pg_outage.py "$@" >"$logs/pg.log" 2>&1 &
+pg_pass=$!
+status=0
+.venv/bin/python -m pytest --basetemp "$logs/sqlite" "$@" || status=$?
+wait "$pg_pass" || status=$?
+echo "== pytest, PostgreSQL"; cat "$logs/pg.log"
+echo "== pytest, PostgreSQL outage"
+.venv/bin/python -m pytest --store postgresql --basetemp "$logs/outage" \
+  tests/test_pg_outage.py "$@" || status=$?
+rm -rf "$logs"
+exit "$status"
