@@ -66,10 +66,14 @@ if TYPE_CHECKING:
 
     from omnitui.canned import CannedReply
     from omnitui.config import Settings
+    from omnitui.kb import Entry as KbEntry
     from omnitui.notify import Notifier
     from omnitui.query import Context as QueryContext
     from omnitui.reads import CustomerPage, CustomerRow, MergePreview, NewInbound
+    from omnitui.reports import Report, ReportFilter
+    from omnitui.screens.call import LoggedCall
     from omnitui.screens.help import BindingRow
+    from omnitui.screens.report import ReportChoices
     from omnitui.views import View
 
 log = logging.getLogger(__name__)
@@ -176,10 +180,21 @@ class InboxCommands(ActionCommands):
             ),
             (_("Next unread"), _("Open the next customer with unread messages"), "next_unread"),
             (_("Customer"), _("Name, notes, addresses and merges of the customer (i)"), "customer"),
+            (_("Log a call"), _("Log a phone call with the customer (C)"), "log_call"),
             (
                 _("Canned replies"),
                 _("Add, edit and delete canned replies (:: in the composer inserts one)"),
                 "app.canned_replies",
+            ),
+            (
+                _("Knowledge base"),
+                _("The questions and answers the FAQ bot answers customers with (K)"),
+                "app.knowledge_base",
+            ),
+            (
+                _("Report"),
+                _("Insights of a period: volume, response times, backlog, agents (I)"),
+                "report",
             ),
             (_("Help"), _("Every key and what it does"), "help"),
             (_("Quit"), _("Leave omnitui"), "app.quit"),
@@ -701,7 +716,8 @@ class OmniApp(App[int]):
         def write(engine: Engine) -> None:
             from omnitui import inbox
 
-            inbox.set_status(engine, customer_id, status, agent=agent)
+            surveys = self.settings.config.survey_policy()
+            inbox.set_status(engine, customer_id, status, agent=agent, surveys=surveys)
 
         self._write(status.capitalize(), write, done, None)
 
@@ -955,7 +971,10 @@ class OmniApp(App[int]):
         def write(engine: Engine) -> None:
             from omnitui import inbox
 
-            inbox.set_conversation_status(engine, conversation_id, status, agent=agent)
+            surveys = self.settings.config.survey_policy()
+            inbox.set_conversation_status(
+                engine, conversation_id, status, agent=agent, surveys=surveys
+            )
 
         self._write(status.capitalize(), write, done, None, refused)
 
@@ -989,11 +1008,15 @@ class OmniApp(App[int]):
         refused: Callable[[str], None] | None = None,
     ) -> None:
         agent = self.settings.agent
+        settings = self.settings
 
         def write(engine: Engine) -> None:
-            from omnitui import inbox
+            from omnitui import inbox, sla
 
             inbox.change_tags(engine, conversation_id, add=add, remove=remove, agent=agent)
+            policies = sla.from_config(settings.config)
+            if policies is not None:  # its SLA targets now, not at the runner's next round
+                inbox.apply_sla(engine, policies)
 
         self._write("Tags", write, done, None, refused)
 
@@ -1060,6 +1083,7 @@ class OmniApp(App[int]):
                 add=batch[2],
                 remove=batch[3],
                 agent=agent,
+                surveys=self.settings.config.survey_policy(),
             )
             result.append((found.conversations, found.changed))
 
@@ -1109,6 +1133,121 @@ class OmniApp(App[int]):
             inbox.delete_canned(engine, canned_id, agent=agent)
 
         self._write("Delete canned reply", write, done, None, refused)
+
+    # -- the knowledge base (the FAQ bot's; K) -------------------------------------------
+
+    def action_knowledge_base(self) -> None:
+        from omnitui.screens.kb import KbScreen
+
+        self.push_screen(KbScreen(self.reader, self.save_kb, self.delete_kb))
+
+    def save_kb(
+        self,
+        entry_id: int | None,
+        entry: KbEntry,
+        *,
+        done: Callable[[], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Add a knowledge base entry (``entry_id`` None) or change one; a refusal (a slug
+        taken) goes to ``refused``."""
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            if entry_id is None:
+                inbox.create_kb_entry(engine, entry, agent=agent)
+            else:
+                inbox.update_kb_entry(engine, entry_id, entry, agent=agent)
+
+        self._write("Save knowledge base entry", write, done, None, refused)
+
+    def delete_kb(
+        self, entry_id: int, *, done: Callable[[], None], refused: Callable[[str], None]
+    ) -> None:
+        agent = self.settings.agent
+
+        def write(engine: Engine) -> None:
+            from omnitui import inbox
+
+            inbox.delete_kb_entry(engine, entry_id, agent=agent)
+
+        self._write("Delete knowledge base entry", write, done, None, refused)
+
+    def log_call(
+        self,
+        customer_id: int,
+        call: LoggedCall,
+        *,
+        done: Callable[[int], None],
+        refused: Callable[[str], None],
+    ) -> None:
+        """Log a phone call on the customer (screens/call.py); ``done`` gets its message id."""
+        agent = self.settings.agent
+        # One call id for every attempt: a write retried after a lost commit logs it once.
+        call_id = f"omnitui-{os.urandom(16).hex()}"
+
+        def write(engine: Engine) -> int:
+            from omnitui import inbox
+
+            return inbox.log_call(
+                engine,
+                customer_id,
+                direction=call.direction,
+                duration_seconds=call.duration_seconds,
+                outcome=call.outcome,
+                notes=call.notes,
+                agent=agent,
+                at=self.now(),
+                external_id=call_id,
+            )
+
+        self._write_for("Call", write, done, refused)
+
+    # -- reports (I in the inbox: screens/report.py) -------------------------------------
+
+    @work(thread=True, group="report-choices", exit_on_error=False)
+    def report_choices(self, done: Callable[[ReportChoices], None]) -> None:
+        """What the report screen's filters offer: the tags and agents the store knows, and
+        whether the config has ``[business_hours]`` (its models load here, off the UI)."""
+        from omnitui.hours import from_config
+        from omnitui.screens.report import ReportChoices
+
+        try:
+            tags, agents = tuple(self.reader.tags()), tuple(self.reader.agents())
+            hours = from_config(self.settings.config) is not None
+        except Exception:
+            log.exception("reading the report's filters failed")
+            tags, agents, hours = (), (), False
+        self._from_thread(done, ReportChoices(tags, agents, hours))
+
+    @work(thread=True, exclusive=True, group="report", exit_on_error=False)
+    def compute_report(
+        self,
+        flt: ReportFilter,
+        done: Callable[[Report], None],
+        failed: Callable[[str], None],
+    ) -> None:
+        """``reports.compute`` for ``flt`` in the agent's zone, by the app's clock (what
+        ``omnitui report`` prints for the same days and filters); a newer one supersedes it."""
+        from textual.worker import get_current_worker
+
+        from omnitui import reports
+        from omnitui.hours import from_config
+
+        try:
+            hours = from_config(self.settings.config) if flt.business_hours else None
+            found = reports.compute(self.reader, flt, zone=self.tz, now=self.clock(), hours=hours)
+        except reports.ReportError as exc:
+            self._from_thread(failed, str(exc))
+            return
+        except Exception as exc:
+            log.exception("computing the report failed")
+            self._from_thread(failed, f"{type(exc).__name__}: {exc}")
+            return
+        if not get_current_worker().is_cancelled:
+            self._from_thread(done, found)
 
     # -- customers (the customer screen: name, notes, addresses, merges) -----------------
 
@@ -1263,6 +1402,7 @@ class OmniApp(App[int]):
         """Every binding of every screen and widget, with the key it has after the keymap."""
         from omnitui.screens.attach import AttachScreen, PathInput
         from omnitui.screens.bulk import BulkScreen
+        from omnitui.screens.call import CallScreen
         from omnitui.screens.canned import CannedForm, CannedPicker, CannedScreen
         from omnitui.screens.customer import (
             CustomerScreen,
@@ -1272,8 +1412,10 @@ class OmniApp(App[int]):
             UnlinkScreen,
         )
         from omnitui.screens.help import BindingRow, HelpScreen
+        from omnitui.screens.kb import KbForm, KbScreen
         from omnitui.screens.message import MessageScreen
         from omnitui.screens.move import MoveScreen
+        from omnitui.screens.report import ReportScreen
         from omnitui.screens.search import SearchScreen
         from omnitui.screens.workflow import (
             AssignScreen,
@@ -1306,11 +1448,15 @@ class OmniApp(App[int]):
             (_("Canned reply picker (::)"), CannedPicker),
             (_("Canned replies"), CannedScreen),
             (_("Canned reply"), CannedForm),
+            (_("Knowledge base"), KbScreen),
+            (_("Knowledge base entry"), KbForm),
             (_("Customer"), CustomerScreen),
             (_("Merge into"), MergePickerScreen),
             (_("Merge customers"), MergePreviewScreen),
             (_("Unlink address"), UnlinkScreen),
             (_("Link an address"), LinkScreen),
+            (_("Log a call"), CallScreen),
+            (_("Report"), ReportScreen),
             (_("Help"), HelpScreen),
         ]
         rows: list[BindingRow] = []
@@ -1349,6 +1495,8 @@ def _failed(what: str) -> str:
         "Bulk action": _("Bulk action failed"),
         "Save canned reply": _("Saving the canned reply failed"),
         "Delete canned reply": _("Deleting the canned reply failed"),
+        "Save knowledge base entry": _("Saving the knowledge base entry failed"),
+        "Delete knowledge base entry": _("Deleting the knowledge base entry failed"),
         "Rename": _("Rename failed"),
         "Notes": _("Saving the notes failed"),
         "Link": _("Link failed"),
@@ -1356,6 +1504,7 @@ def _failed(what: str) -> str:
         "Merge preview": _("Merge preview failed"),
         "Merge": _("Merge failed"),
         "Unmerge": _("Unmerge failed"),
+        "Call": _("Logging the call failed"),
     }
     return titles.get(what) or _("The change failed")
 

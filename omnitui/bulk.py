@@ -413,7 +413,7 @@ class _Historian:
                 if conv_id >= 0:
                     out.conversations.append(
                         _conversation(conv_id, cid, "resolved", conv_agent, "", conv_first_in,
-                                      conv_first_out, conv_resolved, conv_last)
+                                      conv_first_out, conv_resolved, conv_last, channel)
                     )  # fmt: skip
                 conv_id = conv_ids[c]
                 which = 0 if c == 0 else rng.randrange(len(identities))
@@ -477,7 +477,7 @@ class _Historian:
             snoozed = clock(self.now_us + int(86_400_000_000 * (1 + 6 * random_())))
         out.conversations.append(
             _conversation(conv_id, cid, newest, conv_agent, snoozed, conv_first_in,
-                          conv_first_out, conv_resolved, conv_last)
+                          conv_first_out, conv_resolved, conv_last, channel)
         )  # fmt: skip
         # Every change bumps the version once: each message and each status event.
         version = (mid - ids.message) + (eid - ids.event)
@@ -505,11 +505,12 @@ def _conversation(
     first_response_at: str,
     resolved_at: str,
     last_message_at: str,
+    channel: str,
 ) -> tuple[Any, ...]:
     assignee = agent if first_response_at or status != "open" else ""
     return (
         conv_id, customer_id, status, assignee, snoozed_until, first_inbound_at,
-        first_inbound_at, first_response_at, resolved_at, last_message_at,
+        first_inbound_at, first_response_at, resolved_at, last_message_at, channel,
     )  # fmt: skip
 
 
@@ -542,7 +543,7 @@ _STAGE_TABLES = {
     "identity": "id INTEGER PRIMARY KEY, customer_id, channel, address, display_name, account, "
     "created_at",
     "conversation": "id INTEGER PRIMARY KEY, customer_id, status, assignee, snoozed_until, "
-    "opened_at, first_inbound_at, first_response_at, resolved_at, last_message_at",
+    "opened_at, first_inbound_at, first_response_at, resolved_at, last_message_at, channel",
     "message": "id INTEGER PRIMARY KEY, conversation_id, customer_id, direction, channel, "
     "account, identity_id, author, subject, body, sent_at, thread_in, thread_reason, "
     "delivery, attempts, last_error, fts",
@@ -565,10 +566,10 @@ _COPY = (
     "created_at) SELECT id + :i, customer_id + :c, channel, address, display_name, account, "
     "created_at FROM stage.identity",
     "INSERT INTO main.conversation (id, customer_id, status, assignee, snoozed_until, "
-    "opened_at, first_inbound_at, first_response_at, resolved_at, last_message_at) "
+    "opened_at, first_inbound_at, first_response_at, resolved_at, last_message_at, channel) "
     "SELECT id + :v, customer_id + :c, status, nullif(assignee, ''), "
     "nullif(snoozed_until, ''), opened_at, first_inbound_at, nullif(first_response_at, ''), "
-    "nullif(resolved_at, ''), last_message_at FROM stage.conversation",
+    "nullif(resolved_at, ''), last_message_at, channel FROM stage.conversation",
     "INSERT INTO main.message (id, conversation_id, customer_id, direction, channel, account, "
     "external_id, identity_id, author, subject, body, sent_at, stored_at, thread_ref, "
     "thread_reason, delivery, idempotency_key, attempts, last_error) "

@@ -699,38 +699,14 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
     if file_language is None:
         stem = name
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    front: dict[str, tuple[str, int]] = {}
-    body_from = 0
-    if lines and lines[0].strip() == "---":
-        close = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
-        if close is None:
-            problem = _("the front matter opened by --- is never closed")
-            raise CannedError(f"{where}:1: {problem}")
-        for at in range(1, close):
-            row = lines[at]
-            if not row.strip() or row.lstrip().startswith("#"):
-                continue
-            found = re.fullmatch(r"\s*([A-Za-z_]+)\s*:\s*(.*?)\s*", row)
-            if found is None:
-                problem = _("expected 'key: value' in the front matter")
-                raise CannedError(f"{where}:{at + 1}: {problem}")
-            key = found.group(1).lower()
-            if key not in _FRONT_KEYS:
-                problem = _("unknown key {key}; keys: {keys}")
-                problem = problem.format(key=repr(key), keys=", ".join(_FRONT_KEYS))
-                raise CannedError(f"{where}:{at + 1}: {problem}")
-            if key in front:
-                problem = _("{key} given twice").format(key=key)
-                raise CannedError(f"{where}:{at + 1}: {problem}")
-            front[key] = (found.group(2), at + 1)
-        body_from = close + 1
+    front, body_from = front_matter(lines, where, _FRONT_KEYS)
 
     def value(key: str) -> str | None:
         if key not in front:
             return None
         raw, line = front[key]
         try:
-            return _front_value(raw)
+            return front_value(raw)
         except CannedError as exc:
             raise CannedError(f"{where}:{line}: {key}: {exc}") from exc
 
@@ -756,7 +732,7 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
     raw_tags = front.get("tags")
     if raw_tags is not None:
         try:
-            tags = tag_names(_front_list(raw_tags[0]))
+            tags = tag_names(front_list(raw_tags[0]))
         except CannedError as exc:
             raise CannedError(f"{where}:{raw_tags[1]}: {exc}") from exc
     after_front = body_from + 1
@@ -777,7 +753,41 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
     return _Page(where, shortcut, language, body, title, tags, line_of("title"))
 
 
-def _front_value(raw: str) -> str:
+def front_matter(
+    lines: Sequence[str], where: str, keys: Sequence[str]
+) -> tuple[dict[str, tuple[str, int]], int]:
+    """The front matter of a Markdown file's ``lines``: each of ``keys`` given, as its raw
+    value and line (from 1), and the index of the first line after it (0 without front
+    matter). CannedError "FILE:LINE: problem" for an unclosed ``---``, a line that is no
+    ``key: value``, an unknown key or one given twice. Also the knowledge base's (kb.py)."""
+    front: dict[str, tuple[str, int]] = {}
+    if not lines or lines[0].strip() != "---":
+        return front, 0
+    close = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
+    if close is None:
+        problem = _("the front matter opened by --- is never closed")
+        raise CannedError(f"{where}:1: {problem}")
+    for at in range(1, close):
+        row = lines[at]
+        if not row.strip() or row.lstrip().startswith("#"):
+            continue
+        found = re.fullmatch(r"\s*([A-Za-z_]+)\s*:\s*(.*?)\s*", row)
+        if found is None:
+            problem = _("expected 'key: value' in the front matter")
+            raise CannedError(f"{where}:{at + 1}: {problem}")
+        key = found.group(1).lower()
+        if key not in keys:
+            problem = _("unknown key {key}; keys: {keys}")
+            problem = problem.format(key=repr(key), keys=", ".join(keys))
+            raise CannedError(f"{where}:{at + 1}: {problem}")
+        if key in front:
+            problem = _("{key} given twice").format(key=key)
+            raise CannedError(f"{where}:{at + 1}: {problem}")
+        front[key] = (found.group(2), at + 1)
+    return front, close + 1
+
+
+def front_value(raw: str) -> str:
     """A front matter value: "double-quoted" (JSON escapes), 'single-quoted' or bare."""
     if len(raw) >= 2 and raw[0] == raw[-1] == '"':
         try:
@@ -791,10 +801,10 @@ def _front_value(raw: str) -> str:
     return raw
 
 
-def _front_list(raw: str) -> list[str]:
+def front_list(raw: str) -> list[str]:
     """Tags in front matter: ``a b``, ``a, b`` or ``[a, "b"]``."""
     inner = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
-    return [_front_value(word.strip()) for word in inner.replace(",", " ").split()]
+    return [front_value(word.strip()) for word in inner.replace(",", " ").split()]
 
 
 def join_pages(pages: Sequence[_Page], errors: list[str]) -> list[CannedReply]:

@@ -23,7 +23,9 @@ from omnitui.i18n import N_, _, ngettext
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+    from datetime import date, datetime
 
+    from omnitui import reports
     from omnitui.config import Settings
     from omnitui.mailimport import ImportResult
     from omnitui.reads import CustomerPage
@@ -677,6 +679,223 @@ def send(opts: _Options, customer_id: int, body: str, attach: tuple[Path, ...], 
 
 
 @main.command(
+    name="log-call",
+    help=N_(
+        "Log a phone call in a customer's history (a phone system's hook may call this): "
+        "prints the call's message id. Logging the same --call-id again stores it once. "
+        "Exit 2 on a bad flag, 1 when the store refuses (an unknown customer)."
+    ),
+)
+@_option("--customer", "customer_id", type=int, help=N_("Customer id."))
+@_option(
+    "--number",
+    metavar="PHONE",
+    help=N_(
+        "The customer's phone number (with its country code): found by their phone "
+        "address, or a new customer; with --customer, added to that customer."
+    ),
+)
+@_option(
+    "--direction",
+    required=True,
+    metavar="in|out",
+    help=N_("in: the customer called; out: the agent called."),
+)
+@_option(
+    "--duration",
+    default="0",
+    show_default=True,
+    metavar="TIME",
+    help=N_("How long: seconds (330), 5m30s or 4:30."),
+)
+@_option(
+    "--outcome",
+    default="answered",
+    show_default=True,
+    help=N_("answered, missed, voicemail, busy or no-answer."),
+)
+@_option(
+    "--notes", default="", metavar="TEXT", help=N_("What was said, or - to read it from stdin.")
+)
+@_option(
+    "--at",
+    "started",
+    metavar="ISO-TIME",
+    help=N_(
+        "When the call started (2026-11-28T09:30:00+04:00; UTC without an offset) [default: now]."
+    ),
+)
+@_option("--call-id", metavar="ID", help=N_("The phone system's id of the call."))
+@_option("--json", "as_json", is_flag=True, help=N_("Print a JSON object instead of the id."))
+@click.pass_obj
+def log_call(
+    opts: _Options,
+    customer_id: int | None,
+    number: str | None,
+    direction: str,
+    duration: str,
+    outcome: str,
+    notes: str,
+    started: str | None,
+    call_id: str | None,
+    as_json: bool,
+) -> None:
+    from omnitui import calls
+
+    try:
+        direction = calls.check_direction(direction)
+        outcome = calls.check_outcome(outcome)
+        seconds = calls.parse_duration(duration)
+        if number is not None:
+            calls.normalize_number(number)
+    except calls.CallError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    if customer_id is None and number is None:
+        _fail(_("say which customer: --customer ID or --number PHONE"), EXIT_CONFIG)
+    at = _call_time(started) if started is not None else None
+    settings = opts.settings()
+    _require_store(settings)
+    if notes == "-":
+        notes = sys.stdin.read()
+    from omnitui import db, inbox
+
+    engine = db.make_engine(settings.store_url)
+    try:
+        message_id = inbox.log_call(
+            engine,
+            customer_id,
+            direction=direction,
+            duration_seconds=seconds,
+            outcome=outcome,
+            notes=notes,
+            agent=settings.agent,
+            at=at,
+            number=number,
+            external_id=call_id,
+        )
+    except inbox.ServiceError as exc:
+        _fail(str(exc))
+    if as_json:
+        import json
+
+        with db.read(engine) as session:
+            stored = session.get(db.Message, message_id)
+            assert stored is not None
+            row = {"message_id": message_id, "customer_id": stored.customer_id}
+            row["conversation_id"] = stored.conversation_id
+        click.echo(json.dumps(row))
+    else:
+        click.echo(message_id)
+
+
+def _call_time(value: str) -> datetime:
+    """--at: an ISO 8601 time; without an offset, UTC. Exit 2 with one line otherwise."""
+    from datetime import UTC, datetime
+
+    try:
+        at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        problem = _("--at: {value!r} is not an ISO time (2026-11-28T09:30:00+04:00)")
+        _fail(problem.format(value=value), EXIT_CONFIG)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+@main.command(
+    help=N_(
+        "Service insights for a period (definitions: README, Reports): conversations, "
+        "response and resolution times, first-contact resolution, backlog, volume, "
+        "satisfaction, SLA breaches, per agent, the FAQ bot, phone calls. Days are the "
+        "agent's ([agent] timezone). Exit 2 on a bad flag."
+    )
+)
+@_option(
+    "--from", "first", metavar="YYYY-MM-DD", help=N_("First day [default: 6 days before --to].")
+)
+@_option("--to", "last", metavar="YYYY-MM-DD", help=N_("Last day, included [default: today]."))
+@_option(
+    "--channel", "channels", multiple=True, help=N_("Only conversations begun on it (repeat).")
+)
+@_option("--tag", "tags", multiple=True, help=N_("Only conversations with this tag (repeat)."))
+@_option("--agent", "agents", multiple=True, help=N_("Only conversations assigned to (repeat)."))
+@_option("--business-hours", is_flag=True, help=N_("Count durations in [business_hours] only."))
+@_option("--json", "as_json", is_flag=True, help=N_("One JSON object (keys: README, Reports)."))
+@_option("--csv", "as_csv", is_flag=True, help=N_("CSV rows: section,key,value[,value...]."))
+@click.pass_obj
+def report(
+    opts: _Options,
+    first: str | None,
+    last: str | None,
+    channels: tuple[str, ...],
+    tags: tuple[str, ...],
+    agents: tuple[str, ...],
+    business_hours: bool,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    from datetime import UTC, datetime
+
+    from omnitui import reports
+
+    if as_json and as_csv:
+        _fail(_("--json or --csv, not both"), EXIT_CONFIG)
+    settings = opts.settings()
+    zone, now = settings.timezone, datetime.now(UTC)
+    hours = None
+    if business_hours:
+        from omnitui.hours import from_config
+
+        hours = from_config(settings.config)
+        if hours is None:
+            _fail(_("--business-hours needs a [business_hours] table in the config"), EXIT_CONFIG)
+    try:
+        start, end = reports.period(_report_day(first), _report_day(last), zone=zone, now=now)
+    except reports.ReportError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    _require_store(settings)
+    flt = reports.ReportFilter(start, end, channels, tags, agents, business_hours)
+    found = reports.compute(settings.store_url, flt, zone=zone, now=now, hours=hours)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(reports.as_json(found), ensure_ascii=False, indent=2))
+    elif as_csv:
+        import csv
+
+        csv.writer(sys.stdout, lineterminator="\n").writerows(reports.csv_rows(found))
+    else:
+        _print_report(found)
+
+
+def _report_day(value: str | None) -> date | None:
+    """--from / --to: a YYYY-MM-DD day, or exit 2 with one line."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        _fail(_("{value!r} is not a day (YYYY-MM-DD)").format(value=value), EXIT_CONFIG)
+
+
+def _print_report(found: reports.Report) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from omnitui import reports
+
+    first, last = reports.local_days(found)
+    console = Console()
+    console.print(f"{first.isoformat()} .. {last.isoformat()} ({found.zone})", markup=False)
+    for section in reports.sections(found):
+        table = Table(*section.columns, title=section.title, box=None, title_justify="left")
+        for row in section.rows:  # Text: a name with [brackets] is not markup
+            table.add_row(*(Text(cell) for cell in row))
+        console.print(table)
+
+
+@main.command(
     help=N_("Check the config, the store, its schema, the runner lease and the connectors.")
 )
 @click.pass_obj
@@ -1307,6 +1526,161 @@ def canned_export(opts: _Options, folder: Path) -> None:
         replies += 1
     said = _("exported {replies} canned replies ({files} files) to {folder}")
     click.echo(said.format(replies=f"{replies:,}", files=f"{files:,}", folder=folder))
+
+
+# ---------------------------------------------------------------------------
+# kb: the FAQ bot's knowledge base, from and to a folder of Markdown files (omnitui/kb.py)
+
+
+@main.group(
+    name="kb",
+    help=N_(
+        "The knowledge base the FAQ bot answers from ([bot] in the config): import it from a "
+        "folder of Markdown files (SLUG.md, SLUG.az.md, ...: question: in the front matter, "
+        "the answer below), list it, export it. K in the TUI edits it."
+    ),
+)
+def kb_group() -> None:
+    pass
+
+
+@kb_group.command(
+    name="import",
+    help=N_(
+        "Add or update the entries of FOLDER's *.md files (and its subfolders'), matched by "
+        "slug, in one transaction; entries not in the files are kept. A bad file stops the "
+        "import before anything is written: exit 2, one FILE:LINE: line for each problem. "
+        "Importing the same files again changes nothing."
+    ),
+)
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.pass_obj
+def kb_import(opts: _Options, folder: Path) -> None:
+    from omnitui.kb import FolderError, read_folder
+
+    settings = opts.settings()
+    _prepare_store(settings, create=True)
+    with _FilesProgress() as progress:
+        try:
+            entries = read_folder(folder, progress)
+        except FolderError as exc:
+            for line in exc.errors[:50]:
+                click.echo(f"omnitui: {line}", err=True)
+            if len(exc.errors) > 50:
+                more = _("... and {count} more").format(count=f"{len(exc.errors) - 50:,}")
+                click.echo(f"omnitui: {more}", err=True)
+            nothing = _("nothing imported")
+            click.echo(f"omnitui: {nothing}", err=True)
+            sys.exit(EXIT_CONFIG)
+    if not entries:
+        click.echo(_("no knowledge base entries in {folder} (*.md files)").format(folder=folder))
+        return
+    from omnitui import db, inbox
+
+    try:
+        done = inbox.import_kb(db.make_engine(settings.store_url), entries, agent=settings.agent)
+    except inbox.ServiceError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    said = ngettext(
+        "{entries} entry from {files} files: {added} added, {updated} updated, "
+        "{unchanged} unchanged",
+        "{entries} entries from {files} files: {added} added, {updated} updated, "
+        "{unchanged} unchanged",
+        len(entries),
+    )
+    click.echo(
+        said.format(
+            entries=f"{len(entries):,}",
+            files=f"{progress.total:,}",
+            added=f"{done.added:,}",
+            updated=f"{done.updated:,}",
+            unchanged=f"{done.unchanged:,}",
+        )
+    )
+
+
+@kb_group.command(
+    name="list",
+    help=N_("Every knowledge base entry: slug, question, languages, tags, last change."),
+)
+@_option("--json", "as_json", is_flag=True, help=N_("One JSON object a line."))
+@click.pass_obj
+def kb_list(opts: _Options, as_json: bool) -> None:
+    import json
+
+    from omnitui.reads import Reader
+
+    settings = opts.settings()
+    _require_store(settings)
+    rows = Reader(settings.store_url).kb_entries()
+    if as_json:
+        for row in rows:
+            record = {
+                "id": row.id,
+                "slug": row.slug,
+                "question": row.question,
+                "tags": list(row.tags),
+                "languages": list(row.languages),
+                "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
+                "updated_by": row.updated_by,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from omnitui.text import one_line
+
+    table = Table(box=None)
+    table.add_column(_("slug"), no_wrap=True)
+    table.add_column(_("question"))
+    for column in (_("languages"), _("tags"), _("changed (UTC)"), _("by")):
+        table.add_column(column, no_wrap=True)
+    for row in rows:
+        table.add_row(
+            Text(row.slug),
+            Text(one_line(row.question, 60)),
+            " ".join(row.languages),
+            Text(" ".join(row.tags)),
+            row.updated_at.strftime("%Y-%m-%d %H:%M"),
+            Text(one_line(row.updated_by, 20)),
+        )
+    Console().print(table)
+    said = ngettext("{count} entry", "{count} entries", len(rows))
+    click.echo(said.format(count=len(rows)), err=True)
+
+
+@kb_group.command(
+    name="export",
+    help=N_(
+        "Write every knowledge base entry into FOLDER (made if need be) as Markdown files that "
+        "`omnitui kb import` reads back: SLUG.md (English, or the first language there is) and "
+        "SLUG.LANG.md for each other language. Files of those names are overwritten; no other "
+        "file is touched."
+    ),
+)
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_obj
+def kb_export(opts: _Options, folder: Path) -> None:
+    from omnitui.kb import to_markdown
+    from omnitui.reads import Reader
+
+    settings = opts.settings()
+    _require_store(settings)
+    reader = Reader(settings.store_url)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = files = 0
+    for row in reader.kb_entries():
+        detail = reader.kb_entry(row.id)
+        if detail is None or not detail.entry.variants:  # deleted meanwhile
+            continue
+        for name, text in to_markdown(detail.entry).items():
+            (folder / name).write_text(text, "utf-8")
+            files += 1
+        entries += 1
+    said = _("exported {entries} knowledge base entries ({files} files) to {folder}")
+    click.echo(said.format(entries=f"{entries:,}", files=f"{files:,}", folder=folder))
 
 
 class _FilesProgress:

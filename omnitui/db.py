@@ -161,9 +161,39 @@ class Message(SQLModel, table=True):
             sqlite_where=text("idempotency_key IS NOT NULL"),
             postgresql_where=text("idempotency_key IS NOT NULL"),
         ),
+        # The reports (omnitui/reports.py): a period's customer messages by channel and
+        # hour, its replies by agent, without reading the table (partial: half the rows
+        # each; direction is a column too, so that SQLite reads them from the index alone),
+        # and a conversation's replies (how many, the first one) in one probe.
+        # Never the author: a customer's name, or a sender's in imported mail, has no
+        # bound, and PostgreSQL refuses an index row over 2,704 bytes (the message with it).
+        Index(
+            "ix_message_in",
+            *("direction", "channel", "sent_at", "kind", "conversation_id"),
+            sqlite_where=text("direction = 'in'"),
+            postgresql_where=text("direction = 'in'"),
+        ),
+        Index(
+            "ix_message_out",
+            *("direction", "sent_at", "kind", "conversation_id"),
+            sqlite_where=text("direction = 'out'"),
+            postgresql_where=text("direction = 'out'"),
+        ),
+        Index(
+            "ix_message_conversation_reply",
+            *("conversation_id", "direction", "sent_at", "kind"),
+        ),
+        # Partial: logged calls only, so that whether a customer has any is one probe.
+        Index(
+            "ix_message_phone",
+            "customer_id",
+            sqlite_where=text("channel = 'phone'"),
+            postgresql_where=text("channel = 'phone'"),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
-    conversation_id: int = Field(foreign_key="conversation.id", index=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    """Indexed first in ix_message_conversation_reply."""
     customer_id: int = Field(foreign_key="customer.id")
     direction: str  # in, out, note
     channel: str  # email, telegram, webchat, phone; "" for a note
@@ -185,6 +215,9 @@ class Message(SQLModel, table=True):
     kind: str = Field(default="", sa_column_kwargs={"server_default": ""})
     """"" an ordinary message; "bot" the FAQ bot's answer; "survey" the satisfaction question;
     "rating" the customer's answer to it; "call" a logged phone call (details in phonecall)."""
+    buttons: str | None = None
+    """Outgoing only: the choices offered with it where the channel shows them, as JSON
+    ``[[label, data], ...]`` (connectors.base.Button); a press comes back with the data."""
     # Outgoing only.
     delivery: str | None = None  # queued, sending, sent, failed, unconfirmed
     idempotency_key: str | None = None
@@ -568,6 +601,24 @@ def reindex_message(session: Session, message_id: int, subject: str, body: str) 
         text("DELETE FROM message_fts WHERE rowid = :id"), {"id": message_id}
     )
     index_message(session, message_id, subject, body)
+
+
+def index_kb_variant(session: Session, variant_id: int, question: str, answer: str) -> None:
+    """(Re)index one language of a knowledge base entry (kb_fts), in the caller's transaction."""
+    conn = session.connection()
+    conn.execute(text("DELETE FROM kb_fts WHERE rowid = :id"), {"id": variant_id})
+    conn.execute(
+        text("INSERT INTO kb_fts(rowid, body) VALUES (:id, :body)"),
+        {"id": variant_id, "body": fts_text(f"{question}\n{answer}")},
+    )
+
+
+def unindex_kb_entry(session: Session, entry_id: int) -> None:
+    """Remove an entry's languages from kb_fts (before they are deleted or rewritten)."""
+    session.connection().execute(
+        text("DELETE FROM kb_fts WHERE rowid IN (SELECT id FROM kbvariant WHERE entry_id = :id)"),
+        {"id": entry_id},
+    )
 
 
 def index_customer(session: Session, customer_id: int) -> None:

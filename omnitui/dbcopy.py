@@ -37,7 +37,7 @@ from omnitui.text import without_nul
 
 BATCH = 5_000
 MARKER = "omnitui_copy_in_progress"
-FTS_TABLES = ("message_fts", "customer_fts")
+FTS_TABLES = ("message_fts", "customer_fts", "kb_fts")
 
 Progress = Callable[[str, int, int], None]
 """(table, rows done, rows in all): called after each batch."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omnitui.config import ConfigError, Settings
-from omnitui.i18n import _
+from omnitui.i18n import _, ngettext
 from omnitui.reads import (
     SCHEMA_HEAD,
     Reader,
@@ -119,6 +119,7 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
             count=status.quarantined
         ),
     )
+    yield from _bot_check(settings, reader)
     yield from _email_checks(settings)
     yield from _telegram_checks(settings)
     for item in reader.quarantined(5):
@@ -129,6 +130,29 @@ def run_checks(config_path: Path, load_settings: Callable[[], Settings]) -> Iter
             False,
             f"{one_line(item.account, 40)}{source}: {one_line(item.error, 160)}",
         )
+
+
+def _bot_check(settings: Settings, reader: Reader) -> Iterator[Check]:
+    """The FAQ bot, when it is on: an empty knowledge base sends every question to the team."""
+    bot = settings.config.bot
+    channels = [c for c in ("webchat", "telegram") if bot.answers_on(c)]
+    if not channels:
+        return
+    rows = reader.kb_entries()
+    if not rows:
+        problem = _(
+            "on for {channels}, but the knowledge base is empty: every conversation goes "
+            "to the agents (omnitui kb import DIR, or K in the TUI)"
+        )
+        yield Check(_("FAQ bot"), False, problem.format(channels=", ".join(channels)))
+        return
+    said = ngettext(
+        "on for {channels}: {count} entry, min_score {score}",
+        "on for {channels}: {count} entries, min_score {score}",
+        len(rows),
+    )
+    shown = said.format(channels=", ".join(channels), count=len(rows), score=bot.min_score)
+    yield Check(_("FAQ bot"), True, shown)
 
 
 def _email_checks(settings: Settings) -> Iterator[Check]:

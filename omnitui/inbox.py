@@ -26,18 +26,31 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, func, text
 from sqlmodel import Session, col, select
 
-from omnitui import db
+from omnitui import calls, db, kb
 from omnitui.blobs import BlobStore
 from omnitui.canned import CannedError, CannedReply, check_reply, ordered_languages, summary
-from omnitui.config import OutboxConfig
+from omnitui.config import BotConfig, OutboxConfig
 from omnitui.connectors.base import (
     CONTACT_DETAILS,
     Batch,
+    Button,
     InboundMessage,
     OutboundFile,
     OutboundMessage,
     Quarantined,
+    buttons_json,
+    buttons_of,
 )
+from omnitui.csat import (
+    ANSWER_WINDOW,
+    BUTTON_CHANNELS,
+    SUBJECTS,
+    SurveyPolicy,
+    parse_button,
+    parse_rating,
+    rating_body,
+)
+from omnitui.csat import buttons as rating_buttons
 from omnitui.db import (
     Attachment,
     ConnectorState,
@@ -49,6 +62,7 @@ from omnitui.db import (
     Message,
     MessageEdit,
     MessageRaw,
+    PhoneCall,
     Quarantine,
     RunnerLease,
     SyncState,
@@ -56,7 +70,9 @@ from omnitui.db import (
 )
 from omnitui.filenames import content_type_of, safe_filename
 from omnitui.i18n import _, ngettext
+from omnitui.language import detect_many
 from omnitui.normalize import subject_key
+from omnitui.quoting import split_quoted
 from omnitui.reads import (
     SOLE_CONVERSATIONS,
     START_OF_TIME,
@@ -64,6 +80,7 @@ from omnitui.reads import (
     MergePreview,
     parse_stamp,
 )
+from omnitui.sla import Policies
 from omnitui.text import clean, one_line
 from omnitui.threads import ACTIVE, KEY_DOMAIN, SUBJECT_WINDOW, idempotency_key_of
 
@@ -326,11 +343,17 @@ class _BatchIngest:
         customer = self.customers[identity.customer_id]
         # A blocked sender's message is kept (never lost) but is spam to the team.
         blocked = identity.blocked and msg.direction == "in"
-        conversation, reason = self._conversation_for(customer.id, msg, created, blocked)
+        # An answer to the satisfaction survey joins its conversation and reopens nothing.
+        rated = self._rating(msg, customer.id) if not blocked and not created else None
+        if rated is not None:
+            conversation, reason = self._conversation(rated.conversation_id), rated.reason
+        else:
+            conversation, reason = self._conversation_for(customer.id, msg, created, blocked)
         if created:
             reason = f"new customer; {reason}"
 
         outgoing = msg.direction == "out"
+        body = msg.body if rated is None else rating_body(rated.score, rated.comment)
         inserted = self.conn.execute(
             _INSERT_MESSAGE,
             {
@@ -345,7 +368,7 @@ class _BatchIngest:
                 if outgoing
                 else (msg.display_name or msg.address),
                 "subject": msg.subject,
-                "body": msg.body,
+                "body": body,
                 "html": msg.html,
                 "sent_at": msg.sent_at,
                 "thread_ref": msg.thread_ref,
@@ -353,13 +376,14 @@ class _BatchIngest:
                 "refs": " ".join(msg.references) or None,
                 "content_hash": msg.content_hash,
                 "delivery": "sent" if outgoing else None,
+                "kind": "" if rated is None else "rating",
             },
         )
         message_id = _inserted_id(inserted)
         self.stored[msg.account, msg.external_id] = (customer.id, conversation.id)
         if msg.channel == "email" and not outgoing and reason.startswith(("answers", "refer")):
             self.answers[customer.id, conversation.id, msg.address.lower()] = message_id
-        self.fts[message_id] = (msg.subject, msg.body)
+        self.fts[message_id] = (msg.subject, body)
         if msg.raw_zlib is not None:
             self.raws.append({"message_id": message_id, "data": msg.raw_zlib})
         for attachment, digest in zip(msg.attachments, attachment_hashes, strict=True):
@@ -383,16 +407,81 @@ class _BatchIngest:
         else:
             if conversation.first_inbound_at is None:
                 conversation.first_inbound_at = msg.sent_at
-            if not blocked:
+            if not blocked and rated is None:  # a rating asks nothing of the team
                 customer.unread += 1
         self.changed[conversation.id] = conversation
+        if rated is not None:
+            self._rate(rated, message_id)
         # _touch's rules; the columns are written by finish(). Spam from a blocked
         # address does not lift its customer to the top of the list either.
         if msg.sent_at >= customer.last_activity_at and not blocked:
             customer.last_activity_at = msg.sent_at
-            customer.preview = one_line(msg.subject or msg.body, 120)
+            customer.preview = one_line(msg.subject or body, 120)
         customer.messages += 1
         return Ingested(message_id, customer.id, conversation.id, reason)
+
+    def _rating(self, msg: InboundMessage, customer_id: int) -> _Rated | None:
+        """The survey answer ``msg`` is, if it is one: a press of a rating button (``csat:``
+        data), or an email answering a survey whose first line starts with a digit 1-5
+        (``csat.parse_rating``), of this customer's conversation, within ANSWER_WINDOW of the
+        survey. None for anything else: it is stored as an ordinary message."""
+        if msg.direction != "in" or msg.automatic:
+            return None
+        if msg.button is not None:
+            pressed = parse_button(msg.button)
+            if pressed is None:
+                return None
+            conversation_id, score = pressed
+            comment, how = "", "pressed a rating button"
+        elif msg.channel == "email":
+            refs = [r for r in (msg.thread_ref, *reversed(msg.references)) if r]
+            if not refs:
+                return None
+            survey = self.conn.execute(
+                _ANSWERED_SURVEY, {"customer": customer_id, "refs": refs}
+            ).first()
+            found = parse_rating(msg.body) if survey is not None else None
+            if survey is None or found is None:
+                return None
+            conversation_id, score, comment = survey.conversation_id, found.score, found.comment
+            how = f"answers survey {survey.id}"
+        else:
+            return None
+        asked = self.conn.execute(_SURVEYED, {"conv": conversation_id}).first()
+        if asked is None or asked.customer_id != customer_id or asked.csat_requested_at is None:
+            return None
+        at = _aware(asked.csat_requested_at)
+        if not at - timedelta(minutes=5) <= msg.sent_at <= at + ANSWER_WINDOW:
+            return None  # a late answer (or a clock far off) is a message like any other
+        reason = f"rating: {how} of conversation {conversation_id} (not reopened)"
+        return _Rated(conversation_id, customer_id, score, comment, reason, asked.csat_score)
+
+    def _rate(self, rated: _Rated, message_id: int) -> None:
+        """Keep the rating on its conversation (the latest answer counts) and audit it."""
+        now = utcnow()
+        self.conn.execute(
+            _SET_CSAT,
+            {
+                "conv": rated.conversation_id,
+                "score": rated.score,
+                "comment": rated.comment,
+                "at": now,
+            },
+        )
+        before = None if rated.before is None else f"{rated.before}/5"
+        self.conn.execute(
+            sa.insert(Event),
+            {
+                "agent": SYSTEM,
+                "kind": "csat",
+                "customer_id": rated.customer_id,
+                "conversation_id": rated.conversation_id,
+                "before": before,
+                "after": f"{rated.score}/5",
+                "message_id": message_id,
+                "at": now,
+            },
+        )
 
     def _edit(self, msg: InboundMessage) -> Ingested | None:
         """Apply an edit to the stored message it names: the text before goes to its edit
@@ -536,6 +625,7 @@ class _BatchIngest:
                 "opened_at": msg.sent_at,
                 "last_message_at": msg.sent_at,
                 "status": status,
+                "channel": msg.channel,
             },
         )
         conv = _Conversation(_inserted_id(inserted), customer_id, status, msg.sent_at, None, None)
@@ -651,6 +741,45 @@ class _BatchIngest:
                 for c in touched
             ],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Rated:
+    """A customer's answer to the satisfaction survey of one of their conversations."""
+
+    conversation_id: int
+    customer_id: int
+    score: int
+    comment: str
+    reason: str
+    before: int | None
+    """The conversation's rating until now (the latest answer counts)."""
+
+
+def _aware(at: datetime | str) -> datetime:
+    """A time read with Core (SQLite gives it naive, or as text) as an aware UTC datetime."""
+    if isinstance(at, str):
+        return parse_stamp(at)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+_ANSWERED_SURVEY = sa.select(col(Message.id), col(Message.conversation_id)).where(
+    col(Message.customer_id) == sa.bindparam("customer"),
+    col(Message.kind) == "survey",
+    col(Message.external_id).in_(sa.bindparam("refs", expanding=True)),
+)
+_SURVEYED = sa.select(
+    col(Conversation.customer_id), col(Conversation.csat_requested_at), col(Conversation.csat_score)
+).where(col(Conversation.id) == sa.bindparam("conv"))
+_SET_CSAT = (
+    sa.update(Conversation)
+    .where(col(Conversation.id) == sa.bindparam("conv"))
+    .values(
+        csat_score=sa.bindparam("score"),
+        csat_comment=sa.bindparam("comment"),
+        csat_at=sa.bindparam("at"),
+    )
+)
 
 
 _PROVE_CLAIM = text(
@@ -781,7 +910,15 @@ _CHANNELS = (
     sa.select(col(Identity.customer_id), col(Identity.channel))
     .where(col(Identity.customer_id).in_(sa.bindparam("ids", expanding=True)))
     .distinct()
+).union(
+    sa.select(col(Message.customer_id), col(Message.channel)).where(
+        col(Message.customer_id).in_(sa.bindparam("ids", expanding=True)),
+        text("message.channel = 'phone'"),  # a literal: SQLite's partial index needs one
+    )
 )
+_HAS_CALLS = text("SELECT 1 FROM message WHERE customer_id = :id AND channel = 'phone' LIMIT 1")
+"""Whether a customer has logged calls: the list marks them with the phone channel even
+without a phone address (ix_message_phone, partial: the query repeats its condition)."""
 _OPEN_COUNTS = (
     sa.select(col(Conversation.customer_id), func.count())
     .where(
@@ -832,9 +969,13 @@ def _touch(session: Session, customer: Customer, at: datetime, preview: str) -> 
     if at >= customer.last_activity_at:
         customer.last_activity_at = at
         customer.preview = one_line(preview, 120)
-    channels = session.exec(
-        select(Identity.channel).where(Identity.customer_id == customer.id).distinct()
-    ).all()
+    channels = set(
+        session.exec(
+            select(Identity.channel).where(Identity.customer_id == customer.id).distinct()
+        ).all()
+    )
+    if session.connection().execute(_HAS_CALLS, {"id": customer.id}).first() is not None:
+        channels.add(calls.CHANNEL)
     customer.channels = ",".join(sorted(channels))
     customer.open_count = session.exec(
         select(func.count())
@@ -948,6 +1089,8 @@ def queue_reply(
         db.index_message(session, message.id, message.subject, body)
         if conv.first_response_at is None:
             conv.first_response_at = now
+        if not conv.channel:  # made for this reply, or by a note: it began here
+            conv.channel = identity.channel
         conv.last_message_at = now
         customer.unread_count = 0
         preview = body if body.strip() else f"[{', '.join(f.filename for f in files)}]"
@@ -1061,8 +1204,198 @@ def add_note(engine: Engine, customer_id: int, body: str, *, agent: str) -> int:
         return message.id
 
 
-def set_status(engine: Engine, customer_id: int, status: str, *, agent: str) -> int:
-    """Change the status of the customer's newest conversation; returns its id."""
+# ---------------------------------------------------------------------------
+# Phone calls: an agent (or a phone system's hook) logs a call; it is a message of the
+# phone channel (kind "call", the notes as its text) with its phonecall row.
+
+
+def customer_for_number(engine: Engine, number: str) -> int | None:
+    """The customer whose phone identity is ``number`` (any way written); None when none."""
+    try:
+        address = calls.normalize_number(number)
+    except calls.CallError as exc:
+        raise ServiceError(str(exc)) from None
+    with db.read(engine) as session:
+        return session.exec(
+            select(Identity.customer_id).where(
+                Identity.channel == calls.CHANNEL, Identity.address == address
+            )
+        ).first()
+
+
+def log_call(
+    engine: Engine,
+    customer_id: int | None,
+    *,
+    direction: str,
+    duration_seconds: int,
+    outcome: str,
+    notes: str,
+    agent: str,
+    at: datetime | None = None,
+    number: str | None = None,
+    external_id: str | None = None,
+) -> int:
+    """Log a phone call in the customer's history; returns its message id.
+
+    ``at`` is when the call started (default now). With ``number`` the customer's phone
+    identity is found or added; without ``customer_id`` the customer is the number's owner,
+    or a new customer named after the number. With ``external_id`` (the phone system's
+    call id) logging the same call again stores nothing and returns the first one's id.
+
+    The call joins the customer's conversation still going (an inbound call wakes a
+    pending or snoozed one, as a customer's message does); with none going it opens a new
+    one of the phone channel: open for an inbound call, resolved for an outbound one (the
+    agent's own call waits for nothing, as an outgoing message seen by ingest). An inbound
+    call is the customer's contact (first inbound), an outbound one the team's response
+    (first response, unread cleared); an inbound call nobody answered leaves the customer
+    unread, so someone calls back.
+    """
+    try:
+        direction = calls.check_direction(direction)
+        outcome = calls.check_outcome(outcome)
+        calls.check_duration(duration_seconds)
+        address = calls.normalize_number(number) if number is not None else None
+    except calls.CallError as exc:
+        raise ServiceError(str(exc)) from None
+    if customer_id is None and address is None:
+        raise ServiceError(_("say which customer: a customer id or a phone number"))
+    if at is not None and at.tzinfo is None:
+        raise ServiceError("a call's time must be timezone-aware")
+    when = (at or utcnow()).astimezone(UTC)
+    call_id = external_id.strip() if external_id is not None else ""
+    with db.write(engine) as session:
+        if call_id:
+            done = session.exec(
+                select(Message.id).where(
+                    Message.account == calls.ACCOUNT, Message.external_id == call_id
+                )
+            ).first()
+            if done is not None:
+                return done
+        identity = None
+        if address is not None:
+            identity, customer_id = _phone_identity(session, customer_id, address, when)
+        assert customer_id is not None
+        customer = _customer(session, customer_id)
+        conv = _call_conversation(session, customer_id, direction, when)
+        assert conv.id is not None
+        message = Message(
+            conversation_id=conv.id,
+            customer_id=customer_id,
+            direction=direction,
+            channel=calls.CHANNEL,
+            account=calls.ACCOUNT,
+            external_id=call_id or None,
+            identity_id=identity.id if identity is not None else None,
+            author=agent,
+            body=notes,
+            sent_at=when,
+            kind=calls.KIND,
+        )
+        session.add(message)
+        session.flush()
+        assert message.id is not None
+        session.add(
+            PhoneCall(message_id=message.id, duration_seconds=duration_seconds, outcome=outcome)
+        )
+        db.index_message(session, message.id, "", notes)
+        if direction == "in" and conv.first_inbound_at is None:
+            conv.first_inbound_at = when
+        if direction == "out" and conv.first_response_at is None:
+            conv.first_response_at = when
+        conv.last_message_at = max(conv.last_message_at, when)
+        session.add(conv)
+        if direction == "out":
+            customer.unread_count = 0
+        elif outcome in calls.UNANSWERED:
+            customer.unread_count += 1
+        summary = f"{direction} {duration_seconds}s {outcome}"
+        _record_agent(session, agent)
+        session.add(
+            Event(
+                agent=agent or SYSTEM,
+                kind="call",
+                customer_id=customer_id,
+                conversation_id=conv.id,
+                after=summary,
+                message_id=message.id,
+            )
+        )
+        preview = notes if notes.strip() else f"call {direction}, {outcome}"
+        _touch(session, customer, when, preview)
+        return message.id
+
+
+def _phone_identity(
+    session: Session, customer_id: int | None, address: str, at: datetime
+) -> tuple[Identity, int]:
+    """The phone identity of ``address`` and its customer: the one of ``customer_id``
+    (added to them when new, refused when it is someone else's), else its owner, else a
+    new customer named after the number."""
+    identity = session.exec(
+        select(Identity).where(Identity.channel == calls.CHANNEL, Identity.address == address)
+    ).first()
+    if identity is not None:
+        if customer_id is not None and identity.customer_id != customer_id:
+            problem = _("{channel} {address} belongs to customer {customer}")
+            raise ServiceError(
+                problem.format(
+                    channel=calls.CHANNEL, address=address, customer=identity.customer_id
+                )
+            )
+        return identity, identity.customer_id
+    if customer_id is None:
+        customer = Customer(name=address, created_at=at, last_activity_at=at)
+        session.add(customer)
+        session.flush()
+        assert customer.id is not None
+        customer_id = customer.id
+    else:
+        _customer(session, customer_id)
+    identity = Identity(
+        customer_id=customer_id, channel=calls.CHANNEL, address=address, account=calls.ACCOUNT
+    )
+    session.add(identity)
+    session.flush()
+    db.index_customer(session, customer_id)
+    return identity, customer_id
+
+
+def _call_conversation(
+    session: Session, customer_id: int, direction: str, at: datetime
+) -> Conversation:
+    """The conversation a call joins (see ``log_call``)."""
+    current = _current_conversation(session, customer_id)
+    conv = session.get(Conversation, current) if current is not None else None
+    if conv is not None and conv.status in ACTIVE:
+        if direction == "in" and conv.status != "open":
+            _change_status(session, conv, "open", agent="", why="customer called")
+        return conv
+    inbound = direction == "in"
+    conv = Conversation(
+        customer_id=customer_id,
+        channel=calls.CHANNEL,
+        status="open" if inbound else "resolved",
+        opened_at=at,
+        last_message_at=at,
+        resolved_at=None if inbound else at,
+    )
+    session.add(conv)
+    session.flush()
+    return conv
+
+
+def set_status(
+    engine: Engine,
+    customer_id: int,
+    status: str,
+    *,
+    agent: str,
+    surveys: SurveyPolicy | None = None,
+) -> int:
+    """Change the status of the customer's newest conversation; returns its id. Resolving
+    it queues its satisfaction survey where ``surveys`` says (``queue_survey``)."""
     if status not in STATUSES:
         raise ServiceError(_("unknown status {status}").format(status=repr(status)))
     with db.write(engine) as session:
@@ -1074,6 +1407,8 @@ def set_status(engine: Engine, customer_id: int, status: str, *, agent: str) -> 
         assert conv.id is not None
         if conv.status != status:
             _change_status(session, conv, status, agent=agent)
+            if status == "resolved":
+                _queue_survey(session, conv, surveys)
             _touch(session, customer, customer.last_activity_at, customer.preview)
         return conv.id
 
@@ -1102,6 +1437,77 @@ def _change_status(
         )
     )
     session.flush()
+
+
+def _queue_survey(session: Session, conv: Conversation, surveys: SurveyPolicy | None) -> int | None:
+    """Queue the satisfaction survey of a conversation an agent has just resolved: once a
+    conversation (``csat_requested_at``), to the address and account of the customer's last
+    message in it, when ``surveys`` has that channel account ask. An outgoing message of kind
+    "survey" by "system", sent by the outbox as a reply is, but no reply of an agent's: it
+    leaves ``first_response_at``, the unread count and the customer's place in the list alone.
+    Chats get rating buttons. Returns the message's id, None when no survey is due."""
+    if surveys is None or not surveys.accounts or conv.csat_requested_at is not None:
+        return None
+    last_in = session.exec(
+        select(Message)
+        .where(Message.conversation_id == conv.id, Message.direction == "in")
+        .where(col(Message.identity_id).is_not(None))
+        .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
+    ).first()
+    if last_in is None or last_in.identity_id is None:
+        return None
+    identity = session.get(Identity, last_in.identity_id)
+    account = last_in.account or (identity.account if identity is not None else "")
+    if (
+        identity is None
+        or identity.customer_id != conv.customer_id
+        or identity.blocked_at is not None
+        or identity.unreachable_reason is not None
+        or not surveys.surveys(identity.channel, account)
+    ):
+        return None
+    assert conv.id is not None
+    bodies = session.connection().execute(
+        text(
+            "SELECT substr(body, 1, 2000) FROM message WHERE customer_id = :customer "
+            "AND direction = 'in' AND kind = '' ORDER BY sent_at DESC, id DESC LIMIT 20"
+        ),
+        {"customer": conv.customer_id},
+    )
+    language = detect_many(split_quoted(str(b[0] or ""))[0] for b in bodies)
+    channel = identity.channel
+    body = surveys.text(language, channel)
+    subject = ""
+    if channel == "email":
+        subject = _reply_subject(last_in.subject) or SUBJECTS.get(language or "", SUBJECTS["en"])
+    offered = [Button(label, data) for label, data in rating_buttons(conv.id)]
+    now = utcnow()
+    message = Message(
+        conversation_id=conv.id,
+        customer_id=conv.customer_id,
+        direction="out",
+        channel=channel,
+        account=account,
+        identity_id=identity.id,
+        author=SYSTEM,
+        subject=subject,
+        body=body,
+        sent_at=now,
+        thread_ref=last_in.external_id,
+        refs=_thread_refs(last_in),
+        delivery="queued",
+        idempotency_key=new_idempotency_key(),
+        next_attempt_at=now,
+        kind="survey",
+        buttons=buttons_json(offered) if channel in BUTTON_CHANNELS else None,
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    db.index_message(session, message.id, subject, body)
+    conv.csat_requested_at = now
+    session.add(conv)
+    return message.id
 
 
 def mark_read(engine: Engine, customer_id: int) -> None:
@@ -1162,6 +1568,7 @@ def _reply_identity(session: Session, customer_id: int, identity_id: int | None)
     last_in = session.exec(
         select(Message.identity_id)
         .where(Message.customer_id == customer_id, Message.direction == "in")
+        .where(Message.channel != calls.CHANNEL)  # a logged call: no address to reply to
         .order_by(col(Message.sent_at).desc(), col(Message.id).desc())
     ).first()
     if last_in is not None:
@@ -1230,7 +1637,7 @@ def claim_outbox(
                     "AND EXISTS (SELECT 1 FROM runnerlease WHERE id = 1 AND holder = :holder "
                     "  AND generation = :gen AND expires_at > :now) "
                     "RETURNING id, idempotency_key, account, channel, identity_id, body, subject, "
-                    "thread_ref, customer_id, refs"
+                    "thread_ref, customer_id, refs, kind, buttons"
                 ),
                 {"gen": generation, "now": now, "limit": limit, "holder": holder},
             )
@@ -1255,6 +1662,8 @@ def claim_outbox(
                     references=tuple((r.refs or "").split()),
                     display_name=name,
                     attachments=tuple(files.get(r.id, ())),
+                    buttons=buttons_of(r.buttons),
+                    kind=r.kind,
                 )
             )
             _bump(session, r.customer_id)
@@ -1504,6 +1913,7 @@ def move_message(
                 customer_id=message.customer_id,
                 opened_at=message.sent_at,
                 last_message_at=message.sent_at,
+                channel=message.channel,
             )
             session.add(target)
             session.flush()
@@ -1591,7 +2001,10 @@ def _recount(session: Session, conv: Conversation) -> None:
         return  # empty now: keeps its times, shows no messages
     conv.opened_at = parse_stamp(str(row[0]))
     conv.last_message_at = parse_stamp(str(row[1]))
-    conv.first_inbound_at = parse_stamp(str(row[2])) if row[2] else None
+    first_inbound_at = parse_stamp(str(row[2])) if row[2] else None
+    if first_inbound_at != conv.first_inbound_at:
+        conv.sla_key = None  # its SLA targets count from the first message: again (apply_sla)
+    conv.first_inbound_at = first_inbound_at
     conv.first_response_at = parse_stamp(str(row[3])) if row[3] else None
 
 
@@ -1614,6 +2027,11 @@ def add_identity(
     With ``agent`` (an agent linked it, not a connector), a "link" event records it."""
     if not address.strip():
         raise ServiceError(_("the address is empty"))
+    if channel == calls.CHANNEL:  # one form, so a phone system's hook finds it by number
+        try:
+            address = calls.normalize_number(address)
+        except calls.CallError as exc:
+            raise ServiceError(str(exc)) from None
     with db.write(engine) as session:
         customer = _customer(session, customer_id)
         taken = session.exec(
@@ -2114,9 +2532,15 @@ def _assign_to(session: Session, conv: Conversation, assignee: str | None, agent
 
 
 def set_conversation_status(
-    engine: Engine, conversation_id: int, status: str, *, agent: str
+    engine: Engine,
+    conversation_id: int,
+    status: str,
+    *,
+    agent: str,
+    surveys: SurveyPolicy | None = None,
 ) -> bool:
-    """Open, pend or resolve the conversation (a "status" event); whether it changed."""
+    """Open, pend or resolve the conversation (a "status" event); whether it changed.
+    Resolving it queues its satisfaction survey where ``surveys`` says."""
     if status not in AGENT_STATUSES:
         problem = _("status {status} is not one of {statuses}")
         raise ServiceError(problem.format(status=repr(status), statuses=", ".join(AGENT_STATUSES)))
@@ -2126,6 +2550,8 @@ def set_conversation_status(
         if conv.status == status:
             return False
         _change_status(session, conv, status, agent=agent)
+        if status == "resolved":
+            _queue_survey(session, conv, surveys)
         _touch_counts(session, conv.customer_id)
         return True
 
@@ -2196,6 +2622,108 @@ def _due_snoozes(now: datetime) -> Any:
     )
 
 
+# ---------------------------------------------------------------------------
+# SLA targets
+
+
+SLA_BATCH = 1000
+"""Conversations ``apply_sla`` gives targets in one transaction at most (the rest next call)."""
+_SLA_STALE = (
+    sa.select(col(Conversation.id))
+    .where(
+        col(Conversation.status).in_(ACTIVE),
+        sa.or_(
+            col(Conversation.sla_key).is_(None),
+            col(Conversation.sla_key) != sa.bindparam("key"),
+            # given none while it had no customer message: the first one has come since
+            sa.and_(
+                col(Conversation.sla_policy).is_(None),
+                col(Conversation.first_inbound_at).is_not(None),
+            ),
+        ),
+    )
+    .order_by(col(Conversation.id))
+)
+_FIRST_CHANNEL = (
+    sa.select(col(Message.channel))
+    .where(col(Message.conversation_id) == col(Conversation.id), col(Message.channel) != "")
+    .order_by(col(Message.id))
+    .limit(1)
+    .scalar_subquery()
+)
+_SET_TARGETS = (
+    sa.update(Conversation)
+    .where(col(Conversation.id) == sa.bindparam("conv"))
+    .values(
+        sla_policy=sa.bindparam("policy"),
+        sla_key=sa.bindparam("key"),
+        first_response_due_at=sa.bindparam("first_due"),
+        resolution_due_at=sa.bindparam("resolution_due"),
+    )
+)
+
+
+def apply_sla(engine: Engine, policies: Policies, *, limit: int = SLA_BATCH) -> int:
+    """Give SLA targets to the conversations still going (open, pending, snoozed) that have
+    none under the current configuration (``policies.key``): new ones, ones whose tags
+    changed (``_retarget``), all of them after the config changed; in one transaction, at
+    most ``limit``. A resolved conversation keeps the targets it had (the reports count its
+    breaches as they were). Returns how many it looked at (0: nothing stale, nothing
+    written: one read of the going conversations through the status index).
+
+    The first policy matching the conversation's channel (that of its first message) and
+    tags applies; its targets count from the customer's first message. Without one the
+    conversation gets policy "" and no targets; without a customer message yet, none
+    until one comes (``sla_policy`` stays None)."""
+    key = policies.key
+    with db.read(engine) as session:
+        stale = session.connection().execute(_SLA_STALE.limit(1), {"key": key}).first()
+        if stale is None:
+            return 0
+    with db.write(engine) as session:
+        conn = session.connection()
+        found = conn.execute(_SLA_STALE.limit(limit), {"key": key}).scalars()
+        ids = [int(cid) for cid in found if cid is not None]
+        if not ids:
+            return 0
+        tags: dict[int, set[str]] = {}
+        rows: list[Any] = []
+        for chunk in _chunks(ids):
+            rows += conn.execute(
+                sa.select(
+                    col(Conversation.id),
+                    sa.func.coalesce(sa.func.nullif(col(Conversation.channel), ""), _FIRST_CHANNEL),
+                    col(Conversation.first_inbound_at),
+                ).where(col(Conversation.id).in_(chunk))
+            ).all()
+            for conversation_id, tag in conn.execute(
+                sa.select(
+                    col(db.ConversationTag.conversation_id), col(db.ConversationTag.tag)
+                ).where(col(db.ConversationTag.conversation_id).in_(chunk))
+            ):
+                tags.setdefault(int(conversation_id), set()).add(str(tag))
+        targets = []
+        for conversation_id, channel, first_inbound_at in rows:
+            policy_name: str | None = None
+            first_due = resolution_due = None
+            if first_inbound_at is not None:
+                policy = policies.match(str(channel or ""), tags.get(conversation_id, ()))
+                policy_name = "" if policy is None else policy.name
+                if policy is not None:
+                    first_due, resolution_due = policies.targets(policy, _aware(first_inbound_at))
+            targets.append(
+                {
+                    "conv": conversation_id,
+                    "policy": policy_name,
+                    "key": key,
+                    "first_due": first_due,
+                    "resolution_due": resolution_due,
+                }
+            )
+        conn.execute(_SET_TARGETS, targets)
+        return len(targets)
+
+
 def tag_name(raw: str) -> str:
     """A tag as stored: trimmed, in lower case, one word of at most ``MAX_TAG`` characters
     (spaces separate tags where agents type several, and a leading "-" removes one)."""
@@ -2258,6 +2786,7 @@ def _untag(session: Session, conv: Conversation, tag: str, agent: str) -> bool:
         return False
     session.delete(row)
     _audit(session, conv, "tag", agent, tag, None)
+    _retarget(session, conv)
     return True
 
 
@@ -2270,8 +2799,16 @@ def _tag(session: Session, conv: Conversation, tag: str, agent: str) -> bool:
     assert conv.id is not None
     session.add(db.ConversationTag(conversation_id=conv.id, tag=tag))
     _audit(session, conv, "tag", agent, None, tag)
+    _retarget(session, conv)
     session.flush()
     return True
+
+
+def _retarget(session: Session, conv: Conversation) -> None:
+    """Have apply_sla work the conversation's SLA targets out again (its tags changed)."""
+    if conv.sla_key is not None:
+        conv.sla_key = None
+        session.add(conv)
 
 
 def block_identity(engine: Engine, identity_id: int, *, agent: str) -> bool:
@@ -2602,6 +3139,414 @@ def _write_variants(session: Session, canned_id: int, variants: Mapping[str, str
 
 def _canned_event(session: Session, agent: str, before: str | None, after: str | None) -> None:
     session.add(Event(agent=agent or SYSTEM, kind="canned", before=before, after=after))
+
+
+# ---------------------------------------------------------------------------
+# Knowledge base and the FAQ bot: entries with a slug, tags and a question and answer per
+# language (omnitui/kb.py reads their files and scores a message against them), indexed
+# in kb_fts under the variant's id like message_fts. Each service is one transaction that
+# writes a "kb" event (before and after: ``kb.summary`` lines). The bot (``bot_turn``)
+# answers a customer's message on web chat and Telegram from them, or hands the
+# conversation to the agents; each answer is a "bot" event, each handoff a "handoff" one.
+
+
+@dataclass(frozen=True, slots=True)
+class KbImported:
+    """What an import did: entries added, changed, and already as the files say."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def create_kb_entry(engine: Engine, entry: kb.Entry, *, agent: str) -> int:
+    """Add a knowledge base entry (its slug must be free); returns its id."""
+    checked = _checked_kb(entry)
+    with db.write(engine) as session:
+        _record_agent(session, agent)
+        _free_slug(session, checked.slug, None)
+        return _add_kb(session, checked, agent)
+
+
+def update_kb_entry(engine: Engine, entry_id: int, entry: kb.Entry, *, agent: str) -> bool:
+    """Make the entry ``entry_id`` what ``entry`` says: slug, tags and exactly its
+    languages (one left out is removed). Whether anything changed."""
+    checked = _checked_kb(entry)
+    with db.write(engine) as session:
+        row = _kb_row(session, entry_id)
+        _record_agent(session, agent)
+        return _change_kb(session, row, checked, agent)
+
+
+def delete_kb_entry(engine: Engine, entry_id: int, *, agent: str) -> None:
+    """Delete an entry, its languages and their index rows (the event keeps its summary)."""
+    with db.write(engine) as session:
+        row = _kb_row(session, entry_id)
+        _record_agent(session, agent)
+        before = _stored_kb(session, row)
+        db.unindex_kb_entry(session, entry_id)
+        session.connection().execute(
+            text("DELETE FROM kbvariant WHERE entry_id = :id"), {"id": entry_id}
+        )
+        session.delete(row)
+        _kb_event(session, agent, kb.summary(before), None)
+
+
+def import_kb(engine: Engine, entries: Sequence[kb.Entry], *, agent: str) -> KbImported:
+    """Add or update entries by slug (``kb.read_folder`` read them), all in one
+    transaction; entries not in ``entries`` are kept. Importing the same files again
+    changes nothing."""
+    checked = [_checked_kb(entry) for entry in entries]
+    seen: set[str] = set()
+    for entry in checked:
+        if entry.slug in seen:
+            problem = _("{slug} given twice").format(slug=entry.slug)
+            raise ServiceError(f"{entry.source or 'import'}: {problem}")
+        seen.add(entry.slug)
+    added = updated = unchanged = 0
+    with db.write(engine) as session:
+        _record_agent(session, agent)
+        stored = {row.slug: row for row in session.exec(select(db.KbEntry)).all()}
+        for entry in checked:
+            row = stored.get(entry.slug)
+            if row is None:
+                _add_kb(session, entry, agent)
+                added += 1
+            elif _change_kb(session, row, entry, agent):
+                updated += 1
+            else:
+                unchanged += 1
+    return KbImported(added, updated, unchanged)
+
+
+def _checked_kb(entry: kb.Entry) -> kb.Entry:
+    try:
+        return kb.check_entry(entry)
+    except kb.KbError as exc:
+        where = f"{entry.source}: " if entry.source else ""
+        raise ServiceError(f"{where}{exc}") from exc
+
+
+def _kb_row(session: Session, entry_id: int) -> db.KbEntry:
+    row = session.get(db.KbEntry, entry_id)
+    if row is None:
+        raise ServiceError(_("no knowledge base entry {entry}").format(entry=entry_id))
+    return row
+
+
+def _free_slug(session: Session, slug: str, owner: int | None) -> None:
+    """Refuse a slug another entry has (the column is unique: say so in words)."""
+    taken = session.exec(select(db.KbEntry).where(db.KbEntry.slug == slug)).first()
+    if taken is not None and taken.id != owner:
+        raise ServiceError(_("the knowledge base has an entry {slug} already").format(slug=slug))
+
+
+def _add_kb(session: Session, entry: kb.Entry, agent: str) -> int:
+    row = db.KbEntry(slug=entry.slug, tags=" ".join(entry.tags), updated_by=agent)
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    _write_kb_variants(session, row.id, entry.variants)
+    _kb_event(session, agent, None, kb.summary(entry))
+    return row.id
+
+
+def _change_kb(session: Session, row: db.KbEntry, entry: kb.Entry, agent: str) -> bool:
+    before = _stored_kb(session, row)
+    if before == entry:
+        return False
+    assert row.id is not None
+    if entry.slug != row.slug:
+        _free_slug(session, entry.slug, row.id)
+    row.slug, row.tags = entry.slug, " ".join(entry.tags)
+    row.updated_at, row.updated_by = utcnow(), agent
+    session.add(row)
+    _write_kb_variants(session, row.id, entry.variants)
+    _kb_event(session, agent, kb.summary(before), kb.summary(entry))
+    return True
+
+
+def _stored_kb(session: Session, row: db.KbEntry) -> kb.Entry:
+    """The entry as stored, comparable with a checked one (read without the ORM)."""
+    rows = session.connection().execute(
+        text("SELECT language, question, answer FROM kbvariant WHERE entry_id = :id"),
+        {"id": row.id},
+    )
+    variants = {str(lang): kb.Variant(str(q), str(a)) for lang, q, a in rows}
+    return kb.Entry(
+        row.slug,
+        tuple(row.tags.split()),
+        {lang: variants[lang] for lang in ordered_languages(variants)},
+    )
+
+
+def _write_kb_variants(session: Session, entry_id: int, variants: Mapping[str, kb.Variant]) -> None:
+    """Make the entry's languages exactly ``variants``, kb_fts with them."""
+    session.flush()
+    db.unindex_kb_entry(session, entry_id)
+    conn = session.connection()
+    conn.execute(text("DELETE FROM kbvariant WHERE entry_id = :id"), {"id": entry_id})
+    for language, variant in variants.items():
+        inserted = conn.execute(
+            text(
+                "INSERT INTO kbvariant (entry_id, language, question, answer) "
+                "VALUES (:id, :language, :question, :answer) RETURNING id"
+            ),
+            {
+                "id": entry_id,
+                "language": language,
+                "question": variant.question,
+                "answer": variant.answer,
+            },
+        )
+        db.index_kb_variant(session, int(inserted.scalar_one()), variant.question, variant.answer)
+
+
+def _kb_event(session: Session, agent: str, before: str | None, after: str | None) -> None:
+    session.add(Event(agent=agent or SYSTEM, kind="kb", before=before, after=after))
+
+
+KB_CANDIDATES = 20
+"""Entries' languages the full-text index proposes for a message, best ranked first; the
+bot scores their entries' every language (kb.best_match)."""
+
+
+def kb_matches(engine: Engine, message: str, language: str | None = None) -> kb.Match | None:
+    """The knowledge base entry that answers ``message`` best, and its score (kb.score);
+    None when the index finds no entry with any of its words."""
+    with db.read(engine) as session:
+        return _kb_match(session, message, language)
+
+
+def _kb_match(session: Session, message: str, language: str | None) -> kb.Match | None:
+    stems = kb.search_stems(message)
+    if not stems:
+        return None
+    conn = session.connection()
+    if db.is_postgresql_engine(conn.engine):
+        query = " | ".join(f"'{stem}':*" for stem in stems)  # folded \w+ words: no quotes
+        found = conn.execute(
+            text(
+                "SELECT rowid FROM kb_fts WHERE tsv @@ CAST(:q AS tsquery) "
+                "ORDER BY ts_rank(tsv, CAST(:q AS tsquery)) DESC, rowid LIMIT :n"
+            ),
+            {"q": query, "n": KB_CANDIDATES},
+        )
+    else:
+        query = " OR ".join(f'"{stem}"*' for stem in stems)
+        found = conn.execute(
+            text(
+                "SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q "
+                "ORDER BY bm25(kb_fts), rowid LIMIT :n"
+            ),
+            {"q": query, "n": KB_CANDIDATES},
+        )
+    order = {int(rowid): i for i, (rowid,) in enumerate(found)}
+    if not order:
+        return None
+    rows = conn.execute(
+        text(
+            "SELECT v.id, v.entry_id, e.slug, v.language, v.question, v.answer "
+            "FROM kbvariant v JOIN kbentry e ON e.id = v.entry_id "
+            "WHERE v.entry_id IN (SELECT entry_id FROM kbvariant WHERE id IN :ids)"
+        ).bindparams(sa.bindparam("ids", expanding=True)),
+        {"ids": list(order)},
+    ).all()
+    candidates = [kb.Candidate(int(r[0]), int(r[1]), *map(str, r[2:])) for r in rows]
+    candidates.sort(key=lambda c: (order.get(c.variant_id, len(order)), c.variant_id))
+    return kb.best_match(message, candidates, language)
+
+
+@dataclass(frozen=True, slots=True)
+class BotTurn:
+    """What the bot did with a customer's message: ``action`` "answered" (``reply_id`` the
+    answer queued, ``slug`` and ``score`` the entry), "handed-off" (``reason``: "score",
+    "asked", "second"; ``reply_id`` the notice, if one was queued) or "silent" (``reason``:
+    why the bot has no say: "off", "not-inbound", "command", "blocked", "assigned",
+    "agent", "handed-off")."""
+
+    action: Literal["answered", "handed-off", "silent"]
+    reason: str = ""
+    slug: str | None = None
+    score: float | None = None
+    language: str | None = None
+    reply_id: int | None = None
+
+
+def bot_turn(engine: Engine, message_id: int, config: BotConfig) -> BotTurn:
+    """The FAQ bot's turn after the customer's message ``message_id`` was stored, in one
+    transaction: answer it from the knowledge base, hand the conversation to the agents, or
+    stay out of it.
+
+    Silent where it has no say: a channel it is off on, a conversation an agent has taken
+    (an assignee) or written in (a reply or a note), one handed off already. A handoff
+    (``handed_off_at``, a "handoff" event) when the customer asks for a person (a word of
+    ``handoff_words``), on a second message after an answer (never two answers in a row),
+    and when no entry scores ``min_score``. An answer is queued through the outbox like a
+    reply (sent once), as message kind "bot" by ``config.name``: no first response (that is
+    an agent's), ``bot_answers`` counted, a "bot" event with the slug and score. The
+    conversation stays open and unassigned in the inbox all along; an answer counts the
+    customer's message as read, a handoff leaves it unread for the agents."""
+    with db.write(engine) as session:
+        inbound = session.get(Message, message_id)
+        if inbound is None or inbound.direction != "in" or inbound.kind:
+            return BotTurn("silent", "not-inbound")
+        if kb.is_command(inbound.body):  # Telegram's /start: the chat opening, no question
+            return BotTurn("silent", "command")
+        if not config.answers_on(inbound.channel):
+            return BotTurn("silent", "off")
+        conv = session.get(Conversation, inbound.conversation_id)
+        assert conv is not None and conv.id is not None
+        identity = session.get(Identity, inbound.identity_id) if inbound.identity_id else None
+        silent = _bot_has_no_say(session, conv, identity)
+        if silent:
+            return BotTurn("silent", silent)
+        language = _conversation_language(session, conv.id)
+        handoff_words = [w for words in config.handoff_words.values() for w in words]
+        # The "talk to a person" button comes back as its label: a handoff word too.
+        if kb.asks_for_person(inbound.body, handoff_words):
+            return _hand_off(session, conv, inbound, config, "asked", language)
+        if conv.bot_answers > 0:
+            return _hand_off(session, conv, inbound, config, "second", language)
+        found = _kb_match(session, f"{inbound.subject}\n{inbound.body}", language)
+        if found is None or found.score < config.min_score:
+            score = found.score if found is not None else 0.0
+            return _hand_off(session, conv, inbound, config, "score", language, score)
+        answer = found.candidate
+        body = kb.bot_answer(answer.answer, answer.language)
+        person = Button(kb.said(kb.PERSON_BUTTON, answer.language), kb.PERSON_DATA)
+        reply_id = _queue_bot_message(session, conv, inbound, body, config.name, [person])
+        conv.bot_answers += 1
+        session.add(conv)
+        customer = _customer(session, conv.customer_id)
+        customer.unread_count = max(0, customer.unread_count - 1)  # the bot dealt with it
+        session.add(
+            Event(
+                agent=config.name,
+                kind="bot",
+                customer_id=conv.customer_id,
+                conversation_id=conv.id,
+                message_id=reply_id,
+                after=f"{answer.slug} {answer.language} {found.score:.2f}",
+            )
+        )
+        return BotTurn("answered", "", answer.slug, found.score, answer.language, reply_id)
+
+
+def _bot_has_no_say(session: Session, conv: Conversation, identity: Identity | None) -> str:
+    """Why the bot must stay out of ``conv`` ("" when it may answer)."""
+    if identity is not None and identity.blocked_at is not None:
+        return "blocked"
+    if conv.handed_off_at is not None:
+        return "handed-off"
+    if conv.assignee:
+        return "assigned"
+    agent_wrote = session.exec(
+        select(Message.id).where(
+            Message.conversation_id == conv.id,
+            sa.or_(
+                col(Message.direction) == "note",
+                sa.and_(col(Message.direction) == "out", col(Message.kind) == ""),
+            ),
+        )
+    ).first()
+    return "agent" if agent_wrote is not None else ""
+
+
+def _conversation_language(session: Session, conversation_id: int) -> str | None:
+    """The language the customer writes in this conversation (language.detect_many over
+    its last inbound messages), else the one the bot last answered in; None when unsure."""
+    bodies = session.exec(
+        select(Message.body)
+        .where(Message.conversation_id == conversation_id, Message.direction == "in")
+        .order_by(col(Message.id).desc())
+        .limit(20)
+    ).all()
+    found = detect_many([b[:4000] for b in bodies])
+    if found is not None:
+        return found
+    answered = session.exec(
+        select(Event.after)
+        .where(Event.conversation_id == conversation_id, Event.kind == "bot")
+        .order_by(col(Event.id).desc())
+    ).first()
+    said = (answered or "").split()  # "slug language score"
+    return said[1] if len(said) == 3 else None
+
+
+def _hand_off(
+    session: Session,
+    conv: Conversation,
+    inbound: Message,
+    config: BotConfig,
+    reason: str,
+    language: str | None,
+    score: float | None = None,
+) -> BotTurn:
+    """Give ``conv`` to the agents: ``handed_off_at``, a "handoff" event (the reason, and
+    the best score below the threshold), and, when the customer knows the bot (it answered,
+    or they asked for a person), a word that a person will answer."""
+    now = utcnow()
+    conv.handed_off_at = now
+    session.add(conv)
+    reply_id = None
+    if config.handoff_message and (reason != "score" or conv.bot_answers > 0):
+        body = kb.said(kb.HANDED_OFF, language)
+        reply_id = _queue_bot_message(session, conv, inbound, body, config.name)
+    after = reason if score is None else f"{reason} {score:.2f}"
+    session.add(
+        Event(
+            at=now,
+            agent=config.name,
+            kind="handoff",
+            customer_id=conv.customer_id,
+            conversation_id=conv.id,
+            message_id=inbound.id,
+            after=after,
+        )
+    )
+    _bump(session, conv.customer_id)
+    return BotTurn("handed-off", reason, score=score, language=language, reply_id=reply_id)
+
+
+def _queue_bot_message(
+    session: Session,
+    conv: Conversation,
+    inbound: Message,
+    body: str,
+    author: str,
+    buttons: Sequence[Button] = (),
+) -> int:
+    """Queue a message of the bot's to the address ``inbound`` came from, as queue_reply
+    queues a reply (sent once, by the outbox), without counting as an agent's response;
+    with ``buttons`` where the channel shows them."""
+    assert conv.id is not None
+    now = utcnow()
+    message = Message(
+        conversation_id=conv.id,
+        customer_id=conv.customer_id,
+        direction="out",
+        channel=inbound.channel,
+        account=inbound.account,
+        identity_id=inbound.identity_id,
+        author=author,
+        kind="bot",
+        body=body,
+        buttons=buttons_json(buttons) if buttons and inbound.channel in BUTTON_CHANNELS else None,
+        sent_at=now,
+        thread_ref=inbound.external_id,
+        delivery="queued",
+        idempotency_key=new_idempotency_key(),
+        next_attempt_at=now,
+    )
+    session.add(message)
+    session.flush()
+    assert message.id is not None
+    db.index_message(session, message.id, "", body)
+    conv.last_message_at = now
+    session.add(conv)
+    _touch(session, _customer(session, conv.customer_id), now, body)
+    return message.id
 
 
 # ---------------------------------------------------------------------------
@@ -3385,10 +4330,15 @@ def _set_state(conn: sa.Connection, customer_id: int, state: Mapping[str, Any]) 
 
 
 def _list_counts(conn: sa.Connection, customer_id: int) -> dict[str, Any]:
-    """The list columns that follow from rows: channels (of the addresses) and open count."""
+    """The list columns that follow from rows: channels (of the addresses, and phone for
+    logged calls) and open count."""
     params = {"id": customer_id, "active": list(ACTIVE)}
     channels = conn.execute(
-        text("SELECT DISTINCT channel FROM identity WHERE customer_id = :id"), params
+        text(
+            "SELECT DISTINCT channel FROM identity WHERE customer_id = :id UNION "
+            "SELECT 'phone' FROM message WHERE customer_id = :id AND channel = 'phone'"
+        ),
+        params,
     )
     open_count = conn.execute(_OPEN_COUNT, params).scalar_one()
     return {
@@ -3515,6 +4465,7 @@ def bulk_apply(
     agent: str,
     add: Sequence[str] = (),
     remove: Sequence[str] = (),
+    surveys: SurveyPolicy | None = None,
 ) -> BulkResult:
     """Apply ``action`` to ``conversations`` and to each of ``customers``' current
     conversation (``current_conversation``'s rule; a customer without one is skipped):
@@ -3546,6 +4497,7 @@ def bulk_apply(
                 done = conv.status != "resolved"
                 if done:
                     _change_status(session, conv, "resolved", agent=agent)
+                    _queue_survey(session, conv, surveys)
                     recount.add(conv.customer_id)
             elif action == "assign_me":
                 done = _assign_to(session, conv, agent, agent)

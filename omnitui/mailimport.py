@@ -595,8 +595,10 @@ _UPDATE_CUSTOMER = (
 )
 _UPSERT_CONVERSATION = (
     "INSERT INTO conversation (id, customer_id, status, opened_at, first_inbound_at, "
-    "first_response_at, resolved_at, last_message_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "first_response_at, resolved_at, last_message_at, channel) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'email') "
     "ON CONFLICT(id) DO UPDATE SET status = excluded.status, opened_at = excluded.opened_at, "
+    "channel = CASE WHEN conversation.channel = '' THEN 'email' ELSE conversation.channel END, "
     "first_inbound_at = excluded.first_inbound_at, "
     "first_response_at = excluded.first_response_at, resolved_at = excluded.resolved_at, "
     "last_message_at = excluded.last_message_at, "

@@ -27,6 +27,11 @@ all of which a message must match (AND; there is no OR):
   ``has:attachment``  the message came or went with a file
   ``customer:ID`` the customer with that number; ``customer:NAME``: customers whose
                   folded name contains NAME (NAME beginning a word of it)
+  ``sla:breached``   the conversation missed an SLA target (omnitui/sla.py): answered (or
+                  resolved unanswered) or resolved after its due time, or not yet and
+                  the time has passed;
+                  ``sla:breaching``: it is open and a target it has still to meet falls
+                  due within ``sla.WARNING`` (an hour) or has passed (the SLA view)
 
 Field names and fixed values take any case. Text with a colon after letters reads as a
 field, so ``http://x`` is an unknown field: quote it (``"http://x"``).
@@ -64,11 +69,24 @@ from typing import Protocol
 from omnitui.i18n import _
 from omnitui.normalize import fold, words
 
-FIELDS = ("from", "to", "channel", "tag", "is", "assignee", "before", "after", "has", "customer")
+FIELDS = (
+    "from",
+    "to",
+    "channel",
+    "tag",
+    "is",
+    "assignee",
+    "before",
+    "after",
+    "has",
+    "customer",
+    "sla",
+)
 CHANNELS = ("email", "telegram", "webchat", "phone")
 STATUSES = ("open", "pending", "snoozed", "resolved")
 STATES = (*STATUSES, "unread")
 HAS = ("attachment",)
+SLA_STATES = ("breached", "breaching")
 
 FOLD_FUNCTION = "omnitui_fold"
 """The SQL function SQLite connections must have (``normalize.fold``) for from:/to:/customer:."""
@@ -297,6 +315,11 @@ def _value(name: str, raw: str, source: str, column: int) -> FieldValue:
         if lowered not in STATES:
             said = _('unknown state "{value}" ({states})')
             raise _error(source, column, said.format(value=raw, states=", ".join(STATES)))
+        return lowered
+    if name == "sla":
+        if lowered not in SLA_STATES:
+            said = _('unknown "{value}" (sla:breached, sla:breaching)')
+            raise _error(source, column, said.format(value=raw))
         return lowered
     if name == "has":
         if lowered not in HAS:
@@ -659,6 +682,8 @@ def _condition(
         return f"m.sent_at {'<' if name == 'before' else '>='} {p}"
     if name == "has":
         return f"{_INDEXED}m.id IN (SELECT message_id FROM attachment)"
+    if name == "sla":
+        return _sla_condition(str(value), key, params, now, dialect)
     raise AssertionError(f"field {name} has no condition")  # parse() admits no other
 
 
@@ -666,7 +691,7 @@ def _condition(
 # Customers: a query as a view of the customer list (omnitui/views.py)
 
 
-_CONVERSATION_FIELDS = frozenset({"is", "assignee", "tag"})
+_CONVERSATION_FIELDS = frozenset({"is", "assignee", "tag", "sla"})
 """Fields that are about a conversation (or its customer), not about one message."""
 _GROWING = "/*grows*/"
 """Marks a condition on ``v.status`` whose matches keep growing (resolved: every case ever
@@ -765,4 +790,26 @@ def _conversation_condition(
         # index answers (search's case-blind comparison cannot use it).
         params[key] = str(value).strip().lower().replace("i\u0307", "i")
         return f"v.id IN (SELECT conversation_id FROM conversationtag WHERE tag = {p})"
+    if name == "sla":
+        now = context.now or datetime.now(UTC)
+        return _sla_condition(str(value), key, params, now, dialect)
     raise AssertionError(f"field {name} is not about a conversation")
+
+
+def _sla_condition(
+    value: str, key: str, params: dict[str, object], now: datetime, dialect: Dialect
+) -> str:
+    """sla:breached / sla:breaching over conversation ``v`` (its targets: inbox.apply_sla)."""
+    if value == "breached":
+        params[key] = dialect.time(now)
+        return (
+            f"v.first_response_due_at < coalesce(v.first_response_at, v.resolved_at, :{key}) "
+            f"OR v.resolution_due_at < coalesce(v.resolved_at, :{key})"
+        )
+    from omnitui.sla import WARNING
+
+    params[key] = dialect.time(now + WARNING)
+    return (
+        f"v.status = 'open' AND ((v.first_response_at IS NULL AND "
+        f"v.first_response_due_at <= :{key}) OR v.resolution_due_at <= :{key})"
+    )

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from omnitui.connectors.base import Button
     from omnitui.reads import AttachmentRow
 
 
@@ -82,6 +83,11 @@ class ConversationState:
     snoozed_until: datetime | None
     tags: tuple[str, ...]
     blocked: tuple[BlockedIdentity, ...] = ()
+    sla_policy: str = ""
+    """The SLA policy whose targets it has ("": none)."""
+    first_response_due_at: datetime | None = None
+    resolution_due_at: datetime | None = None
+    first_response_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,8 @@ class ChatEventRow:
     at: datetime
     files: tuple[AttachmentRow, ...] = ()
     """A reply's files, in the order they were attached (those whose bytes were kept)."""
+    buttons: tuple[Button, ...] = ()
+    """A reply's buttons (``message.buttons``)."""
 
 
 @dataclass(frozen=True, slots=True)

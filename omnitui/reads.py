@@ -115,6 +115,7 @@ def __getattr__(name: str) -> object:
 
 
 if TYPE_CHECKING:
+    from omnitui.kb import KbDetail, KbRow
     from omnitui.query import Compiled, Dialect, Query
     from omnitui.query import Context as QueryContext
     from omnitui.views import View
@@ -301,6 +302,9 @@ class CustomerRow:
     """Who has the customer's active conversation (None: nobody, or none active)."""
     snoozed_until: datetime | None = None
     """When the customer's active conversation wakes, while it is snoozed."""
+    sla_due_at: datetime | None = None
+    """While the active conversation is open: when its next SLA target falls due (the first
+    response while unanswered, or the resolution, whichever comes first); None: no target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +357,12 @@ class TimelineItem:
     """For an event: the message it is about (a move or a split)."""
     edited: bool = False
     """The sender changed the text after sending it (its earlier texts: ``Reader.edits``)."""
+    call_seconds: int | None = None
+    """A logged phone call (message.kind "call"): how long it was; None for anything else."""
+    call_outcome: str = ""
+    """A logged call's outcome: answered, missed, voicemail, busy, no-answer."""
+    message_kind: str = ""
+    """``message.kind``: "" an ordinary message, "survey", "rating", "bot", "call"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,10 +485,15 @@ _CUSTOMER_COLS = (
     "id, name, channels, unread_count, open_count, preview, last_activity_at, version, "
     # The active conversation's snooze time and assignee, for the list's marks: one seek on
     # ix_conversation_customer_status a row with an active conversation (+0.2-0.4 ms a page
-    # of 200), as "SNOOZED_UNTIL<US>ASSIGNEE", NULL without one.
+    # of 200), as "SNOOZED_UNTIL<US>ASSIGNEE<US>FIRST_DUE<US>RESOLUTION_DUE", NULL without
+    # one (the SLA targets still to meet while it is open, "" for none).
     "CASE WHEN open_count > 0 THEN (SELECT coalesce(CAST(v.snoozed_until AS TEXT), '') || "
     "'\x1f' || "
-    "coalesce(v.assignee, '') FROM conversation v WHERE v.customer_id = customer.id "
+    "coalesce(v.assignee, '') || "
+    "'\x1f' || CASE WHEN v.status = 'open' AND v.first_response_at IS NULL "
+    "THEN coalesce(CAST(v.first_response_due_at AS TEXT), '') ELSE '' END || '\x1f' || "
+    "CASE WHEN v.status = 'open' THEN coalesce(CAST(v.resolution_due_at AS TEXT), '') "
+    "ELSE '' END FROM conversation v WHERE v.customer_id = customer.id "
     "AND v.status IN ('open', 'pending', 'snoozed') ORDER BY v.id DESC LIMIT 1) END"
 )
 
@@ -546,7 +561,9 @@ def _attachments_of(raw: str | list[Any] | None) -> tuple[AttachmentRow, ...]:
 
 def _customer(row: tuple[object, ...]) -> CustomerRow:
     cid, name, channels, unread, open_, preview, last, version, active = row
-    snoozed, _, assignee = str(active or "").partition("\x1f")
+    parts = (str(active or "") + "\x1f" * 3).split("\x1f")
+    snoozed, assignee, first_due, resolution_due = parts[:4]
+    dues = [parse_stamp(d) for d in (first_due, resolution_due) if d]
     return CustomerRow(
         int(cid),  # type: ignore[call-overload]
         str(name),
@@ -558,6 +575,7 @@ def _customer(row: tuple[object, ...]) -> CustomerRow:
         int(version),  # type: ignore[call-overload]
         assignee or None,
         _ts(snoozed),
+        min(dues) if dues else None,
     )
 
 
@@ -571,7 +589,8 @@ def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> Conversat
 
     # Newest active first, then newest: ix_conversation_customer_status, a handful of rows.
     conv = conn.execute(
-        "SELECT id, status, assignee, snoozed_until FROM conversation WHERE customer_id=? "
+        "SELECT id, status, assignee, snoozed_until, sla_policy, first_response_due_at, "
+        "resolution_due_at, first_response_at FROM conversation WHERE customer_id=? "
         "ORDER BY status IN ('open', 'pending', 'snoozed') DESC, id DESC LIMIT 1",
         (customer_id,),
     ).fetchone()
@@ -592,7 +611,16 @@ def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> Conversat
         )
     )
     return ConversationState(
-        int(conv[0]), str(conv[1]), conv[2] or None, _ts(conv[3]), tags, blocked
+        int(conv[0]),
+        str(conv[1]),
+        conv[2] or None,
+        _ts(conv[3]),
+        tags,
+        blocked,
+        conv[4] or "",
+        _ts(conv[5]),
+        _ts(conv[6]),
+        _ts(conv[7]),
     )
 
 
@@ -1001,10 +1029,11 @@ class Reader:
                 (customer_id,),
             ).fetchone()
             last_in = conn.execute(
-                # Of an address still theirs (one may have been unlinked since).
+                # Of an address still theirs (one may have been unlinked since); a logged
+                # call is no address to reply to.
                 "SELECT m.identity_id FROM message m JOIN identity i ON i.id = m.identity_id "
                 "AND i.customer_id = m.customer_id WHERE m.customer_id=? AND m.direction='in' "
-                "ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
+                "AND m.channel <> 'phone' ORDER BY m.sent_at DESC, m.id DESC LIMIT 1",
                 (customer_id,),
             ).fetchone()
             state = _conversation_state(conn, customer_id)
@@ -1037,8 +1066,9 @@ class Reader:
                 "SELECT m.id, m.direction, m.channel, m.account, m.author, m.subject, m.body, "
                 "m.sent_at, m.conversation_id, m.delivery, m.attempts, m.last_error, "
                 f"m.next_attempt_at, m.thread_reason, c.status, {self._attachments_json}, "
-                f"{_EDITED} "
+                f"{_EDITED}, p.duration_seconds, p.outcome, m.kind "
                 "FROM message m LEFT JOIN conversation c ON c.id = m.conversation_id "
+                "LEFT JOIN phonecall p ON p.message_id = m.id "
                 f"WHERE {where} "
                 "ORDER BY m.sent_at DESC, m.id DESC LIMIT ?",
                 (*params, limit),
@@ -1062,6 +1092,9 @@ class Reader:
                     r[14] or "",
                     _attachments_of(r[15]),
                     edited=bool(r[16]),
+                    call_seconds=r[17],
+                    call_outcome=r[18] or "",
+                    message_kind=r[19] or "",
                 )
                 for r in rows
             ]
@@ -1073,7 +1106,7 @@ class Reader:
                     "FROM event WHERE customer_id=? AND at >= ? AND at < ? AND kind IN "
                     "('status', 'assign', 'merge', 'retry', 'move', 'split', 'unreachable', "
                     "'link-suggested', 'identity-linked', 'identity-verified', 'unmerge', "
-                    "'link', 'unlink', 'rename', "
+                    "'link', 'unlink', 'rename', 'handoff', "
                     f"{_WORKFLOW_EVENTS}) ORDER BY at, id",
                     (customer_id, low if len(items) == limit else START_OF_TIME, high),
                 ).fetchall()
@@ -1441,10 +1474,14 @@ class Reader:
         """A web chat visitor's events after the one with id ``after`` (``in-ID`` for their
         message ``ADDRESS:ID``, else a reply's idempotency key), oldest first, at most
         ``limit``; the last ``limit`` when ``after`` is None or not found."""
+        from omnitui.connectors.base import buttons_of
         from omnitui.readrows import ChatEventRow
 
         args: dict[str, Any] = {"account": account, "address": address, "limit": limit}
-        cols = "SELECT m.direction, m.external_id, m.idempotency_key, m.body, m.sent_at, m.id "
+        cols = (
+            "SELECT m.direction, m.external_id, m.idempotency_key, m.body, m.sent_at, m.id, "
+            "m.buttons "
+        )
         with self._snapshot() as conn:
             found = None
             if after:
@@ -1471,11 +1508,13 @@ class Reader:
             # The replies' files in one more query of the same snapshot (most replies have none).
             files = _attachments_by_message(conn, (row[5] for row in rows if row[0] == "out"))
         events = []
-        for direction, external_id, key, body, sent_at, message_id in rows:
+        for direction, external_id, key, body, sent_at, message_id, buttons in rows:
             event_id = f"in-{external_id[len(address) + 1 :]}" if direction == "in" else key
             # Only the files whose bytes were kept can be linked to.
             attached = tuple(f for f in files.get(message_id, ()) if f.omitted is None and f.sha256)
-            events.append(ChatEventRow(event_id, direction, body, parse_stamp(sent_at), attached))
+            at = parse_stamp(sent_at)
+            offered = buttons_of(buttons)
+            events.append(ChatEventRow(event_id, direction, body, at, attached, offered))
         return events
 
     def last_agent_activity(self) -> datetime | None:
@@ -1488,7 +1527,9 @@ class Reader:
                 "SELECT max(heartbeat_at) AS at FROM presence "
                 "UNION ALL SELECT max(sent_at) FROM message "
                 "WHERE direction IN ('out', 'note') AND author NOT IN ('', 'system') "
-                "UNION ALL SELECT max(at) FROM event WHERE agent NOT IN ('', 'system')) AS activity"
+                "AND kind = '' "  # the bot's and the survey's messages are no agent about
+                "UNION ALL SELECT max(at) FROM event WHERE agent NOT IN ('', 'system') "
+                "AND kind NOT IN ('bot', 'handoff')) AS activity"
             )
             .fetchone()
         )
@@ -1601,7 +1642,7 @@ class Reader:
             row = conn.execute(
                 "SELECT author, direction, sent_at FROM message WHERE customer_id = ? "
                 "AND sent_at > ? AND direction IN ('out', 'note') AND author != ? "
-                "ORDER BY sent_at DESC, id DESC LIMIT 1",
+                "AND kind <> 'survey' ORDER BY sent_at DESC, id DESC LIMIT 1",
                 (customer_id, stamp(started_at), agent),
             ).fetchone()
         replied = RacedReply(str(row[0]), str(row[1]), parse_stamp(row[2])) if row else None
@@ -1639,6 +1680,45 @@ class Reader:
             )
         found = _canned(row)
         return CannedDetail(found, {lang: str(bodies[lang]) for lang in found.languages})
+
+    # -- the knowledge base (the FAQ bot's) ---------------------------------------------
+
+    def kb_entries(self, limit: int = 10_000) -> list[KbRow]:
+        """Every knowledge base entry, by slug, with its languages and its English question
+        (else its first)."""
+        from omnitui.kb import KbRow
+
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                "SELECT e.id, e.slug, e.tags, e.updated_at, e.updated_by, v.language, v.question "
+                "FROM kbentry e LEFT JOIN kbvariant v ON v.entry_id = e.id "
+                "WHERE e.id IN (SELECT id FROM kbentry ORDER BY slug LIMIT ?) "
+                "ORDER BY e.slug, v.id",
+                (limit,),
+            ).fetchall()
+        found: dict[int, list[Sequence[Any]]] = {}
+        for row in rows:
+            found.setdefault(int(row[0]), []).append(row)
+        return [KbRow.of(group) for group in found.values()]
+
+    def kb_entry(self, entry_id: int) -> KbDetail | None:
+        """One knowledge base entry with its text in every language; None when it is gone."""
+        from omnitui.canned import ordered_languages
+        from omnitui.kb import Entry, KbDetail, KbRow, Variant
+
+        with self._snapshot() as conn:
+            rows = conn.execute(
+                "SELECT e.id, e.slug, e.tags, e.updated_at, e.updated_by, v.language, v.question, "
+                "v.answer FROM kbentry e LEFT JOIN kbvariant v ON v.entry_id = e.id "
+                "WHERE e.id = ? ORDER BY v.id",
+                (entry_id,),
+            ).fetchall()
+        if not rows:
+            return None
+        row = KbRow.of(rows)
+        variants = {str(r[5]): Variant(str(r[6]), str(r[7])) for r in rows if r[5] is not None}
+        ordered = {lang: variants[lang] for lang in ordered_languages(variants)}
+        return KbDetail(row, Entry(row.slug, row.tags, ordered))
 
     def customer_language(self, customer_id: int) -> str | None:
         """The language the customer writes in (en, az, tr, fa), detected from their last

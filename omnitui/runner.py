@@ -38,7 +38,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
-from omnitui import db, inbox
+from omnitui import db, inbox, sla
 from omnitui.blobs import BlobStore
 from omnitui.config import Settings
 from omnitui.connectors.base import (
@@ -79,6 +79,9 @@ WAKE_FIRST_SECONDS = 1.0
 """Snoozed conversations are first woken this soon after the lease is taken..."""
 WAKE_EVERY_SECONDS = 30.0
 """...and then this often while it is held (a snooze runs out at most this late)."""
+SLA_EVERY_SECONDS = 10.0
+"""With SLA policies, conversations get their targets after each batch stored, and at
+least this often (tags changed in a TUI, a conversation reopened)."""
 
 
 def default_holder() -> str:
@@ -142,6 +145,7 @@ class StoreHistory:
                 r.text,
                 r.at,
                 tuple(OutboundFile(f.filename, f.content_type, f.sha256, f.size) for f in r.files),
+                r.buttons,
             )
             for r in rows
         ]
@@ -194,6 +198,8 @@ class Runner:
         """Each connector's last state, as recorded (what /healthz reports)."""
         self.http_address: tuple[str, int] | None = None
         """Where the HTTP server listens right now, else None."""
+        self._sla_wanted: asyncio.Event | None = None
+        """Set after a batch is stored: time for apply_sla (None: no SLA policies)."""
 
     @property
     def holding(self) -> bool:
@@ -294,18 +300,25 @@ class Runner:
         draining = asyncio.Event()
         outbox = asyncio.create_task(self._outbox(generation, draining), name="outbox")
         wake = asyncio.create_task(self._wake_snoozed(), name="wake")
+        chores = [wake]
+        policies = sla.from_config(self.settings.config)
+        if policies is not None:
+            self._sla_wanted = asyncio.Event()
+            chores.append(
+                asyncio.create_task(self._apply_sla(policies, self._sla_wanted), name="sla")
+            )
         stopping = asyncio.create_task(stop.wait(), name="stop")
         try:
             await asyncio.wait({heartbeat, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if heartbeat.done():
                 heartbeat.result()  # raises LeaseLost (or a bug)
             await _cancel(http)  # first: no request comes in for a connector that stopped
-            await _cancel([*workers, wake])
+            await _cancel([*workers, *chores])
             draining.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(outbox), STOP_GRACE)
         finally:
-            await _cancel([*http, *workers, wake, outbox, heartbeat, stopping])
+            await _cancel([*http, *workers, *chores, outbox, heartbeat, stopping])
         await asyncio.gather(
             *(self._set_state(c, "stopped") for c in self.connectors),
             *([self._record_state(HTTP, HTTP, "stopped")] if address else []),
@@ -362,7 +375,10 @@ class Runner:
         delay = first
 
         async def sink(batch: Batch) -> None:
-            await self._db(inbox.ingest, self.engine, batch, self.blobs)
+            stored = await self._db(inbox.ingest, self.engine, batch, self.blobs)
+            if self._sla_wanted is not None and stored:
+                self._sla_wanted.set()
+            await self._bot(connector, batch, stored)
             if batch.progress is not None:
                 state = "syncing" if batch.progress else "running"
                 await self._set_state(connector, state, detail=batch.progress)
@@ -387,6 +403,26 @@ class Runner:
             await self._set_state(connector, "backoff", error)
             await asyncio.sleep(wait)
             delay = min(ceiling, delay * 2)
+
+    async def _bot(
+        self, connector: Connector, batch: Batch, stored: Sequence[inbox.Ingested]
+    ) -> None:
+        """The FAQ bot's turn after each customer's message just stored on a channel it
+        answers on ([bot]); its failure is logged, never the connector's (the messages are
+        stored, and the agents answer them)."""
+        config = self.settings.config.bot
+        if not config.answers_on(connector.channel):
+            return
+        for message, result in zip(batch.messages, stored, strict=True):
+            if result.message_id is None or message.direction != "in" or message.edit_of:
+                continue  # already stored, the team's own, or an edit of an earlier message
+            try:
+                turn = await self._db(inbox.bot_turn, self.engine, result.message_id, config)
+            except Exception:
+                log.exception("bot: could not take its turn on message %d", result.message_id)
+                continue
+            if turn.action != "silent":
+                log.info("bot: message %d %s %s", result.message_id, turn.action, turn.reason)
 
     # -- the HTTP server ---------------------------------------------------------
 
@@ -459,6 +495,22 @@ class Runner:
                 if woken:
                     log.info("woke %d snoozed conversations: %s", len(woken), woken[:20])
             await asyncio.sleep(WAKE_EVERY_SECONDS)
+
+    # -- SLA targets ---------------------------------------------------------------
+
+    async def _apply_sla(self, policies: sla.Policies, wanted: asyncio.Event) -> None:
+        """Give conversations their SLA targets after each batch stored and every
+        ``SLA_EVERY_SECONDS`` (one indexed read when nothing changed). A failure is logged
+        and tried again next time; it never stops the runner."""
+        while True:
+            wanted.clear()
+            try:
+                while await self._db(inbox.apply_sla, self.engine, policies) >= inbox.SLA_BATCH:
+                    pass  # a backlog (a config change): the next batch at once
+            except Exception:
+                log.exception("could not give conversations their SLA targets")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wanted.wait(), SLA_EVERY_SECONDS)
 
     # -- outbox ------------------------------------------------------------------
 
@@ -562,7 +614,7 @@ class Runner:
                     await connector.keep_sent_copy(message, result)
                 except Exception:
                     log.exception("reply %d: could not keep a sent copy", message.message_id)
-            if result.recipient_away:
+            if result.recipient_away and not message.kind:  # a survey waits for their return
                 await self._email_copy(message)
 
     async def _email_copy(self, message: OutboundMessage) -> None:

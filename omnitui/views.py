@@ -121,6 +121,13 @@ RESOLVED = View(
 )
 BUILT_IN = (ALL, OPEN, MINE, UNASSIGNED, PENDING, SNOOZED, RESOLVED)
 """The views every inbox has, in the bar's order (digits 1-7)."""
+SLA = View(
+    "sla",
+    NP_("view", "SLA"),
+    "sla:breaching",
+    description=N_("Open conversations with an SLA target due within an hour or overdue"),
+)
+"""Shown when the config has SLA policies, after the saved searches (``with_sla``)."""
 
 
 def channel_view(channel: str) -> View:
@@ -150,6 +157,12 @@ def saved_views(config_views: Mapping[str, object]) -> list[View]:
         key = str(getattr(table, "key", "") or "")
         found.append(saved_view(name, query, title=title, key=key))
     return found
+
+
+def with_sla(saved: list[View], policies: Mapping[str, object]) -> list[View]:
+    """The saved searches, and the SLA view after them when the config has policies
+    (``[sla.NAME]``): it joins the bar where they do, so their digits never move."""
+    return [*saved, SLA] if policies else saved
 
 
 def compact_count(count: int) -> str:

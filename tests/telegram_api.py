@@ -199,6 +199,9 @@ class BotApiServer:
         self._messages: dict[tuple[int | str, int], dict[str, Any]] = {}
         self._last_message_id: dict[int | str, int] = {}
         self._webhook_error: tuple[int, str] | None = None
+        self._query_count = 0
+        self._queries: set[str] = set()
+        """Callback queries not answered yet (answerCallbackQuery)."""
         self._stopping = False
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -450,6 +453,33 @@ class BotApiServer:
             }
         return self.push_update({"channel_post": message})
 
+    def press_button(self, user_id: int, message_id: int, data: str) -> int:
+        """The customer presses the inline keyboard button with callback data ``data`` under
+        the bot's message ``message_id`` in their chat: a "callback_query" update (its ``id``
+        is what answerCallbackQuery names) for getUpdates. Only a button the message has can
+        be pressed."""
+        return self.push_update(self.button_press(user_id, message_id, data))
+
+    def button_press(self, user_id: int, message_id: int, data: str) -> dict[str, Any]:
+        """The update of ``press_button``, not queued (for ``deliver_webhook``)."""
+        with self._changed:
+            message = copy.deepcopy(self._messages.get((user_id, message_id)))
+            if message is None:
+                raise ValueError(f"no message {message_id} in chat {user_id}")
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+            if not any(b.get("callback_data") == data for row in rows for b in row):
+                raise ValueError(f"message {message_id} has no button with data {data!r}")
+            self._query_count += 1
+            query = {
+                "id": f"{self.bot_id}{self._query_count:08d}",
+                "from": self._user(user_id),
+                "message": message,
+                "chat_instance": f"-{user_id}{self.bot_id}",
+                "data": data,
+            }
+            self._queries.add(query["id"])
+        return {"callback_query": query}
+
     def unknown_update(self, kind: str, payload: dict[str, Any]) -> int:
         """An update of a kind the connector ignores, e.g. ("poll", {"id": "1", ...})."""
         return self.push_update({kind: payload})
@@ -659,8 +689,48 @@ class BotApiServer:
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_length(text) > MAX_MESSAGE_LENGTH:
             raise ApiError(400, "Bad Request: message is too long")
+        content: dict[str, Any] = {"text": text}
+        markup = _inline_keyboard(params.get("reply_markup"))
+        if markup is not None:
+            content["reply_markup"] = markup
         with self._changed:
-            return self._send(params, {"text": text})
+            return self._send(params, content)
+
+    def _answer_callback_query(self, request: _Request) -> Any:
+        query_id = str(request.params.get("callback_query_id") or "")
+        with self._changed:
+            if query_id not in self._queries:
+                raise ApiError(
+                    400,
+                    "Bad Request: query is too old and response timeout expired "
+                    "or query ID is invalid",
+                )
+            self._queries.discard(query_id)
+        return True
+
+    def _edit_message_reply_markup(self, request: _Request) -> Any:
+        params = request.params
+        chat_id = params.get("chat_id")
+        message_id = int(params.get("message_id") or 0)
+        markup = _inline_keyboard(params.get("reply_markup"))
+        with self._changed:
+            message = self._messages.get((chat_id, message_id))
+            if message is None or message.get("from", {}).get("id") != self.bot_id:
+                raise ApiError(400, "Bad Request: message to edit not found")
+            if message.get("reply_markup") == markup:
+                raise ApiError(
+                    400,
+                    "Bad Request: message is not modified: specified new message content and "
+                    "reply markup are exactly the same as a current content and reply markup "
+                    "of the message",
+                )
+            if markup is None:
+                message.pop("reply_markup", None)
+            else:
+                message["reply_markup"] = markup
+            message["edit_date"] = int(time.time())
+            self._changed.notify_all()
+            return copy.deepcopy(message)
 
     def _send_document(self, request: _Request) -> Any:
         with self._changed:
@@ -962,6 +1032,8 @@ METHODS = {
         _Method("sendDocument", BotApiServer._send_document),
         _Method("sendPhoto", BotApiServer._send_photo),
         _Method("sendChatAction", BotApiServer._send_chat_action),
+        _Method("answerCallbackQuery", BotApiServer._answer_callback_query),
+        _Method("editMessageReplyMarkup", BotApiServer._edit_message_reply_markup),
         _Method("getFile", BotApiServer._get_file),
         _Method(
             "setWebhook",
@@ -1002,6 +1074,26 @@ def image_size(data: bytes) -> tuple[int, int] | None:
                 return int(width), int(height)
             at += 2 + length
     return None
+
+
+def _inline_keyboard(markup: Any) -> dict[str, Any] | None:
+    """An InlineKeyboardMarkup as Telegram checks it (callback data 1-64 bytes, a text on
+    every button); None for none. Other keyboards are not kept with the message."""
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    if not isinstance(markup, dict) or "inline_keyboard" not in markup:
+        return None
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise ApiError(400, "Bad Request: can't parse inline keyboard button")
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not str(button.get("text") or "").strip():
+                raise ApiError(400, "Bad Request: can't parse inline keyboard button")
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+    return {"inline_keyboard": rows}
 
 
 def _ok(result: Any, description: str | None = None) -> _Reply:

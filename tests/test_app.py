@@ -297,7 +297,7 @@ def all_bindings() -> list[Binding]:
 async def test_help_lists_every_binding_with_its_key(tmp_path: Path, tui_store: Store) -> None:
     settings = settings_for(tmp_path, tui_store.url, keys={"reply": "e", "resolve": "ctrl+k"})
     app = make_app(settings)
-    async with app.run_test(size=(160, 200)) as pilot:  # every binding on one screen
+    async with app.run_test(size=(160, 300)) as pilot:  # every binding on one screen
         await wait_for(pilot, lambda: "John Smith" in list_text(app))
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

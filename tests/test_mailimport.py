@@ -247,6 +247,7 @@ def test_a_maildir_imports_as_customers_and_conversations_once(
     )
     assert BlobStore(data / "attachments").get(str(digest)) == PDF
     assert query(store_url, "SELECT count(*) FROM messageraw") == [(8,)]
+    assert query(store_url, "SELECT DISTINCT channel FROM conversation") == [("email",)]
     [(error, source)] = query(store_url, "SELECT error, source FROM quarantine")
     assert "no sender" in error and source.endswith("nofrom:2,S")
 

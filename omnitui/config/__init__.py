@@ -28,6 +28,7 @@ from omnitui.i18n import _, ngettext
 if TYPE_CHECKING:
     from omnitui.config.models import (
         AgentConfig,
+        BotConfig,
         Config,
         DemoConfig,
         EmailAccount,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AgentConfig",
+    "BotConfig",
     "Checked",
     "Config",
     "ConfigError",
@@ -65,6 +67,7 @@ __all__ = [
 _MODELS = frozenset(
     {
         "AgentConfig",
+        "BotConfig",
         "Config",
         "DemoConfig",
         "EmailAccount",

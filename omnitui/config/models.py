@@ -10,11 +10,15 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from typing import ClassVar, Literal
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omnitui.i18n import _
+
+if TYPE_CHECKING:
+    from omnitui.csat import SurveyPolicy
 
 
 class _Section(BaseModel):
@@ -246,6 +250,8 @@ class EmailAccount(_Section):
     """Attachments larger than this are listed but not kept apart (the raw message has them)."""
     imap: ImapConfig | None = None
     smtp: SmtpConfig | None = None
+    csat: bool = False
+    """Ask the customer to rate the help (1-5, by replying) when an agent resolves."""
 
     @field_validator("address")
     @classmethod
@@ -293,6 +299,8 @@ class TelegramAccount(_Section):
     max_file_mb: float = Field(default=20.0, gt=0, le=2000)
     """Photos, documents, voice and video larger than this are listed but not downloaded
     (20 MB is the most Telegram's own Bot API server hands out)."""
+    csat: bool = False
+    """Ask the customer to rate the help (buttons 1-5) when an agent resolves."""
     base_url: str = ""
     base_file_url: str = ""
     """A local Bot API server (e.g. "http://127.0.0.1:8081/bot"); empty: api.telegram.org.
@@ -385,6 +393,8 @@ class WebChatAccount(_Section):
     """The [email.NAME] account that sends a reply by email when the visitor is not on the page
     to see it (and the customer has an email address); empty: the only email account, if there
     is exactly one, else replies wait in the chat for the visitor's return."""
+    csat: bool = False
+    """Ask the visitor to rate the help (buttons 1-5 in the panel) when an agent resolves."""
 
     @field_validator("allowed_origins")
     @classmethod
@@ -529,6 +539,161 @@ class DisplayConfig(_Section):
         return value
 
 
+class CsatConfig(_Section):
+    """The satisfaction survey's words; which channels ask is each account's ``csat``."""
+
+    question: dict[str, str] = Field(default_factory=dict)
+    """The question by customer language (en, az, tr, fa), instead of the built-in one; email
+    adds under it how to answer (a number 1-5 on the first line of the reply)."""
+
+    @field_validator("question")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        from omnitui.csat import QUESTIONS
+
+        for language, text in value.items():
+            if language not in QUESTIONS:
+                raise ValueError(
+                    _("language {value} is not one of {languages}").format(
+                        value=repr(language), languages=", ".join(QUESTIONS)
+                    )
+                )
+            if not text.strip():
+                raise ValueError(_("the question in {language} is empty").format(language=language))
+        return value
+
+
+def _default_handoff_words() -> dict[str, tuple[str, ...]]:
+    from omnitui.kb import DEFAULT_HANDOFF_WORDS
+
+    return dict(DEFAULT_HANDOFF_WORDS)
+
+
+class BotConfig(_Section):
+    """The FAQ bot: answers a customer's question from the knowledge base (``omnitui kb
+    import``) while no agent has taken the conversation, and hands it to the agents."""
+
+    webchat: bool = False
+    """Answer on the web chats."""
+    telegram: bool = False
+    """Answer on the Telegram bots."""
+    min_score: float = Field(default=0.5, gt=0, le=1)
+    """The share of the message's meaningful words an entry's question must have (0-1);
+    below it the conversation goes to the agents at once."""
+    name: str = "bot"
+    """The author of the bot's messages in the timeline."""
+    handoff_words: dict[str, tuple[str, ...]] = Field(default_factory=_default_handoff_words)
+    """Words by language (en, az, tr, fa) with which a customer asks for a person."""
+    handoff_message: bool = True
+    """Tell the customer "A person will answer you soon." when the conversation goes to the
+    agents after the bot answered or the customer asked for a person."""
+
+    @field_validator("name")
+    @classmethod
+    def _a_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(_("give the bot a name"))
+        return value.strip()
+
+    @field_validator("handoff_words")
+    @classmethod
+    def _known_languages(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        from omnitui.kb import DEFAULT_HANDOFF_WORDS
+
+        for language in value:
+            if language not in DEFAULT_HANDOFF_WORDS:
+                problem = _("language {value} is not one of {languages}")
+                shown = ", ".join(DEFAULT_HANDOFF_WORDS)
+                raise ValueError(problem.format(value=repr(language), languages=shown))
+        return {**DEFAULT_HANDOFF_WORDS, **value}
+
+    def answers_on(self, channel: str) -> bool:
+        """Whether the bot answers customers on ``channel``."""
+        return (channel == "webchat" and self.webchat) or (channel == "telegram" and self.telegram)
+
+
+class BusinessHoursConfig(_Section):
+    """The team's opening hours ([business_hours]), for SLA targets and the reports."""
+
+    zone: str = ""
+    """IANA zone the hours are in (e.g. Asia/Baku); empty: [agent] timezone, else UTC."""
+    mon: str = ""
+    """Opening hours: "09:00-18:00", several as "09:00-13:00,14:00-18:00"; "" = closed."""
+    tue: str = ""
+    wed: str = ""
+    thu: str = ""
+    fri: str = ""
+    sat: str = ""
+    sun: str = ""
+    holidays: tuple[date, ...] = ()
+    """Dates closed all day: ["2026-03-20", ...] (or TOML dates: [2026-03-20, ...])."""
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return AgentConfig._known_zone(value)
+
+    @field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    @classmethod
+    def _opening_hours(cls, value: str) -> str:
+        from omnitui.hours import parse_intervals
+
+        parse_intervals(value)
+        return value
+
+    @model_validator(mode="after")
+    def _open_some_day(self) -> BusinessHoursConfig:
+        if not any(getattr(self, day).strip() for day in _WEEKDAYS):
+            raise ValueError(_('no day has opening hours (e.g. mon = "09:00-18:00")'))
+        return self
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CHANNELS = ("email", "telegram", "webchat", "phone")
+
+
+class SlaPolicy(_Section):
+    """An SLA policy ([sla.NAME]): targets for the conversations it matches.
+
+    The first policy, in the order written, whose channels and tags match a
+    conversation gives it its targets; one with neither matches every conversation."""
+
+    channels: tuple[str, ...] = ()
+    """The channels it applies to (email, telegram, webchat, phone); empty: any."""
+    tags: tuple[str, ...] = ()
+    """It applies to conversations with any of these tags; empty: any."""
+    first_response: str = ""
+    """Time to the first reply: "30m", "4h", "2d", "1h30m"; empty: no target."""
+    resolution: str = ""
+    """Time to resolved, from the customer's first message; empty: no target."""
+    business_hours: bool = False
+    """Count only the hours of [business_hours] (a day, "1d", is still 24 of them)."""
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for channel in value:
+            if channel not in _CHANNELS:
+                problem = _("channel {value} is not one of {channels}")
+                raise ValueError(problem.format(value=repr(channel), channels=", ".join(_CHANNELS)))
+        return value
+
+    @field_validator("first_response", "resolution")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        if value:
+            from omnitui.sla import parse_duration
+
+            parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _a_target(self) -> SlaPolicy:
+        if not self.first_response and not self.resolution:
+            raise ValueError(_('no target: set first_response and/or resolution (e.g. "4h")'))
+        return self
+
+
 class Config(_Section):
     agent: AgentConfig = AgentConfig()
     store: StoreConfig = StoreConfig()
@@ -546,6 +711,12 @@ class Config(_Section):
     """Saved searches shown as views of the customer list: [views.vip] query = "tag:vip"."""
     notify: NotifyConfig = NotifyConfig()
     display: DisplayConfig = DisplayConfig()
+    business_hours: BusinessHoursConfig | None = None
+    """The team's opening hours, for SLA targets that count business hours only."""
+    sla: dict[str, SlaPolicy] = Field(default_factory=dict)
+    """SLA policies by name, the first matching one applies: [sla.vip] tags = ["vip"] ..."""
+    bot: BotConfig = BotConfig()
+    csat: CsatConfig = CsatConfig()
     keymap: dict[str, str] = Field(default_factory=dict)
     """Binding id -> key(s), e.g. reply = "r" or send = "ctrl+s,f5"; ? lists every id."""
     keys: dict[str, str] = Field(default_factory=dict)
@@ -660,6 +831,19 @@ class Config(_Section):
         return self
 
     @model_validator(mode="after")
+    def _business_hours_for_sla(self) -> Config:
+        if self.business_hours is None:
+            for name, policy in self.sla.items():
+                if policy.business_hours:
+                    raise ValueError(
+                        _(
+                            "[sla.{name}] business_hours = true needs the opening hours: "
+                            'a [business_hours] table (e.g. mon = "09:00-18:00")'
+                        ).format(name=name)
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _webhooks_can_be_reached(self) -> Config:
         paths: dict[str, str] = {}
         for name, bot in self.telegram.items():
@@ -690,6 +874,22 @@ class Config(_Section):
                 )
             paths[path] = name
         return self
+
+    def survey_policy(self) -> SurveyPolicy:
+        """The satisfaction survey as the services apply it when an agent resolves."""
+        from omnitui.csat import SurveyPolicy
+
+        accounts = frozenset(
+            (channel, name)
+            for channel, table in (
+                ("email", self.email),
+                ("telegram", self.telegram),
+                ("webchat", self.webchat),
+            )
+            for name, account in table.items()
+            if account.csat
+        )
+        return SurveyPolicy(accounts, dict(self.csat.question))
 
     def email_account_for(self, webchat: str) -> str | None:
         """The email account that sends web chat ``webchat``'s replies to visitors who left."""

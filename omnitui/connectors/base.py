@@ -12,6 +12,7 @@ Must not import the store, the services, the runner or Textual.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -81,6 +82,35 @@ class InboundMessage:
     """The external id of a message the sender edited: the stored message's text becomes
     ``body`` and the previous text is kept in its edit history. An edit of a message never
     stored is stored as a new message (under ``external_id``)."""
+    button: str | None = None
+    """The ``Button.data`` of a button the sender pressed (``body`` is its label). The store
+    acts on the data it knows (a survey's rating) and keeps any other press as a message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered with an outgoing message (Telegram's inline keyboard, the web chat's
+    buttons). A press comes back as an ``InboundMessage`` with ``button`` = ``data``."""
+
+    label: str
+    data: str
+    """Up to 64 bytes (Telegram's callback data); what the store acts on, never shown."""
+
+
+def buttons_json(buttons: Sequence[Button]) -> str:
+    """Buttons as ``message.buttons`` keeps them: ``[[label, data], ...]``."""
+    return json.dumps([[b.label, b.data] for b in buttons], ensure_ascii=False)
+
+
+def buttons_of(stored: str | None) -> tuple[Button, ...]:
+    """The buttons ``message.buttons`` holds (none for NULL or anything not of its shape)."""
+    try:
+        found = json.loads(stored) if stored else []
+    except ValueError:
+        return ()
+    if not isinstance(found, list):
+        return ()
+    return tuple(Button(str(b[0]), str(b[1])) for b in found if isinstance(b, list) and len(b) == 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +155,10 @@ class OutboundMessage:
     """The customer's name on the channel, for an email's To header."""
     attachments: tuple[OutboundFile, ...] = ()
     """Files to send after (or, with an empty ``body``, instead of) the text, in order."""
+    buttons: tuple[Button, ...] = ()
+    """Choices shown with the text where the channel can (chats); email ignores them."""
+    kind: str = ""
+    """The message's kind ("" a reply, "survey", "bot"): only replies get an email copy."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +287,8 @@ class HistoryEvent:
     at: datetime
     files: tuple[OutboundFile, ...] = ()
     """A reply's files, in order (their bytes are in the attachment store)."""
+    buttons: tuple[Button, ...] = ()
+    """The choices a reply offered (a survey's ratings)."""
 
 
 @runtime_checkable

@@ -31,6 +31,11 @@ update is kept (``raw_zlib``, or the quarantine row). Media are downloaded with 
 before the batch is stored; a file too large or a download that fails leaves an attachment
 with the reason instead, never a lost message.
 
+Buttons: a reply's ``buttons`` are an inline keyboard under its last text part. A press is a
+callback_query update, stored as the user's message (text: the label, ``button``: the data,
+answering the message it was under); once stored, the query is answered and the keyboard
+becomes the pressed button alone, marked ✓ (``_acknowledge``; a failure there is logged).
+
 /start: when ``greeting`` is set, the connector sends it itself right after the batch with
 the /start is committed (the connector has no access to the store, and a greeting is not a
 reply an agent wrote). It is not stored; the history shows the /start. A crash between the
@@ -82,7 +87,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from telegram import Bot, Message, Update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -102,6 +107,7 @@ from omnitui.config import TelegramAccount, resolve_secret
 from omnitui.config.models import WEBHOOK_SECRET
 from omnitui.connectors.base import (
     Batch,
+    Button,
     DeliveryError,
     InboundAttachment,
     InboundMessage,
@@ -165,6 +171,8 @@ MAX_UPDATE_BYTES = 1024 * 1024
 WEBHOOK_CHECK_SECONDS = 300.0
 """How often webhook mode checks (getWebhookInfo) that the webhook still points at us."""
 GREETED_MEMORY = 4096
+PRESSED_MARK = "✓ "
+"""Before the label of the button a customer pressed, left alone under the message."""
 """How many stored update ids webhook mode remembers, so a delivery again greets no one."""
 
 
@@ -415,6 +423,18 @@ class _Converted:
     message: InboundMessage | None = None
     quarantined: Quarantined | None = None
     greet: int | None = None
+    press: _Press | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Press:
+    """A button press to acknowledge once it is stored: answerCallbackQuery (the client stops
+    waiting), and the message's keyboard becomes the one button pressed, marked ✓."""
+
+    query_id: str
+    chat_id: int
+    message_id: int | None
+    button: Button
 
 
 _START = re.compile(r"/start(@\w+)?(\s|$)")
@@ -527,11 +547,13 @@ class TelegramConnector:
                 updates = await self._get_updates(bot, poll, offset)
                 if not updates:
                     continue
-                batch, greet = await self._batch(bot, updates)
+                batch, greet, presses = await self._batch(bot, updates)
                 await sink(batch)
                 offset = int(batch.cursor["offset"])
                 for chat_id in greet:
                     await self._greet(bot, chat_id)
+                for press in presses:
+                    await self._acknowledge(bot, press)
         finally:
             await poll.shutdown()
             await bot.request.shutdown()
@@ -720,6 +742,8 @@ class TelegramConnector:
             return Response(status_code=500)
         greet = converted.greet if first else None
         task = BackgroundTask(self._greet, live.bot, greet) if greet is not None else None
+        if converted.press is not None:
+            task = BackgroundTask(self._acknowledge, live.bot, converted.press)
         return Response(status_code=200, background=task)
 
     # -- what `omnitui doctor` asks -------------------------------------------------
@@ -752,7 +776,7 @@ class TelegramConnector:
 
     # -- converting updates ----------------------------------------------------------
 
-    async def _batch(self, bot: Bot, updates: list[Any]) -> tuple[Batch, list[int]]:
+    async def _batch(self, bot: Bot, updates: list[Any]) -> tuple[Batch, list[int], list[_Press]]:
         ids = [u["update_id"] for u in updates if isinstance(u, dict)]
         ids = [i for i in ids if isinstance(i, int)]
         if not ids:
@@ -760,6 +784,7 @@ class TelegramConnector:
         messages: list[InboundMessage] = []
         quarantined: list[Quarantined] = []
         greet: list[int] = []
+        presses: list[_Press] = []
         for raw in updates:
             converted = await self._convert(bot, raw)
             if converted.message is not None:
@@ -768,7 +793,9 @@ class TelegramConnector:
                 quarantined.append(converted.quarantined)
             if converted.greet is not None:
                 greet.append(converted.greet)
-        return Batch(messages, {"offset": str(max(ids) + 1)}, quarantined), greet
+            if converted.press is not None:
+                presses.append(converted.press)
+        return Batch(messages, {"offset": str(max(ids) + 1)}, quarantined), greet, presses
 
     async def _convert(self, bot: Bot, raw: Any) -> _Converted:
         """One update as a message or as a quarantine record: never nothing."""
@@ -794,7 +821,59 @@ class TelegramConnector:
         if kind in ("channel_post", "edited_channel_post") and post is not None:
             external_id = f"{post.chat.id}:{post.message_id}"
             return self._park(f"channel post: parked ({PRIVATE_ONLY})", data, source, external_id)
+        query = update.callback_query
+        if kind == "callback_query" and query is not None and query.data is not None:
+            return self._pressed(query, query.data, data, source)
         return self._unsupported(update, raw, kind, data, source)
+
+    def _pressed(self, query: CallbackQuery, pressed: str, data: bytes, source: str) -> _Converted:
+        """A press of an inline keyboard button of ours: a message whose ``button`` is the
+        button's data and whose text is its label, answering the message it was under."""
+        user, message = query.from_user, query.message
+        chat = message.chat if message is not None else None
+        if chat is not None and chat.type != "private":
+            return self._park(f"button pressed in a group: parked ({PRIVATE_ONLY})", data, source)
+        chat_id = chat.id if chat is not None else user.id
+        keyboard = getattr(message, "reply_markup", None)
+        rows = keyboard.inline_keyboard if isinstance(keyboard, InlineKeyboardMarkup) else ()
+        label = next(
+            (b.text for row in rows for b in row if b.callback_data == pressed),
+            pressed.removeprefix(PRESSED_MARK),
+        ).removeprefix(PRESSED_MARK)
+        under = message.message_id if message is not None else None
+        return _Converted(
+            InboundMessage(
+                account=self.account,
+                channel=CHANNEL,
+                external_id=f"{chat_id}:callback-{query.id}",
+                address=str(user.id),
+                body=label,
+                sent_at=datetime.now(UTC),  # a press carries no date
+                display_name=user.full_name,
+                handle=user.username or "",
+                thread_ref=f"{chat_id}:{under}" if under is not None else None,
+                raw_zlib=zlib.compress(data, 6),
+                content_hash=hashlib.sha256(data).hexdigest(),
+                button=pressed,
+            ),
+            press=_Press(query.id, chat_id, under, Button(label, pressed)),
+        )
+
+    async def _acknowledge(self, bot: Bot, press: _Press) -> None:
+        """After a press is stored: stop the client's spinner and leave only the pressed
+        button, marked, under the message (pressing it again is harmless: the same data).
+        Failures are only logged: the press is stored."""
+        try:
+            await bot.answer_callback_query(press.query_id)
+            if press.message_id is not None:
+                chosen = InlineKeyboardButton(
+                    PRESSED_MARK + press.button.label, callback_data=press.button.data
+                )
+                await bot.edit_message_reply_markup(
+                    press.chat_id, press.message_id, reply_markup=InlineKeyboardMarkup([[chosen]])
+                )
+        except Exception:
+            log.warning("%s: could not acknowledge a button press", self.account, exc_info=True)
 
     def _park(self, reason: str, data: bytes, source: str, external_id: str = "") -> _Converted:
         return _Converted(
@@ -1015,6 +1094,7 @@ class TelegramConnector:
         except Exception as exc:  # the token could not be read: nothing was sent
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         key = message.idempotency_key
+        keyboard = _keyboard(message.buttons)  # under the text's last part
         steps = len(parts) + len(files)  # the text's parts, then one message a file
         many = steps > 1
         sent = (await asyncio.to_thread(self.parts.delivered, key))[:steps] if many else []
@@ -1025,7 +1105,8 @@ class TelegramConnector:
                 raise DeliveryError(f"sending took too long ({done}; the rest follow)")
             if index < len(parts):
                 text = parts[index]
-                step = await self._send_part(bot, chat_id, text, deadline, done, many)
+                markup = keyboard if index == len(parts) - 1 else None
+                step = await self._send_part(bot, chat_id, text, deadline, done, many, markup)
             else:
                 file = files[index - len(parts)]
                 data = await asyncio.to_thread(outbound_bytes, self.blobs, file)
@@ -1037,10 +1118,22 @@ class TelegramConnector:
         return SendResult(f"{chat_id}:{sent[0]}", raw)
 
     async def _send_part(
-        self, bot: Bot, chat_id: int, text: str, deadline: float, done: str, many: bool
+        self,
+        bot: Bot,
+        chat_id: int,
+        text: str,
+        deadline: float,
+        done: str,
+        many: bool,
+        markup: InlineKeyboardMarkup | None = None,
     ) -> int:
-        """Send one part; its message id. Errors as the module docstring says."""
-        return await self._request(lambda: bot.send_message(chat_id, text), deadline, done, many)
+        """Send one part (with ``markup``, the reply's buttons, under it); its message id.
+        Errors as the module docstring says."""
+
+        def part() -> Awaitable[Message]:
+            return bot.send_message(chat_id, text, reply_markup=markup)
+
+        return await self._request(part, deadline, done, many)
 
     async def _send_file(
         self,
@@ -1113,6 +1206,17 @@ class TelegramConnector:
                 raise DeliveryUnknown(
                     f"Telegram may or may not have the message ({what}){rest}"
                 ) from exc
+
+
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    """A reply's buttons as an inline keyboard: short labels (a rating's digits) side by side,
+    five to a row; longer ones a row each."""
+    if not buttons:
+        return None
+    keys = [InlineKeyboardButton(b.label, callback_data=b.data) for b in buttons]
+    if all(len(b.label) <= 4 for b in buttons):
+        return InlineKeyboardMarkup([keys[i : i + 5] for i in range(0, len(keys), 5)])
+    return InlineKeyboardMarkup([[key] for key in keys])
 
 
 def _megabytes(size: int) -> str:

@@ -23,6 +23,9 @@ Routes (``routes``; NAME is the account):
 - ``POST /webchat/NAME/profile``: ``{name, email}``: stored as a message of the visitor (their
   name becomes the identity's display name); an email another customer has is suggested to
   agents as a link (``link_email``), never merged.
+- ``POST /webchat/NAME/press``: ``{id, data, label}``: the visitor pressed a button a reply
+  offered (a reply's event carries ``buttons: [{label, data}]``): stored as their message
+  with ``button`` = the data (the store acts on the data it knows, e.g. a survey's rating).
 - ``POST /webchat/NAME/typing``: ``{}``: the visitor is typing (204). Handed to the runner's
   ``visitor_typing`` (the TUI shows "typing…") at most every ``TYPING_STORE_SECONDS`` a
   visitor; limited to ``TYPING_PER_MINUTE`` apart from the messages' limit.
@@ -101,6 +104,7 @@ from omnitui.connectors.base import (
     AgentActivity,
     AgentsTyping,
     Batch,
+    Button,
     ChannelHistory,
     DeliveryError,
     EmailLinker,
@@ -149,6 +153,9 @@ TYPING_REPEAT_SECONDS = 4.0
 """While an agent types, the visitor's streams are told so again this often: the page hides
 the line 8 s after the last word, in case the "stopped" event was lost with its stream."""
 MAX_TEXT = 4000
+MAX_BUTTON_DATA = 64
+"""A button's data, in bytes (as Telegram's callback data)."""
+MAX_BUTTON_LABEL = 100
 """Characters of one message."""
 SECRET_MIN = 16
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -325,11 +332,18 @@ class RateLimit:
 
 
 def _event(
-    kind: str, text: str, at: datetime, event_id: str, files: list[dict[str, Any]] | None = None
+    kind: str,
+    text: str,
+    at: datetime,
+    event_id: str,
+    files: list[dict[str, Any]] | None = None,
+    buttons: tuple[Button, ...] = (),
 ) -> str:
     event: dict[str, Any] = {"id": event_id, "kind": kind, "text": text, "at": at.isoformat()}
     if files is not None:
         event["files"] = files
+    if buttons:  # the panel shows them under the text; a press POSTs the data to "press"
+        event["buttons"] = [{"label": b.label, "data": b.data} for b in buttons]
     return json.dumps(event, ensure_ascii=False)
 
 
@@ -540,7 +554,7 @@ class WebChatConnector:
             await asyncio.to_thread(self._check_kept, file)
         key = message.idempotency_key
         files = self._files(message.address, message.attachments)
-        data = _event("reply", message.body, datetime.now(UTC), key, files)
+        data = _event("reply", message.body, datetime.now(UTC), key, files, message.buttons)
         visitor = self._visitor(message.address)
         visitor.add(key, data)
         # No page open: the visitor sees it when they come back, and by email meanwhile.
@@ -581,6 +595,7 @@ class WebChatConnector:
             Route(f"{b}/token", self._token, methods=["POST", "OPTIONS"]),
             Route(f"{b}/messages", self._message, methods=["POST", "OPTIONS"]),
             Route(f"{b}/profile", self._profile, methods=["POST", "OPTIONS"]),
+            Route(f"{b}/press", self._press, methods=["POST", "OPTIONS"]),
             Route(f"{b}/typing", self._typing, methods=["POST", "OPTIONS"]),
             Route(f"{b}/events", self._events, methods=["GET", "OPTIONS"]),
             Route(f"{b}/files/{{sha256}}/{{name}}", self._file, methods=["GET"]),
@@ -808,6 +823,44 @@ class WebChatConnector:
         self._visitor(visitor).add(event_id, _event("visitor", text, now, event_id))
         return self._cors(request, JSONResponse({"id": event_id}))
 
+    async def _press(self, request: Request) -> Response:
+        """``{id, data, label}``: the visitor pressed a button of a reply. Stored as their
+        message (text: the label, ``button``: the data; the store acts on data it knows and
+        checks it is this visitor's), idempotent on ``id`` as a message is."""
+        from starlette.responses import JSONResponse, Response
+
+        posted = await self._posted(request)
+        if not isinstance(posted, tuple):
+            return posted
+        visitor, data = posted
+        press_id, pressed, label = data.get("id"), data.get("data"), data.get("label")
+        if not isinstance(press_id, str) or not _MESSAGE_ID.fullmatch(press_id):
+            return self._cors(request, Response("id: 8-64 of A-Z a-z 0-9 _ -", status_code=400))
+        if not isinstance(pressed, str) or not 0 < len(pressed.encode()) <= MAX_BUTTON_DATA:
+            problem = f"data: 1-{MAX_BUTTON_DATA} bytes"
+            return self._cors(request, Response(problem, status_code=400))
+        if not isinstance(label, str) or not label.strip() or len(label) > MAX_BUTTON_LABEL:
+            problem = f"label: 1-{MAX_BUTTON_LABEL} characters"
+            return self._cors(request, Response(problem, status_code=400))
+        now = datetime.now(UTC)
+        event_id = f"in-{press_id}"
+        stored = await self._store(
+            request,
+            InboundMessage(
+                account=self.account,
+                channel=CHANNEL,
+                external_id=f"{visitor}:{press_id}",
+                address=visitor,
+                body=label,
+                sent_at=now,
+                button=pressed,
+            ),
+        )
+        if stored.status_code != 204:
+            return stored
+        self._visitor(visitor).add(event_id, _event("visitor", label, now, event_id))
+        return self._cors(request, JSONResponse({"id": event_id}))
+
     async def _profile(self, request: Request) -> Response:
         from starlette.responses import Response
 
@@ -968,7 +1021,7 @@ class WebChatConnector:
                 e.id,
                 _event("visitor", e.text, e.at, e.id)
                 if e.direction == "in"
-                else _event("reply", e.text, e.at, e.id, self._files(visitor, e.files)),
+                else _event("reply", e.text, e.at, e.id, self._files(visitor, e.files), e.buttons),
             )
             for e in past
         ]

@@ -33,7 +33,6 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from omnitui.canned import (
-    LANGUAGES,
     VARIABLES,
     CannedError,
     CannedReply,
@@ -43,9 +42,9 @@ from omnitui.canned import (
     render,
     values_for,
 )
-from omnitui.formatting import number
-from omnitui.i18n import _
+from omnitui.i18n import N_, _
 from omnitui.reads import CannedDetail, CannedRow
+from omnitui.screens.library import LibraryForm, LibraryScreen
 from omnitui.text import one_line
 from omnitui.widgets.rtl import VisualText, show_title
 from omnitui.widgets.strips import cell
@@ -318,10 +317,9 @@ class CannedPicker(ModalScreen[Picked]):
 # The editor
 
 
-class CannedScreen(ModalScreen[None]):
+class CannedScreen(LibraryScreen[CannedRow, CannedDetail]):
     """The library: every canned reply by shortcut; a adds, e (or enter) edits, d deletes."""
 
-    CSS_PATH = "canned.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "add", _("Add a reply"), id="canned-add"),
         Binding("e", "edit", _("Edit the reply"), id="canned-edit"),
@@ -329,162 +327,59 @@ class CannedScreen(ModalScreen[None]):
         Binding("escape,q", "close", _("Close"), id="canned-close"),
     ]
 
-    class _Listed(Message, bubble=False):
-        def __init__(self, rows: list[CannedRow]) -> None:
-            super().__init__()
-            self.rows = rows
-
-    class _Read(Message, bubble=False):
-        def __init__(self, detail: CannedDetail | None) -> None:
-            super().__init__()
-            self.detail = detail
-
     def __init__(self, source: CannedSource, save: SaveCanned, delete: DeleteCanned) -> None:
-        super().__init__()
+        super().__init__(delete)
         self._source = source
         self._save = save
-        self._delete = delete
-        self.rows: list[CannedRow] | None = None
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="canned-box", classes="canned-box"):
-            yield OptionList(id="canned-list")
-            yield Static(id="canned-said")
-            yield Static(
-                Text(
-                    _(
-                        "a adds · e / enter edits · d deletes · esc closes · "
-                        ":: in the composer inserts one"
-                    ),
-                    style="dim",
-                ),
-                classes="canned-info",
-            )
+    def read_rows(self) -> list[CannedRow]:
+        return self._source.canned_replies()
 
-    def on_mount(self) -> None:
-        show_title(self.query_one("#canned-box"), _("Canned replies"))
-        self.query_one(OptionList).focus()
-        self.reload()
+    def read_item(self, item_id: int) -> CannedDetail | None:
+        return self._source.canned(item_id)
 
-    def reload(self) -> None:
-        self._read_list()
+    def label(self, row: CannedRow) -> Text:
+        label = cell(f"::{one_line(row.shortcut, 40)}", "cyan")
+        label.append("  ")
+        label.append_text(cell(one_line(row.title, 70), "bold"))
+        label.append(f"  {' '.join(row.languages)}")
+        for index, tag in enumerate(row.tags):
+            label.append(" " if index else "  ")
+            label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
+        return label
 
-    @work(thread=True, exclusive=True, group="canned-editor-list", exit_on_error=False)
-    def _read_list(self) -> None:
-        try:
-            rows = self._source.canned_replies()
-        except Exception:
-            _read_failed("the canned replies")
-            rows = []
-        self.post_message(self._Listed(rows))
+    def form(self, item: CannedDetail | None) -> CannedForm:
+        return CannedForm(item, self._save)
 
-    @on(_Listed)
-    def _listed(self, message: _Listed) -> None:
-        options = self.query_one(OptionList)
-        kept = options.highlighted
-        self.rows = message.rows
-        options.clear_options()
-        for row in message.rows:
-            label = cell(f"::{one_line(row.shortcut, 40)}", "cyan")
-            label.append("  ")
-            label.append_text(cell(one_line(row.title, 70), "bold"))
-            label.append(f"  {' '.join(row.languages)}")
-            for index, tag in enumerate(row.tags):
-                label.append(" " if index else "  ")
-                label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
-            options.add_option(Option(VisualText(label, self.app), id=str(row.id)))
-        if message.rows:
-            options.highlighted = min(kept or 0, len(message.rows) - 1)
-        self.query_one(Vertical).border_subtitle = number(len(message.rows))
-        if not message.rows:
-            self.say(_("No canned replies yet: a adds one."), style="dim")
+    def words(self) -> dict[str, str]:
+        return {
+            "title": _("Canned replies"),
+            "info": _(
+                "a adds · e / enter edits · d deletes · esc closes · :: in the composer inserts one"
+            ),
+            "empty": _("No canned replies yet: a adds one."),
+            "none selected": _("No reply selected."),
+            "gone": _("That reply is gone (deleted meanwhile?)"),
+            "delete title": _("Delete canned reply"),
+        }
 
-    def say(self, text: str, *, style: str = "") -> None:
-        self.query_one("#canned-said", Static).update(
-            Text(one_line(text, 300), style=style, no_wrap=True, overflow="ellipsis")
-        )
+    def saved_said(self, name: str) -> str:
+        return _("Saved ::{shortcut}").format(shortcut=name)
 
-    @property
-    def said(self) -> str:
-        return str(self.query_one("#canned-said", Static).content)
+    def deleted_said(self, row: CannedRow) -> str:
+        return _("Deleted ::{shortcut}").format(shortcut=row.shortcut)
 
-    def _selected(self) -> CannedRow | None:
-        options = self.query_one(OptionList)
-        if not self.rows or options.highlighted is None:
-            self.say(_("No reply selected."), style="dim")
-            return None
-        return self.rows[options.highlighted]
-
-    def action_add(self) -> None:
-        self.app.push_screen(CannedForm(None, self._save), self._saved)
-
-    def action_edit(self) -> None:
-        row = self._selected()
-        if row is not None:
-            self._read_reply(row.id)
-
-    @on(OptionList.OptionSelected, "#canned-list")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        event.stop()
-        if event.option.id is not None:
-            self._read_reply(int(event.option.id))
-
-    @work(thread=True, exclusive=True, group="canned-editor-read", exit_on_error=False)
-    def _read_reply(self, canned_id: int) -> None:
-        try:
-            detail = self._source.canned(canned_id)
-        except Exception:
-            _read_failed(f"canned reply {canned_id}")
-            detail = None
-        self.post_message(self._Read(detail))
-
-    @on(_Read)
-    def _read(self, message: _Read) -> None:
-        if message.detail is None:
-            self.say(_("That reply is gone (deleted meanwhile?)"), style="bold red")
-            self.reload()
-            return
-        self.app.push_screen(CannedForm(message.detail, self._save), self._saved)
-
-    def _saved(self, shortcut: str | None) -> None:
-        if shortcut is not None:
-            self.say(_("Saved ::{shortcut}").format(shortcut=shortcut), style="green")
-            self.reload()
-
-    def action_delete(self) -> None:
-        row = self._selected()
-        if row is None:
-            return
-        from omnitui.screens.workflow import ConfirmScreen
-
-        def deleted() -> None:
-            self.say(_("Deleted ::{shortcut}").format(shortcut=row.shortcut))
-            self.reload()
-
-        def answer(yes: bool | None) -> None:
-            if yes:
-                self._delete(
-                    row.id,
-                    done=deleted,
-                    refused=lambda error: self.say(
-                        _("Not deleted: {error}").format(error=error), style="bold red"
-                    ),
-                )
-
+    def delete_question(self, row: CannedRow) -> str:
         asked = _("Delete ::{shortcut} ({title}) in every language?")
-        question = Text(asked.format(shortcut=row.shortcut, title=row.title))
-        self.app.push_screen(ConfirmScreen(_("Delete canned reply"), question), answer)
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+        return asked.format(shortcut=row.shortcut, title=row.title)
 
 
-class CannedForm(ModalScreen[str | None]):
+class CannedForm(LibraryForm[CannedReply]):
     """One reply: title, shortcut, tags, and a body per language (ctrl+l goes to the next
     language; a language left empty has no variant). Saved with ctrl+s when it is a
     valid reply and the store takes it; dismissed with its shortcut (None: cancelled)."""
 
-    CSS_PATH = "canned.tcss"
+    LANGUAGES_LABEL = N_("Body in:")
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", _("Save"), id="canned-form-save", priority=True),
         Binding("ctrl+l", "next_language", _("Next language"), id="canned-form-language"),
@@ -496,8 +391,6 @@ class CannedForm(ModalScreen[str | None]):
         self.detail = detail
         self._save = save
         self.bodies: dict[str, str] = dict(detail.variants) if detail else {}
-        self.language = LANGUAGES[0]
-        self.error = ""
 
     def compose(self) -> ComposeResult:
         row = self.detail.row if self.detail is not None else None
@@ -538,31 +431,24 @@ class CannedForm(ModalScreen[str | None]):
     def on_mount(self) -> None:
         box = self.query_one("#canned-form-box")
         show_title(box, _("Edit canned reply") if self.detail else _("New canned reply"))
-        self._show_languages()
+        self.show_languages()
         self.query_one("#canned-title", Input).focus()
 
-    def _show_languages(self) -> None:
-        label = _("Body in:")
-        line = Text(f"{label} ", style="dim", end="")
-        for language in LANGUAGES:
-            has = bool(self.bodies.get(language, "").strip())
-            style = "bold reverse" if language == self.language else ("bold" if has else "dim")
-            line.append(f" {language}{'' if has else '·'} ", style=style)
-        self.query_one("#canned-languages", Static).update(line)
+    def has_text(self, language: str) -> bool:
+        return bool(self.bodies.get(language, "").strip())
 
-    def _keep_body(self) -> None:
+    def keep_text(self) -> None:
         self.bodies[self.language] = self.query_one("#canned-body", TextArea).text
 
-    def action_next_language(self) -> None:
-        self._keep_body()
-        self.language = LANGUAGES[(LANGUAGES.index(self.language) + 1) % len(LANGUAGES)]
-        area = self.query_one("#canned-body", TextArea)
-        area.load_text(self.bodies.get(self.language, ""))
-        self._show_languages()
+    def show_text(self) -> None:
+        self.query_one("#canned-body", TextArea).load_text(self.bodies.get(self.language, ""))
+
+    def checked(self) -> CannedReply:
+        return self.reply()
 
     def reply(self) -> CannedReply:
         """What the form holds, checked (CannedError says what is wrong)."""
-        self._keep_body()
+        self.keep_text()
         return check_reply(
             CannedReply(
                 self.query_one("#canned-title", Input).value,
@@ -572,25 +458,9 @@ class CannedForm(ModalScreen[str | None]):
             )
         )
 
-    def action_save(self) -> None:
-        try:
-            reply = self.reply()
-        except CannedError as exc:
-            self._show_error(str(exc))
-            return
-        self._show_error(_("Saving…"), style="dim")
+    def store(self, item: CannedReply, *, done: Done, refused: Refused) -> None:
         canned_id = self.detail.row.id if self.detail is not None else None
+        self._save(canned_id, item, done=done, refused=refused)
 
-        def saved() -> None:
-            self.dismiss(reply.shortcut)
-
-        self._save(canned_id, reply, done=saved, refused=self._show_error)
-
-    def _show_error(self, error: str, *, style: str = "bold red") -> None:
-        self.error = error if style == "bold red" else ""
-        self.query_one("#canned-form-error", Static).update(
-            Text(one_line(error, 300), style=style, no_wrap=True, overflow="ellipsis")
-        )
-
-    def action_close(self) -> None:
-        self.dismiss(None)
+    def name_of(self, item: CannedReply) -> str:
+        return item.shortcut

@@ -31,6 +31,7 @@ from textual.widgets import Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from omnitui.bidi import RtlDisplay, has_rtl
+from omnitui.calls import normalize_number
 from omnitui.formatting import number
 from omnitui.i18n import _, ngettext
 from omnitui.reads import CustomerIdentity, CustomerInfo, MergePreview, MergeRow, SearchHit
@@ -65,7 +66,7 @@ def parse_address(typed: str) -> tuple[str, str]:
         if "@" in address:
             return "email", address.lower()
         if address.startswith("+") and address[1:].isdigit():
-            return "phone", address
+            return "phone", normalize_number(address)
         raise ValueError(
             _("say which channel: email, telegram, webchat or phone, then the address")
         )
@@ -82,6 +83,8 @@ def parse_address(typed: str) -> tuple[str, str]:
                 _("{address!r} is no email address").format(address=one_line(address, 60))
             )
         address = address.lower()
+    if channel == "phone":
+        address = normalize_number(address)  # as the service stores it
     return channel, address
 
 

@@ -143,6 +143,15 @@ class InboxScreen(Screen[None]):
             id="customer-info",
             show=False,
         ),
+        Binding("C", "log_call", _("Log a phone call"), id="log-call", show=False),
+        Binding("I", "report", _("Report: insights of a period"), id="report", show=False),
+        Binding(
+            "K",
+            "app.knowledge_base",
+            _("Knowledge base (the FAQ bot's)"),
+            id="knowledge-base",
+            show=False,
+        ),
         Binding(
             "D",
             "toggle_rtl",
@@ -763,9 +772,10 @@ class InboxScreen(Screen[None]):
         first = saved is None
         try:
             if saved is None:
-                from omnitui.views import saved_views
+                from omnitui.views import saved_views, with_sla
 
-                saved = saved_views(app.settings.config.views)
+                config = app.settings.config
+                saved = with_sla(saved_views(config.views), config.sla)
             hotlist = reader.hotlist()
             mark = (reader.change_mark(), hotlist)
             counts = None
@@ -1176,6 +1186,33 @@ class InboxScreen(Screen[None]):
                 self.opened_id = shown
 
         self.app.push_screen(CustomerScreen(customer_id), closed)
+
+    def action_report(self) -> None:
+        """The report screen (omnitui/screens/report.py): the period's insights."""
+        from omnitui.screens.report import ReportScreen
+
+        self.app.push_screen(ReportScreen())
+
+    def action_log_call(self) -> None:
+        """The call window (omnitui/screens/call.py) on the selected customer; the call
+        shows in the history once stored."""
+        customer_id = self._selected_customer()
+        if customer_id is None or self.detail is None:
+            return
+        from omnitui.screens.call import CallScreen, LoggedCall
+
+        app = self.omni
+
+        def save(
+            call: LoggedCall, done: Callable[[int], None], refused: Callable[[str], None]
+        ) -> None:
+            app.log_call(customer_id, call, done=done, refused=refused)
+
+        def closed(message_id: int | None) -> None:
+            if message_id is not None:
+                self.notice(_("Call logged"))
+
+        self.app.push_screen(CallScreen(self.detail.row.name, save), closed)
 
     def action_help(self) -> None:
         from omnitui.screens.help import HelpScreen

@@ -43,7 +43,7 @@ from omnitui.views import ALL, View
 from omnitui.widgets.channels import channel_marks
 from omnitui.widgets.strips import text_strip, visual_cell
 from omnitui.widgets.times import Clock, relative_time
-from omnitui.widgets.workflow import row_marks, status_word
+from omnitui.widgets.workflow import row_marks, sla_state, status_word
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,9 @@ class CustomerList(ScrollView, can_focus=True):
         "customer-list--resolved",
         "customer-list--empty",
         "customer-list--viewer",
+        "customer-list--sla-ahead",
+        "customer-list--sla-soon",
+        "customer-list--sla-overdue",
     }
     DEFAULT_CSS = """
     CustomerList {
@@ -107,6 +110,9 @@ class CustomerList(ScrollView, can_focus=True):
         & > .customer-list--resolved { color: $text-disabled; }
         & > .customer-list--empty { color: $text-muted; text-style: italic; }
         & > .customer-list--viewer { color: $text-secondary; text-style: bold; }
+        & > .customer-list--sla-ahead { color: $text-muted; }
+        & > .customer-list--sla-soon { color: $text-warning; }
+        & > .customer-list--sla-overdue { color: $text-error; text-style: bold; }
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -546,7 +552,10 @@ class CustomerList(ScrollView, can_focus=True):
             self._want(index)
             dots = Text("  …" if part == 0 else "", style="dim")
             return text_strip(dots, width, self.app.console, base)
-        age = relative_time(row.last_activity_at, self._clock(), self._tz)
+        now = self._clock()
+        age = relative_time(row.last_activity_at, now, self._tz)
+        # The SLA mark moves with the clock: its whole text is part of the key.
+        sla = sla_state(row.sla_due_at, now) if row.sla_due_at is not None else None
         is_cursor = index == self.cursor
         viewer = self._viewers.get(row.id, "")
         marked = row.id in self.marked
@@ -561,15 +570,23 @@ class CustomerList(ScrollView, can_focus=True):
             viewer,
             marked,
             self.rtl,
+            sla,
         )
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row_line(row, part, width, is_cursor, age, base)
+            strip = self._render_row_line(row, part, width, is_cursor, age, base, sla)
             self._strips[key] = strip
         return strip
 
     def _render_row_line(
-        self, row: CustomerRow, part: int, width: int, is_cursor: bool, age: str, base: Style
+        self,
+        row: CustomerRow,
+        part: int,
+        width: int,
+        is_cursor: bool,
+        age: str,
+        base: Style,
+        sla: tuple[str, str] | None = None,
     ) -> Strip:
         style = self.get_component_rich_style
         if part == 0:
@@ -596,6 +613,10 @@ class CustomerList(ScrollView, can_focus=True):
                 resolved = visual_cell(status_word("resolved"), self.rtl)
                 right = Text(resolved, style=style("customer-list--resolved"))
             right = self._with_workflow(row, right)
+            if sla is not None:
+                label, level = sla
+                sla_style = style(f"customer-list--sla-{level}")
+                right = Text.assemble((visual_cell(label, self.rtl), sla_style), " ", right)
             right = self._with_viewer(row.id, right)
         room = max(width - left.cell_len - right.cell_len - 2, 0)
         # Cut in reading order first, then reorder the cell alone: the ellipsis ends up

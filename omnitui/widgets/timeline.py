@@ -35,6 +35,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from omnitui.bidi import RtlDisplay
+from omnitui.calls import duration_said, outcome_said
 from omnitui.formatting import number, warm_up
 from omnitui.i18n import _, ngettext, pgettext
 from omnitui.reads import CustomerDetail, TimelineItem
@@ -123,6 +124,7 @@ class Timeline(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "timeline--in",
         "timeline--out",
+        "timeline--bot",
         "timeline--note",
         "timeline--note-label",
         "timeline--event",
@@ -146,6 +148,7 @@ class Timeline(ScrollView, can_focus=True):
         scrollbar-size-vertical: 1;
         & > .timeline--in { color: $text-primary; text-style: bold; }
         & > .timeline--out { color: $text-success; text-style: bold; }
+        & > .timeline--bot { color: $text-accent; text-style: bold italic; }
         & > .timeline--note { color: $text-warning; }
         & > .timeline--note-label { color: $background; background: $warning; text-style: bold; }
         & > .timeline--event { color: $text-muted; text-style: italic; }
@@ -617,6 +620,8 @@ class Timeline(ScrollView, can_focus=True):
                 before, after = split_change(item.body)
                 change = event_said(item.subject, before, after, now, self._tz)
                 said = f"── {change} · {by} · {when}"
+            elif item.subject == "handoff":  # the FAQ bot gave the conversation to the team
+                said = f"── {handoff_said(item.body)} · {by} · {when}"
             else:
                 kind = event_kind(item.subject)
                 if item.subject == "status":
@@ -627,6 +632,8 @@ class Timeline(ScrollView, can_focus=True):
             event = self._line(Text(said, style=style("timeline--event")), width - 2)
             line = Text.assemble(marker, event)
             return [text_strip(line, width, console, base), Strip.blank(width, base)]
+        if item.message_kind == "survey":  # the system's question, no agent's reply
+            return self._survey(item, width, marker, base, when)
 
         if item.kind == "note":
             note, internal = _("NOTE"), _("internal, not sent")
@@ -644,6 +651,9 @@ class Timeline(ScrollView, can_focus=True):
             if inbound:
                 # TRANSLATORS: one column with "→ out": keep both as wide (5 cells).
                 arrow = (self._cell(_("← in ")), style("timeline--in"))
+            elif item.message_kind == "bot":  # the FAQ bot's answer, not an agent's
+                # TRANSLATORS: one column with "← in ": keep it as wide (5 cells).
+                arrow = (self._cell(_("→ bot")), style("timeline--bot"))
             else:
                 # TRANSLATORS: one column with "← in ": keep both as wide (5 cells).
                 arrow = (self._cell(_("→ out")), style("timeline--out"))
@@ -657,7 +667,8 @@ class Timeline(ScrollView, can_focus=True):
                 (" · ", style("timeline--muted")),
                 (self._cell(one_line(item.author, 80)) or "?", style("timeline--author")),
             )
-            gutter = Text("  │ ", style=style("timeline--in" if inbound else "timeline--out"))
+            side = "timeline--bot" if item.message_kind == "bot" else "timeline--out"
+            gutter = Text("  │ ", style=style("timeline--in" if inbound else side))
             body_style = Style()
         # The earlier texts of an edited message: v.
         stamp = _("{time} (edited)").format(time=when) if item.edited else when
@@ -667,17 +678,25 @@ class Timeline(ScrollView, can_focus=True):
         strips = [text_strip(Text.assemble(head, "  ", right), width, console, base)]
 
         inner = max(width - GUTTER, 1)
+        if item.call_seconds is not None:
+            call = Text(call_said(item), style=style("timeline--subject"))
+            for piece in wrap_rtl(call, inner, console, self.rtl):
+                strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         if item.subject:
             subject = Text(one_line(item.subject, 300), style=style("timeline--subject"))
             for piece in wrap_rtl(subject, inner, console, self.rtl):
                 strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         muted = style("timeline--muted") + Style(italic=True)
         new_text, folded = self._fold(item)
+        if item.message_kind == "rating":
+            new_text, folded = rating_said(item.body), ""
         shown = show(new_text)
         body = shown.text
         body.stylize(body_style)
         hidden = shown.hidden_chars
         pieces = wrap_rtl(body, inner, console, self.rtl)
+        if item.call_seconds is not None and not new_text.strip():
+            pieces = []  # a call logged without notes: its line says it all
         if folded and not self.show_quotes:
             count = folded.count("\n") + 1
             said = ngettext(
@@ -714,6 +733,23 @@ class Timeline(ScrollView, can_focus=True):
                 strips.append(text_strip(Text.assemble(gutter, piece), width, console, base))
         strips.append(Strip.blank(width, base))
         return strips
+
+    def _survey(
+        self, item: TimelineItem, width: int, marker: Text, base: Style, when: str
+    ) -> list[Strip]:
+        """A satisfaction survey: one system line with its delivery state (and its error)."""
+        style = self.get_component_rich_style
+        console = self.app.console
+        channel = one_line(channel_name(item.channel), 20)
+        said = _("satisfaction survey · {channel}").format(channel=channel)
+        right = Text.assemble(self._delivery(item), (when, style("timeline--muted")), " ")
+        head = Text.assemble(marker, self._line(Text(f"── {said}", style("timeline--event"))))
+        head.truncate(max(width - right.cell_len - 2, 0), overflow="ellipsis", pad=True)
+        strips = [text_strip(Text.assemble(head, "  ", right), width, console, base)]
+        if item.last_error:
+            error = Text(f"    ! {one_line(item.last_error, 300)}", style=style("timeline--error"))
+            strips.append(text_strip(error, width, console, base))
+        return [*strips, Strip.blank(width, base)]
 
     def _cell(self, text: str) -> str:
         return visual_cell(text, self.rtl)
@@ -768,6 +804,30 @@ def thread_reason(kind: str) -> str:
     return _("no reason was recorded")
 
 
+def call_said(item: TimelineItem) -> str:
+    """A logged call's line: "Call in · 5m 30s · answered"."""
+    if item.kind == "in":
+        said = _("Call in · {duration} · {outcome}")
+    else:
+        said = _("Call out · {duration} · {outcome}")
+    return said.format(
+        duration=duration_said(item.call_seconds or 0),
+        outcome=one_line(outcome_said(item.call_outcome), 20),
+    )
+
+
+def rating_said(body: str) -> str:
+    """A rating message as the timeline shows it: "Rated ★★★★☆ 4/5" and the comment below
+    (customer text: it goes through text.show with the rest)."""
+    from omnitui.csat import rating_of, stars  # with quoting's patterns: after the first paint
+
+    found = rating_of(body)
+    if found is None:
+        return body
+    said = _("Rated {stars} {score}/5").format(stars=stars(found.score), score=found.score)
+    return f"{said}\n{found.comment}" if found.comment else said
+
+
 def moved_said(kind: str, message_id: int | None) -> str:
     """The sentence of a move or split event, with {agent}, {id}, {source}, {target}."""
     if kind == "split":
@@ -794,10 +854,24 @@ def status_change(body: str) -> str:
     reasons = {
         "customer wrote": pgettext("status reason", "customer wrote"),
         "customer replied": pgettext("status reason", "customer replied"),
+        "customer called": pgettext("status reason", "customer called"),
         "spam": pgettext("status reason", "spam"),
     }
     said = _("{change} ({reason})")
     return said.format(change=change, reason=reasons.get(why) or one_line(why, 40))
+
+
+def handoff_said(body: str) -> str:
+    """A "handoff" event ("- -> asked", "- -> score 0.33") as the timeline says it."""
+    reason, _sep, score = body.partition(" -> ")[2].partition(" ")
+    if reason == "asked":
+        return _("handed to the agents: the customer asked for a person")
+    if reason == "second":
+        return _("handed to the agents: a second question")
+    if reason == "score":
+        said = _("handed to the agents: no good answer in the knowledge base (score {score})")
+        return said.format(score=one_line(score, 10))
+    return _("handed to the agents")
 
 
 def event_kind(kind: str) -> str:

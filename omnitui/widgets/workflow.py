@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 
+from omnitui.formatting import number
 from omnitui.i18n import _, pgettext
 from omnitui.reads import CustomerRow
 from omnitui.text import one_line
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 WORKFLOW_EVENTS = frozenset({"assign", "snooze", "wake", "tag", "block", "unblock"})
 """Event kinds ``event_said`` words (the timeline words 'status' itself)."""
 SNOOZE_MARK = "◷"
+SLA_MARK = "⧖"
 BLOCK_MARK = "⊘"
 
 
@@ -46,6 +48,34 @@ def status_word(status: str) -> str:
         "resolved": pgettext("conversation status", "resolved"),
     }
     return words.get(status) or one_line(status, 20)
+
+
+def sla_left(due: datetime, now: datetime) -> str:
+    """The time to an SLA target, compact for the list: "45m", "1h 20m", "3d 4h"; once it
+    has passed, how long ago with a minus: "-35m"."""
+    seconds = int((due - now).total_seconds())
+    minutes = abs(seconds) // 60
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        # TRANSLATORS: time left to an SLA target in the customer list: days and hours.
+        said = _("{days}d {hours}h").format(days=number(days), hours=number(hours))
+    elif hours:
+        # TRANSLATORS: time left to an SLA target in the customer list: hours and minutes.
+        said = _("{hours}h {minutes}m").format(hours=number(hours), minutes=number(minutes))
+    else:
+        # TRANSLATORS: time left to an SLA target in the customer list: minutes.
+        said = _("{minutes}m").format(minutes=number(minutes))
+    return f"-{said}" if seconds < 0 else said
+
+
+def sla_state(due: datetime, now: datetime) -> tuple[str, str]:
+    """The list row's SLA mark and how urgent it is: ("⧖ 1h 20m", "ahead"), ("⧖ 40m",
+    "soon") within ``sla.WARNING`` of the due time, ("⧖ -35m", "overdue") once it passed."""
+    from omnitui.sla import WARNING  # only once a row has a target
+
+    level = "overdue" if due <= now else "soon" if due - now <= WARNING else "ahead"
+    return f"{SLA_MARK} {sla_left(due, now)}", level
 
 
 def row_marks(
@@ -77,6 +107,9 @@ def state_text(state: ConversationState, agent: str, now: datetime, tz: tzinfo) 
         parts.append(Text(f"{SNOOZE_MARK} {until_said}", style="bold blue"))
     if state.tags:
         parts.append(Text(" ".join(f"#{one_line(t, 40)}" for t in state.tags), style="cyan"))
+    targets = sla_targets(state, now, tz)
+    if targets is not None:
+        parts.append(targets)
     for blocked in state.blocked:
         where = f"{one_line(channel_name(blocked.channel), 20)} {one_line(blocked.address, 60)}"
         blocked_said = _("blocked {address}").format(address=where)
@@ -86,6 +119,32 @@ def state_text(state: ConversationState, agent: str, now: datetime, tz: tzinfo) 
     line = Text("  ", end="")
     line.append_text(Text(" · ", style="dim").join(parts))
     return line
+
+
+def sla_targets(state: ConversationState, now: datetime, tz: tzinfo) -> Text | None:
+    """The header's SLA part while the conversation is open: "⧖ vip: reply by 10:30,
+    resolve by Tue 03 Nov 17:00", red once one of them has passed (None: no targets)."""
+    if state.status != "open" or not state.sla_policy:
+        return None
+    from omnitui.sla import WARNING
+    from omnitui.when import local_label  # not needed by the first paint
+
+    said: list[str] = []
+    dues: list[datetime] = []
+    if state.first_response_due_at is not None and state.first_response_at is None:
+        at = local_label(state.first_response_due_at, now, tz)
+        said.append(_("reply by {time}").format(time=at))
+        dues.append(state.first_response_due_at)
+    if state.resolution_due_at is not None:
+        at = local_label(state.resolution_due_at, now, tz)
+        said.append(_("resolve by {time}").format(time=at))
+        dues.append(state.resolution_due_at)
+    if not said:
+        return None
+    level = "overdue" if min(dues) <= now else "soon" if min(dues) - now <= WARNING else ""
+    style = {"overdue": "bold red", "soon": "bold yellow"}.get(level, "")
+    policy = one_line(state.sla_policy, 40)
+    return Text(f"{SLA_MARK} {policy}: {', '.join(said)}", style=style)
 
 
 def event_said(

@@ -2,7 +2,8 @@
 SLA targets (``conversation.channel``, ``sla_policy``, ``sla_key``, ``first_response_due_at``,
 ``resolution_due_at``), its satisfaction survey (``csat_*``) and the FAQ bot's part in it
 (``bot_answers``, ``handed_off_at``); what kind of message a row is (``message.kind``: a
-bot's answer, a survey, a rating, a phone call); the details of a logged phone call
+bot's answer, a survey, a rating, a phone call) and the buttons an outgoing one offers
+(``message.buttons``); the details of a logged phone call
 (``phonecall``); and the knowledge base the bot answers from (``kbentry``, ``kbvariant`` and
 its full-text twin ``kb_fts``, made as 0002 makes ``message_fts``).
 
@@ -40,6 +41,7 @@ def upgrade() -> None:
             batch.add_column(column)
     with op.batch_alter_table("message") as batch:
         batch.add_column(sa.Column("kind", sa.String(), nullable=False, server_default=""))
+        batch.add_column(sa.Column("buttons", sa.String(), nullable=True))
     # The channel of a conversation is the channel of its first message that has one.
     op.execute(
         "UPDATE conversation SET channel = COALESCE((SELECT m.channel FROM message m "
@@ -49,6 +51,35 @@ def upgrade() -> None:
     op.create_index("ix_conversation_opened_at", "conversation", ["opened_at"])
     op.create_index("ix_conversation_resolved_at", "conversation", ["resolved_at"])
     op.create_index("ix_event_conversation_id", "event", ["conversation_id"])
+    # The reports: a period's messages from the indexes alone; a conversation's replies in
+    # one probe (it leads with conversation_id: it takes ix_message_conversation_id's place).
+    op.create_index(
+        "ix_message_in",
+        "message",
+        ["direction", "channel", "sent_at", "kind", "conversation_id"],
+        sqlite_where=sa.text("direction = 'in'"),
+        postgresql_where=sa.text("direction = 'in'"),
+    )
+    op.create_index(
+        "ix_message_out",
+        "message",
+        ["direction", "sent_at", "kind", "conversation_id"],
+        sqlite_where=sa.text("direction = 'out'"),
+        postgresql_where=sa.text("direction = 'out'"),
+    )
+    op.create_index(
+        "ix_message_conversation_reply",
+        "message",
+        ["conversation_id", "direction", "sent_at", "kind"],
+    )
+    op.drop_index("ix_message_conversation_id", "message")
+    op.create_index(
+        "ix_message_phone",
+        "message",
+        ["customer_id"],
+        sqlite_where=sa.text("channel = 'phone'"),
+        postgresql_where=sa.text("channel = 'phone'"),
+    )
     op.create_table(
         "phonecall",
         sa.Column("message_id", sa.Integer(), nullable=False),
@@ -96,10 +127,16 @@ def downgrade() -> None:
     op.drop_table("kbvariant")
     op.drop_table("kbentry")
     op.drop_table("phonecall")
+    op.drop_index("ix_message_phone", "message")
+    op.create_index("ix_message_conversation_id", "message", ["conversation_id"])
+    op.drop_index("ix_message_conversation_reply", "message")
+    op.drop_index("ix_message_out", "message")
+    op.drop_index("ix_message_in", "message")
     op.drop_index("ix_event_conversation_id", "event")
     op.drop_index("ix_conversation_resolved_at", "conversation")
     op.drop_index("ix_conversation_opened_at", "conversation")
     with op.batch_alter_table("message") as batch:
+        batch.drop_column("buttons")
         batch.drop_column("kind")
     with op.batch_alter_table("conversation") as batch:
         for column in reversed(_conversation_columns()):

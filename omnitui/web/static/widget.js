@@ -122,9 +122,34 @@
         li.appendChild(a);
         files.push({ name: name, size: f.size, type: String(f.type), url: f.url });
       });
+      // Choices a reply offers (a survey's 1-5): a press is stored as the visitor's message.
+      var choices = (Array.isArray(ev.buttons) ? ev.buttons : []).filter(function (b) { return b && typeof b.label === "string" && typeof b.data === "string"; });
+      if (choices.length) {
+        var row = el("div", { "class": "oc-choices", role: "group" });
+        choices.forEach(function (b) {
+          var btn = el("button", { type: "button", dir: "auto" }, b.label);
+          btn.addEventListener("click", function () { press(ev.id, b, row); });
+          row.appendChild(btn);
+        });
+        li.appendChild(row);
+      }
       list.appendChild(li);
       list.scrollTop = list.scrollHeight;
-      if (keep) { state.log.push({ id: ev.id, kind: ev.kind, text: ev.text, files: files.length ? files : undefined }); save(); }
+      if (keep) { state.log.push({ id: ev.id, kind: ev.kind, text: ev.text, files: files.length ? files : undefined, buttons: choices.length ? choices : undefined }); save(); }
+    }
+    function press(id, b, row) {
+      var all = row.querySelectorAll("button"), i;
+      for (i = 0; i < all.length; i++) all[i].disabled = true;
+      // One id for every retry: the press is stored once.
+      api("press", { id: randomId(), data: b.data, label: b.label }, 3).then(function (r) {
+        if (!r.ok) throw new Error("press " + r.status);
+        row.remove();
+        state.log.forEach(function (e) { if (e.id === id) delete e.buttons; });
+        return r.json().then(function (j) { show({ id: j.id, kind: "visitor", text: b.label }, true); });
+      }).catch(function () {
+        status.textContent = T.failed;
+        for (i = 0; i < all.length; i++) all[i].disabled = false;
+      });
     }
     function bytes(n) {
       n = Number(n) || 0;
