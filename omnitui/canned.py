@@ -511,34 +511,16 @@ def read_folder(
     """Every reply in the ``*.toml`` and ``*.md`` files below ``folder`` (by path), checked.
     ``progress(done, total)`` after each file. FolderError lists every bad file (one line
     each, with its line) and no reply is returned then."""
-    files = sorted(
-        path
-        for path in folder.rglob("*")
-        if path.suffix in (".toml", ".md")
-        and path.name.lower() not in _SKIPPED
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        and path.is_file()
-    )
-    errors: list[str] = []
     replies: list[CannedReply] = []
     pages: list[_Page] = []
-    for done, path in enumerate(files, 1):
-        where = str(path)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = _("cannot read: {error}").format(error=exc)
-            errors.append(f"{where}:1: {problem}")
+
+    def parse(text: str, where: str, path: Path) -> None:
+        if path.suffix == ".toml":
+            replies.extend(parse_toml(text, where, path.stem))
         else:
-            try:
-                if path.suffix == ".toml":
-                    replies += parse_toml(text, where, path.stem)
-                else:
-                    pages.append(parse_page(text, where, path.name))
-            except CannedError as exc:
-                errors.append(str(exc))
-        if progress is not None:
-            progress(done, len(files))
+            pages.append(parse_page(text, where, path.name))
+
+    errors = read_files(folder, (".toml", ".md"), parse, progress)
     replies += join_pages(pages, errors)
     seen: dict[str, str] = {}
     for reply in replies:
@@ -551,6 +533,71 @@ def read_folder(
     if errors:
         raise FolderError(errors)
     return replies
+
+
+def read_files(
+    folder: Path,
+    suffixes: tuple[str, ...],
+    parse: Callable[[str, str, Path], None],
+    progress: Callable[[int, int], None] | None,
+) -> list[str]:
+    """``parse(text, where, path)`` each file below ``folder`` (by path) whose name ends
+    in one of ``suffixes``, but a README and hidden ones; ``progress(done, total)`` after
+    each. The lines (FILE:LINE: problem) of the files that could not be read or whose
+    ``parse`` raised a CannedError (read_folder here and in kb.py)."""
+    files = sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix in suffixes
+        and path.name.lower() not in _SKIPPED
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    )
+    errors: list[str] = []
+    for done, path in enumerate(files, 1):
+        where = str(path)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = _("cannot read: {error}").format(error=exc)
+            errors.append(f"{where}:1: {problem}")
+        else:
+            try:
+                parse(text, where, path)
+            except CannedError as exc:
+                errors.append(str(exc))
+        if progress is not None:
+            progress(done, len(files))
+    return errors
+
+
+def page_name(filename: str) -> tuple[str, str | None]:
+    """A Markdown file's name less ``.md`` and a language suffix (``ret.az.md``: ``ret``),
+    and that language (None without one)."""
+    name = filename.removesuffix(".md")
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix.lower() in LANGUAGES:
+        return stem, suffix.lower()
+    return name, None
+
+
+def page_language(
+    given: str | None, file_language: str | None, at: str, error: type[CannedError]
+) -> str:
+    """A page's language: ``given`` in its front matter (at ``at``, FILE:LINE), which
+    must agree with the file name's, else the file name's, else English; the problem
+    raised as ``error``."""
+    if given is None:
+        return file_language or DEFAULT_LANGUAGE
+    try:
+        language = language_name(given)
+    except CannedError as exc:
+        raise error(f"{at}: {exc}") from exc
+    if file_language is not None and language != file_language:
+        problem = _("language {language} but the file name says {named}")
+        problem = problem.format(language=language, named=file_language)
+        raise error(f"{at}: {problem}")
+    return language
 
 
 # -- TOML
@@ -693,11 +740,7 @@ class _Page:
 def parse_page(text: str, where: str, filename: str) -> _Page:
     """One Markdown file: its front matter and body. The shortcut is the file name (less
     ``.md`` and a language suffix, ``ret.az.md``) unless the front matter gives one."""
-    name = filename.removesuffix(".md")
-    stem, dot, suffix = name.rpartition(".")
-    file_language = suffix.lower() if dot and suffix.lower() in LANGUAGES else None
-    if file_language is None:
-        stem = name
+    stem, file_language = page_name(filename)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     front, body_from = front_matter(lines, where, _FRONT_KEYS)
 
@@ -713,17 +756,8 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
     def line_of(key: str) -> int:
         return front[key][1] if key in front else 1
 
-    language = file_language or DEFAULT_LANGUAGE
-    given_language = value("language")
-    if given_language is not None:
-        try:
-            language = language_name(given_language)
-        except CannedError as exc:
-            raise CannedError(f"{where}:{line_of('language')}: {exc}") from exc
-        if file_language is not None and language != file_language:
-            problem = _("language {language} but the file name says {named}")
-            problem = problem.format(language=language, named=file_language)
-            raise CannedError(f"{where}:{line_of('language')}: {problem}")
+    at = f"{where}:{line_of('language')}"
+    language = page_language(value("language"), file_language, at, CannedError)
     try:
         shortcut = shortcut_name(value("shortcut") or stem)
     except CannedError as exc:

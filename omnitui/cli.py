@@ -11,10 +11,10 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -27,13 +27,18 @@ if TYPE_CHECKING:
 
     from omnitui import reports
     from omnitui.config import Settings
+    from omnitui.inbox import CannedImported, KbImported
+    from omnitui.kb import KbRow
     from omnitui.mailimport import ImportResult
+    from omnitui.readrows import CannedRow
     from omnitui.reads import CustomerPage
 
 EXIT_CONFIG = 2
 DEMO_DIR = "demo"
 READ_AHEAD_ROWS = 200
 """Customers read while Textual loads: one block of the customer list (its BLOCK)."""
+
+_T = TypeVar("_T")
 
 
 def _default_data_dir() -> Path:
@@ -1385,22 +1390,12 @@ def canned_group() -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.pass_obj
 def canned_import(opts: _Options, folder: Path) -> None:
-    from omnitui.canned import FolderError, read_folder
+    from omnitui.canned import read_folder
 
     settings = opts.settings()
     _prepare_store(settings, create=True)
     with _FilesProgress() as progress:
-        try:
-            replies = read_folder(folder, progress)
-        except FolderError as exc:
-            for line in exc.errors[:50]:
-                click.echo(f"omnitui: {line}", err=True)
-            if len(exc.errors) > 50:
-                more = _("... and {count} more").format(count=f"{len(exc.errors) - 50:,}")
-                click.echo(f"omnitui: {more}", err=True)
-            nothing = _("nothing imported")
-            click.echo(f"omnitui: {nothing}", err=True)
-            sys.exit(EXIT_CONFIG)
+        replies = _read_folder(read_folder, folder, progress)
     if not replies:
         click.echo(_("no canned replies in {folder} (*.toml, *.md files)").format(folder=folder))
         return
@@ -1429,15 +1424,7 @@ def canned_import(opts: _Options, folder: Path) -> None:
             "{added} added, {updated} updated, {unchanged} unchanged",
             len(replies),
         )
-    click.echo(
-        said.format(
-            replies=f"{len(replies):,}",
-            files=f"{files:,}",
-            added=f"{done.added:,}",
-            updated=f"{done.updated:,}",
-            unchanged=f"{done.unchanged:,}",
-        )
-    )
+    _echo_imported(said, "replies", len(replies), files, done)
 
 
 @canned_group.command(
@@ -1446,8 +1433,6 @@ def canned_import(opts: _Options, folder: Path) -> None:
 @_option("--json", "as_json", is_flag=True, help=N_("One JSON object a line."))
 @click.pass_obj
 def canned_list(opts: _Options, as_json: bool) -> None:
-    import json
-
     from omnitui.reads import Reader
 
     settings = opts.settings()
@@ -1455,42 +1440,12 @@ def canned_list(opts: _Options, as_json: bool) -> None:
     rows = Reader(settings.store_url).canned_replies()
     if as_json:
         for row in rows:
-            click.echo(
-                json.dumps(
-                    {
-                        "id": row.id,
-                        "shortcut": row.shortcut,
-                        "title": row.title,
-                        "tags": list(row.tags),
-                        "languages": list(row.languages),
-                        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
-                        "updated_by": row.updated_by,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            _echo_library_json(row, {"shortcut": row.shortcut, "title": row.title})
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from omnitui.text import one_line
-
-    table = Table(box=None)
-    table.add_column(_("shortcut"), no_wrap=True)
-    table.add_column(_("title"))
-    for column in (_("languages"), _("tags"), _("changed (UTC)"), _("by")):
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(
-            Text(f"::{row.shortcut}"),
-            Text(one_line(row.title, 60)),
-            " ".join(row.languages),
-            Text(" ".join(row.tags)),
-            row.updated_at.strftime("%Y-%m-%d %H:%M"),
-            Text(one_line(row.updated_by, 20)),
-        )
-    Console().print(table)
+    _print_library(
+        (_("shortcut"), _("title")),
+        [(f"::{row.shortcut}", row.title, row) for row in rows],
+    )
     said = ngettext("{count} canned reply", "{count} canned replies", len(rows))
     click.echo(said.format(count=len(rows)), err=True)
 
@@ -1513,17 +1468,14 @@ def canned_export(opts: _Options, folder: Path) -> None:
     settings = opts.settings()
     _require_store(settings)
     reader = Reader(settings.store_url)
-    folder.mkdir(parents=True, exist_ok=True)
-    replies = files = 0
-    for row in reader.canned_replies():
+
+    def files_of(row: CannedRow) -> dict[str, str] | None:
         detail = reader.canned(row.id)
         if detail is None:  # deleted meanwhile
-            continue
-        reply = CannedReply(row.title, row.shortcut, row.tags, detail.variants)
-        for name, text in to_markdown(reply).items():
-            (folder / name).write_text(text, "utf-8")
-            files += 1
-        replies += 1
+            return None
+        return to_markdown(CannedReply(row.title, row.shortcut, row.tags, detail.variants))
+
+    replies, files = _write_files(folder, map(files_of, reader.canned_replies()))
     said = _("exported {replies} canned replies ({files} files) to {folder}")
     click.echo(said.format(replies=f"{replies:,}", files=f"{files:,}", folder=folder))
 
@@ -1556,22 +1508,12 @@ def kb_group() -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.pass_obj
 def kb_import(opts: _Options, folder: Path) -> None:
-    from omnitui.kb import FolderError, read_folder
+    from omnitui.kb import read_folder
 
     settings = opts.settings()
     _prepare_store(settings, create=True)
     with _FilesProgress() as progress:
-        try:
-            entries = read_folder(folder, progress)
-        except FolderError as exc:
-            for line in exc.errors[:50]:
-                click.echo(f"omnitui: {line}", err=True)
-            if len(exc.errors) > 50:
-                more = _("... and {count} more").format(count=f"{len(exc.errors) - 50:,}")
-                click.echo(f"omnitui: {more}", err=True)
-            nothing = _("nothing imported")
-            click.echo(f"omnitui: {nothing}", err=True)
-            sys.exit(EXIT_CONFIG)
+        entries = _read_folder(read_folder, folder, progress)
     if not entries:
         click.echo(_("no knowledge base entries in {folder} (*.md files)").format(folder=folder))
         return
@@ -1588,15 +1530,7 @@ def kb_import(opts: _Options, folder: Path) -> None:
         "{unchanged} unchanged",
         len(entries),
     )
-    click.echo(
-        said.format(
-            entries=f"{len(entries):,}",
-            files=f"{progress.total:,}",
-            added=f"{done.added:,}",
-            updated=f"{done.updated:,}",
-            unchanged=f"{done.unchanged:,}",
-        )
-    )
+    _echo_imported(said, "entries", len(entries), progress.total, done)
 
 
 @kb_group.command(
@@ -1606,8 +1540,6 @@ def kb_import(opts: _Options, folder: Path) -> None:
 @_option("--json", "as_json", is_flag=True, help=N_("One JSON object a line."))
 @click.pass_obj
 def kb_list(opts: _Options, as_json: bool) -> None:
-    import json
-
     from omnitui.reads import Reader
 
     settings = opts.settings()
@@ -1615,38 +1547,9 @@ def kb_list(opts: _Options, as_json: bool) -> None:
     rows = Reader(settings.store_url).kb_entries()
     if as_json:
         for row in rows:
-            record = {
-                "id": row.id,
-                "slug": row.slug,
-                "question": row.question,
-                "tags": list(row.tags),
-                "languages": list(row.languages),
-                "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
-                "updated_by": row.updated_by,
-            }
-            click.echo(json.dumps(record, ensure_ascii=False))
+            _echo_library_json(row, {"slug": row.slug, "question": row.question})
         return
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from omnitui.text import one_line
-
-    table = Table(box=None)
-    table.add_column(_("slug"), no_wrap=True)
-    table.add_column(_("question"))
-    for column in (_("languages"), _("tags"), _("changed (UTC)"), _("by")):
-        table.add_column(column, no_wrap=True)
-    for row in rows:
-        table.add_row(
-            Text(row.slug),
-            Text(one_line(row.question, 60)),
-            " ".join(row.languages),
-            Text(" ".join(row.tags)),
-            row.updated_at.strftime("%Y-%m-%d %H:%M"),
-            Text(one_line(row.updated_by, 20)),
-        )
-    Console().print(table)
+    _print_library((_("slug"), _("question")), [(row.slug, row.question, row) for row in rows])
     said = ngettext("{count} entry", "{count} entries", len(rows))
     click.echo(said.format(count=len(rows)), err=True)
 
@@ -1669,18 +1572,109 @@ def kb_export(opts: _Options, folder: Path) -> None:
     settings = opts.settings()
     _require_store(settings)
     reader = Reader(settings.store_url)
-    folder.mkdir(parents=True, exist_ok=True)
-    entries = files = 0
-    for row in reader.kb_entries():
+
+    def files_of(row: KbRow) -> dict[str, str] | None:
         detail = reader.kb_entry(row.id)
         if detail is None or not detail.entry.variants:  # deleted meanwhile
-            continue
-        for name, text in to_markdown(detail.entry).items():
-            (folder / name).write_text(text, "utf-8")
-            files += 1
-        entries += 1
+            return None
+        return to_markdown(detail.entry)
+
+    entries, files = _write_files(folder, map(files_of, reader.kb_entries()))
     said = _("exported {entries} knowledge base entries ({files} files) to {folder}")
     click.echo(said.format(entries=f"{entries:,}", files=f"{files:,}", folder=folder))
+
+
+def _read_folder(
+    read: Callable[[Path, Callable[[int, int], None]], list[_T]],
+    folder: Path,
+    progress: _FilesProgress,
+) -> list[_T]:
+    """``read(folder, progress)`` (canned.read_folder, kb.read_folder); a FolderError (one
+    FILE:LINE: line each in ``errors``) ends the command: exit 2, the first 50 lines and
+    "nothing imported" on stderr."""
+    from omnitui.canned import FolderError
+
+    try:
+        return read(folder, progress)
+    except FolderError as exc:
+        errors = exc.errors
+        for line in errors[:50]:
+            click.echo(f"omnitui: {line}", err=True)
+        if len(errors) > 50:
+            more = _("... and {count} more").format(count=f"{len(errors) - 50:,}")
+            click.echo(f"omnitui: {more}", err=True)
+        nothing = _("nothing imported")
+        click.echo(f"omnitui: {nothing}", err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+def _echo_imported(
+    said: str, what: str, count: int, files: int, done: CannedImported | KbImported
+) -> None:
+    """An import's summary: ``said`` with ``{what}`` (replies, entries) the ``count`` read
+    from ``files`` files, and how many ``done`` (inbox.CannedImported, KbImported) added,
+    updated and left unchanged."""
+    counts = {what: count, "files": files}
+    counts |= {"added": done.added, "updated": done.updated, "unchanged": done.unchanged}
+    click.echo(said.format(**{name: f"{value:,}" for name, value in counts.items()}))
+
+
+def _echo_library_json(row: CannedRow | KbRow, named: dict[str, str]) -> None:
+    """One JSON line for a canned reply or a knowledge base entry: its id, ``named`` (the
+    shortcut and title, the slug and question), then what both have."""
+    import json
+
+    record: dict[str, object] = {"id": row.id, **named}
+    record |= {
+        "tags": list(row.tags),
+        "languages": list(row.languages),
+        "updated_at": row.updated_at.isoformat().replace("+00:00", "Z"),
+        "updated_by": row.updated_by,
+    }
+    click.echo(json.dumps(record, ensure_ascii=False))
+
+
+def _print_library(
+    headers: tuple[str, str], rows: list[tuple[str, str, CannedRow | KbRow]]
+) -> None:
+    """The table of ``canned list`` and ``kb list``: each row's key and name (``headers``
+    say which), then its languages, tags and last change."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from omnitui.text import one_line
+
+    table = Table(box=None)
+    table.add_column(headers[0], no_wrap=True)
+    table.add_column(headers[1])
+    for column in (_("languages"), _("tags"), _("changed (UTC)"), _("by")):
+        table.add_column(column, no_wrap=True)
+    for key, name, row in rows:
+        table.add_row(
+            Text(key),
+            Text(one_line(name, 60)),
+            " ".join(row.languages),
+            Text(" ".join(row.tags)),
+            row.updated_at.strftime("%Y-%m-%d %H:%M"),
+            Text(one_line(row.updated_by, 20)),
+        )
+    Console().print(table)
+
+
+def _write_files(folder: Path, each: Iterable[dict[str, str] | None]) -> tuple[int, int]:
+    """Write each item's files (name: text; None for one deleted meanwhile) into
+    ``folder``, made if need be; how many items and files were written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    items = files = 0
+    for named in each:
+        if named is None:
+            continue
+        for name, text in named.items():
+            (folder / name).write_text(text, "utf-8")
+            files += 1
+        items += 1
+    return items, files
 
 
 class _FilesProgress:

@@ -16,7 +16,7 @@ import random
 import stat
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +88,9 @@ STATUSES = ("open", "pending", "snoozed", "resolved")
 DELIVERY_STATES = ("queued", "sending", "sent", "failed", "unconfirmed")
 
 _T = TypeVar("_T")
+_Item = TypeVar("_Item", CannedReply, kb.Entry)
+"""A canned reply or a knowledge base entry, as the services take them."""
+_LibraryRow = TypeVar("_LibraryRow", db.Canned, db.KbEntry)
 
 
 class ServiceError(Exception):
@@ -3002,7 +3005,7 @@ class CannedImported:
 
 def create_canned(engine: Engine, reply: CannedReply, *, agent: str) -> int:
     """Add a canned reply (its shortcut must be free); returns its id."""
-    checked = _checked_canned(reply)
+    checked = _checked_item(check_reply, reply)
     with db.write(engine) as session:
         _record_agent(session, agent)
         _free_shortcut(session, checked.shortcut, None)
@@ -3012,7 +3015,7 @@ def create_canned(engine: Engine, reply: CannedReply, *, agent: str) -> int:
 def update_canned(engine: Engine, canned_id: int, reply: CannedReply, *, agent: str) -> bool:
     """Make the canned reply ``canned_id`` what ``reply`` says: title, shortcut, tags and
     exactly its variants (a language left out is removed). Whether anything changed."""
-    checked = _checked_canned(reply)
+    checked = _checked_item(check_reply, reply)
     with db.write(engine) as session:
         row = _canned_row(session, canned_id)
         _record_agent(session, agent)
@@ -3035,42 +3038,85 @@ def import_canned(engine: Engine, replies: Sequence[CannedReply], *, agent: str)
     differ is made as the file says (its variants exactly those of the files), the rest
     are unchanged. Replies not in ``replies`` are kept. Importing the same files again
     changes nothing."""
-    checked = [_checked_canned(reply) for reply in replies]
+    checked = [_checked_item(check_reply, reply) for reply in replies]
+    twice = _given_twice(checked, "shortcut")
+    if twice is not None:
+        problem = _("::{shortcut} given twice").format(shortcut=twice.shortcut)
+        raise ServiceError(f"{twice.source or 'import'}: {problem}")
+    return CannedImported(
+        *_import_by_key(engine, checked, db.Canned, "shortcut", _add_canned, _change_canned, agent)
+    )
+
+
+def _given_twice(items: Sequence[_Item], key: str) -> _Item | None:
+    """The first of ``items`` (canned replies, entries) whose ``key`` (shortcut, slug) an
+    earlier one has, if any."""
     seen: set[str] = set()
-    for reply in checked:
-        if reply.shortcut in seen:
-            problem = _("::{shortcut} given twice").format(shortcut=reply.shortcut)
-            raise ServiceError(f"{reply.source or 'import'}: {problem}")
-        seen.add(reply.shortcut)
+    for item in items:
+        value = getattr(item, key)
+        if value in seen:
+            return item
+        seen.add(value)
+    return None
+
+
+def _import_by_key(
+    engine: Engine,
+    items: Sequence[_Item],
+    model: type[_LibraryRow],
+    key: str,
+    add: Callable[[Session, _Item, str], int],
+    change: Callable[[Session, _LibraryRow, _Item, str], bool],
+    agent: str,
+) -> tuple[int, int, int]:
+    """Add the checked ``items`` whose ``key`` no ``model`` row has, ``change`` the rest,
+    in one transaction: how many were added, updated and unchanged (import_canned,
+    import_kb)."""
     added = updated = unchanged = 0
     with db.write(engine) as session:
         _record_agent(session, agent)
-        stored = {row.shortcut: row for row in session.exec(select(db.Canned)).all()}
-        for reply in checked:
-            row = stored.get(reply.shortcut)
+        stored = {getattr(row, key): row for row in session.exec(select(model)).all()}
+        for item in items:
+            row = stored.get(getattr(item, key))
             if row is None:
-                _add_canned(session, reply, agent)
+                add(session, item, agent)
                 added += 1
-            elif _change_canned(session, row, reply, agent):
+            elif change(session, row, item, agent):
                 updated += 1
             else:
                 unchanged += 1
-    return CannedImported(added, updated, unchanged)
+    return added, updated, unchanged
 
 
-def _checked_canned(reply: CannedReply) -> CannedReply:
+def _checked_item(check: Callable[[_Item], _Item], item: _Item) -> _Item:
+    """``check(item)``, its CannedError (a KbError is one) a ServiceError naming the file."""
     try:
-        return check_reply(reply)
+        return check(item)
     except CannedError as exc:
-        where = f"{reply.source}: " if reply.source else ""
+        where = f"{item.source}: " if item.source else ""
         raise ServiceError(f"{where}{exc}") from exc
 
 
-def _canned_row(session: Session, canned_id: int) -> db.Canned:
-    row = session.get(db.Canned, canned_id)
+def _library_row(
+    session: Session, model: type[_LibraryRow], row_id: int, missing: str
+) -> _LibraryRow:
+    """The ``model`` row ``row_id``, or a ServiceError saying ``missing``."""
+    row = session.get(model, row_id)
     if row is None:
-        raise ServiceError(_("no canned reply {canned}").format(canned=canned_id))
+        raise ServiceError(missing)
     return row
+
+
+def _library_event(
+    session: Session, kind: str, agent: str, before: str | None, after: str | None
+) -> None:
+    """A "canned" or "kb" event: ``before`` and ``after`` are summary lines."""
+    session.add(Event(agent=agent or SYSTEM, kind=kind, before=before, after=after))
+
+
+def _canned_row(session: Session, canned_id: int) -> db.Canned:
+    missing = _("no canned reply {canned}").format(canned=canned_id)
+    return _library_row(session, db.Canned, canned_id, missing)
 
 
 def _free_shortcut(session: Session, shortcut: str, owner: int | None) -> None:
@@ -3138,7 +3184,7 @@ def _write_variants(session: Session, canned_id: int, variants: Mapping[str, str
 
 
 def _canned_event(session: Session, agent: str, before: str | None, after: str | None) -> None:
-    session.add(Event(agent=agent or SYSTEM, kind="canned", before=before, after=after))
+    _library_event(session, "canned", agent, before, after)
 
 
 # ---------------------------------------------------------------------------
@@ -3161,7 +3207,7 @@ class KbImported:
 
 def create_kb_entry(engine: Engine, entry: kb.Entry, *, agent: str) -> int:
     """Add a knowledge base entry (its slug must be free); returns its id."""
-    checked = _checked_kb(entry)
+    checked = _checked_item(kb.check_entry, entry)
     with db.write(engine) as session:
         _record_agent(session, agent)
         _free_slug(session, checked.slug, None)
@@ -3171,7 +3217,7 @@ def create_kb_entry(engine: Engine, entry: kb.Entry, *, agent: str) -> int:
 def update_kb_entry(engine: Engine, entry_id: int, entry: kb.Entry, *, agent: str) -> bool:
     """Make the entry ``entry_id`` what ``entry`` says: slug, tags and exactly its
     languages (one left out is removed). Whether anything changed."""
-    checked = _checked_kb(entry)
+    checked = _checked_item(kb.check_entry, entry)
     with db.write(engine) as session:
         row = _kb_row(session, entry_id)
         _record_agent(session, agent)
@@ -3196,42 +3242,19 @@ def import_kb(engine: Engine, entries: Sequence[kb.Entry], *, agent: str) -> KbI
     """Add or update entries by slug (``kb.read_folder`` read them), all in one
     transaction; entries not in ``entries`` are kept. Importing the same files again
     changes nothing."""
-    checked = [_checked_kb(entry) for entry in entries]
-    seen: set[str] = set()
-    for entry in checked:
-        if entry.slug in seen:
-            problem = _("{slug} given twice").format(slug=entry.slug)
-            raise ServiceError(f"{entry.source or 'import'}: {problem}")
-        seen.add(entry.slug)
-    added = updated = unchanged = 0
-    with db.write(engine) as session:
-        _record_agent(session, agent)
-        stored = {row.slug: row for row in session.exec(select(db.KbEntry)).all()}
-        for entry in checked:
-            row = stored.get(entry.slug)
-            if row is None:
-                _add_kb(session, entry, agent)
-                added += 1
-            elif _change_kb(session, row, entry, agent):
-                updated += 1
-            else:
-                unchanged += 1
-    return KbImported(added, updated, unchanged)
-
-
-def _checked_kb(entry: kb.Entry) -> kb.Entry:
-    try:
-        return kb.check_entry(entry)
-    except kb.KbError as exc:
-        where = f"{entry.source}: " if entry.source else ""
-        raise ServiceError(f"{where}{exc}") from exc
+    checked = [_checked_item(kb.check_entry, entry) for entry in entries]
+    twice = _given_twice(checked, "slug")
+    if twice is not None:
+        problem = _("{slug} given twice").format(slug=twice.slug)
+        raise ServiceError(f"{twice.source or 'import'}: {problem}")
+    return KbImported(
+        *_import_by_key(engine, checked, db.KbEntry, "slug", _add_kb, _change_kb, agent)
+    )
 
 
 def _kb_row(session: Session, entry_id: int) -> db.KbEntry:
-    row = session.get(db.KbEntry, entry_id)
-    if row is None:
-        raise ServiceError(_("no knowledge base entry {entry}").format(entry=entry_id))
-    return row
+    missing = _("no knowledge base entry {entry}").format(entry=entry_id)
+    return _library_row(session, db.KbEntry, entry_id, missing)
 
 
 def _free_slug(session: Session, slug: str, owner: int | None) -> None:
@@ -3303,7 +3326,7 @@ def _write_kb_variants(session: Session, entry_id: int, variants: Mapping[str, k
 
 
 def _kb_event(session: Session, agent: str, before: str | None, after: str | None) -> None:
-    session.add(Event(agent=agent or SYSTEM, kind="kb", before=before, after=after))
+    _library_event(session, "kb", agent, before, after)
 
 
 KB_CANDIDATES = 20

@@ -42,7 +42,6 @@ from typing import Any
 
 from omnitui.canned import (
     DEFAULT_LANGUAGE,
-    LANGUAGES,
     CannedError,
     clean_body,
     front_list,
@@ -50,6 +49,9 @@ from omnitui.canned import (
     front_value,
     language_name,
     ordered_languages,
+    page_language,
+    page_name,
+    read_files,
     tag_names,
 )
 from omnitui.canned import FolderError as FolderError
@@ -61,7 +63,6 @@ MAX_SLUG = 60
 MAX_QUESTION = 1000
 _SLUG = re.compile(r"[^\W][\w-]*")
 _FRONT_KEYS = ("question", "tags", "language", "slug")
-_SKIPPED = {"readme.md"}
 
 
 class KbError(CannedError):
@@ -367,29 +368,12 @@ def read_folder(folder: Path, progress: Callable[[int, int], None] | None = None
     """Every entry in the ``*.md`` files below ``folder`` (by path), checked.
     ``progress(done, total)`` after each file. FolderError lists every bad file (one line
     each, with its line) and no entry is returned then."""
-    files = sorted(
-        path
-        for path in folder.rglob("*.md")
-        if path.name.lower() not in _SKIPPED
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        and path.is_file()
-    )
-    errors: list[str] = []
     pages: list[_Page] = []
-    for done, path in enumerate(files, 1):
-        where = str(path)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = _("cannot read: {error}").format(error=exc)
-            errors.append(f"{where}:1: {problem}")
-        else:
-            try:
-                pages.append(parse_page(text, where, path.name))
-            except CannedError as exc:
-                errors.append(str(exc))
-        if progress is not None:
-            progress(done, len(files))
+
+    def parse(text: str, where: str, path: Path) -> None:
+        pages.append(parse_page(text, where, path.name))
+
+    errors = read_files(folder, (".md",), parse, progress)
     entries = join_pages(pages, errors)
     if errors:
         raise FolderError(errors)
@@ -411,11 +395,7 @@ class _Page:
 
 def parse_page(text: str, where: str, filename: str) -> _Page:
     """One Markdown file: its front matter (``question`` required) and the answer below."""
-    name = filename.removesuffix(".md")
-    stem, dot, suffix = name.rpartition(".")
-    file_language = suffix.lower() if dot and suffix.lower() in LANGUAGES else None
-    if file_language is None:
-        stem = name
+    stem, file_language = page_name(filename)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     raw, close = front_matter(lines, where, _FRONT_KEYS)
     if not close:
@@ -431,16 +411,8 @@ def parse_page(text: str, where: str, filename: str) -> _Page:
     def line_of(key: str) -> int:
         return front[key][1] if key in front else 1
 
-    language = file_language or DEFAULT_LANGUAGE
-    if "language" in front:
-        try:
-            language = language_name(front["language"][0])
-        except CannedError as exc:
-            raise KbError(f"{where}:{line_of('language')}: {exc}") from exc
-        if file_language is not None and language != file_language:
-            problem = _("language {language} but the file name says {named}")
-            problem = problem.format(language=language, named=file_language)
-            raise KbError(f"{where}:{line_of('language')}: {problem}")
+    given = front["language"][0] if "language" in front else None
+    language = page_language(given, file_language, f"{where}:{line_of('language')}", KbError)
     try:
         slug = slug_name(front["slug"][0] if "slug" in front else stem)
     except KbError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -30,6 +31,30 @@ def ingested(engine: Engine, make_message: MakeMessage, **kwargs: object) -> int
     return result.customer_id
 
 
+def log_call(
+    engine: Engine,
+    customer_id: int | None,
+    direction: str,
+    seconds: int,
+    outcome: str,
+    *,
+    notes: str = "",
+    agent: str = "leyla",
+    **more: Any,
+) -> int:
+    """``inbox.log_call`` of a call ``seconds`` long (most have no notes and are Leyla's)."""
+    return inbox.log_call(
+        engine,
+        customer_id,
+        direction=direction,
+        duration_seconds=seconds,
+        outcome=outcome,
+        notes=notes,
+        agent=agent,
+        **more,
+    )
+
+
 def one(engine: Engine, sql: str, **params: object) -> tuple[object, ...]:
     with engine.connect() as conn:
         row = conn.execute(text(sql), params).one()
@@ -45,14 +70,13 @@ def test_a_call_joins_the_open_conversation_and_shows_in_the_history(
 ) -> None:
     ali = ingested(engine, make_message, body="my order is late")  # sent 09:01
     at = BASE_TIME + timedelta(minutes=30)
-    message_id = inbox.log_call(
+    message_id = log_call(
         engine,
         ali,
-        direction="in",
-        duration_seconds=330,
-        outcome="answered",
+        "in",
+        330,
+        "answered",
         notes="Asked where parcel 4411 is; promised a callback.",
-        agent="leyla",
         at=at,
     )
 
@@ -94,16 +118,7 @@ def test_calls_open_conversations_when_none_is_going(
 
     # The customer rang and nobody picked up: a new open case, and someone must call back.
     rang = BASE_TIME + timedelta(hours=2)
-    missed = inbox.log_call(
-        engine,
-        ali,
-        direction="in",
-        duration_seconds=0,
-        outcome="missed",
-        notes="",
-        agent="system",
-        at=rang,
-    )
+    missed = log_call(engine, ali, "in", 0, "missed", agent="system", at=rang)
     conv, status, channel, first_in, first_out = one(
         engine,
         "SELECT c.id, c.status, c.channel, c.first_inbound_at, c.first_response_at "
@@ -119,15 +134,8 @@ def test_calls_open_conversations_when_none_is_going(
     )
 
     # The agent calls back: the team's first response in that case, and read.
-    back = inbox.log_call(
-        engine,
-        ali,
-        direction="out",
-        duration_seconds=95,
-        outcome="answered",
-        notes="Called back.",
-        agent="leyla",
-        at=rang + timedelta(minutes=10),
+    back = log_call(
+        engine, ali, "out", 95, "answered", notes="Called back.", at=rang + timedelta(minutes=10)
     )
     assert one(engine, "SELECT conversation_id FROM message WHERE id = :m", m=back) == (conv,)
     assert one(engine, "SELECT unread_count FROM customer WHERE id = :c", c=ali) == (0,)
@@ -136,14 +144,13 @@ def test_calls_open_conversations_when_none_is_going(
 
     # An outbound call to a customer with nothing going: a case of its own, already resolved.
     inbox.set_conversation_status(engine, conv, "resolved", agent="leyla")
-    later = inbox.log_call(
+    later = log_call(
         engine,
         ali,
-        direction="out",
-        duration_seconds=60,
-        outcome="voicemail",
+        "out",
+        60,
+        "voicemail",
         notes="Left a message about the refund.",
-        agent="leyla",
         at=rang + timedelta(days=1),
     )
     status, channel = one(
@@ -160,12 +167,12 @@ def test_the_same_call_id_is_stored_once(engine: Engine, make_message: MakeMessa
     ali = ingested(engine, make_message)
 
     def log() -> int:
-        return inbox.log_call(
+        return log_call(
             engine,
             ali,
-            direction="in",
-            duration_seconds=42,
-            outcome="answered",
+            "in",
+            42,
+            "answered",
             notes="hello",
             agent="pbx",
             external_id="asterisk-1700000000.17",
@@ -183,26 +190,10 @@ def test_a_number_finds_its_customer_or_makes_one(
 ) -> None:
     ali = ingested(engine, make_message)
     # Ali's number, added by the first call logged on him with it.
-    inbox.log_call(
-        engine,
-        ali,
-        direction="out",
-        duration_seconds=10,
-        outcome="answered",
-        notes="",
-        agent="leyla",
-        number="+994 50 123-45-67",
-    )
+    log_call(engine, ali, "out", 10, "answered", number="+994 50 123-45-67")
     assert inbox.customer_for_number(engine, "00994501234567") == ali
-    by_number = inbox.log_call(
-        engine,
-        None,
-        direction="in",
-        duration_seconds=75,
-        outcome="answered",
-        notes="",
-        agent="pbx",
-        number="(+994) 50 123 45 67",
+    by_number = log_call(
+        engine, None, "in", 75, "answered", agent="pbx", number="(+994) 50 123 45 67"
     )
     assert one(engine, "SELECT customer_id FROM message WHERE id = :m", m=by_number) == (ali,)
     assert one(engine, "SELECT count(*) FROM identity WHERE channel = 'phone'") == (1,)
@@ -214,16 +205,7 @@ def test_a_number_finds_its_customer_or_makes_one(
     email = next(i.id for i in detail.identities if i.channel == "email")
     assert detail.last_inbound_identity_id == email
 
-    stranger = inbox.log_call(
-        engine,
-        None,
-        direction="in",
-        duration_seconds=0,
-        outcome="missed",
-        notes="",
-        agent="pbx",
-        number="+90 532 000 11 22",
-    )
+    stranger = log_call(engine, None, "in", 0, "missed", agent="pbx", number="+90 532 000 11 22")
     (new,) = one(engine, "SELECT customer_id FROM message WHERE id = :m", m=stranger)
     assert new != ali
     reader = Reader(store_url)
@@ -235,40 +217,15 @@ def test_a_number_finds_its_customer_or_makes_one(
     assert [h.customer_id for h in reader.search("905320001122")][:1] == [new]
 
     with pytest.raises(inbox.ServiceError, match="belongs to customer"):
-        inbox.log_call(
-            engine,
-            ali,
-            direction="in",
-            duration_seconds=5,
-            outcome="answered",
-            notes="",
-            agent="leyla",
-            number="+905320001122",
-        )
+        log_call(engine, ali, "in", 5, "answered", number="+905320001122")
 
 
 def test_bad_fields_are_refused_in_one_line(engine: Engine, make_message: MakeMessage) -> None:
     ali = ingested(engine, make_message)
     with pytest.raises(inbox.ServiceError, match="outcome 'hung up' is not one of answered"):
-        inbox.log_call(
-            engine,
-            ali,
-            direction="in",
-            duration_seconds=5,
-            outcome="hung up",
-            notes="",
-            agent="leyla",
-        )
+        log_call(engine, ali, "in", 5, "hung up")
     with pytest.raises(inbox.ServiceError, match="direction 'sideways'"):
-        inbox.log_call(
-            engine,
-            ali,
-            direction="sideways",
-            duration_seconds=5,
-            outcome="busy",
-            notes="",
-            agent="leyla",
-        )
+        log_call(engine, ali, "sideways", 5, "busy")
     assert one(engine, "SELECT count(*) FROM message WHERE channel = 'phone'") == (0,)
 
 

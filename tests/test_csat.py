@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from omnitui import db, inbox
+from omnitui.config import Settings
 from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.csat import QUESTIONS, REPLY_HINTS, SurveyPolicy, parse_rating
 from omnitui.reads import Reader
@@ -115,6 +116,17 @@ def _survey_sent(engine: Engine, store: str, conversation: int) -> None:
         (conversation,),
     )
     inbox.mark_sent(engine, survey, f"{address}:{SURVEY_MESSAGE}")
+
+
+async def _resolve_the_conversation(engine: Engine, settings: Settings, store: str) -> int:
+    """Aysel resolves the store's one conversation (off the event loop, as the TUI's
+    worker does), with the config's surveys; its id."""
+    conv = int(scalar(store, "SELECT id FROM conversation"))
+    surveys = settings.config.survey_policy()
+    await asyncio.to_thread(
+        inbox.set_conversation_status, engine, conv, "resolved", agent="aysel", surveys=surveys
+    )
+    return conv
 
 
 def _ingest(engine: Engine, message: InboundMessage) -> inbox.Ingested:
@@ -285,15 +297,7 @@ async def test_telegram_asks_with_buttons_and_a_press_rates_without_reopening(
             10,
             "the customer's message",
         )
-        conv = int(scalar(store, "SELECT id FROM conversation"))
-        await asyncio.to_thread(
-            inbox.set_conversation_status,
-            runner.engine,
-            conv,
-            "resolved",
-            agent="aysel",
-            surveys=settings.config.survey_policy(),
-        )
+        conv = await _resolve_the_conversation(runner.engine, settings, store)
         [call] = await asyncio.to_thread(bot_api.wait_for_calls, "sendMessage", 1, 10)
         assert call.params["chat_id"] == USER and call.params["text"] == QUESTIONS["az"]
         keys = [{"text": str(n), "callback_data": f"csat:{conv}:{n}"} for n in range(1, 6)]
@@ -335,15 +339,7 @@ async def test_a_press_by_webhook_is_stored_before_200_and_acknowledged(
     async with running(settings) as runner:
         await webhook_ready(bot_api, settings)
         assert await deliver(bot_api, text_update(1, AZ)) == 200
-        conv = int(scalar(store, "SELECT id FROM conversation"))
-        await asyncio.to_thread(
-            inbox.set_conversation_status,
-            runner.engine,
-            conv,
-            "resolved",
-            agent="aysel",
-            surveys=settings.config.survey_policy(),
-        )
+        conv = await _resolve_the_conversation(runner.engine, settings, store)
         await asyncio.to_thread(bot_api.wait_for_calls, "sendMessage", 1, 10)
         await async_wait_until(lambda: bot_api.sent, 5, "the survey in the chat")
         survey = bot_api.sent[-1]["message_id"]
@@ -367,15 +363,7 @@ async def test_web_chat_serves_the_buttons_from_the_store_and_a_press_rates(
     async with chat(settings) as (runner, client):
         token, visitor = await new_token(client)
         assert (await post(client, token, AZ, "msg-0001")).status_code == 200
-        conv = int(scalar(store, "SELECT id FROM conversation"))
-        await asyncio.to_thread(
-            inbox.set_conversation_status,
-            runner.engine,
-            conv,
-            "resolved",
-            agent="aysel",
-            surveys=settings.config.survey_policy(),
-        )
+        conv = await _resolve_the_conversation(runner.engine, settings, store)
         await async_wait_until(
             lambda: _surveys(store) and _surveys(store)[0][-1] == "sent", 10, "the survey sent"
         )
@@ -415,15 +403,7 @@ async def test_email_asks_in_words_and_a_reply_with_a_digit_rates_without_reopen
         await async_wait_until(
             lambda: scalar(store, "SELECT count(*) FROM message") == 1, 10, "the customer's mail"
         )
-        conv = int(scalar(store, "SELECT id FROM conversation"))
-        await asyncio.to_thread(
-            inbox.set_conversation_status,
-            runner.engine,
-            conv,
-            "resolved",
-            agent="aysel",
-            surveys=settings.config.survey_policy(),
-        )
+        conv = await _resolve_the_conversation(runner.engine, settings, store)
         [received] = await asyncio.to_thread(smtp_server.wait_for, 1, 10)
         sent = email.message_from_bytes(received.data, policy=email.policy.default)
         assert received.rcpt_tos == ["leyla@example.az"]
@@ -485,15 +465,7 @@ async def test_a_visitor_rates_by_pressing_a_button_in_chromium(
             await async_wait_until(
                 lambda: scalar(store, "SELECT count(*) FROM conversation") == 1, 10, "the message"
             )
-            conv = int(scalar(store, "SELECT id FROM conversation"))
-            await asyncio.to_thread(
-                inbox.set_conversation_status,
-                runner.engine,
-                conv,
-                "resolved",
-                agent="aysel",
-                surveys=settings.config.survey_policy(),
-            )
+            conv = await _resolve_the_conversation(runner.engine, settings, store)
             choices = page.locator(".oc-choices")
             await choices.wait_for(timeout=10_000)
             labels = await choices.get_by_role("button").all_inner_texts()

@@ -44,7 +44,7 @@ from omnitui.canned import (
 )
 from omnitui.i18n import N_, _
 from omnitui.reads import CannedDetail, CannedRow
-from omnitui.screens.library import LibraryForm, LibraryScreen
+from omnitui.screens.library import LibraryForm, LibraryScreen, row_label
 from omnitui.text import one_line
 from omnitui.widgets.rtl import VisualText, show_title
 from omnitui.widgets.strips import cell
@@ -339,14 +339,7 @@ class CannedScreen(LibraryScreen[CannedRow, CannedDetail]):
         return self._source.canned(item_id)
 
     def label(self, row: CannedRow) -> Text:
-        label = cell(f"::{one_line(row.shortcut, 40)}", "cyan")
-        label.append("  ")
-        label.append_text(cell(one_line(row.title, 70), "bold"))
-        label.append(f"  {' '.join(row.languages)}")
-        for index, tag in enumerate(row.tags):
-            label.append(" " if index else "  ")
-            label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
-        return label
+        return row_label(f"::{one_line(row.shortcut, 40)}", row.title, row.languages, row.tags)
 
     def form(self, item: CannedDetail | None) -> CannedForm:
         return CannedForm(item, self._save)

@@ -21,10 +21,16 @@ from textual.widgets import Input, Static, TextArea
 
 from omnitui.i18n import N_, _
 from omnitui.kb import Entry, KbDetail, KbRow, Variant, check_entry
-from omnitui.screens.library import Delete, Done, LibraryForm, LibraryScreen, Refused
+from omnitui.screens.library import (
+    Delete,
+    Done,
+    LibraryForm,
+    LibraryScreen,
+    Refused,
+    row_label,
+)
 from omnitui.text import one_line
 from omnitui.widgets.rtl import show_title
-from omnitui.widgets.strips import cell
 
 
 class KbSource(Protocol):
@@ -61,14 +67,7 @@ class KbScreen(LibraryScreen[KbRow, KbDetail]):
         return self._source.kb_entry(item_id)
 
     def label(self, row: KbRow) -> Text:
-        label = cell(one_line(row.slug, 40), "cyan")
-        label.append("  ")
-        label.append_text(cell(one_line(row.question, 70), "bold"))
-        label.append(f"  {' '.join(row.languages)}")
-        for index, tag in enumerate(row.tags):
-            label.append(" " if index else "  ")
-            label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
-        return label
+        return row_label(one_line(row.slug, 40), row.question, row.languages, row.tags)
 
     def form(self, item: KbDetail | None) -> KbForm:
         return KbForm(item, self._save)

@@ -12,7 +12,7 @@ network.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from rich.text import Text
@@ -29,6 +29,7 @@ from omnitui.formatting import number
 from omnitui.i18n import _, translated
 from omnitui.text import one_line
 from omnitui.widgets.rtl import VisualText, show_title
+from omnitui.widgets.strips import cell
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,19 @@ Refused = Callable[[str], None]
 
 class Delete(Protocol):
     def __call__(self, item_id: int, /, *, done: Done, refused: Refused) -> None: ...
+
+
+def row_label(key: str, name: str, languages: Sequence[str], tags: Sequence[str]) -> Text:
+    """A row of a library's list: its ``key`` (``::shortcut``, slug) in cyan, its ``name``
+    (title, question) in bold, its languages, then its tags."""
+    label = cell(key, "cyan")
+    label.append("  ")
+    label.append_text(cell(one_line(name, 70), "bold"))
+    label.append(f"  {' '.join(languages)}")
+    for index, tag in enumerate(tags):
+        label.append(" " if index else "  ")
+        label.append_text(cell(f"#{one_line(tag, 30)}", "dim"))
+    return label
 
 
 class _Row(Protocol):
@@ -78,6 +92,7 @@ class LibraryScreen(ModalScreen[None], Generic[RowT, ItemT]):
         raise NotImplementedError
 
     def label(self, row: RowT) -> Text:
+        """The row in the list (``row_label`` of its name, title or question, and more)."""
         raise NotImplementedError
 
     def form(self, item: ItemT | None) -> ModalScreen[str | None]:
