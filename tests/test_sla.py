@@ -525,9 +525,10 @@ async def test_the_list_shows_time_left_then_overdue_and_the_sla_view_the_breach
         customers = app.screen.query_one(CustomerList)
 
         def row(name: str) -> str:
+            """The customer's two lines in the list ("" before the list shows them)."""
             lines = list_text(app).splitlines()
-            at = next(i for i, line in enumerate(lines) if name in line)
-            return "\n".join(lines[at : at + 2])
+            at = next((i for i, line in enumerate(lines) if name in line), None)
+            return "" if at is None else "\n".join(lines[at : at + 2])
 
         await wait_for(pilot, lambda: "⧖ 26m" in row("John Smith"), what="time left")
         assert "⧖ 3h 5" in row("Əli Məmmədov")  # 13:02 - 09:10 = 3h 52m
