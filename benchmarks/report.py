@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sqlite3
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,33 +86,8 @@ def decorate_postgresql(url: str) -> None:
 def postgresql_copy(server: str, where: Path, messages: int, *, refill: bool) -> str:
     """stores.postgresql_copy under a name of its own (omnitui_bench_report_N): the copy
     carries this benchmark's SLA targets, surveys and tags."""
-    import psycopg
-
-    from omnitui import db, dbcopy
-
     name = f"omnitui_bench_report_{messages}"
-    base = server.rstrip("/").rsplit("/", 1)[0]
-    url, admin = f"{base}/{name}", f"{base}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        present = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-    if present and not refill:
-        with psycopg.connect(url) as conn:
-            unfinished = conn.execute("SELECT to_regclass(%s)", (dbcopy.MARKER,)).fetchone()
-        if unfinished and unfinished[0] is None:
-            return url
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
-        conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    print(f"copying the store of {messages:,} messages to {name} ...", file=sys.stderr)
-    started = time.perf_counter()
-    copied = dbcopy.copy_store(db.sqlite_url(where / "omnitui.db"), url)
-    assert copied.ok, copied
-    print(
-        f"  copied {copied.rows:,} rows in {time.perf_counter() - started:.0f} s", file=sys.stderr
-    )
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    return url
+    return stores.postgresql_copy(server, where, messages, refill=refill, name=name, analyze=True)
 
 
 def timed(reader: Reader, flt: reports.ReportFilter, now: datetime) -> tuple[float, reports.Report]:

@@ -105,13 +105,22 @@ def cached(root: Path, messages: int, *, refill: bool = False) -> tuple[Path, di
     return where, info
 
 
-def postgresql_copy(server: str, where: Path, messages: int, *, refill: bool = False) -> str:
-    """The URL of a verified PostgreSQL copy of the store at ``where`` (made now if missing)."""
+def postgresql_copy(
+    server: str,
+    where: Path,
+    messages: int,
+    *,
+    refill: bool = False,
+    name: str = "",
+    analyze: bool = False,
+) -> str:
+    """The URL of a verified PostgreSQL copy of the store at ``where`` (made now if missing),
+    in the database ``name`` (default omnitui_bench_N); ``analyze``: VACUUM ANALYZE a new copy."""
     import psycopg
 
     from omnitui import dbcopy
 
-    name = f"omnitui_bench_{messages}"
+    name = name or f"omnitui_bench_{messages}"
     url = f"{server.rstrip('/').rsplit('/', 1)[0]}/{name}"
     admin = f"{server.rstrip('/').rsplit('/', 1)[0]}/postgres"
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -132,6 +141,9 @@ def postgresql_copy(server: str, where: Path, messages: int, *, refill: bool = F
         f"  copied and verified {report.rows:,} rows in {time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )
+    if analyze:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
     return url
 
 
