@@ -28,6 +28,8 @@ from typing import Any, Literal
 
 from imapclient import IMAPClient
 
+from tests.patience import patience
+
 DOVECOT = shutil.which("dovecot") or next(
     (p for p in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if Path(p).exists()), None
 )
@@ -232,6 +234,7 @@ def group_alive(pgid: int) -> bool:
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     """Poll ``condition`` until it is truthy (and return it), or raise naming ``what``."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -654,6 +657,7 @@ class SmtpServer:
 
     def wait_for(self, count: int, timeout: float = 5) -> list[ReceivedMessage]:
         """Block until at least ``count`` messages arrived; return them all."""
+        timeout = patience(timeout)
         with self._changed:
             if not self._changed.wait_for(lambda: len(self.messages) >= count, timeout):
                 got = len(self.messages)

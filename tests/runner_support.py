@@ -18,6 +18,7 @@ from typing import Any
 from omnitui import db
 from omnitui.config import Settings, parse
 from omnitui.reads import is_postgresql, sqlite_path
+from tests.patience import patience
 
 OMNITUI = Path(sys.executable).parent / "omnitui"
 
@@ -81,6 +82,7 @@ def deliveries(path: Path) -> Counter[str]:
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
     """Poll ``condition`` until it is truthy (and return it), or fail naming ``what``."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -92,6 +94,7 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 async def async_wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     while True:
         result = await asyncio.to_thread(condition)

@@ -36,6 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from tests.patience import patience
+
 HOST = "127.0.0.1"
 
 MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, as Telegram counts them
@@ -546,6 +548,7 @@ class BotApiServer:
         def calls() -> list[Call]:
             return [c for c in self.calls if c.method.lower() == method.lower()]
 
+        timeout = patience(timeout)
         with self._changed:
             if not self._changed.wait_for(lambda: len(calls()) >= count, timeout):
                 raise TimeoutError(f"{len(calls())} of {count} {method} calls after {timeout} s")
@@ -553,6 +556,7 @@ class BotApiServer:
 
     def wait_for_confirmed(self, update_id: int, timeout: float = 5) -> None:
         """Block until a getUpdates confirmed ``update_id`` (offset above it); see above."""
+        timeout = patience(timeout)
         with self._changed:
             if not self._changed.wait_for(lambda: self.confirmed_offset > update_id, timeout):
                 raise TimeoutError(

@@ -36,6 +36,7 @@ from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.presence import PresenceLine
 from omnitui.widgets.status_line import StatusLine
 from omnitui.widgets.timeline import Timeline
+from tests.patience import patience
 from tests.tmux_support import Tmux
 from tests.tui_support import (
     ZONE,
@@ -147,6 +148,7 @@ class Clock:
     ) -> dict[str, float]:
         """Run both apps until every condition holds; fail naming what never happened."""
         seen: dict[str, float] = {}
+        timeout = patience(timeout)
         deadline = time.monotonic() + timeout
         while True:
             for what, condition in conditions.items():

@@ -20,6 +20,7 @@ from omnitui.config import Config, Settings
 from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.timeline import Timeline
+from tests.patience import patience
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
@@ -153,6 +154,7 @@ async def wait_for(
     pilot: Pilot[object], condition: Callable[[], object], timeout: float = 5.0, what: str = ""
 ) -> None:
     """Let the app run until ``condition()`` is true; fail after ``timeout`` seconds."""
+    timeout = patience(timeout)
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
