@@ -139,6 +139,11 @@ class Conversation(SQLModel, table=True):
     """How many times the FAQ bot answered in it."""
     handed_off_at: datetime | None = None
     """When the FAQ bot handed it to the agents (below the score, asked for, a second question)."""
+    agent_replies: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Its agent replies and calls made (messages out of kind "" or "call"). Kept by the
+    store's triggers (migration 0009) on every write of a message: never set it in code."""
+    first_responder: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    """Who wrote its earliest agent reply (at most 200 characters); kept as agent_replies."""
 
 
 class Message(SQLModel, table=True):
@@ -389,6 +394,23 @@ class RunnerLease(SQLModel, table=True):
     generation: int = 0
     heartbeat_at: datetime | None = None
     expires_at: datetime | None = None
+
+
+class MessageCount(SQLModel, table=True):
+    """Messages by quarter hour (UTC), direction and channel or, for agent replies, author:
+    the reports' volume and replies for a period without reading the messages. Kept by
+    the store's triggers (migration 0009) on every insert, delete and change of a message
+    of kind "" or "call", whichever code writes it; never written in code. A quarter hour
+    so that every zone's midnight (+05:30, +05:45) starts a bucket. A row counted down to
+    nothing is deleted."""
+
+    bucket: datetime = Field(primary_key=True)
+    direction: str = Field(primary_key=True)
+    channel: str = Field(primary_key=True)
+    """The channel, for a customer message; "" for a reply."""
+    author: str = Field(primary_key=True)
+    """The agent, for a reply (its first 200 characters); "" for anything else."""
+    n: int = 0
 
 
 class Presence(SQLModel, table=True):

@@ -123,9 +123,9 @@ if TYPE_CHECKING:
 # json (attachments) and omnitui.normalize (search) are imported where they are used:
 # the TUI's first paint needs neither.
 
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 """The Alembic revision this code expects (a test checks it against the migrations)."""
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 """Every revision this code knows, oldest first: a store at one of these can be upgraded."""
 
 

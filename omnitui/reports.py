@@ -322,8 +322,6 @@ def _names(prefix: str, values: tuple[str, ...], params: dict[str, object]) -> s
     return ", ".join(names)
 
 
-_AGENT_REPLY = "m.direction = 'out' AND m.kind IN ('', 'call')"
-"""A message an agent wrote to the customer: a reply, or a phone call they logged as made."""
 _CUSTOMER_CONTACT = "m.direction = 'in' AND m.kind IN ('', 'call')"
 """A message from the customer: what they wrote, or a call they made (not a survey rating)."""
 _RESOLVE = "{e}.kind = 'status' AND {e}.after LIKE 'resolved%' AND {e}.before <> 'resolved'"
@@ -408,7 +406,7 @@ class _Measure:
             tz=self.zone,
         )
 
-    def channel_sums(self, column: str) -> tuple[tuple[str, ...], str]:
+    def channel_sums(self, column: str, weight: str = "1") -> tuple[tuple[str, ...], str]:
         """The channels there may be, and SQL that counts the rows of each of them
         (``column`` = channel): grouping by the hour alone and counting channels in
         columns spares SQLite sorting every row by hour and channel."""
@@ -421,7 +419,7 @@ class _Measure:
             for i, channel in enumerate(self._channels):
                 self.q.params[f"vc{i}"] = channel
         sums = "".join(
-            f", sum(CASE WHEN {column} = :vc{i} THEN 1 ELSE 0 END)"
+            f", sum(CASE WHEN {column} = :vc{i} THEN {weight} ELSE 0 END)"
             for i in range(len(self._channels))
         )
         return self._channels, sums
@@ -452,9 +450,8 @@ class _Measure:
         answered, answers, handed_off, resolved = self.one(
             "SELECT sum(CASE WHEN c.bot_answers > 0 THEN 1 ELSE 0 END), sum(c.bot_answers), "
             "sum(CASE WHEN c.handed_off_at IS NOT NULL THEN 1 ELSE 0 END), "
-            "sum(CASE WHEN c.bot_answers > 0 AND c.resolved_at IS NOT NULL AND NOT EXISTS "
-            f"(SELECT 1 FROM message m WHERE m.conversation_id = c.id AND {_AGENT_REPLY}) "
-            "THEN 1 ELSE 0 END) "
+            "sum(CASE WHEN c.bot_answers > 0 AND c.resolved_at IS NOT NULL "
+            "AND c.agent_replies = 0 THEN 1 ELSE 0 END) "
             f"FROM conversation c WHERE {q.spanning('c.opened_at')}{q.scope} "
             "AND (c.bot_answers > 0 OR c.handed_off_at IS NOT NULL)"
         )
@@ -469,21 +466,9 @@ class _Measure:
         FCR_REOPEN_DAYS of a resolution."""
         q = self.q
         window = FCR_REOPEN_DAYS * 86_400
-        if q.flt.end - q.flt.start > SCAN_AFTER:
-            # Most conversations are in a long period: one pass over the replies, in
-            # ix_message_conversation_reply's order (no sort), beats a probe for each.
-            one_reply = (
-                "c.id IN (SELECT m.conversation_id FROM message m WHERE "
-                f"{_AGENT_REPLY} GROUP BY m.conversation_id HAVING count(*) = 1)"
-            )
-        else:  # counting up to two replies is enough to tell "exactly one"
-            one_reply = (
-                "(SELECT count(*) FROM (SELECT 1 FROM message m WHERE m.conversation_id = c.id "
-                f"AND {_AGENT_REPLY} LIMIT 2) replies) = 1"
-            )
         row = self.one(
             "SELECT count(*) FROM conversation c "
-            f"WHERE {q.spanning('c.resolved_at')}{q.scope} AND {one_reply} "
+            f"WHERE {q.spanning('c.resolved_at')}{q.scope} AND c.agent_replies = 1 "
             # Reopenings are few: the conversations reopened soon after a resolution are
             # found once, from them.
             "AND c.id NOT IN (SELECT r.conversation_id FROM event r JOIN event s "
@@ -497,33 +482,31 @@ class _Measure:
         """From the customer's first message to the first reply, over first replies made
         in the period; and those seconds by the agent who wrote the reply."""
         q = self.q
-        # The first reply's author, one probe of ix_message_conversation_reply each (a
-        # join: cheaper than a subquery a row); two replies in the same microsecond would
-        # give a conversation twice, so rows are kept by conversation.
+        # Who answered first is kept on the conversation (first_responder, by the store's
+        # triggers): no message is read.
         where = (
-            "FROM conversation c LEFT JOIN message m ON m.conversation_id = c.id "
-            "AND m.direction = 'out' AND m.sent_at = c.first_response_at "
-            f"AND m.kind IN ('', 'call') WHERE {q.spanning('c.first_response_at')}{q.scope} "
+            f"FROM conversation c WHERE {q.spanning('c.first_response_at')}{q.scope} "
             "AND c.first_inbound_at IS NOT NULL AND c.first_inbound_at <= c.first_response_at"
         )
-        pairs: dict[int, tuple[float, str]] = {}
+        pairs: list[tuple[float, str]]
         if self.hours is None:
             seconds = q.seconds("c.first_inbound_at", "c.first_response_at")
-            for conversation, took, author in self.rows(
-                f"SELECT c.id, {seconds}, m.author {where}"
-            ):
-                pairs.setdefault(conversation, (round(float(took), 3), author or ""))
+            pairs = [
+                (round(float(took), 3), str(author))
+                for took, author in self.rows(f"SELECT {seconds}, c.first_responder {where}")
+            ]
         else:
-            for conversation, start, end, author in self.rows(
-                f"SELECT c.id, c.first_inbound_at, c.first_response_at, m.author {where}"
-            ):
-                if conversation not in pairs:
-                    pairs[conversation] = (self.business(start, end), author or "")
+            pairs = [
+                (self.business(start, end), str(author))
+                for start, end, author in self.rows(
+                    f"SELECT c.first_inbound_at, c.first_response_at, c.first_responder {where}"
+                )
+            ]
         by_agent: dict[str, list[float]] = {}
-        for took, agent in pairs.values():
+        for took, agent in pairs:
             if agent:
-                by_agent.setdefault(str(agent), []).append(took)
-        return _durations([took for took, _a in pairs.values()]), by_agent
+                by_agent.setdefault(agent, []).append(took)
+        return _durations([took for took, _a in pairs]), by_agent
 
     def resolution_times(self) -> Durations:
         q = self.q
@@ -545,6 +528,8 @@ class _Measure:
         messages by hour and the channel they came on, agent replies by author."""
         q = self.q
         found = _Messages()
+        if not q.scope:
+            return self.counted_messages(found)
         channels, sums = self.channel_sums("m.channel")
         ranges = (q.flt.end - q.flt.start).total_seconds() / 3600 * len(channels)
         # PostgreSQL aggregates with a hash. On SQLite, with few messages (a customer
@@ -565,6 +550,25 @@ class _Measure:
         ):
             if author:
                 found.replies[str(author)] = found.replies.get(str(author), 0) + int(count)
+        return found
+
+    def counted_messages(self, found: _Messages) -> _Messages:
+        """``messages`` for the whole store, from the quarter-hour counts the store's
+        triggers keep (messagecount): a period starts and ends at a local midnight, on
+        a quarter hour in every zone, so the counts are exact."""
+        q = self.q
+        _channels, sums = self.channel_sums("m.channel", "m.n")
+        for bucket, total, *counts in self.rows(
+            f"SELECT {q.hour('m.bucket')}, sum(m.n){sums} FROM messagecount m "
+            f"WHERE m.direction = 'in' AND {q.within('m.bucket')} GROUP BY 1"
+        ):
+            self.by_channel(found.inbound, str(bucket), int(total), counts)
+        for author, count in self.rows(
+            "SELECT m.author, sum(m.n) FROM messagecount m "
+            f"WHERE m.direction = 'out' AND {q.within('m.bucket')} GROUP BY 1"
+        ):
+            if author and count:
+                found.replies[str(author)] = int(count)
         return found
 
     def inbound_by_hour(self, into: dict[tuple[str, str], int]) -> None:
