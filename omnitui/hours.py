@@ -6,8 +6,10 @@ opening hours of each local day, holidays closed. Real seconds, so a day whose
 opening hours span a DST change counts the hour the clocks skipped or repeated as
 it was lived.
 
-``seconds_between`` and ``add`` are O(years spanned) after a year's table is built
-(~3 ms, kept on the object): the reports call them for ~200k conversations. Pure:
+``add`` is O(years spanned) after a year's table is built (~3 ms, kept on the object).
+``seconds_between`` finds each instant's day by bisection over the local midnights of the
+years seen so far (~1.2 µs a call on POSIX times, ``seconds_between_stamps``): the reports
+call it for ~220k conversations of a year. Pure:
 no store, no Textual, no config models at run time (``from_config`` reads a
 validated ``Config``). A wall time the clocks skipped (02:30 on a spring-forward
 night) means the instant the clocks jumped; a repeated one means its first time.
@@ -16,7 +18,7 @@ night) means the instant the clocks jumped; a repeated one means its first time.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -50,6 +52,36 @@ class _Year(NamedTuple):
     """January 1st's proleptic ordinal (``date.toordinal``)."""
 
 
+class _Calendar(NamedTuple):
+    """Whole local years of days in a row, for finding an instant's day by bisection."""
+
+    starts: list[float]
+    """Each day's local midnight (POSIX), and one more: the end of the last day."""
+    spans: list[tuple[tuple[float, float], ...]]
+    """Each day's opening hours."""
+    before: list[float]
+    """Business seconds from the first day's midnight to each day's."""
+    first_year: int
+    years: int
+
+
+_EMPTY = _Calendar([], [], [], 0, 0)
+_CALENDAR_YEARS = 20
+"""The most years the calendar holds (a day a few hundred bytes)."""
+
+
+def _running(calendar: _Calendar, stamp: float) -> float:
+    """The business seconds from the calendar's first midnight to instant ``stamp``, which
+    it covers (its day found by bisection over the days' local midnights)."""
+    day = bisect_right(calendar.starts, stamp) - 1
+    inside = 0.0
+    for opens, closes in calendar.spans[day]:
+        if opens >= stamp:
+            break
+        inside += (closes if closes < stamp else stamp) - opens
+    return calendar.before[day] + inside
+
+
 @dataclass(frozen=True)
 class BusinessHours:
     """Opening hours: per weekday (Monday first), in ``zone``, closed on ``holidays``."""
@@ -64,6 +96,9 @@ class BusinessHours:
     _years: dict[int, _Year] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
+    _calendar: _Calendar = field(
+        init=False, repr=False, compare=False, hash=False, default_factory=lambda: _EMPTY
+    )
 
     def __post_init__(self) -> None:
         if len(self.week) != 7:
@@ -76,13 +111,53 @@ class BusinessHours:
 
     def seconds_between(self, start: datetime, end: datetime) -> float:
         """The business seconds from ``start`` to ``end`` (aware); 0 when end <= start."""
+        return self.seconds_between_stamps(start.timestamp(), end.timestamp())
+
+    def seconds_between_stamps(self, start: float, end: float) -> float:
+        """``seconds_between`` for POSIX times: ~1.5 µs, no datetime made (the reports
+        call it for every conversation of a period)."""
         if end <= start:
             return 0.0
-        year, at_start = self._position(start.timestamp())
-        end_year, at_end = self._position(end.timestamp())
+        calendar = self._calendar
+        if not calendar.starts or start < calendar.starts[0] or end >= calendar.starts[-1]:
+            first = datetime.fromtimestamp(start, self._tz).year
+            last = datetime.fromtimestamp(end, self._tz).year
+            if last - first >= _CALENDAR_YEARS:  # a time decades off: a year at a time
+                return self._by_years(start, end)
+            calendar = self._cover(first, last)
+        return max(0.0, _running(calendar, end) - _running(calendar, start))
+
+    def _by_years(self, start: float, end: float) -> float:
+        year, at_start = self._position(start)
+        end_year, at_end = self._position(end)
         for whole_year in range(year, end_year):
             at_end += self._year(whole_year).before[-1]
         return max(0.0, at_end - at_start)
+
+    def _cover(self, first: int, last: int) -> _Calendar:
+        """The calendar widened to local years ``first`` to ``last`` and those it had (when
+        together they are fewer than _CALENDAR_YEARS; otherwise those years alone)."""
+        old = self._calendar
+        if old.starts:
+            wider = min(old.first_year, first), max(old.first_year + old.years - 1, last)
+            if wider[1] - wider[0] < _CALENDAR_YEARS:
+                first, last = wider
+        starts: list[float] = []
+        spans: list[tuple[tuple[float, float], ...]] = []
+        before: list[float] = []
+        total = 0.0
+        for each in range(first, last + 1):
+            table = self._year(each)
+            day = date(each, 1, 1)
+            for index, today in enumerate(table.spans):
+                starts.append(self._instant(day + timedelta(days=index), 0))
+                spans.append(today)
+                before.append(total + table.before[index])
+            total += table.before[-1]
+        starts.append(self._instant(date(last + 1, 1, 1), 0))  # the end of the last day
+        calendar = _Calendar(starts, spans, before, first, last - first + 1)
+        object.__setattr__(self, "_calendar", calendar)
+        return calendar
 
     def add(self, start: datetime, seconds: float) -> datetime:
         """The instant (UTC) at which ``seconds`` business seconds have passed since ``start``.

@@ -37,6 +37,8 @@ class WorkingTime(Protocol):
 
     def seconds_between(self, start: datetime, end: datetime) -> float: ...
 
+    def seconds_between_stamps(self, start: float, end: float) -> float: ...
+
 
 class ReportError(Exception):
     """A report cannot be made as asked (the period ends before it starts): one line."""
@@ -306,6 +308,12 @@ class _Query:
             return f"strftime('%Y-%m-%d %H', {column}, '+{self.shift} minutes')"
         return f"substr({column}, 1, 13)"
 
+    def epoch(self, column: str) -> str:
+        """``column`` as POSIX seconds (a float: business hours count from it)."""
+        if self.postgresql:
+            return f"CAST(EXTRACT(EPOCH FROM {column}) AS double precision)"
+        return f"(julianday({column}) - 2440587.5) * 86400.0"
+
     def seconds(self, start: str, end: str) -> str:
         """The seconds from ``start`` to ``end``."""
         if self.postgresql:
@@ -499,7 +507,8 @@ class _Measure:
             pairs = [
                 (self.business(start, end), str(author))
                 for start, end, author in self.rows(
-                    f"SELECT c.first_inbound_at, c.first_response_at, c.first_responder {where}"
+                    f"SELECT {q.epoch('c.first_inbound_at')}, {q.epoch('c.first_response_at')}, "
+                    f"c.first_responder {where}"
                 )
             ]
         by_agent: dict[str, list[float]] = {}
@@ -514,14 +523,12 @@ class _Measure:
         if self.hours is None:
             rows = self.rows(f"SELECT {q.seconds('c.opened_at', 'c.resolved_at')} " + where)
             return _durations([round(float(s), 3) for (s,) in rows])
-        rows = self.rows("SELECT c.opened_at, c.resolved_at " + where)
+        rows = self.rows(f"SELECT {q.epoch('c.opened_at')}, {q.epoch('c.resolved_at')} " + where)
         return _durations([self.business(start, end) for start, end in rows])
 
-    def business(self, start: str, end: str) -> float:
-        from omnitui.reads import parse_stamp
-
+    def business(self, start: float, end: float) -> float:
         assert self.hours is not None
-        return round(self.hours.seconds_between(parse_stamp(start), parse_stamp(end)), 3)
+        return round(self.hours.seconds_between_stamps(float(start), float(end)), 3)
 
     def messages(self, opened: int) -> _Messages:
         """The period's messages, read through ix_message_in and ix_message_out: customer
