@@ -138,6 +138,38 @@ def test_a_year_and_more_is_counted_whole_weeks_at_a_time() -> None:
     assert week.add(start, 0) == start
 
 
+def test_random_spans_agree_with_counting_day_by_day() -> None:
+    """Two offices (one lunch break, holidays; Berlin's clocks change at night) over three
+    years: each span's business seconds equal the sum, day by day, of the overlap of the
+    span with that day's opening hours, as a person would count them."""
+    import random
+
+    rng = random.Random(9)
+    holidays = frozenset({date(2026, 1, 1), date(2026, 5, 1), date(2027, 12, 25)})
+    split = (((540, 720), (780, 1080)),) * 5 + (((600, 840),), ())
+    office_hours = BusinessHours("Europe/Berlin", split, holidays)
+    tz = ZoneInfo("Europe/Berlin")
+
+    def by_hand(start: datetime, end: datetime) -> float:
+        total = 0.0
+        day = start.astimezone(tz).date() - timedelta(days=1)
+        while datetime.combine(day, datetime.min.time(), tz) < end:
+            for opens, closes in split[day.weekday()] if day not in holidays else ():
+                at = datetime.combine(day, datetime.min.time(), tz)
+                a = max(start, at.replace(hour=opens // 60, minute=opens % 60))
+                b = min(end, at.replace(hour=closes // 60, minute=closes % 60))
+                total += max(0.0, (b - a).total_seconds())
+            day += timedelta(days=1)
+        return total
+
+    base = datetime(2025, 12, 1, tzinfo=UTC)
+    for _ in range(300):
+        start = base + timedelta(seconds=rng.uniform(0, 760 * 86400))
+        end = start + timedelta(seconds=rng.uniform(-3600, 40 * 86400))
+        expected = by_hand(start, end) if end > start else 0.0
+        assert office_hours.seconds_between(start, end) == pytest.approx(expected, abs=1e-6)
+
+
 def test_business_hours_from_the_config() -> None:
     config = parse(
         {
