@@ -292,11 +292,16 @@ class _Query:
             return self.within(column)
         return f"+{column} >= :start AND +{column} < :end"
 
-    def of_conversation(self, message: str = "m") -> str:
-        """The join a message query needs for the scope (none without filters)."""
+    def in_scope(self, row: str) -> str:
+        """A message's or event's scope term (none without filters): its conversation among
+        those in scope, a set made once for the query (not a join and the filter's
+        lookups for every message)."""
         if not self.scope:
             return ""
-        return f" JOIN conversation c ON c.id = {message}.conversation_id"
+        return (
+            f" AND {row}.conversation_id IN "
+            f"(SELECT c.id FROM conversation c WHERE 1 = 1{self.scope})"
+        )
 
     def hour(self, column: str) -> str:
         """The UTC hour (shifted, see _minute_shift) of ``column``: text that starts with
@@ -376,9 +381,8 @@ class _Measure:
         resolved = sum(int(n) for _h, n in resolved_by_hour)
         reopened = int(
             self.one(
-                "SELECT count(DISTINCT e.conversation_id) FROM event e"
-                f"{q.of_conversation('e')} "
-                f"WHERE {_REOPEN.format(e='e')} AND {q.within('e.at')}{q.scope}"
+                "SELECT count(DISTINCT e.conversation_id) FROM event e "
+                f"WHERE {_REOPEN.format(e='e')} AND {q.within('e.at')}{q.in_scope('e')}"
             )[0]
         )
         fcr = self.first_contact_resolutions()
@@ -544,16 +548,16 @@ class _Measure:
         if q.postgresql or opened * 4 < SORT_ROWS_PER_RANGE * ranges:
             for bucket, total, *counts in self.rows(
                 f"SELECT {q.hour('m.sent_at')}, count(*){sums} "
-                f"FROM message m{q.of_conversation()} WHERE m.direction = 'in' "
-                f"AND {q.within('m.sent_at')} AND m.kind IN ('', 'call'){q.scope} GROUP BY 1"
+                f"FROM message m WHERE m.direction = 'in' AND {q.within('m.sent_at')} "
+                f"AND m.kind IN ('', 'call'){q.in_scope('m')} GROUP BY 1"
             ):
                 self.by_channel(found.inbound, str(bucket), int(total), counts)
         else:
             self.inbound_by_hour(found.inbound)
         for author, count in self.rows(
-            f"SELECT m.author, count(*) FROM message m{q.of_conversation()} "
+            "SELECT m.author, count(*) FROM message m "
             f"WHERE m.direction = 'out' AND {q.within('m.sent_at')} AND m.kind IN ('', 'call')"
-            f"{q.scope} GROUP BY 1"
+            f"{q.in_scope('m')} GROUP BY 1"
         ):
             if author:
                 found.replies[str(author)] = found.replies.get(str(author), 0) + int(count)
@@ -592,9 +596,9 @@ class _Measure:
         q.params["first_hour"] = stamp(first)
         step = "strftime('%Y-%m-%d %H:%M:%S.000000', {}, '+{} hour')"
         counts = "".join(
-            f", (SELECT count(*) FROM message m{q.of_conversation()} WHERE m.direction = 'in' "
+            ", (SELECT count(*) FROM message m WHERE m.direction = 'in' "
             f"AND m.channel = :vc{i} AND m.sent_at >= lo AND m.sent_at < hi "
-            f"AND m.kind IN ('', 'call'){q.scope})"
+            f"AND m.kind IN ('', 'call'){q.in_scope('m')})"
             for i in range(len(channels))
         )
         rows = self.rows(
@@ -617,9 +621,8 @@ class _Measure:
         resolved = {
             str(agent): int(n)
             for agent, n in self.rows(
-                "SELECT e.agent, count(DISTINCT e.conversation_id) FROM event e"
-                f"{q.of_conversation('e')} "
-                f"WHERE {_RESOLVE.format(e='e')} AND {q.within('e.at')}{q.scope} "
+                "SELECT e.agent, count(DISTINCT e.conversation_id) FROM event e "
+                f"WHERE {_RESOLVE.format(e='e')} AND {q.within('e.at')}{q.in_scope('e')} "
                 "AND e.agent NOT IN ('', 'system') GROUP BY e.agent"
             )
         }
@@ -719,8 +722,8 @@ class _Measure:
             for direction, count, seconds in self.rows(
                 # CROSS JOIN: SQLite starts from the calls, as written.
                 "SELECT m.direction, count(*), sum(p.duration_seconds) FROM phonecall p "
-                f"CROSS JOIN message m{q.of_conversation()} WHERE m.id = p.message_id "
-                f"AND m.kind = 'call' AND {q.within('m.sent_at')}{q.scope} GROUP BY m.direction"
+                "CROSS JOIN message m WHERE m.id = p.message_id AND m.kind = 'call' "
+                f"AND {q.within('m.sent_at')}{q.in_scope('m')} GROUP BY m.direction"
             )
         }
         inbound, outbound = found.get("in", (0, 0)), found.get("out", (0, 0))
@@ -930,14 +933,22 @@ class Section:
 
 def sections(report: Report) -> tuple[Section, ...]:
     """The report as tables of text, in the order a reader wants them: the summary, the
-    agents, the FAQ bot, volume by day, backlog, hour of the week."""
+    agents, the FAQ bot, volume by day, backlog, hour of the week. An agent's name is the
+    store's (a reply's author is an email's From name): shown through ``text.one_line``."""
+    from omnitui.text import one_line
+
     return (
         Section(_("Summary"), (_("measure"), _("value")), _summary_rows(report)),
         Section(
             _("Agents"),
             (_("agent"), _("replies"), _("resolved"), _("median first response")),
             tuple(
-                (a.agent, str(a.replies), str(a.resolved), duration_text(a.first_response_p50))
+                (
+                    one_line(a.agent),
+                    str(a.replies),
+                    str(a.resolved),
+                    duration_text(a.first_response_p50),
+                )
                 for a in report.agents
             ),
         ),
