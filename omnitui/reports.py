@@ -662,7 +662,11 @@ class _Measure:
         self, opened: dict[tuple[str, str], int], resolved: list[Any]
     ) -> tuple[BacklogPoint, ...]:
         """Conversations opened and not (yet) resolved at the end of each day of the
-        period (today: now), from the count before the period and the hours in it."""
+        period (today: now), from the count before the period and the hours in it. A
+        conversation counts as resolved up to its latest resolution; one resolved before
+        and reopened later was also closed in between (from the status events)."""
+        from omnitui.reads import parse_stamp
+
         q = self.q
         before = self.one(  # two counts, each from its index alone when nothing is filtered
             f"SELECT (SELECT count(*) FROM conversation c WHERE c.opened_at < :start{q.scope}), "
@@ -676,6 +680,24 @@ class _Measure:
             day = self.local(str(bucket)).date()
             change[day] = change.get(day, 0) - int(n)
         level = int(before[0] or 0) - int(before[1] or 0)
+        for resolved_at, reopened_at in self.rows(
+            "SELECT (SELECT max(s.at) FROM event s WHERE s.conversation_id = r.conversation_id "
+            f"AND {_RESOLVE.format(e='s')} AND s.at < r.at), r.at FROM event r "
+            f"WHERE {_REOPEN.format(e='r')} AND r.at >= :start{q.in_scope('r')}"
+        ):
+            if resolved_at is None:
+                continue
+            closed, reopened = parse_stamp(str(resolved_at)), parse_stamp(str(reopened_at))
+            if closed >= q.flt.end:
+                continue
+            if closed < q.flt.start:
+                level -= 1
+            else:
+                day = closed.astimezone(self.zone).date()
+                change[day] = change.get(day, 0) - 1
+            if reopened < q.flt.end:
+                day = reopened.astimezone(self.zone).date()
+                change[day] = change.get(day, 0) + 1
         points = []
         day = q.flt.start.astimezone(self.zone).date()
         while _midnight(day, self.zone) < min(q.flt.end, self.now):
