@@ -908,9 +908,12 @@ _EXPORTS: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] = (
         "conversation",
         "conversation",
         ("id", "customer_id", "status", "assignee", "snoozed_until", "opened_at",
-         "first_inbound_at", "first_response_at", "resolved_at", "last_message_at"),
+         "first_inbound_at", "first_response_at", "resolved_at", "last_message_at", "channel",
+         "sla_policy", "first_response_due_at", "resolution_due_at", "csat_requested_at",
+         "csat_score", "csat_comment", "csat_at", "bot_answers", "handed_off_at"),
         frozenset({"snoozed_until", "opened_at", "first_inbound_at", "first_response_at",
-                   "resolved_at", "last_message_at"}),
+                   "resolved_at", "last_message_at", "first_response_due_at",
+                   "resolution_due_at", "csat_requested_at", "csat_at", "handed_off_at"}),
     ),
     (
         "message",
@@ -918,7 +921,7 @@ _EXPORTS: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] = (
         ("id", "conversation_id", "customer_id", "direction", "channel", "account",
          "external_id", "identity_id", "author", "subject", "body", "html", "sent_at",
          "stored_at", "thread_ref", "thread_reason", "refs", "content_hash", "delivery",
-         "attempts", "last_error"),
+         "attempts", "last_error", "kind", "buttons", "duration_seconds", "outcome"),
         frozenset({"sent_at", "stored_at"}),
     ),
     (
@@ -934,11 +937,31 @@ _EXPORTS: tuple[tuple[str, str, tuple[str, ...], frozenset[str]], ...] = (
         ("message_id", "data"),
         frozenset(),
     ),
+    (
+        "kb_entry",
+        "kbentry",
+        ("id", "slug", "tags", "updated_at", "updated_by", "language", "question", "answer"),
+        frozenset({"updated_at"}),
+    ),
 )  # fmt: skip
+"""What is exported, in order: (record type, table, columns, the columns that are times).
+A table in ``_JOINS`` is read with the rows the join adds (their columns unqualified)."""
+
+_JOINS = {
+    # A call's details (phonecall) on its message: flat keys, null for any other message.
+    "message": "LEFT JOIN phonecall ON phonecall.message_id = message.id",
+    # An entry's languages, one row each, folded into its record by _kb_entries.
+    "kbentry": "LEFT JOIN kbvariant ON kbvariant.entry_id = kbentry.id",
+}
+
+_KB_LANGUAGE = ("language", "question", "answer")
 
 
 _BOOLEANS = frozenset({"inline"})
 """Exported columns that are booleans (docs/export-format.md)."""
+
+_JSON = frozenset({"buttons"})
+"""Exported columns stored as JSON text, exported decoded."""
 
 
 def iso_utc(value: str | None) -> str | None:
@@ -956,7 +979,9 @@ def iso_utc(value: str | None) -> str | None:
 def _records(
     conn: sqlite3.Connection, kind: str, table: str, columns: tuple[str, ...], times: frozenset[str]
 ) -> Iterator[dict[str, Any]]:
-    sql = f"SELECT {', '.join(columns)} FROM {table} ORDER BY {columns[0]}"
+    key = f"{table}.{columns[0]}"  # qualified: a joined table may have a column so named
+    selected = ", ".join((key, *columns[1:]))
+    sql = f"SELECT {selected} FROM {table} {_JOINS.get(table, '')} ORDER BY {key}"
     if getattr(conn, "dialect", "sqlite") == "postgresql":
         # A server-side cursor: psycopg's usual one would hold the whole table in memory.
         cursor: Any = conn.raw.cursor(name=f"omnitui_export_{table}")  # type: ignore[attr-defined]
@@ -966,6 +991,7 @@ def _records(
     time_at = [i for i, name in enumerate(columns) if name in times]
     # Booleans as JSON's: SQLite stores them as 0/1, PostgreSQL as booleans.
     flags = [i for i, name in enumerate(columns) if name in _BOOLEANS]
+    decoded = [i for i, name in enumerate(columns) if name in _JSON]
     raw = kind == "raw"
     while True:
         chunk = cursor.fetchmany(2_000)
@@ -979,6 +1005,9 @@ def _records(
             for i in flags:
                 if values[i] is not None:
                     values[i] = bool(values[i])
+            for i in decoded:
+                if values[i] is not None:
+                    values[i] = json.loads(values[i])
             if raw:  # the message as the wire gave it, base64 of the uncompressed bytes
                 values[1] = base64.b64encode(zlib.decompress(values[1])).decode("ascii")
             record: dict[str, Any] = {"type": kind}
@@ -986,10 +1015,28 @@ def _records(
             yield record
 
 
+def _kb_entries(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """One record an entry from its rows joined with kbvariant (sorted by entry): its
+    ``languages`` map each language, in code order, to its question and answer."""
+    entry: dict[str, Any] | None = None
+    languages: dict[str, dict[str, str]] = {}
+    for row in rows:
+        language, question, answer = (row.pop(name) for name in _KB_LANGUAGE)
+        if entry is None or entry["id"] != row["id"]:
+            if entry is not None:
+                yield {**entry, "languages": dict(sorted(languages.items()))}
+            entry, languages = row, {}
+        if language is not None:  # an entry without languages has one row of NULLs
+            languages[language] = {"question": question, "answer": answer}
+    if entry is not None:
+        yield {**entry, "languages": dict(sorted(languages.items()))}
+
+
 def export_jsonl(url: str, out: IO[str], *, progress: Progress | None = None) -> int:
-    """Write the store's customers, identities, conversations and messages to ``out`` as
-    JSON Lines (docs/export-format.md), one consistent snapshot, in constant memory.
-    Returns the number of lines; calls ``progress(done, total)`` every 10,000 lines."""
+    """Write the store's customers, identities, conversations, messages and knowledge base
+    entries to ``out`` as JSON Lines (docs/export-format.md), one consistent snapshot, in
+    constant memory. Returns the number of lines; calls ``progress(done, total)`` every
+    10,000 lines."""
     if is_postgresql(url):
         from omnitui import pg
 
@@ -1007,7 +1054,8 @@ def export_jsonl(url: str, out: IO[str], *, progress: Progress | None = None) ->
         )
         for kind, table, columns, times in _EXPORTS:
             lines: list[str] = []
-            for record in _records(conn, kind, table, columns, times):
+            records = _records(conn, kind, table, columns, times)
+            for record in _kb_entries(records) if table == "kbentry" else records:
                 lines.append(encode(record))
                 written += 1
                 if len(lines) == 10_000:

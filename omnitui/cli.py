@@ -600,8 +600,8 @@ def _require_store(settings: Settings) -> None:
 
 @main.command(
     help=N_(
-        "Write every customer, identity, conversation and message as JSON Lines "
-        "(format: docs/export-format.md)."
+        "Write every customer, identity, conversation, message and knowledge base entry as "
+        "JSON Lines (format: docs/export-format.md)."
     )
 )
 @_option(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from omnitui import bulk, db, inbox, mailimport
 from omnitui.connectors.base import Batch, InboundMessage
@@ -531,6 +532,100 @@ def test_export_keeps_an_emails_raw_bytes_attachments_and_threading(
     assert (tmp_path / "attachments" / attachment["sha256"][:2] / attachment["sha256"]).exists()
     assert kept["message_id"] == message["id"]
     assert base64.b64decode(kept["data"]) == raw
+
+
+def test_export_carries_sla_satisfaction_the_bot_calls_and_the_knowledge_base(
+    engine: Engine, store_url: str
+) -> None:
+    """A Telegram conversation the FAQ bot answered, then handed off, with SLA targets and
+    a survey the customer rated, a call logged after it, and a knowledge base entry: all of
+    it in the export, nothing the store works out for itself."""
+    from omnitui import kb
+    from omnitui.config import BotConfig
+    from omnitui.csat import SurveyPolicy
+    from omnitui.sla import Policies, Policy
+
+    refund = kb.Entry(
+        "refund",
+        ("billing", "orders"),
+        {
+            "en": kb.Variant("How do I get a refund for my order?", "Within 5 working days."),
+            "az": kb.Variant("Pulumu necə geri qaytara bilərəm?", "5 iş günü ərzində."),
+        },
+    )
+    entry_id = inbox.create_kb_entry(engine, refund, agent="leyla")
+    asked = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+    def chat(n: int, body: str, button: str | None = None, at: datetime | None = None) -> Any:
+        message = InboundMessage(
+            account="bot", channel="telegram", external_id=f"77:{n}", address="77", body=body,
+            sent_at=at or asked + timedelta(minutes=n), button=button,
+        )  # fmt: skip
+        [done] = inbox.ingest(engine, Batch([message]))
+        assert done.message_id is not None and done.conversation_id is not None
+        return done
+
+    bot = BotConfig(telegram=True)
+    question = chat(0, "How do I get a refund for my order?")
+    assert inbox.bot_turn(engine, question.message_id, bot).action == "answered"
+    person = chat(1, "Can I talk to a human please?")
+    assert inbox.bot_turn(engine, person.message_id, bot).action == "handed-off"
+    sla = Policies((Policy("chat", frozenset({"telegram"}), first_response=1800, resolution=7200),))
+    assert inbox.apply_sla(engine, sla) == 1
+    conv = question.conversation_id
+    surveys = SurveyPolicy(frozenset({("telegram", "bot")}))
+    inbox.set_conversation_status(engine, conv, "resolved", agent="aysel", surveys=surveys)
+    chat(2, "5", button=f"csat:{conv}:5", at=datetime.now(UTC))
+    inbox.log_call(
+        engine, question.customer_id, direction="out", duration_seconds=95, outcome="answered",
+        notes="Called back about the refund", agent="aysel",
+    )  # fmt: skip
+
+    out = io.StringIO()
+    bulk.export_jsonl(store_url, out)
+    records = list(bulk.read_jsonl(out.getvalue().splitlines()))
+    chatted, called = [r for r in records if r["type"] == "conversation"]
+    due = (asked + timedelta(minutes=30), asked + timedelta(hours=2))
+    assert (chatted["channel"], chatted["sla_policy"]) == ("telegram", "chat")
+    assert (chatted["first_response_due_at"], chatted["resolution_due_at"]) == tuple(
+        t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") for t in due
+    )
+    assert (chatted["csat_score"], chatted["csat_comment"], chatted["bot_answers"]) == (5, "", 1)
+    for when in ("csat_requested_at", "csat_at", "handed_off_at"):
+        assert datetime.fromisoformat(chatted[when]) > asked, when
+    assert called["channel"] == "phone" and called["csat_score"] is called["handed_off_at"] is None
+    assert not {"agent_replies", "first_responder", "sla_key"} & (chatted.keys() | called.keys())
+
+    messages = [r for r in records if r["type"] == "message"]
+    assert [(m["direction"], m["kind"]) for m in messages] == [
+        ("in", ""), ("out", "bot"), ("in", ""), ("out", "bot"), ("out", "survey"),
+        ("in", "rating"), ("out", "call"),
+    ]  # fmt: skip
+    answer, survey, call = messages[1], messages[4], messages[6]
+    assert answer["buttons"] == [[kb.said(kb.PERSON_BUTTON, "en"), kb.PERSON_DATA]]
+    assert survey["buttons"] == [[str(n), f"csat:{conv}:{n}"] for n in range(1, 6)]
+    assert (call["duration_seconds"], call["outcome"]) == (95, "answered")
+    assert call["body"] == "Called back about the refund"
+    assert (messages[0]["buttons"], messages[0]["duration_seconds"], messages[0]["outcome"]) == (
+        None, None, None,
+    )  # fmt: skip
+
+    entry = records[-1]  # the last type
+    assert datetime.fromisoformat(entry.pop("updated_at")) > asked
+    assert entry == {
+        "type": "kb_entry",
+        "id": entry_id,
+        "slug": "refund",
+        "tags": "billing orders",
+        "updated_by": "leyla",
+        "languages": {
+            "az": {"question": "Pulumu necə geri qaytara bilərəm?", "answer": "5 iş günü ərzində."},
+            "en": {
+                "question": "How do I get a refund for my order?",
+                "answer": "Within 5 working days.",
+            },
+        },
+    }
 
 
 def _email_history(root: Path) -> Path:
