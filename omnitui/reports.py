@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
+from omnitui.formatting import digits, number
 from omnitui.i18n import _
 
 if TYPE_CHECKING:
@@ -967,8 +968,8 @@ def sections(report: Report) -> tuple[Section, ...]:
             tuple(
                 (
                     one_line(a.agent),
-                    str(a.replies),
-                    str(a.resolved),
+                    number(a.replies),
+                    number(a.resolved),
                     duration_text(a.first_response_p50),
                 )
                 for a in report.agents
@@ -978,19 +979,20 @@ def sections(report: Report) -> tuple[Section, ...]:
             _("Volume by day"),
             (_("day"), _("channel"), _("opened"), _("customer messages")),
             tuple(
-                (v.day.isoformat(), v.channel, str(v.opened), str(v.inbound)) for v in report.volume
+                (v.day.isoformat(), v.channel, number(v.opened), number(v.inbound))
+                for v in report.volume
             ),
         ),
         Section(
             _("Backlog (open at the end of the day)"),
             (_("day"), _("open")),
-            tuple((p.day.isoformat(), str(p.open)) for p in report.backlog),
+            tuple((p.day.isoformat(), number(p.open)) for p in report.backlog),
         ),
         Section(
             _("Customer messages by hour of the week ({zone})").format(zone=report.zone),
             ("", *(f"{hour:02d}" for hour in range(HOURS))),
             tuple(
-                (name, *(str(n) if n else "." for n in counts))
+                (name, *(number(n) if n else "." for n in counts))
                 for name, counts in zip(_day_names(), report.hour_of_week, strict=True)
             ),
         ),
@@ -1003,29 +1005,37 @@ def _summary_rows(report: Report) -> tuple[tuple[str, ...], ...]:
         report.calls,
     )  # fmt: skip
     return (
-        (_("conversations opened"), str(report.opened)),
-        (_("conversations resolved"), str(report.resolved)),
+        (_("conversations opened"), number(report.opened)),
+        (_("conversations resolved"), number(report.resolved)),
         (_("first response p50 / p90"), f"{duration_text(fr.p50)} / {duration_text(fr.p90)}"),
         (_("resolution time p50 / p90"), f"{duration_text(res.p50)} / {duration_text(res.p90)}"),
         (_("first-contact resolution"), _share(report.fcr, report.fcr_rate)),
         (_("reopened"), _share(report.reopened, report.reopen_rate)),
-        (_("satisfaction (1-5)"), f"{csat.average:.2f}" if csat.average is not None else "-"),
-        (_("surveys answered"), f"{csat.answered} / {csat.requested}"),
+        (_("satisfaction (1-5)"), number(csat.average, 2) if csat.average is not None else "-"),
+        (_("surveys answered"), f"{number(csat.answered)} / {number(csat.requested)}"),
         (
             _("SLA first response breached"),
-            f"{sla.first_response_breaches} / {sla.first_response_targets}",
+            f"{number(sla.first_response_breaches)} / {number(sla.first_response_targets)}",
         ),
-        (_("SLA resolution breached"), f"{sla.resolution_breaches} / {sla.resolution_targets}"),
-        (_("phone calls (in / out)"), f"{calls.calls} ({calls.inbound} / {calls.outbound})"),
+        (
+            _("SLA resolution breached"),
+            f"{number(sla.resolution_breaches)} / {number(sla.resolution_targets)}",
+        ),
+        (
+            _("phone calls (in / out)"),
+            f"{number(calls.calls)} ({number(calls.inbound)} / {number(calls.outbound)})",
+        ),
         (_("phone call time"), duration_text(calls.seconds)),
-        (_("bot answered in"), f"{bot.answered} ({bot.answers})"),
-        (_("bot handed off"), str(bot.handed_off)),
-        (_("bot resolved without an agent"), str(bot.resolved_without_agent)),
+        (_("bot answered in"), f"{number(bot.answered)} ({number(bot.answers)})"),
+        (_("bot handed off"), number(bot.handed_off)),
+        (_("bot resolved without an agent"), number(bot.resolved_without_agent)),
     )
 
 
 def _share(count: int, rate: float | None) -> str:
-    return f"{count} ({rate:.0%})" if rate is not None else str(count)
+    if rate is None:
+        return number(count)
+    return f"{number(count)} ({digits(f'{rate:.0%}')})"
 
 
 def _day_names() -> tuple[str, ...]:
@@ -1036,6 +1046,10 @@ def duration_text(seconds: float | None) -> str:
     """A duration in two units at most: "45s", "12m", "3h 05m", "2d 4h"; "-" for None."""
     if seconds is None:
         return "-"
+    return digits(_duration_text(seconds))
+
+
+def _duration_text(seconds: float) -> str:
     whole = round(seconds)
     if whole < 60:
         return _("{seconds}s").format(seconds=whole)
