@@ -75,13 +75,24 @@ _CONVERSATION = (
 """Work a conversation's summary out again from its replies (a probe of
 ix_message_conversation_reply: a conversation has tens of messages)."""
 
+_ADDED = (
+    "UPDATE conversation SET agent_replies = agent_replies + 1, first_responder = CASE "
+    "WHEN agent_replies > 0 AND EXISTS (SELECT 1 FROM message m WHERE "
+    "m.conversation_id = {row}.conversation_id AND m.direction = 'out' "
+    f"AND m.kind {COUNTED} AND m.id <> {{row}}.id AND (m.sent_at < {{row}}.sent_at "
+    "OR (m.sent_at = {row}.sent_at AND m.id < {row}.id))) "
+    "THEN first_responder ELSE substr({row}.author, 1, 200) END WHERE id = {row}.conversation_id"
+)
+"""A reply added: one more, and its author is the first responder unless an earlier reply
+is there (one probe; a bulk fill adds half a million)."""
+
 
 def _sqlite_triggers() -> tuple[str, ...]:
     touched = "{row}.direction = 'out' AND {row}.kind " + COUNTED
     return (
         "CREATE TRIGGER messagecount_insert AFTER INSERT ON message BEGIN "
         f"{_sqlite_add('new')} "
-        f"{_CONVERSATION.format(id='new.conversation_id')} AND {touched.format(row='new')}; END",
+        f"{_ADDED.format(row='new')} AND {touched.format(row='new')}; END",
         "CREATE TRIGGER messagecount_delete AFTER DELETE ON message BEGIN "
         f"{_sqlite_remove('old')} "
         f"{_CONVERSATION.format(id='old.conversation_id')} AND {touched.format(row='old')}; END",
@@ -121,8 +132,10 @@ BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.direction = 'out' AND OLD.kind {COUNTED} THEN
     {_CONVERSATION.format(id="OLD.conversation_id")};
   END IF;
-  IF TG_OP IN ('UPDATE', 'INSERT') AND NEW.direction = 'out' AND NEW.kind {COUNTED}
-     AND (TG_OP = 'INSERT' OR NEW.conversation_id <> OLD.conversation_id
+  IF TG_OP = 'INSERT' AND NEW.direction = 'out' AND NEW.kind {COUNTED} THEN
+    {_ADDED.format(row="NEW")};
+  ELSIF TG_OP = 'UPDATE' AND NEW.direction = 'out' AND NEW.kind {COUNTED}
+     AND (NEW.conversation_id <> OLD.conversation_id
           OR OLD.direction <> 'out' OR OLD.kind NOT {COUNTED}
           OR NEW.sent_at <> OLD.sent_at OR NEW.author <> OLD.author) THEN
     {_CONVERSATION.format(id="NEW.conversation_id")};
