@@ -38,7 +38,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from textual import events, work
 from textual.app import App, ScreenStackError
@@ -103,6 +103,13 @@ class KeysPassed(Message):
 
 class Closeable(Protocol):
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FollowsStore(Protocol):
+    """A screen the poll tells of another connection's commit (the inbox, the report)."""
+
+    def store_changed(self) -> None: ...
 
 
 Write = Callable[["Engine"], object]
@@ -606,6 +613,9 @@ class OmniApp(App[int]):
         if version != self._data_version:
             self._data_version = version
             inbox.store_changed()
+            for screen in self.screen_stack:
+                if screen is not inbox and isinstance(screen, FollowsStore):
+                    screen.store_changed()
             self._check_inbound()
         elif self._polls % STATUS_EVERY == 0:
             inbox.load_status()
@@ -1415,7 +1425,7 @@ class OmniApp(App[int]):
         from omnitui.screens.kb import KbForm, KbScreen
         from omnitui.screens.message import MessageScreen
         from omnitui.screens.move import MoveScreen
-        from omnitui.screens.report import ReportScreen
+        from omnitui.screens.report import FilterPicker, ReportScreen
         from omnitui.screens.search import SearchScreen
         from omnitui.screens.workflow import (
             AssignScreen,
@@ -1457,6 +1467,7 @@ class OmniApp(App[int]):
             (_("Link an address"), LinkScreen),
             (_("Log a call"), CallScreen),
             (_("Report"), ReportScreen),
+            (_("Report filter"), FilterPicker),
             (_("Help"), HelpScreen),
         ]
         rows: list[BindingRow] = []

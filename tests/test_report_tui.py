@@ -21,16 +21,20 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import Engine
+from textual.pilot import Pilot
 
 from omnitui import db, inbox
+from omnitui.app import OmniApp
 from omnitui.cli import main
 from omnitui.config import Config
 from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.db import Conversation, Event
-from omnitui.screens.report import ReportScreen
-from tests.tui_support import make_app, screen_text, settings_for, wait_for
+from omnitui.screens import report as report_screen
+from omnitui.screens.report import FilterPicker, ReportScreen
+from tests.tui_support import inbound, make_app, screen_text, settings_for, wait_for
 
 TAG = "vip[/b]"
 """A tag that is Rich markup (a closing tag with no opening one: a crash as markup)."""
@@ -131,35 +135,49 @@ def cli_summary(tmp_path: Path, url: str, *flags: str) -> dict[str, str]:
     return summary(result.output)
 
 
-async def test_the_report_screen_shows_the_cli_numbers_and_filters_by_channel_and_tag(
+def report_app(store_url: str, tmp_path: Path) -> OmniApp:
+    config = Config.model_validate(tomllib.loads(CONFIG))
+    return make_app(settings_for(tmp_path, store_url).with_config(config))
+
+
+async def open_report(pilot: Pilot[object], app: OmniApp) -> ReportScreen:
+    await pilot.press("I")
+    await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
+    assert isinstance(app.screen, ReportScreen)
+    return app.screen
+
+
+async def figures(pilot: Pilot[object], screen: ReportScreen, what: str) -> dict[str, str]:
+    """The summary once the report the keys asked for is shown."""
+    await wait_for(
+        pilot,
+        lambda: (
+            screen.choices is not None  # the tags and agents to pick from
+            and screen.report is not None
+            and screen.report.filter == screen._wanted
+        ),
+        what=what,
+    )
+    await pilot.pause()
+    return summary(screen_text(screen.omni))
+
+
+async def test_the_report_screen_shows_the_cli_numbers_and_filters_by_channel(
     store_url: str, engine: Engine, tmp_path: Path
 ) -> None:
     fill(engine)
-    config = Config.model_validate(tomllib.loads(CONFIG))
-    app = make_app(settings_for(tmp_path, store_url).with_config(config))
+    app = report_app(store_url, tmp_path)
     async with app.run_test(size=(170, 50)) as pilot:
-        await pilot.press("I")
-        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
-        screen = app.screen
-        assert isinstance(screen, ReportScreen)
+        screen = await open_report(pilot, app)
 
         async def shown(what: str) -> dict[str, str]:
-            await wait_for(
-                pilot,
-                lambda: (
-                    screen.choices is not None  # the tags and agents to cycle through
-                    and screen.report is not None
-                    and screen.report.filter == screen._wanted
-                ),
-                what=what,
-            )
-            await pilot.pause()
-            return summary(screen_text(app))
+            return await figures(pilot, screen, what)
 
         everything = await shown("the week's report")
         text = screen_text(app)
         assert "2026-10-27 – 2026-11-02 (7 days)" in text
         assert "channel: all · tag: all · agent: all" in text
+        assert "As of 14:00 · computed in" in text  # the app's clock, in Asia/Baku
         assert everything["conversations opened"] == "4"
         assert everything["conversations resolved"] == "1"
         assert everything["first response p50 / p90"] == "30m / 1h 42m"
@@ -176,13 +194,7 @@ async def test_the_report_screen_shows_the_cli_numbers_and_filters_by_channel_an
         assert telegram["first response p50 / p90"] == "2h 00m / 2h 00m"
         assert telegram == cli_summary(tmp_path, store_url, "--channel", "telegram")
 
-        await pilot.press("c", "c", "t")  # webchat, all channels again; the one tag there is
-        tagged = await shown("the vip report")
-        assert "channel: all · tag: vip[/b] · agent: all" in screen_text(app)
-        assert tagged["conversations opened"] == "1"
-        assert tagged == cli_summary(tmp_path, store_url, "--tag", TAG)
-
-        await pilot.press("t", "b")  # all tags again; business hours only
+        await pilot.press("c", "c", "b")  # webchat, all channels again; business hours only
         business = await shown("the report in business hours")
         assert "tag: all · agent: all · business hours: on" in screen_text(app)
         assert business["first response p50 / p90"] == "30m / 54m"
@@ -195,3 +207,50 @@ async def test_the_report_screen_shows_the_cli_numbers_and_filters_by_channel_an
 
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ReportScreen), what="closed")
+
+
+async def test_t_picks_a_tag_from_a_list_narrowed_by_typing(
+    store_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    ids = fill(engine)
+    inbox.change_tags(engine, ids["E1"], add=["billing"], agent="leyla")
+    app = report_app(store_url, tmp_path)
+    async with app.run_test(size=(170, 50)) as pilot:
+        screen = await open_report(pilot, app)
+        await wait_for(pilot, lambda: screen.choices is not None, what="the tags")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, FilterPicker), what="the picker")
+        text = screen_text(app)
+        assert "All" in text and "billing" in text and TAG in text
+        await pilot.press("V")  # narrows the list to the one tag (case aside), highlighted
+        assert "billing" not in screen_text(app)
+        await pilot.press("enter")
+        tagged = await figures(pilot, screen, "the vip report")
+        assert "channel: all · tag: vip[/b] · agent: all" in screen_text(app)
+        assert tagged["conversations opened"] == "1"
+        assert tagged == cli_summary(tmp_path, store_url, "--tag", TAG)
+
+        await pilot.press("t")  # esc leaves the filter as it was
+        await wait_for(pilot, lambda: isinstance(app.screen, FilterPicker), what="the picker")
+        await pilot.press("down", "escape")
+        await wait_for(pilot, lambda: app.screen is screen, what="the picker closed")
+        assert screen.tag == TAG
+
+
+async def test_the_report_follows_the_store(
+    store_url: str, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_screen, "REFRESH_SECONDS", 0.0)  # 10 s in use
+    fill(engine)
+    app = report_app(store_url, tmp_path)
+    async with app.run_test(size=(170, 50)) as pilot:
+        screen = await open_report(pilot, app)
+        assert (await figures(pilot, screen, "the week's report"))["conversations opened"] == "4"
+        # Another connection's commit: a new customer writes on Sunday.
+        at = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+        inbox.ingest(engine, Batch([inbound(90, "hello", address="new@example.az", at=at)]))
+        await wait_for(
+            pilot,
+            lambda: summary(screen_text(app))["conversations opened"] == "5",
+            what="the new conversation counted",
+        )

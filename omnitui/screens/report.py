@@ -1,5 +1,6 @@
 """The report screen (I in the inbox): the service insights of a period, as tables beside
-charts drawn in the terminal, with the period and the filters on keys.
+charts drawn in the terminal, with the period and the filters on keys (t and a pick a
+tag or an agent in ``FilterPicker``).
 
 The numbers are ``omnitui.reports.compute``'s, run by the app in a thread worker (the
 app's ``compute_report``) for the agent's zone and clock, and the tables are the cells of
@@ -7,7 +8,8 @@ app's ``compute_report``) for the agent's zone and clock, and the tables are the
 charts (volume by day, the backlog) are Plotext's, through textual-plotext, imported when
 the screen is composed, never on the way to the inbox's first paint; the hour of the week
 is a grid of Rich blocks. Channel, tag and agent names are the team's or the store's:
-shown as Text, never markup.
+shown as Text, never markup. When another connection commits, the app's poll calls
+``store_changed`` and the figures are computed again, at most every ``REFRESH_SECONDS``.
 
 Must not import the store or the network.
 """
@@ -24,21 +26,23 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.table import Table
 from rich.text import Text
-from textual import events
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
 
 from omnitui import reports
-from omnitui.formatting import day, digits, number
+from omnitui.formatting import clock_time, day, digits, number
 from omnitui.i18n import _, ngettext
 from omnitui.reports import Report, ReportError, ReportFilter, Section
 from omnitui.text import one_line
 from omnitui.widgets.channels import CHANNEL_MARKS, OTHER_MARK
 from omnitui.widgets.footer import Footer
 from omnitui.widgets.rtl import VisualText, show_title
+from omnitui.widgets.strips import cell
 
 if TYPE_CHECKING:
     from textual_plotext import PlotextPlot
@@ -53,6 +57,11 @@ NARROW = 120
 """Below this many columns the charts go under the tables."""
 HEAT = (" ", "░", "▒", "▓", "█")
 """The hour-of-week grid's cells, from none to the busiest hour."""
+REFRESH_SECONDS = 10.0
+"""After a store change, the figures are computed again once this long has passed since
+the last computation started (a year of a big store takes about a second)."""
+ALL = ""
+"""What FilterPicker is dismissed with for "All" (None is: cancelled)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +118,12 @@ class ReportScreen(Screen[None]):
         """The report shown (None until the first one is computed)."""
         self._wanted: ReportFilter | None = None
         self._started = 0.0
+        self._computing = False
+        self._stale = False
+        self._checking = False
+        self._mark: object = None
+        """The store's change mark when the figures were last refreshed (Reader.change_mark)."""
+        """Another connection committed since the report shown was asked for."""
 
     @property
     def omni(self) -> OmniApp:
@@ -140,6 +155,8 @@ class ReportScreen(Screen[None]):
         self.last = self._today()
         self.omni.report_choices(self._chosen)
         self.recompute()
+        # A change that came too soon after a computation is caught up with here.
+        self.set_interval(1.0, self._refresh_if_stale)
 
     # -- the period and the filters -----------------------------------------------------
 
@@ -159,9 +176,9 @@ class ReportScreen(Screen[None]):
             business_hours=self.business_hours,
         )
 
-    def recompute(self) -> None:
+    def recompute(self, *, quiet: bool = False) -> None:
         """Ask the app for the report of the period and filters chosen; the one shown stays
-        until it arrives."""
+        until it arrives (``quiet``: and so does the status line, for a refresh)."""
         try:
             flt = self.wanted()
         except ReportError as exc:
@@ -169,9 +186,44 @@ class ReportScreen(Screen[None]):
             return
         self._wanted = flt
         self._started = time.monotonic()
+        self._computing, self._stale = True, False
         self._show_filters()
-        self._status(Text(_("Computing the report…"), style="dim"))
+        if not quiet:
+            self._status(Text(_("Computing the report…"), style="dim"))
         self.omni.compute_report(flt, self._computed, self._failed)
+
+    def store_changed(self) -> None:
+        """Another connection committed (the app's poll): compute the figures again, soon."""
+        self._stale = True
+        self._refresh_if_stale()
+
+    def _refresh_if_stale(self) -> None:
+        # Never while a report is computed, nor sooner than REFRESH_SECONDS after the last.
+        if not self._stale or self._computing or self._checking or not self.is_mounted:
+            return
+        if time.monotonic() - self._started < REFRESH_SECONDS:
+            return
+        self._stale, self._checking = False, True
+        self._check_changes()
+
+    @work(thread=True, exclusive=True, group="report-changes", exit_on_error=False)
+    def _check_changes(self) -> None:
+        """Whether a message or an event was stored since the last refresh (two seeks):
+        most commits are presence heartbeats and drafts, which change no figure."""
+        try:
+            mark: object = self.omni.reader.change_mark()
+        except Exception:
+            log.exception("reading the store's change mark failed")
+            mark = None
+        self.app.call_from_thread(self._changes_checked, mark)
+
+    def _changes_checked(self, mark: object) -> None:
+        self._checking = False
+        if not self.is_attached or (mark is not None and mark == self._mark):
+            return
+        self._mark = mark
+        self.omni.report_choices(self._chosen)  # a new tag or agent shows in the pickers
+        self.recompute(quiet=True)
 
     def _chosen(self, choices: ReportChoices) -> None:
         if not self.is_attached:  # closed while the app's worker ran
@@ -208,16 +260,26 @@ class ReportScreen(Screen[None]):
         if not tags:
             self._status(Text(_("No tags in the store to filter by."), style="yellow"))
             return
-        self.tag = _next(self.tag, tags)
-        self.recompute()
+
+        def picked(tag: str | None) -> None:
+            if tag is not None and (tag or None) != self.tag:
+                self.tag = tag or None
+                self.recompute()
+
+        self.app.push_screen(FilterPicker(_("Tag filter"), tags, self.tag), picked)
 
     def action_agent(self) -> None:
         agents = self.choices.agents if self.choices else ()
         if not agents:
             self._status(Text(_("No agents in the store to filter by."), style="yellow"))
             return
-        self.agent = _next(self.agent, agents)
-        self.recompute()
+
+        def picked(agent: str | None) -> None:
+            if agent is not None and (agent or None) != self.agent:
+                self.agent = agent or None
+                self.recompute()
+
+        self.app.push_screen(FilterPicker(_("Agent filter"), agents, self.agent), picked)
 
     def action_business_hours(self) -> None:
         if self.choices is None or not self.choices.business_hours:
@@ -266,13 +328,14 @@ class ReportScreen(Screen[None]):
             ),
             _("business hours: {state}").format(state=hours),
         ]
-        keys = _("[ ] period · p length · c t a filters · b hours · esc closes")
+        keys = _("[ ] period · p length · c channel · t tag · a agent · b hours · esc closes")
         line = Text.assemble((" · ".join(parts), "bold"), ("   " + keys, "dim"))
         self.query_one("#report-filters", Static).update(VisualText(line, self.app))
 
     def _failed(self, error: str) -> None:
         if not self.is_attached:  # closed while the app's worker ran
             return
+        self._computing = False
         said = _("The report failed: {error}").format(error=one_line(error, 200))
         self._status(Text(said, style="bold red"))
 
@@ -281,11 +344,13 @@ class ReportScreen(Screen[None]):
             return
         if found.filter != self._wanted:
             return  # an older report, finished after a key asked for another
+        self._computing = False
         self.report = found
         self.channels_seen.update(found.channels)
         took = number(time.monotonic() - self._started, 2)
-        said = _("Computed in {seconds} s · days and hours in {zone}").format(
-            seconds=took, zone=found.zone
+        now = self.omni.clock()
+        said = _("As of {time} · computed in {seconds} s · days and hours in {zone}").format(
+            time=clock_time(now, now, self.omni.tz), seconds=took, zone=found.zone
         )
         self._status(Text(said, style="dim"))
         shown = reports.sections(found)
@@ -366,6 +431,87 @@ class ReportScreen(Screen[None]):
             plt.xticks(ticks, [points[i].day.strftime("%m-%d") for i in ticks])
             _integer_ticks(plt, max(p.open for p in points))
         plot.refresh()
+
+
+class FilterPicker(ModalScreen[str | None]):
+    """All, or one of the store's tags or agents, for a report filter: typing narrows the
+    list, enter applies the one highlighted, esc leaves the filter as it was. Dismissed
+    with the name, ``ALL``, or None (cancelled)."""
+
+    CSS_PATH = "report.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", _("Cancel"), id="report-pick-close"),
+        Binding("down", "move(1)", _("Next"), id="report-pick-down", show=False),
+        Binding("up", "move(-1)", _("Previous"), id="report-pick-up", show=False),
+    ]
+
+    def __init__(self, title: str, names: Sequence[str], current: str | None) -> None:
+        super().__init__()
+        self._title = title
+        self.names = tuple(names)
+        self.current = current or ALL
+        self.shown: list[str] = []
+        """What each option stands for, in order (``ALL`` first)."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="report-pick-box"):
+            yield Input(placeholder=_("type to narrow the list"), id="report-pick-query")
+            yield OptionList(id="report-pick-options")
+            yield Static(
+                Text(_("↑↓ choose · enter applies · esc cancels"), style="dim"),
+                id="report-pick-info",
+            )
+
+    def on_mount(self) -> None:
+        show_title(self.query_one("#report-pick-box"), self._title)
+        self._show("")
+        self.query_one(Input).focus()
+
+    def _show(self, typed: str) -> None:
+        """All, then the names holding what is typed; the current one marked ✓."""
+        wanted = typed.strip().casefold()
+        self.shown = [ALL, *(n for n in self.names if wanted in n.casefold())]
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for name in self.shown:
+            label = Text(end="")
+            label.append("✓ " if name == self.current else "  ", style="bold")
+            if name == ALL:
+                label.append(_("All"), style="italic")
+            else:
+                label.append_text(cell(one_line(name, 60)))
+            options.add_option(Option(VisualText(label, self.app)))
+        if wanted:  # the first name that fits (All would rarely be what is typed)
+            options.highlighted = 1 if len(self.shown) > 1 else None
+        else:
+            options.highlighted = (
+                self.shown.index(self.current) if self.current in self.shown else 0
+            )
+
+    @on(Input.Changed, "#report-pick-query")
+    def _typed(self, event: Input.Changed) -> None:
+        self._show(event.value)
+
+    @on(Input.Submitted, "#report-pick-query")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        index = self.query_one(OptionList).highlighted
+        if index is not None:
+            self.dismiss(self.shown[index])
+
+    @on(OptionList.OptionSelected, "#report-pick-options")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss(self.shown[event.option_index])
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(OptionList)
+        if options.option_count:
+            current = options.highlighted if options.highlighted is not None else -1
+            options.highlighted = max(0, min(options.option_count - 1, current + step))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
 
 
 def _plot_type() -> type[PlotextPlot]:
