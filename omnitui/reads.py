@@ -624,6 +624,52 @@ def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> Conversat
     )
 
 
+# A customer's urgency in the SLA view: the earliest target still to meet among their open
+# conversations, by sla:breaching's definition (omnitui/query.py) and the list's "⧖": the
+# first response while unanswered, and the resolution; a customer without one sorts last.
+# One seek on ix_conversation_customer_status a customer.
+_NEXT_DUE = (
+    "coalesce((SELECT min(CASE WHEN v.first_response_at IS NULL AND "
+    "(v.resolution_due_at IS NULL OR v.first_response_due_at < v.resolution_due_at) "
+    "THEN v.first_response_due_at ELSE v.resolution_due_at END) FROM conversation v "
+    "WHERE v.customer_id = customer.id AND v.status = 'open'), "
+    f"'{_END_OF_TIME}')"
+)
+
+
+class _ListOrder(NamedTuple):
+    """How the list sorts customers (``View.order``), as SQL over a row of ``customer``."""
+
+    key: str
+    """The sort key; ties go by id, the same way."""
+    newest_first: bool
+    indexed: bool
+    """Whether an index gives the order (a walk of the list then stops after a page)."""
+
+    @property
+    def by(self) -> str:
+        way = " DESC" if self.newest_first else ""
+        return f"ORDER BY {self.key}{way}, id{way}"
+
+    @property
+    def ahead(self) -> str:
+        """The rows listed before the one whose key is :at and whose id is :customer."""
+        than = ">" if self.newest_first else "<"
+        return f"({self.key} {than} :at OR ({self.key} = :at AND id {than} :customer))"
+
+
+_BY_ACTIVITY = _ListOrder("last_activity_at", newest_first=True, indexed=True)
+_BY_DUE = _ListOrder(_NEXT_DUE, newest_first=False, indexed=False)
+
+
+def _list_order(view: View | None) -> _ListOrder:
+    if view is None:
+        return _BY_ACTIVITY
+    from omnitui.views import ORDER_ACTIVITY, ORDER_DUE
+
+    return {ORDER_ACTIVITY: _BY_ACTIVITY, ORDER_DUE: _BY_DUE}[view.order]
+
+
 class _ViewSQL(NamedTuple):
     """A view as SQL (see ``query.CustomerSet``): the condition over ``customer`` that walks
     the list, the members' ids for a small set (None: walk only), the SQL of the count."""
@@ -633,6 +679,14 @@ class _ViewSQL(NamedTuple):
     counting: str
     params: dict[str, object]
     by_conversation: bool = True
+
+    def within(self, order: _ListOrder) -> str:
+        """The condition for a row of ``customer`` in the view: ``exists`` to walk the list
+        in its index's order; the members by primary key when no index gives the order
+        (every member is read and sorted then anyway)."""
+        if order.indexed or self.members is None:
+            return self.exists
+        return f"id IN ({self.members})"
 
 
 def _view_sql(
@@ -808,28 +862,28 @@ class Reader:
         context: QueryContext | None = None,
         total: int | None = None,
     ) -> list[CustomerRow]:
-        """Customers by last activity, newest first (those in ``view``: with a conversation
-        matching it). ``total``: how many the view holds, when known, which picks the plan
+        """Customers in the view's order (``View.order``: by last activity, newest first,
+        unless the view sorts by SLA urgency), those in ``view``: with a conversation
+        matching it. ``total``: how many the view holds, when known, which picks the plan
         (``_small_set``)."""
         chosen = self._view(view, context)
+        ordering = _list_order(view)
+        order = ordering.by
         if chosen is None:
             where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
             rows = self._conn().execute(
-                f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} "
-                "ORDER BY last_activity_at DESC, id DESC LIMIT ? OFFSET ?",
+                f"SELECT {_CUSTOMER_COLS} FROM customer WHERE {where} {order} LIMIT ? OFFSET ?",
                 (limit, offset),
             )
             return [_customer(r) for r in rows]
         params = {**chosen.params, "limit": limit, "offset": offset}
-        order = "ORDER BY last_activity_at DESC, id DESC"
         conn = self._conn()
-        if (
-            chosen.members is not None
-            and total is not None
-            and self._small_set(total, offset + limit)
+        if chosen.members is not None and (
+            # No index gives the order: every member is sorted whatever the plan.
+            not ordering.indexed or (total is not None and self._small_set(total, offset + limit))
         ):
-            # A small set: its members by primary key, their ids sorted, then the page's
-            # columns (the correlated marks) for the page's rows only.
+            # A small set (or an order no index gives): its members by primary key, their
+            # ids sorted, then the page's columns (the correlated marks) for its rows only.
             sql = (
                 f"SELECT {_CUSTOMER_COLS} FROM customer WHERE id IN (SELECT id FROM customer "
                 f"WHERE merged_into_id IS NULL AND id IN ({chosen.members}) {order} "
@@ -837,7 +891,8 @@ class Reader:
             )
         else:
             # Walk the list in order (ix_customer_last_activity_at) and keep the members:
-            # a page of 200 is found after a few hundred or thousand rows.
+            # a page of 200 is found after a few hundred or thousand rows. (In an order
+            # no index gives, every row is kept and sorted: still right, at any size.)
             sql = (
                 f"SELECT {_CUSTOMER_COLS} FROM customer WHERE merged_into_id IS NULL "
                 f"AND {chosen.exists} {order} LIMIT :limit OFFSET :offset"
@@ -850,10 +905,10 @@ class Reader:
         """The ids of the customers the list shows (in ``view``), in its order, at most
         ``limit``: what "select all in the view" selects."""
         chosen = self._view(view, context)
-        where = "merged_into_id IS NULL" + (f" AND {chosen.exists}" if chosen else "")
+        order = _list_order(view)
+        where = "merged_into_id IS NULL" + (f" AND {chosen.within(order)}" if chosen else "")
         rows = self._conn().execute(
-            f"SELECT id FROM customer WHERE {where} ORDER BY last_activity_at DESC, id DESC "
-            "LIMIT :limit",
+            f"SELECT id FROM customer WHERE {where} {order.by} LIMIT :limit",
             {**(chosen.params if chosen else {}), "limit": limit},
         )
         return [int(r[0]) for r in rows]
@@ -893,19 +948,19 @@ class Reader:
         where = "merged_into_id IS NULL" + (" AND open_count > 0" if open_only else "")
         params: dict[str, object] = {}
         chosen = self._view(view, context)
+        order = _list_order(view)
         if chosen is not None:
-            where = f"merged_into_id IS NULL AND {chosen.exists}"
+            where = f"merged_into_id IS NULL AND {chosen.within(order)}"
             params.update(chosen.params)
         with self._snapshot() as conn:
             row = conn.execute(
-                f"SELECT last_activity_at FROM customer WHERE id = :customer AND {where}",
+                f"SELECT {order.key} FROM customer WHERE id = :customer AND {where}",
                 {**params, "customer": customer_id},
             ).fetchone()
             if row is None:
                 return None
             ahead = conn.execute(
-                f"SELECT count(*) FROM customer WHERE {where} AND "
-                "(last_activity_at > :at OR (last_activity_at = :at AND id > :customer))",
+                f"SELECT count(*) FROM customer WHERE {where} AND {order.ahead}",
                 {**params, "at": row[0], "customer": customer_id},
             ).fetchone()
         return int(ahead[0])

@@ -3,7 +3,8 @@ saved search from the config).
 
 A view is a search-language query (omnitui/query.py) read as a set of customers: those
 with at least one conversation that matches it, listed newest activity first like the
-whole list. The built-in views are queries too ("Mine" is ``assignee:me is:open``), so a
+whole list unless the view says otherwise (``View.order``: the SLA view lists the most
+urgent first). The built-in views are queries too ("Mine" is ``assignee:me is:open``), so a
 view and a search agree on what they mean; All and the channel views are not queries:
 All is every customer, a channel view every customer with an address on that channel
 (the list's own ``channels`` column, so it costs what the plain list costs).
@@ -39,6 +40,9 @@ SAVED_PREFIX = "saved:"
 CHANNEL_PREFIX = "channel:"
 DIGIT_VIEWS = 9
 """Views 1-9 are picked by their digit; the rest by cycling."""
+ORDER_ACTIVITY = "activity"
+ORDER_DUE = "due"
+"""``View.order``: by last activity, newest first; by SLA urgency (reads.py writes both)."""
 
 
 class View(NamedTuple):
@@ -55,6 +59,9 @@ class View(NamedTuple):
     """A key that picks the view (saved views, from the config); "" for none."""
     description: str = ""
     """A built-in view's description (a msgid); see ``shown_description``."""
+    order: str = ORDER_ACTIVITY
+    """How the list sorts the view's customers: ``ORDER_ACTIVITY`` (newest activity first)
+    or ``ORDER_DUE`` (the earliest SLA target still to meet first, most overdue on top)."""
 
     @property
     def shown_title(self) -> str:
@@ -126,8 +133,10 @@ SLA = View(
     NP_("view", "SLA"),
     "sla:breaching",
     description=N_("Open conversations with an SLA target due within an hour or overdue"),
+    order=ORDER_DUE,
 )
-"""Shown when the config has SLA policies, after the saved searches (``with_sla``)."""
+"""Shown when the config has SLA policies, after the saved searches (``with_sla``); the
+most overdue customer first, then the soonest due: what a team lead works through."""
 
 
 def channel_view(channel: str) -> View:

@@ -28,7 +28,7 @@ from omnitui.query import Context, QueryError
 from omnitui.query import parse as parse_query
 from omnitui.reads import Reader, parse_stamp
 from omnitui.sla import Policies, Policy, parse_duration
-from omnitui.views import SLA
+from omnitui.views import OPEN, SLA, View
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.view_bar import ViewBar
 from tests.conftest import BASE_TIME, MakeMessage
@@ -497,6 +497,55 @@ def test_the_list_row_carries_the_next_target_and_the_terms_find_the_breaches(
         parse_query("sla:late")
 
 
+def test_the_sla_view_lists_the_most_overdue_first_then_the_soonest_due(
+    engine: Engine, store_url: str, make_message: MakeMessage
+) -> None:
+    now = BASE_TIME + timedelta(hours=2)  # 11:00
+    # The least urgent wrote last (10:00): by activity they would be listed first.
+    late, soon, later = (
+        inbox.ingest(engine, Batch([make_message(address=address, minutes=minutes)]))[0]
+        for address, minutes in (("late@x.az", 0), ("soon@x.az", 10), ("later@x.az", 60))
+    )
+    targets = (
+        # (first response due, answered at, resolution due)
+        (late, now - timedelta(minutes=30), None, now + timedelta(hours=5)),  # 30 min over
+        # Answered: the first response (due an hour ago) is met; the resolution is next.
+        (
+            soon,
+            now - timedelta(hours=1),
+            BASE_TIME + timedelta(minutes=20),
+            now + timedelta(minutes=10),
+        ),
+        (later, now + timedelta(minutes=50), None, None),
+    )
+    with engine.begin() as conn:
+        for message, first, answered, resolution in targets:
+            conn.execute(
+                text(
+                    "UPDATE conversation SET first_response_due_at = :first, "
+                    "first_response_at = :answered, resolution_due_at = :resolution WHERE id = :id"
+                ),
+                {
+                    "first": first,
+                    "answered": answered,
+                    "resolution": resolution,
+                    "id": message.conversation_id,
+                },
+            )
+    reader = Reader(store_url)
+    context = Context("leyla", UTC, now)
+    urgent_first = [late.customer_id, soon.customer_id, later.customer_id]
+
+    def listed(view: View, offset: int = 0, limit: int = 10) -> list[int]:
+        return [r.id for r in reader.customers(offset, limit, view=view, context=context, total=3)]
+
+    assert listed(SLA) == urgent_first
+    assert listed(SLA, offset=1, limit=1) == [soon.customer_id]
+    assert reader.customer_position(later.customer_id, view=SLA, context=context) == 2
+    assert reader.customer_ids(view=SLA, context=context, limit=10) == urgent_first
+    assert listed(OPEN) == urgent_first[::-1]  # the other views: newest activity first
+
+
 async def test_the_runner_gives_targets_when_the_config_has_policies(
     tmp_path: Path,
     store_url: str,
@@ -581,3 +630,13 @@ async def test_the_list_shows_time_left_then_overdue_and_the_sla_view_the_breach
         await wait_for(pilot, lambda: customers.total == 1, what="one breaching customer")
         assert "John Smith" in list_text(app)
         assert "Əli" not in list_text(app)
+
+        # 12:10: everyone's first response is due within the hour (13:0x), John's is 2.5 h
+        # late. Most overdue first, then the soonest due: Əli (13:02) before Reza (13:04),
+        # who wrote after him.
+        now[0] = datetime(2026, 11, 2, 12, 10, tzinfo=UTC)
+        customers.reload()  # what the next store change does
+        await wait_for(pilot, lambda: customers.total == 4, what="four breaching customers")
+        names = ("John Smith", "Ayşe Yılmaz", "Əli Məmmədov", "Reza Ahmadi")
+        at = [list_text(app).find(name) for name in names]
+        assert -1 not in at and at == sorted(at), list_text(app)

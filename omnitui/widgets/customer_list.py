@@ -1,4 +1,5 @@
-"""The customer list: every customer, newest activity first, as a Line-API view.
+"""The customer list: every customer, newest activity first (a view may sort otherwise:
+``View.order``), as a Line-API view.
 
 Never a widget per row (a ListView of 5,000 rows takes 16.7 s): rows are read in
 blocks of ``BLOCK`` from a ``CustomerSource`` in thread workers, keyed by offset;
@@ -76,7 +77,8 @@ class CustomerSource(Protocol):
 
 
 class CustomerList(ScrollView, can_focus=True):
-    """Customers by last activity; the cursor stays on the same customer when the order changes."""
+    """Customers in the view's order, as the source reads them (no row is moved here); the
+    cursor stays on the same customer when the order changes."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "customer-list--cursor",
