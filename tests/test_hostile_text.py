@@ -3,27 +3,48 @@
 Each string comes in as a message body, its subject and the sender's name. The
 agent opens every customer, the full view of the message and a search; the app
 must keep running, show markup literally, and let no control character reach
-the screen (ESC, BEL, NUL, 8-bit CSI, bidi override).
+the screen (ESC, BEL, NUL, 8-bit CSI, bidi override). The same holds for an agent's
+name and a tag in the report and its filters, a customer's name in the call window, a
+call's notes, a rating's comment and a bot's answer in the history, and a knowledge base
+entry listed and opened.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, text
 from textual.strip import Strip
-from textual.widgets import Input
+from textual.widgets import Input, OptionList, TextArea
 
+from omnitui import inbox, kb
 from omnitui.app import OmniApp
-from omnitui.config import Settings
+from omnitui.config import BotConfig, Settings
+from omnitui.connectors.base import Batch
+from omnitui.csat import SurveyPolicy
+from omnitui.screens.call import CallScreen
 from omnitui.screens.inbox import InboxScreen
+from omnitui.screens.kb import KbForm, KbScreen
 from omnitui.screens.message import MessageScreen
+from omnitui.screens.report import FilterPicker, ReportScreen
 from omnitui.screens.search import SearchScreen
+from omnitui.text import one_line
 from omnitui.widgets.customer_list import CustomerList
 from omnitui.widgets.pager import Pager
 from omnitui.widgets.timeline import Timeline
-from tests.tui_support import START, inbound, ingest, make_app, screen_text, type_text, wait_for
+from tests.tui_support import (
+    START,
+    inbound,
+    ingest,
+    make_app,
+    screen_text,
+    type_text,
+    visible_lines,
+    wait_for,
+)
 
 HUGE = "A" * 1_000_000
 
@@ -184,3 +205,181 @@ async def test_megabyte_message_opens_quickly_with_a_marker(
         await wait_for(pilot, lambda: pager.ready and app.screen.characters == len(HUGE))
         assert time.monotonic() - started < 5
         assert "AAAA" in screen_text(app)
+
+
+# -- the surfaces of issue 9: the report, the call window, the knowledge base, ratings ---
+
+NOTES = "\n".join(raw for raw in HOSTILE if raw is not HUGE)
+"""Every hostile string, a line each: a call's notes, a rating's comment, a bot's answer."""
+NAME = "[bold red]fake[/] \x1b]52;c;SGVsbG8=\x07Ayşe\u202e"
+AGENT = "[@click=app.quit]rauf[/]\x1b]0;pwned\x07\x1b[2J\u202e"
+"""An agent's name as the store may hold it (a reply's author is an email's From name)."""
+AGENT_SHOWN = "[@click=app.quit]rauf[/]"
+TAG = "[@click=app.quit]vip[/]"
+"""A tag is one printable word: markup is all it can carry."""
+QUESTION = "How do I get a refund? [bold red]fake[/] \x1b]0;pwned\x07 \x9b31m"
+SURVEY_REF = "<survey-1@example.com>"
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    named: int
+    """NAME: a reply by AGENT, tagged TAG, assigned to AGENT, a call and a rating."""
+    answered: int
+    """A web chat visitor the FAQ bot answered with NOTES."""
+
+
+@pytest.fixture
+def surfaces(store_url: str, engine: Engine) -> Surfaces:
+    (named,) = ingest(engine, inbound(1, "Where is my order?", address="c@example.com", name=NAME))
+    reply = inbound(2, "On its way.", address="c@example.com", at=START + timedelta(minutes=10))
+    ingest(engine, replace(reply, direction="out", author=AGENT))
+    conv = inbox.current_conversation(engine, named)
+    assert conv is not None
+    inbox.add_tag(engine, conv, TAG, agent=AGENT)
+    inbox.assign(engine, conv, AGENT, agent=AGENT)
+    inbox.log_call(
+        engine,
+        named,
+        direction="in",
+        duration_seconds=330,
+        outcome="answered",
+        notes=NOTES,
+        agent=AGENT,
+        at=START + timedelta(minutes=20),
+    )
+    # Resolved with an email survey, which the customer answers with a rating and NOTES.
+    email = SurveyPolicy(frozenset({("email", "mail")}))
+    inbox.set_conversation_status(engine, conv, "resolved", agent=AGENT, surveys=email)
+    with engine.connect() as connection:
+        survey = connection.execute(text("SELECT id FROM message WHERE kind = 'survey'")).scalar()
+    assert isinstance(survey, int)
+    inbox.mark_sent(engine, survey, SURVEY_REF)
+    rating = inbound(3, f"2 - {NOTES}", address="c@example.com", at=datetime.now(UTC))
+    ingest(engine, replace(rating, thread_ref=SURVEY_REF))
+
+    entry = kb.Entry("refund", (), {"en": kb.Variant(QUESTION, NOTES)})
+    inbox.import_kb(engine, [entry], agent="leyla")
+    asked = inbound(4, "How do I get a refund?", address="v-1", channel="webchat", account="chat")
+    (stored,) = inbox.ingest(engine, Batch([asked]))
+    assert stored.message_id is not None and stored.customer_id is not None
+    assert inbox.bot_turn(engine, stored.message_id, BotConfig(webchat=True)).action == "answered"
+    return Surfaces(named, stored.customer_id)
+
+
+def assert_harmless(app: OmniApp, where: str) -> str:
+    """The whole screen: no action in it, no control character; its text."""
+    strips = app.screen._compositor.render_strips()
+    shown = "\n".join(strip.text for strip in strips)
+    assert_clean(shown, where)
+    assert_no_actions(strips, where)
+    return shown
+
+
+async def test_hostile_names_and_text_on_the_report_calls_knowledge_base_and_ratings(
+    surfaces: Surfaces, tui_settings: Settings
+) -> None:
+    app = make_app(tui_settings)
+    # Narrow enough for the report's tables to be as wide as the screen (else a name is cut).
+    async with app.run_test(size=(110, 50)) as pilot:
+        customers = app.inbox.query_one(CustomerList)
+        timeline = app.inbox.query_one(Timeline)
+        await wait_for(pilot, lambda: customers.total == 2 and timeline.ready)
+
+        def history() -> str:
+            return "\n".join(strip.text for strip in timeline.lines)
+
+        # The reply's author, the tag and the assignment, the call's notes, the rating's
+        # comment; then the bot's answer.
+        markup = "[@click=app.quit]x[/]"
+        for customer, said in (
+            (
+                surfaces.named,
+                [AGENT_SHOWN, f"+ {TAG}", f"→ {AGENT_SHOWN}", "Call in", "Rated ★★☆☆☆ 2/5"],
+            ),
+            (surfaces.answered, ["→ bot", "[bold red]fake[/]"]),
+        ):
+            customers.select_customer(customer)
+            await wait_for(
+                pilot,
+                lambda customer=customer: (
+                    timeline.customer_id == customer
+                    and timeline.ready
+                    and app.inbox.detail is not None
+                    and app.inbox.detail.row.id == customer
+                ),
+                what=f"customer {customer}",
+            )
+            where = f"the history of customer {customer}"
+            shown = history()
+            assert_clean(shown, where)
+            assert_no_actions(timeline.lines, where)
+            for words in said:
+                assert words in shown, f"{words!r} not in {where}:\n{shown}"
+            assert shown.count(markup) == (2 if customer == surfaces.named else 1), shown
+            assert_harmless(app, where)
+
+        # The call window, on NAME.
+        customers.select_customer(surfaces.named)
+        await wait_for(
+            pilot, lambda: app.inbox.detail and app.inbox.detail.row.id == surfaces.named
+        )
+        await pilot.press("C")
+        await wait_for(pilot, lambda: "Log a call · [bold red]fake[/] Ayşe" in screen_text(app))
+        assert isinstance(app.screen, CallScreen)
+        assert_harmless(app, "the call window")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen))
+
+        # The report: AGENT in the agents' table; TAG and AGENT in the filters' pickers and
+        # on the filters' line.
+        await pilot.press("I")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportScreen), what="the report")
+        report = app.screen
+        assert isinstance(report, ReportScreen)
+        await wait_for(pilot, lambda: report.choices and AGENT_SHOWN in screen_text(app))
+        assert_harmless(app, "the report")
+        for key, typed, name in (("t", "vip", TAG), ("a", "rauf", AGENT)):
+            await pilot.press(key)
+            await wait_for(pilot, lambda: isinstance(app.screen, FilterPicker), what="a picker")
+            picker = app.screen
+            picker.query_one(Input).value = typed
+            # All, then the one name that holds what was typed, highlighted.
+            options = picker.query_one(OptionList)
+            await wait_for(
+                pilot,
+                lambda options=options: options.option_count == 2 and options.highlighted == 1,
+            )
+            assert one_line(name) in "\n".join(visible_lines(options))
+            assert_harmless(app, f"the picker of {key}")
+            await pilot.press("enter")
+        await wait_for(
+            pilot,
+            lambda: (
+                report.report is not None
+                and report.report.filter.tags == (TAG,)
+                and report.report.filter.agents == (AGENT,)
+                and screen_text(app).count(AGENT_SHOWN) == 2  # the filter, the table
+            ),
+            what="the report of TAG and AGENT",
+        )
+        shown = assert_harmless(app, "the report of TAG and AGENT")
+        assert f"tag: {TAG}" in shown and f"agent: {AGENT_SHOWN}" in shown
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, InboxScreen))
+
+        # The knowledge base: the entry listed, then opened in its form.
+        await pilot.press("K")
+        listed = "refund  How do I get a refund? [bold red]fake[/]  en"
+        await wait_for(pilot, lambda: listed in screen_text(app), what="the list")
+        assert isinstance(app.screen, KbScreen)
+        assert_harmless(app, "the knowledge base")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, KbForm), what="the entry's form")
+        form = app.screen
+        question, answer = form.query_one("#kb-question", Input), form.query_one(TextArea)
+        await wait_for(pilot, lambda: "Edit knowledge base entry" in screen_text(app))
+        assert "How do I get a refund? [bold red]fake[/]" in visible_lines(question)[0]
+        assert markup in "\n".join(visible_lines(answer))
+        assert_harmless(app, "the knowledge base entry")
+        assert app.is_running

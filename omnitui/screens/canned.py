@@ -45,7 +45,7 @@ from omnitui.canned import (
 from omnitui.i18n import N_, _
 from omnitui.reads import CannedDetail, CannedRow
 from omnitui.screens.library import LibraryForm, LibraryScreen, row_label
-from omnitui.text import one_line
+from omnitui.text import clean, one_line
 from omnitui.widgets.rtl import VisualText, show_title
 from omnitui.widgets.strips import cell
 
@@ -383,19 +383,23 @@ class CannedForm(LibraryForm[CannedReply]):
         super().__init__()
         self.detail = detail
         self._save = save
-        self.bodies: dict[str, str] = dict(detail.variants) if detail else {}
+        # An Input and a TextArea draw what they hold as it is: no escape sequence in them
+        # (a reply imported from a folder is anybody's text).
+        self.bodies: dict[str, str] = (
+            {language: clean(body) for language, body in detail.variants.items()} if detail else {}
+        )
 
     def compose(self) -> ComposeResult:
         row = self.detail.row if self.detail is not None else None
         with Vertical(id="canned-form-box", classes="canned-box"):
-            yield Input(row.title if row else "", placeholder=_("title"), id="canned-title")
+            yield Input(clean(row.title) if row else "", placeholder=_("title"), id="canned-title")
             yield Input(
-                row.shortcut if row else "",
+                clean(row.shortcut) if row else "",
                 placeholder=_("shortcut (::shortcut)"),
                 id="canned-shortcut",
             )
             yield Input(
-                " ".join(row.tags) if row else "",
+                clean(" ".join(row.tags)) if row else "",
                 placeholder=_("tags (space-separated)"),
                 id="canned-tags",
             )

@@ -29,7 +29,7 @@ from omnitui.screens.library import (
     Refused,
     row_label,
 )
-from omnitui.text import one_line
+from omnitui.text import clean, one_line
 from omnitui.widgets.rtl import show_title
 
 
@@ -113,15 +113,21 @@ class KbForm(LibraryForm[Entry]):
         super().__init__()
         self.detail = detail
         self._save = save
-        self.texts: dict[str, Variant] = dict(detail.entry.variants) if detail else {}
+        # An Input and a TextArea draw what they hold as it is: no escape sequence in them.
+        self.texts: dict[str, Variant] = {
+            language: Variant(clean(variant.question), clean(variant.answer))
+            for language, variant in (detail.entry.variants.items() if detail else ())
+        }
 
     def compose(self) -> ComposeResult:
         row = self.detail.row if self.detail is not None else None
         shown = self.texts.get(self.language, Variant("", ""))
         with Vertical(id="canned-form-box", classes="canned-box"):
-            yield Input(row.slug if row else "", placeholder=_("slug (refund)"), id="kb-slug")
             yield Input(
-                " ".join(row.tags) if row else "",
+                clean(row.slug) if row else "", placeholder=_("slug (refund)"), id="kb-slug"
+            )
+            yield Input(
+                clean(" ".join(row.tags)) if row else "",
                 placeholder=_("tags (space-separated)"),
                 id="kb-tags",
             )
