@@ -303,8 +303,9 @@ class CustomerRow:
     snoozed_until: datetime | None = None
     """When the customer's active conversation wakes, while it is snoozed."""
     sla_due_at: datetime | None = None
-    """While the active conversation is open: when its next SLA target falls due (the first
-    response while unanswered, or the resolution, whichever comes first); None: no target."""
+    """When the next SLA target of the customer's open conversations falls due (the first
+    response while unanswered, or the resolution, whichever comes first; of the most urgent
+    conversation, as the SLA view orders them); None: no target."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,20 +482,30 @@ _HIT_COLUMNS = (
 )
 
 
+_PENDING_DUE = (
+    "CASE WHEN v.first_response_at IS NULL AND (v.resolution_due_at IS NULL "
+    "OR v.first_response_due_at < v.resolution_due_at) "
+    "THEN v.first_response_due_at ELSE v.resolution_due_at END"
+)
+"""An open conversation's next target to meet: the first response while unanswered, then
+the resolution (sla:breaching's definition, omnitui/query.py)."""
+
 _CUSTOMER_COLS = (
     "id, name, channels, unread_count, open_count, preview, last_activity_at, version, "
-    # The active conversation's snooze time and assignee, for the list's marks: one seek on
-    # ix_conversation_customer_status a row with an active conversation (+0.2-0.4 ms a page
-    # of 200), as "SNOOZED_UNTIL<US>ASSIGNEE<US>FIRST_DUE<US>RESOLUTION_DUE", NULL without
-    # one (the SLA targets still to meet while it is open, "" for none).
+    # The active conversation's snooze time and assignee, for the list's marks, and the SLA
+    # targets still to meet of the open conversation most urgent by them (the SLA view's
+    # order): a seek on ix_conversation_customer_status each, for a row with an active
+    # conversation (+0.2-0.4 ms a page of 200 each), as
+    # "SNOOZED_UNTIL<US>ASSIGNEE<US>FIRST_DUE<US>RESOLUTION_DUE", NULL without one ("" for
+    # a time there is none of).
     "CASE WHEN open_count > 0 THEN (SELECT coalesce(CAST(v.snoozed_until AS TEXT), '') || "
-    "'\x1f' || "
-    "coalesce(v.assignee, '') || "
-    "'\x1f' || CASE WHEN v.status = 'open' AND v.first_response_at IS NULL "
+    "'\x1f' || coalesce(v.assignee, '') FROM conversation v WHERE v.customer_id = customer.id "
+    "AND v.status IN ('open', 'pending', 'snoozed') ORDER BY v.id DESC LIMIT 1) || '\x1f' || "
+    "coalesce((SELECT CASE WHEN v.first_response_at IS NULL "
     "THEN coalesce(CAST(v.first_response_due_at AS TEXT), '') ELSE '' END || '\x1f' || "
-    "CASE WHEN v.status = 'open' THEN coalesce(CAST(v.resolution_due_at AS TEXT), '') "
-    "ELSE '' END FROM conversation v WHERE v.customer_id = customer.id "
-    "AND v.status IN ('open', 'pending', 'snoozed') ORDER BY v.id DESC LIMIT 1) END"
+    "coalesce(CAST(v.resolution_due_at AS TEXT), '') FROM conversation v "
+    "WHERE v.customer_id = customer.id AND v.status = 'open' "
+    f"ORDER BY coalesce({_PENDING_DUE}, '{_END_OF_TIME}'), v.id DESC LIMIT 1), '\x1f') END"
 )
 
 
@@ -629,9 +640,7 @@ def _conversation_state(conn: sqlite3.Connection, customer_id: int) -> Conversat
 # first response while unanswered, and the resolution; a customer without one sorts last.
 # One seek on ix_conversation_customer_status a customer.
 _NEXT_DUE = (
-    "coalesce((SELECT min(CASE WHEN v.first_response_at IS NULL AND "
-    "(v.resolution_due_at IS NULL OR v.first_response_due_at < v.resolution_due_at) "
-    "THEN v.first_response_due_at ELSE v.resolution_due_at END) FROM conversation v "
+    f"coalesce((SELECT min({_PENDING_DUE}) FROM conversation v "
     "WHERE v.customer_id = customer.id AND v.status = 'open'), "
     f"'{_END_OF_TIME}')"
 )

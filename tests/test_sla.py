@@ -544,6 +544,18 @@ def test_the_sla_view_lists_the_most_overdue_first_then_the_soonest_due(
     assert reader.customer_position(later.customer_id, view=SLA, context=context) == 2
     assert reader.customer_ids(view=SLA, context=context, limit=10) == urgent_first
     assert listed(OPEN) == urgent_first[::-1]  # the other views: newest activity first
+    # A newer open conversation without targets: the row still shows the overdue one.
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO conversation (customer_id, status, opened_at, last_message_at) "
+                "SELECT customer_id, 'open', opened_at, last_message_at FROM conversation "
+                "WHERE id = :id"
+            ),
+            {"id": late.conversation_id},
+        )
+    row = next(r for r in reader.customers(0, 10, view=SLA, context=context, total=3))
+    assert (row.id, row.sla_due_at) == (late.customer_id, now - timedelta(minutes=30))
 
 
 async def test_the_runner_gives_targets_when_the_config_has_policies(
