@@ -83,6 +83,12 @@ class View(NamedTuple):
         return i18n._(self.description) if self.description else ""
 
     @property
+    def follows_the_clock(self) -> bool:
+        """Whether who is in the view, or their order, changes as time passes with no
+        store change (SLA targets falling due: the SLA view, a saved ``sla:`` search)."""
+        return self.order == ORDER_DUE or "sla:" in self.query.lower()
+
+    @property
     def lists_everyone(self) -> bool:
         """Whether the view is the whole list (All): the first paint's view."""
         return not self.query and not self.channel

@@ -60,6 +60,10 @@ VIEWER_WIDTH = 10
 """Characters of the other agents' mark on a row at most ("◉ aysel", "◉ aysel+2")."""
 
 
+TICK_SECONDS = 20.0
+"""How often the list draws its ages again (and reads a view that follows the clock)."""
+
+
 class CustomerSource(Protocol):
     """Where the list reads customers from (omnitui.reads.Reader, in the agent's terms:
     omnitui.app.ListReads). ``view`` None is everyone; ``total`` is the view's count when
@@ -252,8 +256,16 @@ class CustomerList(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         self.reload()
-        # Ages ("3m") move on without any store change.
-        self.set_interval(20, self.refresh)
+        # Ages ("3m") move on without any store change, and so do SLA targets.
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """Draw the ages again; read a view that follows the clock again (a customer whose
+        target comes within the hour joins the SLA view with no store change)."""
+        if self.view.follows_the_clock:
+            self.reload()
+        else:
+            self.refresh()
 
     def reload(self) -> None:
         """Read the count and the visible rows again (after a store change)."""
