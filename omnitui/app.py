@@ -1164,12 +1164,12 @@ class OmniApp(App[int]):
         agent = self.settings.agent
 
         def write(engine: Engine) -> None:
-            from omnitui import inbox
+            from omnitui import bot
 
             if entry_id is None:
-                inbox.create_kb_entry(engine, entry, agent=agent)
+                bot.create_kb_entry(engine, entry, agent=agent)
             else:
-                inbox.update_kb_entry(engine, entry_id, entry, agent=agent)
+                bot.update_kb_entry(engine, entry_id, entry, agent=agent)
 
         self._write("Save knowledge base entry", write, done, None, refused)
 
@@ -1179,9 +1179,9 @@ class OmniApp(App[int]):
         agent = self.settings.agent
 
         def write(engine: Engine) -> None:
-            from omnitui import inbox
+            from omnitui import bot
 
-            inbox.delete_kb_entry(engine, entry_id, agent=agent)
+            bot.delete_kb_entry(engine, entry_id, agent=agent)
 
         self._write("Delete knowledge base entry", write, done, None, refused)
 

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from omnitui import reports
+    from omnitui.bot import KbImported
     from omnitui.config import Settings
-    from omnitui.inbox import CannedImported, KbImported
+    from omnitui.inbox import CannedImported
     from omnitui.kb import KbRow
     from omnitui.mailimport import ImportResult
     from omnitui.readrows import CannedRow
@@ -1517,10 +1518,10 @@ def kb_import(opts: _Options, folder: Path) -> None:
     if not entries:
         click.echo(_("no knowledge base entries in {folder} (*.md files)").format(folder=folder))
         return
-    from omnitui import db, inbox
+    from omnitui import bot, db, inbox
 
     try:
-        done = inbox.import_kb(db.make_engine(settings.store_url), entries, agent=settings.agent)
+        done = bot.import_kb(db.make_engine(settings.store_url), entries, agent=settings.agent)
     except inbox.ServiceError as exc:
         _fail(str(exc), EXIT_CONFIG)
     said = ngettext(
@@ -1612,7 +1613,7 @@ def _echo_imported(
     said: str, what: str, count: int, files: int, done: CannedImported | KbImported
 ) -> None:
     """An import's summary: ``said`` with ``{what}`` (replies, entries) the ``count`` read
-    from ``files`` files, and how many ``done`` (inbox.CannedImported, KbImported) added,
+    from ``files`` files, and how many ``done`` (inbox.CannedImported, bot.KbImported) added,
     updated and left unchanged."""
     counts = {what: count, "files": files}
     counts |= {"added": done.added, "updated": done.updated, "unchanged": done.unchanged}

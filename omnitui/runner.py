@@ -38,7 +38,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
-from omnitui import db, inbox, sla
+from omnitui import bot, db, inbox, sla
 from omnitui.blobs import BlobStore
 from omnitui.config import Settings
 from omnitui.connectors.base import (
@@ -417,7 +417,7 @@ class Runner:
             if result.message_id is None or message.direction != "in" or message.edit_of:
                 continue  # already stored, the team's own, or an edit of an earlier message
             try:
-                turn = await self._db(inbox.bot_turn, self.engine, result.message_id, config)
+                turn = await self._db(bot.bot_turn, self.engine, result.message_id, config)
             except Exception:
                 log.exception("bot: could not take its turn on message %d", result.message_id)
                 continue

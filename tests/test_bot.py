@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 from textual.widgets import Input, TextArea
 
-from omnitui import inbox, kb
+from omnitui import bot, inbox, kb
 from omnitui.config import BotConfig
 from omnitui.connectors.base import Batch
 from omnitui.doctor import run_checks
@@ -80,7 +80,7 @@ HANDED_OFF = {
 
 @pytest.fixture
 def library(engine: Engine) -> Engine:
-    inbox.import_kb(engine, [REFUND, PASSWORD], agent="leyla")
+    bot.import_kb(engine, [REFUND, PASSWORD], agent="leyla")
     return engine
 
 
@@ -129,7 +129,7 @@ def test_the_bot_answers_hands_off_on_request_and_stays_out_after_an_agent(
     library: Engine, make_message: MakeMessage, language: str, question: str, person: str
 ) -> None:
     # A question it knows: answered in the customer's language, through the outbox.
-    turn = inbox.bot_turn(library, ask(library, make_message, question), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, question), BOT)
     assert (turn.action, turn.slug, turn.language) == ("answered", "refund", language)
     answer = REFUND.variants[language].answer
     footer = kb.ANSWER_FOOTER[language]
@@ -142,23 +142,23 @@ def test_the_bot_answers_hands_off_on_request_and_stays_out_after_an_agent(
         ("bot", "bot", f"refund {language} {turn.score:.2f}")
     ]
     # The customer asks for a person: the agents have it, the customer is told so.
-    turn = inbox.bot_turn(library, ask(library, make_message, person), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, person), BOT)
     assert (turn.action, turn.reason) == ("handed-off", "asked")
     assert bot_messages(library)[-1] == ("bot", "bot", "queued", HANDED_OFF[language])
     assert conversation(library)["handed_off_at"] is not None
     # Asked for at once, in another customer's first message: a handoff too.
-    turn = inbox.bot_turn(library, ask(library, make_message, person, address="v2"), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, person, address="v2"), BOT)
     assert (turn.action, turn.reason) == ("handed-off", "asked")
     assert bot_messages(library)[-1][3] == HANDED_OFF[language]
     assert [e[2] for e in events(library, "handoff")] == ["asked", "asked"]
     # A third customer an agent has written to: the bot stays out of it.
-    hello = inbox.bot_turn(library, ask(library, make_message, "hi", address="v3"), BOT)
+    hello = bot.bot_turn(library, ask(library, make_message, "hi", address="v3"), BOT)
     assert hello.reason == "score"  # nothing to answer: the agents'
     customer = customer_of(library, "v3")
     with library.begin() as conn:  # as if it were a new conversation
         conn.execute(text("UPDATE conversation SET handed_off_at = NULL"))
     inbox.queue_reply(library, customer, "Aysel here, how can I help?", agent="aysel")
-    turn = inbox.bot_turn(library, ask(library, make_message, question, address="v3"), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, question, address="v3"), BOT)
     assert (turn.action, turn.reason) == ("silent", "agent")
     assert [m[0] for m in bot_messages(library)] == ["bot", "bot", "bot", "aysel"]
 
@@ -183,21 +183,21 @@ def test_an_assigned_conversation_or_a_note_keeps_the_bot_out(
     with library.connect() as conn:
         conv = int(conn.execute(text("SELECT id FROM conversation")).scalar_one())
     inbox.assign(library, conv, "aysel", agent="aysel")
-    assert inbox.bot_turn(library, first, BOT).reason == "assigned"
+    assert bot.bot_turn(library, first, BOT).reason == "assigned"
     inbox.assign(library, conv, None, agent="aysel")
     inbox.add_note(library, conversation_customer(library), "VIP, careful", agent="aysel")
-    assert inbox.bot_turn(library, first, BOT).reason == "agent"
+    assert bot.bot_turn(library, first, BOT).reason == "agent"
     assert bot_messages(library) == []
 
 
 def test_below_the_score_the_agents_get_it_without_a_word_from_the_bot(
     library: Engine, make_message: MakeMessage
 ) -> None:
-    turn = inbox.bot_turn(library, ask(library, make_message, "Are you open on Sunday?"), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, "Are you open on Sunday?"), BOT)
     assert (turn.action, turn.reason, turn.score) == ("handed-off", "score", 0.0)
     # One word of three found ("password"): 0.33, below 0.5.
     message = ask(library, make_message, "password for my wifi router", address="v2")
-    turn = inbox.bot_turn(library, message, BOT)
+    turn = bot.bot_turn(library, message, BOT)
     assert (turn.action, turn.reason) == ("handed-off", "score")
     assert turn.score == pytest.approx(1 / 3)
     assert bot_messages(library) == []
@@ -205,17 +205,17 @@ def test_below_the_score_the_agents_get_it_without_a_word_from_the_bot(
     # A lower threshold lets the bot answer it.
     lenient = BotConfig(webchat=True, min_score=0.3)
     message = ask(library, make_message, "password for my wifi router", address="v3")
-    assert inbox.bot_turn(library, message, lenient).slug == "password"
+    assert bot.bot_turn(library, message, lenient).slug == "password"
 
 
 def test_never_twice_in_a_row_and_never_after_the_handoff(
     library: Engine, make_message: MakeMessage
 ) -> None:
-    assert inbox.bot_turn(library, ask(library, make_message, "refund please"), BOT).slug
+    assert bot.bot_turn(library, ask(library, make_message, "refund please"), BOT).slug
     # Another question the bot could answer: a second question is the agents'.
-    turn = inbox.bot_turn(library, ask(library, make_message, "I forgot my password"), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, "I forgot my password"), BOT)
     assert (turn.action, turn.reason) == ("handed-off", "second")
-    turn = inbox.bot_turn(library, ask(library, make_message, "refund please"), BOT)
+    turn = bot.bot_turn(library, ask(library, make_message, "refund please"), BOT)
     assert (turn.action, turn.reason) == ("silent", "handed-off")
     kinds = [(m[0], m[3].split("\n")[0]) for m in bot_messages(library)]
     assert kinds == [("bot", REFUND.variants["en"].answer), ("bot", HANDED_OFF["en"])]
@@ -226,12 +226,12 @@ def test_the_bot_is_off_by_default_and_never_on_email(
     library: Engine, make_message: MakeMessage
 ) -> None:
     assert (
-        inbox.bot_turn(library, ask(library, make_message, "refund please"), BotConfig()).reason
+        bot.bot_turn(library, ask(library, make_message, "refund please"), BotConfig()).reason
         == "off"
     )
     (mail,) = inbox.ingest(library, Batch([make_message("refund please", address="a@b.az")]))
     assert mail.message_id is not None
-    assert inbox.bot_turn(library, mail.message_id, BOT).reason == "off"
+    assert bot.bot_turn(library, mail.message_id, BOT).reason == "off"
 
 
 def test_the_index_follows_edits_and_deletes(library: Engine, make_message: MakeMessage) -> None:
@@ -242,15 +242,15 @@ def test_the_index_follows_edits_and_deletes(library: Engine, make_message: Make
     changed = kb.Entry(
         "password", (), {"en": kb.Variant("Locked out of the account", "Write to us.")}
     )
-    assert inbox.update_kb_entry(library, entry, changed, agent="leyla")
-    assert inbox.kb_matches(library, "forgot password") is None
-    found = inbox.kb_matches(library, "I am locked out")
+    assert bot.update_kb_entry(library, entry, changed, agent="leyla")
+    assert bot.kb_matches(library, "forgot password") is None
+    found = bot.kb_matches(library, "I am locked out")
     assert found is not None and found.candidate.slug == "password" and found.score == 1.0
-    inbox.delete_kb_entry(library, entry, agent="leyla")
-    assert inbox.kb_matches(library, "I am locked out") is None
+    bot.delete_kb_entry(library, entry, agent="leyla")
+    assert bot.kb_matches(library, "I am locked out") is None
     assert [e[0] for e in events(library, "kb")] == ["kb", "kb", "kb", "kb"]
     # A second import of the same entries changes nothing.
-    done = inbox.import_kb(library, [REFUND], agent="leyla")
+    done = bot.import_kb(library, [REFUND], agent="leyla")
     assert (done.added, done.updated, done.unchanged) == (0, 0, 1)
 
 
@@ -294,7 +294,7 @@ def test_folder_errors_name_the_file_and_line(tmp_path: Path) -> None:
 async def test_on_the_web_chat_a_question_gets_the_bots_answer_and_person_a_handoff(
     tmp_path: Path, store_url: str, engine: Engine
 ) -> None:
-    inbox.import_kb(engine, [REFUND, PASSWORD], agent="leyla")
+    bot.import_kb(engine, [REFUND, PASSWORD], agent="leyla")
     settings = chat_settings(tmp_path, store_url)
     settings = settings_for(
         tmp_path,
@@ -322,7 +322,7 @@ async def test_on_the_web_chat_a_question_gets_the_bots_answer_and_person_a_hand
 async def test_on_telegram_the_bots_answer_has_a_button_that_hands_off(
     bot_api: BotApiServer, tmp_path: Path, store_url: str, engine: Engine
 ) -> None:
-    inbox.import_kb(engine, [REFUND, PASSWORD], agent="leyla")
+    bot.import_kb(engine, [REFUND, PASSWORD], agent="leyla")
     settings = settings_for(
         tmp_path,
         store_url,
@@ -396,12 +396,12 @@ async def test_k_edits_the_knowledge_base_and_the_timeline_marks_the_bot(
     tui_store: Store, tmp_path: Path
 ) -> None:
     engine = tui_store.engine
-    inbox.import_kb(engine, [REFUND], agent="aysel")
+    bot.import_kb(engine, [REFUND], agent="aysel")
     for n, said in enumerate(("چطور پولم را پس بگیرم", "کارشناس"), 20):
         message = inbound(n, said, address="visitor-77", channel="webchat", account="chat")
         (stored,) = inbox.ingest(engine, Batch([message]))
         assert stored.message_id is not None
-        inbox.bot_turn(engine, stored.message_id, BOT)
+        bot.bot_turn(engine, stored.message_id, BOT)
     app = make_app(tui_settings_for(tmp_path, tui_store.url))
     async with app.run_test(size=(160, 50)) as pilot:
         timeline = app.inbox.query_one(Timeline)
@@ -443,9 +443,9 @@ async def test_k_edits_the_knowledge_base_and_the_timeline_marks_the_bot(
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is editor, what="saved")
         await wait_for(pilot, lambda: "Saved hours" in editor.said)
-    found = inbox.kb_matches(engine, "what are your opening hours")
+    found = bot.kb_matches(engine, "what are your opening hours")
     assert found is not None and found.candidate.slug == "hours"
-    found = inbox.kb_matches(engine, "Saat neçədə açıqsınız?", "az")
+    found = bot.kb_matches(engine, "Saat neçədə açıqsınız?", "az")
     assert found is not None and found.candidate.answer == "Hər gün 9-dan 18-dək."
 
 
@@ -478,5 +478,5 @@ def test_doctor_says_when_the_bot_is_on_with_an_empty_knowledge_base(
         "on for telegram, but the knowledge base is empty: every conversation goes to the "
         "agents (omnitui kb import DIR, or K in the TUI)",
     )
-    inbox.import_kb(engine, [REFUND], agent="leyla")
+    bot.import_kb(engine, [REFUND], agent="leyla")
     assert bot_check() == (True, "on for telegram: 1 entry, min_score 0.5")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from omnitui import bulk, db, inbox, mailimport
+from omnitui import bot, bulk, db, inbox, mailimport
 from omnitui.connectors.base import Batch, InboundMessage
 from omnitui.normalize import fold
 from omnitui.reads import Reader, sqlite_path
@@ -553,7 +553,7 @@ def test_export_carries_sla_satisfaction_the_bot_calls_and_the_knowledge_base(
             "az": kb.Variant("Pulumu necə geri qaytara bilərəm?", "5 iş günü ərzində."),
         },
     )
-    entry_id = inbox.create_kb_entry(engine, refund, agent="leyla")
+    entry_id = bot.create_kb_entry(engine, refund, agent="leyla")
     asked = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 
     def chat(n: int, body: str, button: str | None = None, at: datetime | None = None) -> Any:
@@ -565,11 +565,11 @@ def test_export_carries_sla_satisfaction_the_bot_calls_and_the_knowledge_base(
         assert done.message_id is not None and done.conversation_id is not None
         return done
 
-    bot = BotConfig(telegram=True)
+    config = BotConfig(telegram=True)
     question = chat(0, "How do I get a refund for my order?")
-    assert inbox.bot_turn(engine, question.message_id, bot).action == "answered"
+    assert bot.bot_turn(engine, question.message_id, config).action == "answered"
     person = chat(1, "Can I talk to a human please?")
-    assert inbox.bot_turn(engine, person.message_id, bot).action == "handed-off"
+    assert bot.bot_turn(engine, person.message_id, config).action == "handed-off"
     sla = Policies((Policy("chat", frozenset({"telegram"}), first_response=1800, resolution=7200),))
     assert inbox.apply_sla(engine, sla) == 1
     conv = question.conversation_id

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from textual.strip import Strip
 from textual.widgets import Input, OptionList, TextArea
 
-from omnitui import inbox, kb
+from omnitui import bot, inbox, kb
 from omnitui.app import OmniApp
 from omnitui.config import BotConfig, Settings
 from omnitui.connectors.base import Batch
@@ -259,11 +259,11 @@ def surfaces(store_url: str, engine: Engine) -> Surfaces:
     ingest(engine, replace(rating, thread_ref=SURVEY_REF))
 
     entry = kb.Entry("refund", (), {"en": kb.Variant(QUESTION, NOTES)})
-    inbox.import_kb(engine, [entry], agent="leyla")
+    bot.import_kb(engine, [entry], agent="leyla")
     asked = inbound(4, "How do I get a refund?", address="v-1", channel="webchat", account="chat")
     (stored,) = inbox.ingest(engine, Batch([asked]))
     assert stored.message_id is not None and stored.customer_id is not None
-    assert inbox.bot_turn(engine, stored.message_id, BotConfig(webchat=True)).action == "answered"
+    assert bot.bot_turn(engine, stored.message_id, BotConfig(webchat=True)).action == "answered"
     return Surfaces(named, stored.customer_id)
 
 
