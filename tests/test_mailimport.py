@@ -267,6 +267,15 @@ def test_a_maildir_imports_as_customers_and_conversations_once(
     assert again.stdout.strip() == "nothing new: 9 messages were already stored"
     assert _rows(store_url) == rows
 
+    # The reports' summary, kept by the store's triggers through the import's own SQL.
+    from tests.test_report_summary import conversations, counted, kept, worked_out
+
+    engine = db.make_engine(store_url)
+    assert kept(engine) == counted(engine) != {}
+    assert conversations(engine) == worked_out(engine)
+    assert conversations(engine)[conv] == (1, "Acme Support")
+    engine.dispose()
+
 
 def test_the_tui_reads_the_imported_history_newest_first(tmp_path: Path, store_url: str) -> None:
     result = _import(
