@@ -1045,8 +1045,10 @@ class Reader:
     ) -> tuple[int, list[NewInbound]]:
         """Customers' messages stored after ``message_id`` (the newest ``limit``, oldest
         first), not from a blocked address, sent after ``sent_after`` (an import or a first
-        sync stores old mail: not news), with their conversation's assignee; and the newest
-        message id now (where the next call starts). A range of the primary key."""
+        sync stores old mail: not news), not answered by the FAQ bot in a conversation it
+        still has (a later bot message, no handoff: the bot's answers are there so that
+        nobody is disturbed), with their conversation's assignee; and the newest message id
+        now (where the next call starts). A range of the primary key."""
         since = stamp(sent_after) if sent_after is not None else START_OF_TIME
         with self._snapshot() as conn:
             top = int(conn.execute("SELECT max(id) FROM message").fetchone()[0] or 0)
@@ -1056,7 +1058,9 @@ class Reader:
                 "JOIN conversation v ON v.id = m.conversation_id "
                 "LEFT JOIN identity i ON i.id = m.identity_id "
                 "WHERE m.id > ? AND m.id <= ? AND m.direction = 'in' AND i.blocked_at IS NULL "
-                "AND m.sent_at >= ? ORDER BY m.id DESC LIMIT ?",
+                "AND m.sent_at >= ? AND NOT (v.handed_off_at IS NULL AND v.bot_answers > 0 "
+                "AND EXISTS (SELECT 1 FROM message b WHERE b.conversation_id = m.conversation_id "
+                "AND b.kind = 'bot' AND b.id > m.id)) ORDER BY m.id DESC LIMIT ?",
                 (message_id, top, since, limit),
             ).fetchall()
         found = [

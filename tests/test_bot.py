@@ -222,6 +222,29 @@ def test_never_twice_in_a_row_and_never_after_the_handoff(
     assert conversation(library)["bot_answers"] == 1
 
 
+def test_no_agent_is_rung_for_what_the_bot_answered_and_every_agent_for_a_handoff(
+    library: Engine, store_url: str, make_message: MakeMessage
+) -> None:
+    """Notifications (Reader.inbound_after): the question the bot answered rings nobody; the
+    message it hands off on rings as any customer message, and so does the next one."""
+    from omnitui.reads import Reader
+
+    reader = Reader(store_url)
+
+    def rung() -> list[str]:
+        return [found.text for found in reader.inbound_after(0)[1]]
+
+    question = ask(library, make_message, "refund please")
+    assert rung() == ["refund please"]  # read before the bot's turn: rung, as before
+    assert bot.bot_turn(library, question, BOT).action == "answered"
+    assert rung() == []
+    second = ask(library, make_message, "I forgot my password")
+    assert bot.bot_turn(library, second, BOT).action == "handed-off"
+    assert rung() == ["refund please", "I forgot my password"]
+    ask(library, make_message, "hello?")
+    assert rung()[-1] == "hello?"
+
+
 def test_the_bot_is_off_by_default_and_never_on_email(
     library: Engine, make_message: MakeMessage
 ) -> None:
