@@ -228,6 +228,12 @@ class Query:
         )
 
     @property
+    def follows_the_clock(self) -> bool:
+        """Whether what the query matches changes as time passes with no store change: an
+        ``sla:`` term (targets fall due)."""
+        return any(isinstance(t, Field) and t.name == "sla" for t in self.terms)
+
+    @property
     def highlights(self) -> list[str]:
         """What to mark in a result, as typed: positive bare words and phrases."""
         shown: list[str] = []

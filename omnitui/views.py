@@ -86,7 +86,16 @@ class View(NamedTuple):
     def follows_the_clock(self) -> bool:
         """Whether who is in the view, or their order, changes as time passes with no
         store change (SLA targets falling due: the SLA view, a saved ``sla:`` search)."""
-        return self.order == ORDER_DUE or "sla:" in self.query.lower()
+        if self.order == ORDER_DUE:
+            return True
+        if not self.query:
+            return False
+        from omnitui.query import QueryError, parse  # the list's 20 s tick, not its first paint
+
+        try:
+            return parse(self.query).follows_the_clock
+        except QueryError:  # a saved search the config got wrong: no clock to follow
+            return False
 
     @property
     def lists_everyone(self) -> bool:

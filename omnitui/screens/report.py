@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from rich.table import Table
 from rich.text import Text
@@ -120,10 +120,10 @@ class ReportScreen(Screen[None]):
         self._started = 0.0
         self._computing = False
         self._stale = False
+        """Another connection committed since the report shown was asked for."""
         self._checking = False
         self._mark: object = None
         """The store's change mark when the figures were last refreshed (Reader.change_mark)."""
-        """Another connection committed since the report shown was asked for."""
 
     @property
     def omni(self) -> OmniApp:
@@ -260,26 +260,25 @@ class ReportScreen(Screen[None]):
         if not tags:
             self._status(Text(_("No tags in the store to filter by."), style="yellow"))
             return
-
-        def picked(tag: str | None) -> None:
-            if tag is not None and (tag or None) != self.tag:
-                self.tag = tag or None
-                self.recompute()
-
-        self.app.push_screen(FilterPicker(_("Tag filter"), tags, self.tag), picked)
+        self._pick("tag", _("Tag filter"), tags)
 
     def action_agent(self) -> None:
         agents = self.choices.agents if self.choices else ()
         if not agents:
             self._status(Text(_("No agents in the store to filter by."), style="yellow"))
             return
+        self._pick("agent", _("Agent filter"), agents)
 
-        def picked(agent: str | None) -> None:
-            if agent is not None and (agent or None) != self.agent:
-                self.agent = agent or None
+    def _pick(self, kind: Literal["tag", "agent"], title: str, names: Sequence[str]) -> None:
+        """Open FilterPicker for the ``kind`` filter; a new choice computes the report."""
+        current: str | None = getattr(self, kind)
+
+        def picked(name: str | None) -> None:
+            if name is not None and (name or None) != current:
+                setattr(self, kind, name or None)
                 self.recompute()
 
-        self.app.push_screen(FilterPicker(_("Agent filter"), agents, self.agent), picked)
+        self.app.push_screen(FilterPicker(title, names, current), picked)
 
     def action_business_hours(self) -> None:
         if self.choices is None or not self.choices.business_hours:
